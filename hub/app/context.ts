@@ -1,0 +1,73 @@
+/**
+ * What the hub gives each of its parts (the composition root builds it once).
+ * Extensions (telemetry, supervision, ...) are started with it and stopped in reverse order,
+ * in the spirit of zigbee2mqtt's extensions and fastify's encapsulated plugins.
+ */
+import type { EventEmitter } from 'node:events';
+import type { Logger } from '../observability/logger.ts';
+import type { MetricsRegistry } from '../observability/metrics.ts';
+import type { HubConfig } from '../config/config.ts';
+import type { Db } from '../store/database.ts';
+import type { Clock } from '../core/clock.ts';
+import type { Router } from '../http/router.ts';
+import type { AlarmView, DeviceEvent, DeviceKind, TelemetryReading, Notice } from '../protocol/schema.ts';
+import type { RegistryStore } from '../store/registry-types.ts';
+
+/** Identifies the device a message came from, resolved from the registry. */
+export interface DeviceRef {
+  team: string;
+  household: string;
+  device: string;
+  kind: DeviceKind;
+}
+
+/** Events the hub emits on its bus. Listeners must be quick and never throw (enqueue, don't work). */
+export interface HubEvents {
+  'device-connected': [ref: DeviceRef, at: number];
+  'device-disconnected': [ref: DeviceRef, at: number];
+  /** Any valid or invalid message from a device: it is alive. */
+  'device-heard': [ref: DeviceRef, at: number];
+  'device-status': [ref: DeviceRef, status: 'online' | 'offline', at: number];
+  /** A validated device event (after the alarm engine has handled it). `duplicate`: seen before. */
+  'device-event': [ref: DeviceRef, event: DeviceEvent, receivedAt: number, duplicate: boolean];
+  /** Validated telemetry fields (invalid fields already removed and reported). */
+  telemetry: [ref: DeviceRef, reading: TelemetryReading, receivedAt: number];
+  /** An alarm changed state or responders; `transition` names what happened. */
+  'alarm-changed': [view: AlarmView, transition: string];
+  notice: [notice: Notice];
+}
+
+export interface HubBus extends EventEmitter {
+  on<K extends keyof HubEvents>(event: K, listener: (...args: HubEvents[K]) => void): this;
+  off<K extends keyof HubEvents>(event: K, listener: (...args: HubEvents[K]) => void): this;
+  emit<K extends keyof HubEvents>(event: K, ...args: HubEvents[K]): boolean;
+}
+
+export interface PublishOptions {
+  qos?: 0 | 1;
+  retain?: boolean;
+}
+/** Publishing from the hub itself (bypasses client ACLs). */
+export interface MqttPublisher {
+  publish(topic: string, payload: string | Buffer, opts?: PublishOptions): void;
+}
+
+export interface HubContext {
+  config: HubConfig;
+  logger: Logger;
+  metrics: MetricsRegistry;
+  db: Db;
+  clock: Clock;
+  registry: RegistryStore;
+  bus: HubBus;
+  mqtt: MqttPublisher;
+  http: Router;
+}
+
+export interface HubExtension {
+  readonly name: string;
+  /** Called once the database, broker and HTTP server exist, before they accept connections. */
+  start(ctx: HubContext): void | Promise<void>;
+  /** Graceful shutdown: flush and release. Called in reverse start order. */
+  stop?(): void | Promise<void>;
+}

@@ -1,0 +1,167 @@
+/**
+ * Hub configuration: defaults < JSON file (--config FILE, or DATA/config.json) < env < flags.
+ * Every value is validated; a bad one is one clear ConfigError at start-up.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ConfigError } from '../protocol/errors.ts';
+
+type Kind = 'string' | 'int' | 'number' | 'url' | 'cron' | 'timezone';
+interface Spec {
+  kind: Kind;
+  flag: string;
+  env: string;
+  default: string | number | null;
+  min?: number;
+  max?: number;
+  help: string;
+}
+
+/** The table of every setting: one place for flag, env name, default, range and help text. */
+export const CONFIG_SPEC = {
+  dataDir: { kind: 'string', flag: 'data', env: 'SMOKEHUB_DATA', default: './data', help: 'data directory (SQLite database, outbox)' },
+  host: { kind: 'string', flag: 'host', env: 'SMOKEHUB_HOST', default: '0.0.0.0', help: 'address the MQTT and HTTP servers listen on' },
+  mqttPort: { kind: 'int', flag: 'mqtt-port', env: 'SMOKEHUB_MQTT_PORT', default: 1883, min: 0, max: 65535, help: 'MQTT TCP port (0: any free port)' },
+  httpPort: { kind: 'int', flag: 'http-port', env: 'SMOKEHUB_HTTP_PORT', default: 8080, min: 0, max: 65535, help: 'HTTP port: API, dashboard, MQTT over WebSocket at /mqtt' },
+  verifyWindowS: { kind: 'number', flag: 'verify-window', env: 'SMOKEHUB_VERIFY_WINDOW_S', default: 20, min: 0, max: 600, help: 'seconds a pre-alarm waits before neighbours are alerted (0 disables)' },
+  escalateAfterS: { kind: 'number', flag: 'escalate-after', env: 'SMOKEHUB_ESCALATE_AFTER_S', default: 120, min: 1, max: 3600, help: 'seconds an active alarm may stay uncancelled before it is escalated' },
+  resolveQuietS: { kind: 'number', flag: 'resolve-quiet', env: 'SMOKEHUB_RESOLVE_QUIET_S', default: 60, min: 0, max: 3600, help: 'seconds without smoke after all devices cleared before an alarm resolves' },
+  influxUrl: { kind: 'url', flag: 'influx', env: 'SMOKEHUB_INFLUX_URL', default: null, help: 'InfluxDB 1.x URL http://[user:pass@]HOST:PORT/DB (default: embedded SQLite store)' },
+  influxUser: { kind: 'string', flag: 'influx-user', env: 'SMOKEHUB_INFLUX_USER', default: null, help: 'InfluxDB user (or in the URL)' },
+  influxPassword: { kind: 'string', flag: 'influx-password', env: 'SMOKEHUB_INFLUX_PASSWORD', default: null, help: 'InfluxDB password (or in the URL)' },
+  rawRetentionDays: { kind: 'int', flag: 'raw-retention-days', env: 'SMOKEHUB_RAW_RETENTION_DAYS', default: 30, min: 1, max: 3650, help: 'days raw telemetry is kept in InfluxDB' },
+  rollupRetentionDays: { kind: 'int', flag: 'rollup-retention-days', env: 'SMOKEHUB_ROLLUP_RETENTION_DAYS', default: 730, min: 1, max: 36500, help: 'days 5-minute means/max are kept in InfluxDB' },
+  embeddedRetentionDays: { kind: 'int', flag: 'embedded-retention-days', env: 'SMOKEHUB_EMBEDDED_RETENTION_DAYS', default: 7, min: 1, max: 365, help: 'days telemetry is kept in the embedded SQLite store' },
+  outboxMaxPoints: { kind: 'int', flag: 'outbox-max-points', env: 'SMOKEHUB_OUTBOX_MAX_POINTS', default: 5_000_000, min: 1000, max: 100_000_000, help: 'bound of the durable telemetry outbox (points)' },
+  supervisionWindowS: { kind: 'number', flag: 'supervision-window', env: 'SMOKEHUB_SUPERVISION_WINDOW_S', default: 200, min: 1, max: 86400, help: 'seconds a device may stay silent before it is reported offline' },
+  timezone: { kind: 'timezone', flag: 'timezone', env: 'SMOKEHUB_TIMEZONE', default: 'Asia/Ho_Chi_Minh', help: 'timezone of schedules and daily reports' },
+  selfTestCron: { kind: 'cron', flag: 'self-test-cron', env: 'SMOKEHUB_SELF_TEST_CRON', default: '0 9 * * 0', help: 'weekly detector self-test schedule' },
+  dailyCron: { kind: 'cron', flag: 'daily-cron', env: 'SMOKEHUB_DAILY_CRON', default: '0 18 * * *', help: 'daily battery / end-of-life check schedule' },
+  equipmentCron: { kind: 'cron', flag: 'equipment-cron', env: 'SMOKEHUB_EQUIPMENT_CRON', default: '0 9 1 * *', help: 'monthly equipment expiry reminder schedule' },
+  logLevel: { kind: 'string', flag: 'log-level', env: 'SMOKEHUB_LOG_LEVEL', default: 'info', help: 'fatal, error, warn, info, debug, trace or silent' },
+} as const satisfies Record<string, Spec>;
+
+export type ConfigKey = keyof typeof CONFIG_SPEC;
+type ValueOf<S extends Spec> = S['kind'] extends 'int' | 'number' ? number : string;
+export type HubConfig = {
+  [K in ConfigKey]: (typeof CONFIG_SPEC)[K]['default'] extends null ? ValueOf<(typeof CONFIG_SPEC)[K]> | null : ValueOf<(typeof CONFIG_SPEC)[K]>;
+};
+
+const CRON_FIELD = /^(\*|\d+(-\d+)?)(\/\d+)?(,(\*|\d+(-\d+)?)(\/\d+)?)*$/;
+
+/** Validates a 5- or 6-field cron expression (numbers, ranges, steps, lists). */
+export function isValidCron(expr: string): boolean {
+  const fields = expr.trim().split(/\s+/);
+  if (fields.length !== 5 && fields.length !== 6) return false;
+  const ranges = fields.length === 6 ? [[0, 59], [0, 59], [0, 23], [1, 31], [1, 12], [0, 7]] : [[0, 59], [0, 23], [1, 31], [1, 12], [0, 7]];
+  return fields.every((f, i) => {
+    if (!CRON_FIELD.test(f)) return false;
+    const nums = f.match(/\d+/g)?.map(Number) ?? [];
+    const [lo, hi] = ranges[i]!;
+    const stepless = f.replace(/\/\d+/g, '').match(/\d+/g)?.map(Number) ?? [];
+    return stepless.every((n) => n >= lo! && n <= hi!) && nums.every((n) => n >= 0);
+  });
+}
+
+export function isValidTimezone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function coerce(key: string, spec: Spec, raw: unknown, source: string): string | number | null {
+  if (raw === null || raw === undefined || raw === '') return spec.default;
+  const where = `${key} (${source})`;
+  switch (spec.kind) {
+    case 'int':
+    case 'number': {
+      const n = typeof raw === 'number' ? raw : Number(String(raw).trim());
+      if (!Number.isFinite(n) || (spec.kind === 'int' && !Number.isInteger(n))) {
+        throw new ConfigError(`${where} must be ${spec.kind === 'int' ? 'an integer' : 'a number'}, got "${String(raw)}"`);
+      }
+      if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) {
+        throw new ConfigError(`${where} must be between ${spec.min} and ${spec.max}, got ${n}`);
+      }
+      return n;
+    }
+    case 'url': {
+      const s = String(raw);
+      let u: URL;
+      try {
+        u = new URL(s);
+      } catch {
+        throw new ConfigError(`${where} is not a URL: "${s}"`);
+      }
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError(`${where} must be http:// or https://, got "${u.protocol}"`);
+      return s;
+    }
+    case 'cron': {
+      const s = String(raw).trim();
+      if (!isValidCron(s)) throw new ConfigError(`${where} is not a valid cron expression: "${s}"`);
+      return s;
+    }
+    case 'timezone': {
+      const s = String(raw).trim();
+      if (!isValidTimezone(s)) throw new ConfigError(`${where} is not a known timezone: "${s}"`);
+      return s;
+    }
+    default:
+      return String(raw);
+  }
+}
+
+export interface LoadConfigOptions {
+  /** Parsed command-line flags, by flag name (`mqtt-port`) — strings as typed. */
+  flags?: Record<string, string | undefined>;
+  env?: Record<string, string | undefined>;
+  /** Explicit config file; when absent, DATA/config.json is read if it exists. */
+  configFile?: string;
+}
+
+export function loadConfig(opts: LoadConfigOptions = {}): HubConfig {
+  const flags = opts.flags ?? {};
+  const env = opts.env ?? process.env;
+  const dataDirGuess = flags.data ?? env.SMOKEHUB_DATA ?? CONFIG_SPEC.dataDir.default;
+  const file = opts.configFile ?? flags.config ?? env.SMOKEHUB_CONFIG ?? join(dataDirGuess, 'config.json');
+  let fromFile: Record<string, unknown> = {};
+  const explicit = Boolean(opts.configFile ?? flags.config ?? env.SMOKEHUB_CONFIG);
+  if (existsSync(file)) {
+    try {
+      fromFile = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new ConfigError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
+    }
+    if (!fromFile || typeof fromFile !== 'object' || Array.isArray(fromFile)) throw new ConfigError(`config file ${file} must hold a JSON object`);
+    for (const key of Object.keys(fromFile)) {
+      if (!(key in CONFIG_SPEC)) throw new ConfigError(`config file ${file}: unknown setting "${key}"; known: ${Object.keys(CONFIG_SPEC).join(', ')}`);
+    }
+  } else if (explicit) {
+    throw new ConfigError(`config file ${file} does not exist`);
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(CONFIG_SPEC) as Array<[string, Spec]>) {
+    let raw: unknown = fromFile[key];
+    let source = `in ${file}`;
+    if (env[spec.env] !== undefined && env[spec.env] !== '') {
+      raw = env[spec.env];
+      source = `env ${spec.env}`;
+    }
+    if (flags[spec.flag] !== undefined) {
+      raw = flags[spec.flag];
+      source = `--${spec.flag}`;
+    }
+    out[key] = coerce(key, spec, raw, source);
+  }
+  out.dataDir = resolve(String(out.dataDir));
+  return out as HubConfig;
+}
+
+/** Help lines for `smokehub start --help`. */
+export function configHelp(): string {
+  return (Object.entries(CONFIG_SPEC) as Array<[string, Spec]>)
+    .map(([, s]) => `  --${s.flag.padEnd(26)} ${s.help} (env ${s.env}${s.default === null ? '' : `, default ${s.default}`})`)
+    .join('\n');
+}

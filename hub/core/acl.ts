@@ -1,0 +1,74 @@
+/**
+ * Who may publish and subscribe where (MQTT) and see what (HTTP). Pure rules over principals;
+ * the broker and HTTP adapters only translate their hooks into these calls.
+ */
+import { parseTopic, TOPIC_ROOT, isValidId } from '../protocol/topics.ts';
+
+export type Role = 'station' | 'team-leader' | 'household';
+
+export type Principal =
+  | { type: 'device'; device: string; household: string; team: string }
+  | { type: 'user'; username: string; role: Role; team: string | null; household: string | null };
+
+/** Team of a household, for team-leader scope checks. */
+export type TeamOf = (household: string) => string | undefined;
+
+/** Households a principal acts for when it publishes a household-level message. */
+function ownHousehold(p: Principal): string | null {
+  return p.type === 'device' ? p.household : p.role === 'household' ? p.household : null;
+}
+
+export function canPublish(p: Principal, topic: string): boolean {
+  const t = parseTopic(topic);
+  if (!t) return false;
+  if (p.type === 'device') {
+    if (t.scope === 'device') {
+      return t.household === p.household && t.device === p.device && (t.channel === 'event' || t.channel === 'telemetry' || t.channel === 'status');
+    }
+    // A bridge answers alerts for its household (e.g. a hush button maps to false-alarm).
+    return t.scope === 'household' && t.household === p.household && t.channel === 'response';
+  }
+  if (t.scope !== 'household' || t.channel !== 'response') return false;
+  // Station users publish nothing but responses (on behalf of a household, e.g. by phone).
+  if (p.role === 'station') return true;
+  if (p.role === 'household') return t.household === ownHousehold(p);
+  return false;
+}
+
+/** Splits a subscription filter into the household it is confined to, if any. */
+function filterHousehold(filter: string): { household: string | null; valid: boolean } {
+  const p = filter.split('/');
+  if (p[0] !== TOPIC_ROOT || p.length < 2) return { household: null, valid: false };
+  if (p[1] === 'h' && p.length >= 3 && isValidId(p[2])) return { household: p[2]!, valid: true };
+  return { household: null, valid: true };
+}
+
+export function canSubscribe(p: Principal, filter: string, teamOf: TeamOf): boolean {
+  if (p.type === 'user' && p.role === 'station') return filter === `${TOPIC_ROOT}/#` || filter.startsWith(`${TOPIC_ROOT}/`);
+  const { household, valid } = filterHousehold(filter);
+  if (!valid) return false;
+  if (household === null) return false;
+  const rest = filter.split('/').slice(3);
+  if (rest.some((level, i) => level.includes('#') && (level !== '#' || i !== rest.length - 1))) return false;
+  if (rest.some((level) => level.includes('+') && level !== '+')) return false;
+  if (p.type === 'device') return household === p.household;
+  if (p.role === 'household') return household === p.household;
+  // team-leader: any household of its team
+  return p.team !== null && teamOf(household) === p.team;
+}
+
+/** HTTP: may this user see this household's data? */
+export function canSeeHousehold(p: Principal, household: string, teamOf: TeamOf): boolean {
+  if (p.type !== 'user') return false;
+  if (p.role === 'station') return true;
+  if (p.role === 'household') return p.household === household;
+  return p.team !== null && teamOf(household) === p.team;
+}
+
+/** HTTP: may this user see this team's alarms? */
+export function canSeeTeam(p: Principal, team: string, teamOf: TeamOf): boolean {
+  if (p.type !== 'user') return false;
+  if (p.role === 'station') return true;
+  if (p.role === 'team-leader') return p.team === team;
+  return p.household !== null && teamOf(p.household) === team;
+}

@@ -1,0 +1,60 @@
+/**
+ * MQTT topic contract v1 (see docs/mqtt-api.md). Pure, browser-safe.
+ *
+ *   smokehub/h/H/d/D/{event,telemetry,status,error,cmd}
+ *   smokehub/h/H/{alert,response,notice}
+ *   smokehub/station/{alarm,notice}
+ */
+export const TOPIC_ROOT = 'smokehub';
+
+/** Ids of teams, households, devices and users: safe inside a topic level and a URL path. */
+export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+export function isValidId(value: unknown): value is string {
+  return typeof value === 'string' && ID_PATTERN.test(value);
+}
+
+export const DEVICE_CHANNELS = ['event', 'telemetry', 'status', 'error', 'cmd'] as const;
+export type DeviceChannel = (typeof DEVICE_CHANNELS)[number];
+export const HOUSEHOLD_CHANNELS = ['alert', 'response', 'notice'] as const;
+export type HouseholdChannel = (typeof HOUSEHOLD_CHANNELS)[number];
+export const STATION_CHANNELS = ['alarm', 'notice'] as const;
+export type StationChannel = (typeof STATION_CHANNELS)[number];
+
+export type ParsedTopic =
+  | { scope: 'device'; household: string; device: string; channel: DeviceChannel }
+  | { scope: 'household'; household: string; channel: HouseholdChannel }
+  | { scope: 'station'; channel: StationChannel };
+
+/** Parses a concrete (wildcard-free) topic; null when it is not part of the contract. */
+export function parseTopic(topic: string): ParsedTopic | null {
+  const p = topic.split('/');
+  if (p[0] !== TOPIC_ROOT) return null;
+  if (p[1] === 'station' && p.length === 3) {
+    const channel = p[2] as StationChannel;
+    return (STATION_CHANNELS as readonly string[]).includes(channel) ? { scope: 'station', channel } : null;
+  }
+  if (p[1] !== 'h' || !isValidId(p[2])) return null;
+  if (p.length === 4) {
+    const channel = p[3] as HouseholdChannel;
+    return (HOUSEHOLD_CHANNELS as readonly string[]).includes(channel)
+      ? { scope: 'household', household: p[2]!, channel }
+      : null;
+  }
+  if (p.length === 6 && p[3] === 'd' && isValidId(p[4])) {
+    const channel = p[5] as DeviceChannel;
+    return (DEVICE_CHANNELS as readonly string[]).includes(channel)
+      ? { scope: 'device', household: p[2]!, device: p[4]!, channel }
+      : null;
+  }
+  return null;
+}
+
+export const topics = {
+  device: (household: string, device: string, channel: DeviceChannel) =>
+    `${TOPIC_ROOT}/h/${household}/d/${device}/${channel}`,
+  household: (household: string, channel: HouseholdChannel) => `${TOPIC_ROOT}/h/${household}/${channel}`,
+  station: (channel: StationChannel) => `${TOPIC_ROOT}/station/${channel}`,
+  /** Everything under one household (devices included). */
+  householdTree: (household: string) => `${TOPIC_ROOT}/h/${household}/#`,
+  all: () => `${TOPIC_ROOT}/#`,
+};

@@ -1,0 +1,34 @@
+/**
+ * The hub's SQLite database (better-sqlite3, WAL). Each store module owns its tables and brings
+ * them up to date with `migrate(db, module, steps)`: steps run once, in order, in a transaction.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+export type Db = Database.Database;
+
+export function openDatabase(dataDir: string, file = 'smokehub.db'): Db {
+  mkdirSync(dataDir, { recursive: true });
+  const db = new Database(join(dataDir, file));
+  db.pragma('journal_mode = WAL');
+  // FULL: a transition is on disk before it is announced, even through a power cut.
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (module TEXT NOT NULL, step INTEGER NOT NULL, applied_at INTEGER NOT NULL, PRIMARY KEY (module, step))');
+  return db;
+}
+
+/** Applies the steps of `module` that have not run yet. Step i is `steps[i]` (SQL). */
+export function migrate(db: Db, module: string, steps: string[]): void {
+  const row = db.prepare('SELECT MAX(step) AS s FROM schema_migrations WHERE module = ?').get(module) as { s: number | null };
+  const done = row.s ?? -1;
+  const insert = db.prepare('INSERT INTO schema_migrations (module, step, applied_at) VALUES (?, ?, ?)');
+  for (let i = done + 1; i < steps.length; i++) {
+    db.transaction(() => {
+      db.exec(steps[i]!);
+      insert.run(module, i, Date.now());
+    })();
+  }
+}

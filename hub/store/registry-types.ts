@@ -1,0 +1,50 @@
+/**
+ * The registry's data model and the interface the rest of the hub reads it through
+ * (implemented over SQLite by registry-store.ts). Lookups on the connect and alarm paths
+ * (`getDevice`, `getHousehold`, `householdsOfTeam`, `teamOf`) must be fast (cached or by primary key).
+ */
+import type { DeviceKind } from '../protocol/schema.ts';
+import type { Role } from '../core/acl.ts';
+
+export interface Team {
+  id: string;
+}
+export interface Household {
+  id: string;
+  team: string;
+  name: string;
+  address: string;
+  phone: string;
+  lat: number | null;
+  lon: number | null;
+}
+export interface Device {
+  id: string;
+  household: string;
+  team: string;
+  kind: DeviceKind;
+  /** When the device was enrolled (ms); supervision uses it for end-of-life reminders. */
+  enrolledAt: number;
+}
+export interface User {
+  username: string;
+  role: Role;
+  team: string | null;
+  household: string | null;
+}
+
+export interface RegistryStore {
+  getHousehold(id: string): Household | undefined;
+  getDevice(id: string): Device | undefined;
+  /** Households of a team, including the given one. */
+  householdsOfTeam(team: string): Household[];
+  teamOf(household: string): string | undefined;
+  listHouseholds(filter?: { team?: string }): Household[];
+  listDevices(filter?: { household?: string; team?: string }): Device[];
+  listTeams(): Team[];
+  /** Checks a device's secret (keyed hash, constant time). Returns the device or null. */
+  verifyDeviceSecret(deviceId: string, secret: string): Device | null;
+  /** Checks a person's password (scrypt). Returns the user or null. */
+  verifyUserPassword(username: string, password: string): Promise<User | null>;
+  getUser(username: string): User | undefined;
+}
