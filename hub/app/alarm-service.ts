@@ -1,0 +1,168 @@
+/**
+ * Carries out the alarm engine's effects: journal (durable, synchronous) before announce (MQTT),
+ * one timer for the engine's next deadline, de-duplication of device events, metrics.
+ */
+import type { AlarmEngine, Effect, DeviceSource } from '../core/alarm-engine.ts';
+import type { Clock, TimerHandle } from '../core/clock.ts';
+import type { AlarmJournal } from '../store/alarm-journal.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { MetricsRegistry, Counter, Histogram } from '../observability/metrics.ts';
+import type { AlarmView, DeviceEvent, ResponseKind } from '../protocol/schema.ts';
+import { topics } from '../protocol/topics.ts';
+import { ERROR_CODES, ForbiddenError, NotFoundError, SmokehubError } from '../protocol/errors.ts';
+import type { HubBus, MqttPublisher } from './context.ts';
+
+export interface AlarmServiceDeps {
+  engine: AlarmEngine;
+  journal: AlarmJournal;
+  mqtt: MqttPublisher;
+  clock: Clock;
+  bus: HubBus;
+  logger: Logger;
+  metrics: MetricsRegistry;
+}
+
+export class AlarmService {
+  private timer: TimerHandle | null = null;
+  private timerAt: number | null = null;
+  private readonly transitions: Counter;
+  private readonly fanoutSeconds: Histogram;
+  private readonly announced: Counter;
+  private stopped = false;
+
+  constructor(private readonly d: AlarmServiceDeps) {
+    this.transitions = d.metrics.counter('smokehub_alarm_transitions_total', 'Alarm transitions by kind of transition');
+    this.announced = d.metrics.counter('smokehub_alarm_announcements_total', 'Alarm views published (per household and station)');
+    this.fanoutSeconds = d.metrics.histogram(
+      'smokehub_fanout_seconds',
+      'Hub-side time from a device event arriving to the last alert of its fan-out being handed to the broker',
+      [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    );
+    d.metrics.gauge('smokehub_alarms_open', 'Open alarms by state', () => {
+      const counts = new Map<string, number>();
+      for (const a of d.engine.openAlarms()) counts.set(a.state, (counts.get(a.state) ?? 0) + 1);
+      return ['pre-alarm', 'active', 'escalated'].map((s) => [{ state: s }, counts.get(s) ?? 0] as [Record<string, string>, number]);
+    });
+  }
+
+  /** Restores open alarms from the journal and re-arms their deadlines. */
+  start(): void {
+    const open = this.d.journal.openRecords();
+    this.d.engine.restore(open);
+    if (open.length > 0) this.d.logger.info({ open: open.length }, 'restored open alarms from the journal');
+    // Deadlines that passed while the hub was down fire now.
+    this.apply(this.d.engine.tick(this.d.clock.now()), performance.now());
+    this.reschedule();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.timer?.cancel();
+    this.timer = null;
+  }
+
+  /** A validated device event. Returns false when it was a duplicate (already handled). */
+  handleDeviceEvent(src: DeviceSource, event: DeviceEvent, receivedAt: number): boolean {
+    if (!this.d.journal.markEventSeen(src.device, event.id, receivedAt)) return false;
+    const started = performance.now();
+    const effects = this.d.engine.handleDeviceEvent(src, event, receivedAt);
+    this.apply(effects, started);
+    this.reschedule();
+    return true;
+  }
+
+  /** A household's response; throws a typed error when it is refused. */
+  respond(household: string, alarmId: string, response: ResponseKind): AlarmView {
+    const now = this.d.clock.now();
+    const out = this.d.engine.handleResponse(household, alarmId, response, now);
+    if (!out.ok) {
+      if (out.code === 'not_found') {
+        const closed = this.d.journal.get(alarmId);
+        if (closed) throw new SmokehubError(ERROR_CODES.CONFLICT, `alarm ${alarmId} is already ${closed.view.state}`);
+        throw new NotFoundError(out.message);
+      }
+      if (out.code === 'forbidden') throw new ForbiddenError(out.message);
+      throw new SmokehubError(ERROR_CODES.CONFLICT, out.message);
+    }
+    this.apply(out.effects, performance.now());
+    this.reschedule();
+    return this.viewOf(alarmId)!;
+  }
+
+  /** The station resolves an alarm. */
+  resolve(alarmId: string, by: string): AlarmView {
+    const now = this.d.clock.now();
+    const out = this.d.engine.resolveByStation(alarmId, by, now);
+    if (!out.ok) {
+      const closed = this.d.journal.get(alarmId);
+      if (closed) throw new SmokehubError(ERROR_CODES.CONFLICT, `alarm ${alarmId} is already ${closed.view.state}`);
+      throw new NotFoundError(out.message);
+    }
+    this.apply(out.effects, performance.now());
+    this.reschedule();
+    return this.viewOf(alarmId)!;
+  }
+
+  /** The current view of an alarm, open or closed. */
+  viewOf(alarmId: string): AlarmView | undefined {
+    const open = this.d.engine.get(alarmId);
+    return open ? this.d.engine.view(open) : this.d.journal.get(alarmId)?.view;
+  }
+
+  openViews(): AlarmView[] {
+    return this.d.engine.openAlarms().map((a) => this.d.engine.view(a));
+  }
+
+  /** Open alarms a household must be (re)sent when it (re)subscribes. */
+  concerning(household: string): AlarmView[] {
+    return this.d.engine.alarmsConcerning(household);
+  }
+
+  private apply(effects: Effect[], startedAt: number /* performance.now() */): void {
+    if (effects.length === 0) return;
+    let announced = false;
+    let transition = '';
+    for (const e of effects) {
+      if (e.type === 'journal') {
+        // Durable before announced: a failed write must not announce a state nobody recorded.
+        this.d.journal.write(e.record, this.d.engine.view(e.record), e.transition, e.detail);
+        this.transitions.inc({ transition: e.transition });
+        transition = e.transition;
+        this.d.logger.info(
+          { alarm: e.record.id, team: e.record.team, household: e.record.originHousehold, state: e.record.state, transition: e.transition, ...e.detail },
+          'alarm transition',
+        );
+        continue;
+      }
+      const payload = JSON.stringify(e.view);
+      for (const h of e.households) {
+        this.d.mqtt.publish(topics.household(h, 'alert'), payload, { qos: 1 });
+      }
+      if (e.station) this.d.mqtt.publish(topics.station('alarm'), payload, { qos: 1 });
+      this.announced.inc(undefined, e.households.length + (e.station ? 1 : 0));
+      announced = true;
+      this.d.bus.emit('alarm-changed', e.view, transition);
+    }
+    if (announced) this.fanoutSeconds.observe((performance.now() - startedAt) / 1000);
+  }
+
+  private reschedule(): void {
+    if (this.stopped) return;
+    const next = this.d.engine.nextDeadline();
+    if (next === this.timerAt) return;
+    this.timer?.cancel();
+    this.timer = null;
+    this.timerAt = next;
+    if (next === null) return;
+    this.timer = this.d.clock.setTimer(next - this.d.clock.now(), () => {
+      this.timer = null;
+      this.timerAt = null;
+      try {
+        this.apply(this.d.engine.tick(this.d.clock.now()), performance.now());
+      } catch (err) {
+        this.d.logger.error({ err }, 'alarm timer failed');
+      }
+      this.reschedule();
+    });
+  }
+}

@@ -1,0 +1,11 @@
+/**
+ * The extensions started with the hub, in order (stopped in reverse).
+ * Each feature owner adds ONE line here.
+ */
+import type { HubConfig } from '../config/config.ts';
+import type { HubExtension } from './context.ts';
+
+export function defaultExtensions(config: HubConfig): HubExtension[] {
+  void config;
+  return [];
+}

@@ -1,0 +1,173 @@
+/**
+ * The composition root: builds the hub's parts around the pure core and starts them in order,
+ * stops them in reverse (drain MQTT, stop extensions — they flush —, close HTTP, close the DB).
+ */
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import type { Server as HttpServer } from 'node:http';
+import type { HubConfig } from '../config/config.ts';
+import type { Clock } from '../core/clock.ts';
+import { systemClock } from '../core/clock.ts';
+import { AlarmEngine } from '../core/alarm-engine.ts';
+import { createLogger, type Logger } from '../observability/logger.ts';
+import { MetricsRegistry } from '../observability/metrics.ts';
+import { openDatabase, type Db } from '../store/database.ts';
+import { SqliteRegistryStore } from '../store/registry-store.ts';
+import { AlarmJournal } from '../store/alarm-journal.ts';
+import { MqttBroker } from '../broker/mqtt-broker.ts';
+import { MessageRouter } from '../broker/message-router.ts';
+import { Router } from '../http/router.ts';
+import { createHttpServer } from '../http/http-server.ts';
+import { registerRegistryRoutes } from '../http/registry-routes.ts';
+import { registerAlarmRoutes } from '../http/alarm-routes.ts';
+import { AlarmService } from './alarm-service.ts';
+import { defaultExtensions } from './extensions.ts';
+import type { HubBus, HubContext, HubExtension } from './context.ts';
+
+export interface StartHubOptions {
+  clock?: Clock;
+  logger?: Logger;
+  /** Replaces the default extensions (tests). */
+  extensions?: HubExtension[];
+}
+
+export interface RunningHub {
+  ctx: HubContext;
+  mqttPort: number;
+  httpPort: number;
+  alarms: AlarmService;
+  broker: MqttBroker;
+  registry: SqliteRegistryStore;
+  /** Set on first start with an empty user table: the generated password of `admin`. */
+  adminPassword: string | null;
+  stop(): Promise<void>;
+}
+
+/** The built dashboard: `dist/dashboard` under the project root (found from source or compiled tree). */
+export function dashboardDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return join(dir, 'dist', 'dashboard');
+}
+
+function newAlarmId(now: number): string {
+  return `A${now.toString(36)}${randomBytes(4).toString('hex')}`;
+}
+
+export async function startHub(config: HubConfig, opts: StartHubOptions = {}): Promise<RunningHub> {
+  const clock = opts.clock ?? systemClock;
+  const logger = opts.logger ?? createLogger({ level: config.logLevel });
+  const metrics = new MetricsRegistry();
+  const bus = new EventEmitter() as HubBus;
+  bus.setMaxListeners(50);
+  // A listener that throws must never break the broker's path.
+  const db: Db = openDatabase(config.dataDir);
+  const started: HubExtension[] = [];
+  let broker: MqttBroker | null = null;
+  let http: HttpServer | null = null;
+  let alarms: AlarmService | null = null;
+
+  const closeAll = async () => {
+    alarms?.stop();
+    if (broker) await broker.close().catch((err) => logger.error({ err }, 'broker close failed'));
+    for (const ext of [...started].reverse()) {
+      try {
+        await ext.stop?.();
+      } catch (err) {
+        logger.error({ err, extension: ext.name }, 'extension stop failed');
+      }
+    }
+    if (http) {
+      http.closeAllConnections?.();
+      await new Promise<void>((resolve) => http!.close(() => resolve()));
+    }
+    if (db.open) db.close();
+  };
+
+  try {
+    const registry = new SqliteRegistryStore(db, { dataDir: config.dataDir, clock });
+    const adminPassword = await registry.ensureAdmin();
+    const journal = new AlarmJournal(db);
+    const engine = new AlarmEngine(
+      {
+        verifyWindowMs: config.verifyWindowS * 1000,
+        escalateAfterMs: config.escalateAfterS * 1000,
+        resolveQuietMs: config.resolveQuietS * 1000,
+      },
+      {
+        household: (id) => registry.getHousehold(id),
+        householdsOfTeam: (team) => registry.householdsOfTeam(team).map((h) => h.id),
+      },
+      newAlarmId,
+    );
+    broker = new MqttBroker({
+      registry,
+      verifySessionToken: (username, token) => {
+        const s = registry.resolveSession(token);
+        return s && s.user.username === username ? s.user : null;
+      },
+      bus,
+      clock,
+      logger,
+      metrics,
+    });
+    await broker.init();
+    alarms = new AlarmService({ engine, journal, mqtt: broker, clock, bus, logger: logger.child({ module: 'alarms' }), metrics });
+    const router = new MessageRouter({ registry, alarms, bus, mqtt: broker, clock, logger, metrics });
+    broker.attach(router, alarms);
+
+    const httpRouter = new Router();
+    const ctx: HubContext = { config, logger, metrics, db, clock, registry, bus, mqtt: broker, http: httpRouter };
+    const presence = broker.presence;
+    registerRegistryRoutes(httpRouter, {
+      registry,
+      metrics,
+      clock,
+      startedAt: clock.now(),
+      deviceStatus: (id: string) => {
+        const p = presence.info(id);
+        return { online: p.online, lastSeen: p.since };
+      },
+    });
+    registerAlarmRoutes(httpRouter, { alarms, journal, registry });
+    const server = createHttpServer({ router: httpRouter, sessions: registry, logger, metrics, staticDir: dashboardDir(), clock });
+    http = server;
+    broker.attachWebSocket(server);
+
+    for (const ext of opts.extensions ?? defaultExtensions(config)) {
+      await ext.start(ctx);
+      started.push(ext);
+    }
+    alarms.start();
+    journal.pruneSeenEvents(clock.now());
+
+    const mqttPort = await broker.listenTcp(config.mqttPort, config.host);
+    const httpPort = await new Promise<number>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.httpPort, config.host, () => {
+        server.off('error', reject);
+        const a = server.address();
+        resolve(typeof a === 'object' && a ? a.port : config.httpPort);
+      });
+    });
+    logger.info({ mqttPort, httpPort, dataDir: config.dataDir, extensions: started.map((e) => e.name) }, 'smokehub hub started');
+
+    let stopping: Promise<void> | null = null;
+    return {
+      ctx,
+      mqttPort,
+      httpPort,
+      alarms,
+      broker,
+      registry,
+      adminPassword,
+      stop: () => (stopping ??= closeAll().then(() => logger.info('smokehub hub stopped'))),
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * Everything a client publishes passes here (from Aedes' authorizePublish) before it is
+ * acknowledged or forwarded. It checks the ACL and the payload against the shared schema, answers
+ * rejections on the device's `error` topic (never by disconnecting: MQTT.js would resend the same
+ * QoS 1 message forever), hands alarms to the alarm service and everything else to the bus.
+ *
+ * `route()` returns whether the message may be forwarded to subscribers as it is.
+ */
+import type { Principal } from '../core/acl.ts';
+import { canPublish } from '../core/acl.ts';
+import type { DeviceRef, HubBus, MqttPublisher } from '../app/context.ts';
+import type { AlarmService } from '../app/alarm-service.ts';
+import type { RegistryStore } from '../store/registry-types.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { MetricsRegistry, Counter } from '../observability/metrics.ts';
+import type { Clock } from '../core/clock.ts';
+import { parseTopic, topics } from '../protocol/topics.ts';
+import {
+  MAX_PAYLOAD_BYTES,
+  parseDeviceEvent,
+  parseResponse,
+  parseStatus,
+  parseTelemetry,
+  type Issue,
+} from '../protocol/schema.ts';
+import { ERROR_CODES, SmokehubError, type ErrorCode } from '../protocol/errors.ts';
+
+/** Device kinds whose malformed messages mean the detector itself may be failing. */
+const DETECTOR_KINDS = new Set(['smoke', 'heat', 'co']);
+
+export interface RouterDeps {
+  registry: RegistryStore;
+  alarms: AlarmService;
+  bus: HubBus;
+  mqtt: MqttPublisher;
+  clock: Clock;
+  logger: Logger;
+  metrics: MetricsRegistry;
+}
+
+export type RouteOutcome = 'forward' | 'drop';
+
+export class MessageRouter {
+  private readonly messagesIn: Counter;
+  private readonly rejects: Counter;
+  private readonly log: Logger;
+
+  constructor(private readonly d: RouterDeps) {
+    this.messagesIn = d.metrics.counter('smokehub_messages_in_total', 'MQTT messages received from clients, by channel');
+    this.rejects = d.metrics.counter('smokehub_rejects_total', 'Rejected inputs by reason (error code) and channel');
+    this.log = d.logger.child({ module: 'message-router' });
+  }
+
+  route(principal: Principal, clientId: string, topic: string, payload: Buffer): RouteOutcome {
+    const now = this.d.clock.now();
+    const t = parseTopic(topic);
+    const who = principal.type === 'device' ? { device: principal.device, household: principal.household } : { user: principal.username };
+    const ref = principal.type === 'device' ? this.refOf(principal) : undefined;
+    if (ref) this.d.bus.emit('device-heard', ref, now);
+
+    if (!t || !canPublish(principal, topic)) {
+      this.reject(principal, clientId, topic, [{ code: ERROR_CODES.FORBIDDEN, message: `not allowed to publish on ${topic.slice(0, 128)}` }], 'acl');
+      return 'drop';
+    }
+    this.messagesIn.inc({ channel: t.channel });
+    if (payload.length > MAX_PAYLOAD_BYTES) {
+      this.reject(principal, clientId, topic, [{ code: ERROR_CODES.OVERSIZE, message: `payload is ${payload.length} bytes; the limit is ${MAX_PAYLOAD_BYTES}` }], t.channel);
+      if (ref && t.channel === 'event') this.markFault(ref, now, 'oversize event');
+      return 'drop';
+    }
+
+    if (t.scope === 'device' && ref) {
+      switch (t.channel) {
+        case 'event': {
+          const r = parseDeviceEvent(payload, now);
+          if (!r.ok) {
+            this.reject(principal, clientId, topic, r.issues, 'event');
+            if (DETECTOR_KINDS.has(ref.kind)) this.markFault(ref, now, r.issues[0]!.message);
+            return 'drop';
+          }
+          if (r.warnings.length > 0) this.reject(principal, clientId, topic, r.warnings, 'event');
+          const fresh = this.d.alarms.handleDeviceEvent(ref, r.value, now);
+          this.d.bus.emit('device-event', ref, r.value, now, !fresh);
+          return fresh ? 'forward' : 'drop';
+        }
+        case 'telemetry': {
+          const r = parseTelemetry(payload, now);
+          if (!r.ok) {
+            this.reject(principal, clientId, topic, r.issues, 'telemetry');
+            return 'drop';
+          }
+          if (r.warnings.length > 0) this.reject(principal, clientId, topic, r.warnings, 'telemetry');
+          this.d.bus.emit('telemetry', ref, r.value, now);
+          return 'forward';
+        }
+        case 'status': {
+          const r = parseStatus(payload);
+          if (!r.ok) {
+            this.reject(principal, clientId, topic, r.issues, 'status');
+            return 'drop';
+          }
+          this.d.bus.emit('device-status', ref, r.value, now);
+          return 'forward';
+        }
+        default:
+          return 'drop';
+      }
+    }
+    if (t.scope === 'household' && t.channel === 'response') {
+      const r = parseResponse(payload);
+      if (!r.ok) {
+        this.reject(principal, clientId, topic, r.issues, 'response');
+        return 'drop';
+      }
+      try {
+        this.d.alarms.respond(t.household, r.value.alarm, r.value.response);
+      } catch (err) {
+        if (!(err instanceof SmokehubError)) throw err;
+        this.reject(principal, clientId, topic, [{ code: err.code, message: err.message }], 'response');
+        return 'drop';
+      }
+      this.log.info({ ...who, household: t.household, alarm: r.value.alarm, response: r.value.response }, 'response recorded');
+      return 'forward';
+    }
+    return 'drop';
+  }
+
+  private refOf(p: Extract<Principal, { type: 'device' }>): DeviceRef | undefined {
+    const dev = this.d.registry.getDevice(p.device);
+    return dev && { team: dev.team, household: dev.household, device: dev.id, kind: dev.kind };
+  }
+
+  /** A detector that sends garbage is failing: it is reported as `fault`, never taken as `clear`. */
+  private markFault(ref: DeviceRef, now: number, why: string): void {
+    this.d.bus.emit('device-event', ref, { id: `malformed-${now}`, type: 'fault' }, now, false);
+    this.log.warn({ device: ref.device, household: ref.household, why }, 'detector sent a malformed message: marked fault');
+  }
+
+  private reject(principal: Principal, clientId: string, topic: string, issues: Issue[], channel: string): void {
+    for (const i of issues) this.rejects.inc({ reason: i.code, channel });
+    const who = principal.type === 'device' ? { device: principal.device, household: principal.household } : { user: principal.username };
+    this.log.warn({ ...who, clientId, topic: topic.slice(0, 128), issues }, 'rejected input');
+    if (principal.type === 'device') {
+      const body = { topic: topic.slice(0, 128), error: issues[0]!.code as ErrorCode, issues, at: this.d.clock.now() };
+      this.d.mqtt.publish(topics.device(principal.household, principal.device, 'error'), JSON.stringify(body), { qos: 0 });
+    }
+  }
+}

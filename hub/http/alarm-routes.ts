@@ -1,0 +1,113 @@
+/**
+ * Alarm routes: list and read alarms (with their timelines), resolve (station), respond (phone view).
+ */
+import type { Router, ApiRequest, UserPrincipal } from './router.ts';
+import type { AlarmService } from '../app/alarm-service.ts';
+import type { AlarmJournal, AlarmQuery } from '../store/alarm-journal.ts';
+import type { RegistryStore } from '../store/registry-types.ts';
+import { canSeeHousehold, canSeeTeam } from '../core/acl.ts';
+import { ALARM_KINDS, ALARM_STATES, OPEN_ALARM_STATES, RESPONSES, type ResponseKind } from '../protocol/schema.ts';
+import { ERROR_CODES, ForbiddenError, NotFoundError, ValidationError } from '../protocol/errors.ts';
+import { isValidId } from '../protocol/topics.ts';
+
+export interface AlarmRouteDeps {
+  alarms: AlarmService;
+  journal: AlarmJournal;
+  registry: RegistryStore;
+}
+
+function badQuery(message: string): ValidationError {
+  return new ValidationError(ERROR_CODES.BAD_REQUEST, message);
+}
+
+function parseTime(value: string | null, name: string): number | undefined {
+  if (value === null || value === '') return undefined;
+  const n = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  if (!Number.isFinite(n)) throw badQuery(`${name} must be milliseconds since the epoch or an ISO date`);
+  return n;
+}
+
+/** Builds the journal query from the URL, confined to what the user may see. */
+export function alarmQueryFor(user: UserPrincipal, q: URLSearchParams, registry: RegistryStore): AlarmQuery {
+  const out: AlarmQuery = {};
+  const state = q.get('state');
+  if (state) {
+    const states = state === 'open' ? [...OPEN_ALARM_STATES] : state === 'closed' ? ['cancelled', 'resolved'] : state.split(',');
+    for (const s of states) if (!(ALARM_STATES as readonly string[]).includes(s)) throw badQuery(`unknown state "${s.slice(0, 32)}"; expected open, closed or ${ALARM_STATES.join(', ')}`);
+    out.states = states;
+  }
+  const kind = q.get('kind');
+  if (kind) {
+    if (!(ALARM_KINDS as readonly string[]).includes(kind)) throw badQuery(`unknown kind "${kind.slice(0, 32)}"`);
+    out.kind = kind;
+  }
+  const team = q.get('team');
+  if (team) {
+    if (!isValidId(team)) throw badQuery('team must be a team id');
+    out.team = team;
+  }
+  const household = q.get('household');
+  if (household) {
+    if (!isValidId(household)) throw badQuery('household must be a household id');
+    out.household = household;
+  }
+  out.from = parseTime(q.get('from'), 'from');
+  out.to = parseTime(q.get('to'), 'to');
+  const limit = q.get('limit');
+  if (limit) {
+    const n = Number(limit);
+    if (!Number.isInteger(n) || n < 1 || n > 5000) throw badQuery('limit must be an integer from 1 to 5000');
+    out.limit = n;
+  }
+  // Scope: a team leader sees its team; a household its own team's alarms.
+  const teamOf = (h: string) => registry.teamOf(h);
+  if (user.role !== 'station') {
+    const own = user.role === 'team-leader' ? user.team : user.household ? registry.teamOf(user.household) ?? null : null;
+    if (out.team !== undefined && !canSeeTeam(user, out.team, teamOf)) throw new ForbiddenError(`not allowed to see team ${out.team}`);
+    out.teams = own ? [own] : [];
+  }
+  return out;
+}
+
+export function registerAlarmRoutes(router: Router, d: AlarmRouteDeps): void {
+  const teamOf = (h: string) => d.registry.teamOf(h);
+
+  const readable = (req: ApiRequest, id: string) => {
+    const row = d.journal.get(id);
+    if (!row) throw new NotFoundError(`no alarm ${id}`);
+    if (!canSeeTeam(req.user!, row.view.team, teamOf)) throw new ForbiddenError(`not allowed to see alarm ${id}`);
+    return row;
+  };
+
+  router.get('/api/alarms', (req) => {
+    const rows = d.journal.list(alarmQueryFor(req.user!, req.query, d.registry));
+    return { body: { alarms: rows.map((r) => ({ ...r.view, closedAt: r.closedAt, falseAlarm: r.falseAlarm })) } };
+  });
+
+  router.get('/api/alarms/:id', (req) => {
+    const row = readable(req, req.params.id!);
+    return { body: { ...row.view, closedAt: row.closedAt, falseAlarm: row.falseAlarm, timeline: d.journal.timeline(req.params.id!) } };
+  });
+
+  router.post(
+    '/api/alarms/:id/resolve',
+    (req) => {
+      readable(req, req.params.id!);
+      return { body: d.alarms.resolve(req.params.id!, req.user!.username) };
+    },
+    { roles: ['station'] },
+  );
+
+  router.post('/api/alarms/:id/respond', (req) => {
+    const body = req.body as { household?: unknown; response?: unknown } | undefined;
+    const user = req.user!;
+    const household = body?.household ?? (user.role === 'household' ? user.household : undefined);
+    if (typeof household !== 'string' || !isValidId(household)) throw new ValidationError(ERROR_CODES.BAD_FIELD, 'household must be a household id');
+    if (typeof body?.response !== 'string' || !(RESPONSES as readonly string[]).includes(body.response)) {
+      throw new ValidationError(ERROR_CODES.BAD_FIELD, `response must be one of ${RESPONSES.join(', ')}`);
+    }
+    if (!canSeeHousehold(user, household, teamOf)) throw new ForbiddenError(`not allowed to answer for household ${household}`);
+    readable(req, req.params.id!);
+    return { body: d.alarms.respond(household, req.params.id!, body.response as ResponseKind) };
+  });
+}

@@ -1,0 +1,166 @@
+/**
+ * The durable alarm journal (SQLite): every transition is written, in one synchronous transaction,
+ * before it is announced. After a crash the open alarms — with their responders and deadlines —
+ * are restored from `alarms.record_json`. `seen_events` de-duplicates device events across restarts.
+ */
+import type { Db } from './database.ts';
+import { migrate } from './database.ts';
+import type { AlarmRecord } from '../core/alarm-engine.ts';
+import type { AlarmView } from '../protocol/schema.ts';
+
+export interface TimelineEntry {
+  seq: number;
+  at: number;
+  transition: string;
+  state: string;
+  detail: Record<string, unknown>;
+}
+
+export interface AlarmRow {
+  view: AlarmView;
+  closedAt: number | null;
+  falseAlarm: boolean;
+}
+
+export interface AlarmQuery {
+  states?: string[];
+  team?: string;
+  teams?: string[];
+  household?: string;
+  kind?: string;
+  from?: number;
+  to?: number;
+  limit?: number;
+}
+
+/** How long event ids are remembered for de-duplication. */
+const SEEN_EVENT_TTL_MS = 7 * 24 * 3600 * 1000;
+
+export class AlarmJournal {
+  private readonly upsertAlarm;
+  private readonly insertTimeline;
+  private readonly insertSeen;
+  private readonly writeTx;
+
+  constructor(private readonly db: Db) {
+    migrate(db, 'alarm-journal', [
+      `CREATE TABLE alarms (
+         id TEXT PRIMARY KEY, team TEXT NOT NULL, household TEXT NOT NULL, kind TEXT NOT NULL,
+         state TEXT NOT NULL, raised_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+         closed_at INTEGER, false_alarm INTEGER NOT NULL DEFAULT 0,
+         view_json TEXT NOT NULL, record_json TEXT NOT NULL);
+       CREATE INDEX alarms_state ON alarms(state);
+       CREATE INDEX alarms_team_raised ON alarms(team, raised_at);
+       CREATE INDEX alarms_raised ON alarms(raised_at);
+       CREATE TABLE alarm_timeline (
+         seq INTEGER PRIMARY KEY AUTOINCREMENT, alarm_id TEXT NOT NULL, at INTEGER NOT NULL,
+         transition TEXT NOT NULL, state TEXT NOT NULL, detail_json TEXT NOT NULL);
+       CREATE INDEX alarm_timeline_alarm ON alarm_timeline(alarm_id, seq);
+       CREATE TABLE seen_events (device TEXT NOT NULL, event_id TEXT NOT NULL, at INTEGER NOT NULL,
+         PRIMARY KEY (device, event_id)) WITHOUT ROWID;
+       CREATE INDEX seen_events_at ON seen_events(at);`,
+    ]);
+    this.upsertAlarm = db.prepare(
+      `INSERT INTO alarms (id, team, household, kind, state, raised_at, updated_at, closed_at, false_alarm, view_json, record_json)
+       VALUES (@id, @team, @household, @kind, @state, @raisedAt, @updatedAt, @closedAt, @falseAlarm, @view, @record)
+       ON CONFLICT(id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at,
+         closed_at = excluded.closed_at, false_alarm = excluded.false_alarm,
+         view_json = excluded.view_json, record_json = excluded.record_json`,
+    );
+    this.insertTimeline = db.prepare(
+      'INSERT INTO alarm_timeline (alarm_id, at, transition, state, detail_json) VALUES (?, ?, ?, ?, ?)',
+    );
+    this.insertSeen = db.prepare('INSERT OR IGNORE INTO seen_events (device, event_id, at) VALUES (?, ?, ?)');
+    this.writeTx = db.transaction((record: AlarmRecord, view: AlarmView, transition: string, detail: Record<string, unknown>) => {
+      this.upsertAlarm.run({
+        id: record.id,
+        team: record.team,
+        household: record.originHousehold,
+        kind: record.kind,
+        state: record.state,
+        raisedAt: record.raisedAt,
+        updatedAt: record.updatedAt,
+        closedAt: record.closedAt,
+        falseAlarm: record.falseAlarm ? 1 : 0,
+        view: JSON.stringify(view),
+        record: JSON.stringify(record),
+      });
+      this.insertTimeline.run(record.id, record.updatedAt, transition, record.state, JSON.stringify(detail));
+    });
+  }
+
+  /** Durably records one transition (returns after the commit). */
+  write(record: AlarmRecord, view: AlarmView, transition: string, detail: Record<string, unknown>): void {
+    this.writeTx(record, view, transition, detail);
+  }
+
+  /** Records an event id; false when this device already sent it (a duplicate or redelivery). */
+  markEventSeen(device: string, eventId: string, at: number): boolean {
+    return this.insertSeen.run(device, eventId, at).changes === 1;
+  }
+
+  pruneSeenEvents(now: number): number {
+    return this.db.prepare('DELETE FROM seen_events WHERE at < ?').run(now - SEEN_EVENT_TTL_MS).changes;
+  }
+
+  /** Open alarms' full records, to restore the engine after a restart. */
+  openRecords(): AlarmRecord[] {
+    const rows = this.db
+      .prepare("SELECT record_json FROM alarms WHERE state IN ('pre-alarm', 'active', 'escalated') ORDER BY raised_at")
+      .all() as Array<{ record_json: string }>;
+    return rows.map((r) => JSON.parse(r.record_json) as AlarmRecord);
+  }
+
+  get(id: string): AlarmRow | undefined {
+    const row = this.db.prepare('SELECT view_json, closed_at, false_alarm FROM alarms WHERE id = ?').get(id) as
+      | { view_json: string; closed_at: number | null; false_alarm: number }
+      | undefined;
+    return row && { view: JSON.parse(row.view_json), closedAt: row.closed_at, falseAlarm: row.false_alarm === 1 };
+  }
+
+  timeline(id: string): TimelineEntry[] {
+    const rows = this.db
+      .prepare('SELECT seq, at, transition, state, detail_json FROM alarm_timeline WHERE alarm_id = ? ORDER BY seq')
+      .all(id) as Array<{ seq: number; at: number; transition: string; state: string; detail_json: string }>;
+    return rows.map((r) => ({ seq: r.seq, at: r.at, transition: r.transition, state: r.state, detail: JSON.parse(r.detail_json) }));
+  }
+
+  list(q: AlarmQuery = {}): AlarmRow[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (q.states && q.states.length > 0) {
+      where.push(`state IN (${q.states.map(() => '?').join(',')})`);
+      args.push(...q.states);
+    }
+    if (q.team !== undefined) {
+      where.push('team = ?');
+      args.push(q.team);
+    }
+    if (q.teams) {
+      if (q.teams.length === 0) return [];
+      where.push(`team IN (${q.teams.map(() => '?').join(',')})`);
+      args.push(...q.teams);
+    }
+    if (q.household !== undefined) {
+      where.push('household = ?');
+      args.push(q.household);
+    }
+    if (q.kind !== undefined) {
+      where.push('kind = ?');
+      args.push(q.kind);
+    }
+    if (q.from !== undefined) {
+      where.push('raised_at >= ?');
+      args.push(q.from);
+    }
+    if (q.to !== undefined) {
+      where.push('raised_at < ?');
+      args.push(q.to);
+    }
+    const sql = `SELECT view_json, closed_at, false_alarm FROM alarms ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+                 ORDER BY raised_at DESC LIMIT ?`;
+    args.push(Math.min(Math.max(q.limit ?? 500, 1), 5000));
+    const rows = this.db.prepare(sql).all(...args) as Array<{ view_json: string; closed_at: number | null; false_alarm: number }>;
+    return rows.map((r) => ({ view: JSON.parse(r.view_json), closedAt: r.closed_at, falseAlarm: r.false_alarm === 1 }));
+  }
+}
