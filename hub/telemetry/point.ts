@@ -1,0 +1,150 @@
+/**
+ * Stored points, built from bus events. Pure and deterministic: the same event always gives the
+ * same point (same measurement, tags, fields and millisecond timestamp), so a replay from the
+ * outbox overwrites what InfluxDB already has instead of duplicating it.
+ *
+ * Schema (docs/telemetry.md):
+ *   telemetry  tags team, household, device, kind           fields smoke, temperature, humidity, co, battery, rssi (floats)
+ *   events     tags team, household, device, kind, type     fields id (string), level (float)        — device events
+ *              tags team, household, device, kind, type, state  fields alarm (string), responders (float) — alarm transitions
+ */
+import type { DeviceRef } from '../app/context.ts';
+import {
+  isAlarmKind,
+  TELEMETRY_FIELD_NAMES,
+  type AlarmView,
+  type DeviceEvent,
+  type TelemetryField,
+  type TelemetryReading,
+} from '../protocol/schema.ts';
+
+export type Measurement = 'telemetry' | 'events';
+
+/**
+ * How long a point may wait when the outbox is full: the lowest priority is dropped first
+ * (oldest first), alarm events and alarm transitions last of all.
+ */
+export const PRIORITY = { telemetry: 0, event: 1, alarm: 2 } as const;
+export type Priority = (typeof PRIORITY)[keyof typeof PRIORITY];
+
+export interface TelemetryTags {
+  team: string;
+  household: string;
+  device: string;
+  kind: string;
+  /** events only: device event type, or the alarm transition. */
+  type?: string;
+  /** events only, alarm transitions: the alarm's state after the transition. */
+  state?: string;
+}
+
+export interface StoredPoint {
+  measurement: Measurement;
+  tags: TelemetryTags;
+  fields: Record<string, number | string>;
+  /** Milliseconds since the epoch (written with precision 'ms'). */
+  ts: number;
+  priority: Priority;
+}
+
+/** The telemetry point of a validated reading: device time when it sent one (already checked sane), else the hub's. */
+export function telemetryPoint(ref: DeviceRef, reading: TelemetryReading, receivedAt: number): StoredPoint | null {
+  const fields: Record<string, number> = {};
+  let n = 0;
+  for (const name of TELEMETRY_FIELD_NAMES) {
+    const v = reading.values[name];
+    if (typeof v === 'number' && Number.isFinite(v)) {
+      fields[name] = v;
+      n++;
+    }
+  }
+  if (n === 0) return null;
+  return {
+    measurement: 'telemetry',
+    tags: { team: ref.team, household: ref.household, device: ref.device, kind: ref.kind },
+    fields,
+    ts: Math.trunc(reading.ts ?? receivedAt),
+    priority: PRIORITY.telemetry,
+  };
+}
+
+/**
+ * The events point of a device event. A duplicate (an event id the hub has already handled,
+ * re-sent by the device) gives no point: the first copy is already stored.
+ */
+export function deviceEventPoint(ref: DeviceRef, event: DeviceEvent, receivedAt: number, duplicate: boolean): StoredPoint | null {
+  if (duplicate) return null;
+  const fields: Record<string, number | string> = { id: event.id };
+  if (typeof event.level === 'number' && Number.isFinite(event.level)) fields.level = event.level;
+  return {
+    measurement: 'events',
+    tags: { team: ref.team, household: ref.household, device: ref.device, kind: ref.kind, type: event.type },
+    fields,
+    ts: Math.trunc(event.ts ?? receivedAt),
+    priority: isAlarmKind(event.type) ? PRIORITY.alarm : PRIORITY.event,
+  };
+}
+
+/** The events point of an alarm transition, at the alarm's `updatedAt` (the engine's clock). */
+export function alarmTransitionPoint(view: AlarmView, transition: string): StoredPoint {
+  const tags: TelemetryTags = {
+    team: view.team,
+    household: view.origin.household,
+    device: view.origin.device,
+    kind: view.kind,
+    type: transition || 'changed',
+    state: view.state,
+  };
+  return {
+    measurement: 'events',
+    tags,
+    fields: { alarm: view.alarm, responders: view.responders.length },
+    ts: Math.trunc(view.updatedAt),
+    priority: PRIORITY.alarm,
+  };
+}
+
+/** The series a point belongs to (measurement + tags), as InfluxDB identifies it. */
+export function seriesKey(p: StoredPoint): string {
+  const t = p.tags;
+  return `${p.measurement}|${t.team}|${t.household}|${t.device}|${t.kind}|${t.type ?? ''}|${t.state ?? ''}`;
+}
+
+/**
+ * Keeps two different events of one series from landing on the same millisecond (InfluxDB would
+ * merge them into one point). Only `events` points go through it: their rate is low. It is fed in
+ * bus order, so the same sequence of events always gives the same timestamps.
+ */
+export class EventTimeSeparator {
+  private last = new Map<string, number>();
+  constructor(private readonly maxSeries = 10_000) {}
+
+  separate(p: StoredPoint): StoredPoint {
+    if (p.measurement !== 'events') return p;
+    const key = seriesKey(p);
+    const prev = this.last.get(key);
+    let ts = p.ts;
+    if (prev !== undefined && ts <= prev && prev - ts < 1000) ts = prev + 1;
+    this.last.delete(key);
+    this.last.set(key, Math.max(ts, prev ?? ts));
+    if (this.last.size > this.maxSeries) {
+      const oldest = this.last.keys().next().value;
+      if (oldest !== undefined) this.last.delete(oldest);
+    }
+    return ts === p.ts ? p : { ...p, ts };
+  }
+}
+
+export function isTelemetryField(name: string): name is TelemetryField {
+  return (TELEMETRY_FIELD_NAMES as string[]).includes(name);
+}
+
+/** JSON form kept in the outbox: compact and lossless. */
+export function encodePoint(p: StoredPoint): string {
+  return JSON.stringify([p.measurement, p.tags, p.fields, p.ts, p.priority]);
+}
+
+export function decodePoint(text: string): StoredPoint {
+  const [measurement, tags, fields, ts, priority] = JSON.parse(text) as [Measurement, TelemetryTags, Record<string, number | string>, number, Priority];
+  return { measurement, tags, fields, ts, priority };
+}
