@@ -1,0 +1,11 @@
+/**
+ * Runs a hub in a child process (for kill -9 tests): config from SMOKEHUB_* env, prints one JSON line
+ * `{"mqttPort","httpPort"}` on stdout when it listens.
+ */
+import { loadConfig } from '../../hub/config/config.ts';
+import { startHub } from '../../hub/app/hub.ts';
+import { silentLogger } from '../../hub/observability/logger.ts';
+
+const hub = await startHub(loadConfig({ env: process.env }), { logger: silentLogger() });
+process.stdout.write(JSON.stringify({ mqttPort: hub.mqttPort, httpPort: hub.httpPort }) + '\n');
+process.on('SIGTERM', () => void hub.stop().then(() => process.exit(0)));

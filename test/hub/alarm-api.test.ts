@@ -1,0 +1,122 @@
+/**
+ * Alarm transitions through a real hub with an injected clock (no real waiting for windows), and
+ * the alarm HTTP routes: list, read with timeline, resolve (station), respond (phone view), scopes.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { ManualClock } from '../../hub/core/clock.ts';
+import { startTestHub, type TestHub } from '../helpers/hub-harness.ts';
+import { ClientPool, Inbox, sleep } from '../helpers/mqtt-clients.ts';
+
+const clock = new ManualClock(Date.now());
+let th: TestHub;
+const pool = new ClientPool();
+
+before(async () => {
+  th = await startTestHub({ clock, config: { verifyWindowS: 20, escalateAfterS: 120, resolveQuietS: 60 } });
+  await th.hub.registry.addUser({ username: 'leader2', role: 'team-leader', team: 't2', password: 'leader-password-2' });
+  await th.hub.registry.addUser({ username: 'home12', role: 'household', household: 't1-h2', password: 'household-password' });
+  await th.hub.registry.addUser({ username: 'home21', role: 'household', household: 't2-h1', password: 'household-password' });
+});
+after(async () => {
+  await pool.closeAll();
+  await th?.stop();
+});
+
+async function login(username: string, password: string): Promise<string> {
+  const r = await fetch(`${th.httpUrl}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
+  assert.equal(r.status, 200);
+  return (await r.json()).token;
+}
+async function api(token: string, path: string, init: RequestInit = {}) {
+  const r = await fetch(`${th.httpUrl}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(init.headers ?? {}) } });
+  const text = await r.text();
+  return { status: r.status, body: text ? JSON.parse(text) : null };
+}
+
+test('pre-alarm → active after the verify window → escalated after escalate-after; HTTP sees each step', async () => {
+  const admin = await login('admin', th.adminPassword);
+  const origin = await pool.device(th.mqttUrl, th.device('t1-h1-smoke'));
+  const neighbour = await pool.device(th.mqttUrl, th.device('t1-h2-smoke'));
+  const nIn = new Inbox(neighbour);
+  await neighbour.subscribeAsync('smokehub/h/t1-h2/alert', { qos: 1 });
+  const own = await pool.device(th.mqttUrl, th.device('t1-h1-panic'));
+  const ownIn = new Inbox(own);
+  await own.subscribeAsync('smokehub/h/t1-h1/alert', { qos: 1 });
+
+  await origin.publishAsync('smokehub/h/t1-h1/d/t1-h1-smoke/event', JSON.stringify({ id: 'api-1', type: 'smoke' }), { qos: 1 });
+  const pre = (await ownIn.next((m) => m.json().state === 'pre-alarm', 2000, 'own pre-alarm')).json();
+  await sleep(200);
+  assert.equal(nIn.messages.length, 0, 'neighbours are not alerted during the verify window');
+
+  let list = await api(admin, '/api/alarms?state=open');
+  assert.equal(list.status, 200);
+  assert.deepEqual(list.body.alarms.map((a: any) => [a.alarm, a.state]), [[pre.alarm, 'pre-alarm']]);
+
+  clock.advance(20_000);
+  const active = (await nIn.next((m) => m.json().state === 'active', 2000, 'neighbour alert')).json();
+  assert.equal(active.alarm, pre.alarm);
+
+  // a household user answers from the phone view (HTTP)
+  const home = await login('home12', 'household-password');
+  const answered = await api(home, `/api/alarms/${pre.alarm}/respond`, { method: 'POST', body: JSON.stringify({ response: 'coming' }) });
+  assert.equal(answered.status, 200);
+  assert.deepEqual(answered.body.responders.map((r: any) => r.household), ['t1-h2']);
+  // ... but not for another household, and not for another team's alarm
+  const forged = await api(home, `/api/alarms/${pre.alarm}/respond`, { method: 'POST', body: JSON.stringify({ household: 't1-h3', response: 'coming' }) });
+  assert.equal(forged.status, 403);
+  const bad = await api(home, `/api/alarms/${pre.alarm}/respond`, { method: 'POST', body: JSON.stringify({ response: 'maybe' }) });
+  assert.equal(bad.status, 400);
+  assert.match(bad.body.message, /response must be one of/);
+
+  clock.advance(120_000);
+  const esc = (await nIn.next((m) => m.json().state === 'escalated', 2000, 'escalation')).json();
+  assert.equal(esc.escalation, 'not-cancelled-in-time');
+
+  const one = await api(admin, `/api/alarms/${pre.alarm}`);
+  assert.equal(one.status, 200);
+  assert.deepEqual(one.body.timeline.map((t: any) => t.transition), ['raised', 'activated', 'response', 'escalated']);
+
+  // scopes: a team leader of another team and a household of another team cannot see it
+  const leader2 = await login('leader2', 'leader-password-2');
+  assert.equal((await api(leader2, `/api/alarms/${pre.alarm}`)).status, 403);
+  assert.equal((await api(leader2, '/api/alarms?state=open')).body.alarms.length, 0);
+  const home21 = await login('home21', 'household-password');
+  assert.equal((await api(home21, `/api/alarms/${pre.alarm}`)).status, 403);
+  assert.equal((await api(leader2, `/api/alarms/${pre.alarm}/resolve`, { method: 'POST', body: '{}' })).status, 403);
+
+  // the station resolves; the stand-down reaches the neighbours; a second resolve is a conflict
+  const resolved = await api(admin, `/api/alarms/${pre.alarm}/resolve`, { method: 'POST', body: '{}' });
+  assert.equal(resolved.status, 200);
+  assert.equal(resolved.body.state, 'resolved');
+  await nIn.next((m) => m.json().state === 'resolved', 2000, 'stand-down');
+  assert.equal((await api(admin, `/api/alarms/${pre.alarm}/resolve`, { method: 'POST', body: '{}' })).status, 409);
+  list = await api(admin, '/api/alarms?state=resolved&kind=smoke&team=t1');
+  assert.equal(list.body.alarms[0].alarm, pre.alarm);
+  assert.equal((await api(admin, '/api/alarms?state=burning')).status, 400);
+  assert.equal((await api(admin, '/api/alarms/nope')).status, 404);
+});
+
+test('all clear + quiet period resolves; origin hush cancels a pre-alarm', async () => {
+  const origin = await pool.device(th.mqttUrl, th.device('t2-h1-smoke'));
+  const inbox = new Inbox(origin);
+  await origin.subscribeAsync('smokehub/h/t2-h1/alert', { qos: 1 });
+  await origin.publishAsync('smokehub/h/t2-h1/d/t2-h1-smoke/event', JSON.stringify({ id: 'q-1', type: 'smoke' }), { qos: 1 });
+  await inbox.next((m) => m.json().state === 'pre-alarm');
+  await origin.publishAsync('smokehub/h/t2-h1/d/t2-h1-smoke/event', JSON.stringify({ id: 'q-2', type: 'hush' }), { qos: 1 });
+  const cancelled = (await inbox.next((m) => m.json().state === 'cancelled')).json();
+  assert.equal(cancelled.origin.household, 't2-h1');
+
+  inbox.clear();
+  await origin.publishAsync('smokehub/h/t2-h1/d/t2-h1-smoke/event', JSON.stringify({ id: 'q-3', type: 'smoke' }), { qos: 1 });
+  await inbox.next((m) => m.json().state === 'pre-alarm');
+  clock.advance(20_000);
+  await inbox.next((m) => m.json().state === 'active');
+  await origin.publishAsync('smokehub/h/t2-h1/d/t2-h1-smoke/event', JSON.stringify({ id: 'q-4', type: 'clear' }), { qos: 1 });
+  await sleep(100);
+  clock.advance(59_000);
+  await sleep(100);
+  assert.equal(inbox.count((m) => m.json().state === 'resolved'), 0);
+  clock.advance(1_000);
+  await inbox.next((m) => m.json().state === 'resolved', 2000, 'resolved after the quiet period');
+});
