@@ -4,8 +4,11 @@
  */
 import type { HubConfig } from '../config/config.ts';
 import type { HubExtension } from './context.ts';
+import { telemetryExtension } from '../telemetry/telemetry-extension.ts';
 
 export function defaultExtensions(config: HubConfig): HubExtension[] {
   void config;
-  return [];
+  return [
+    telemetryExtension(config),
+  ];
 }
