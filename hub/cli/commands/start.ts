@@ -1,0 +1,101 @@
+/**
+ * `smokehub start [--data DIR] [--mqtt-port N] [--http-port N] [--verify-window S] ...`
+ * Runs the hub until SIGTERM/SIGINT, then stops it gracefully (MQTT drained, extensions flushed,
+ * database closed) and exits 0. A configuration error or a port in use is ONE clear line and exit 1.
+ */
+import { CONFIG_SPEC, configHelp, loadConfig } from '../../config/config.ts';
+import { ConfigError } from '../../protocol/errors.ts';
+import { parseCommandArgs, stringFlag, type FlagSpec } from '../args.ts';
+import type { CliCommand, CliIo } from '../command.ts';
+
+/** How long a graceful stop may take before the process gives up and exits 1. */
+const STOP_TIMEOUT_MS = 20_000;
+
+function flagSpec(): Record<string, FlagSpec> {
+  const spec: Record<string, FlagSpec> = { config: { type: 'string' } };
+  for (const s of Object.values(CONFIG_SPEC)) spec[s.flag] = { type: 'string' };
+  return spec;
+}
+
+/** One line for a failure to listen (port in use, no permission), or null for other errors. */
+export function listenProblem(err: unknown, ports: { mqtt: number; http: number }): string | null {
+  const e = err as NodeJS.ErrnoException & { port?: number; address?: string };
+  if (e?.code !== 'EADDRINUSE' && e?.code !== 'EACCES' && e?.code !== 'EADDRNOTAVAIL') return null;
+  const which = e.port === ports.mqtt ? ' (--mqtt-port)' : e.port === ports.http ? ' (--http-port)' : '';
+  const where = `${e.address ?? ''}${e.port !== undefined ? `:${e.port}` : ''}`;
+  const why =
+    e.code === 'EADDRINUSE' ? 'the port is already in use — is another hub running?' :
+    e.code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : 'the address is not available on this machine (--host)';
+  return `cannot listen on ${where}${which}: ${why}`;
+}
+
+function waitForStopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onSignal = (sig: NodeJS.Signals) => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      // A second signal while stopping: give up at once.
+      const force = () => process.exit(1);
+      process.once('SIGTERM', force);
+      process.once('SIGINT', force);
+      resolve(sig);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
+
+async function run(argv: string[], io: CliIo): Promise<number> {
+  const args = parseCommandArgs(argv, flagSpec());
+  const flags: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(args.flags)) if (typeof v === 'string') flags[k] = v;
+  const config = loadConfig({ flags, env: io.env, configFile: stringFlag(args, 'config') });
+  const { startHub } = await import('../../app/hub.ts');
+  const signal = waitForStopSignal();
+  let running: Awaited<ReturnType<typeof startHub>>;
+  try {
+    running = await startHub(config);
+  } catch (err) {
+    const problem = listenProblem(err, { mqtt: config.mqttPort, http: config.httpPort });
+    if (problem) {
+      io.stderr(`smokehub: ${problem}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  if (running.adminPassword) {
+    io.stdout(
+      `\nFirst start: created the station user "admin".\n` +
+        `  user:     admin\n  password: ${running.adminPassword}\n` +
+        `This password is shown only once. Log in at http://<this machine>:${running.httpPort}/ ` +
+        `and add people with "smokehub user add".\n\n`,
+    );
+  }
+  io.stdout(`smokehub: MQTT on port ${running.mqttPort}, HTTP (API, dashboard, MQTT over WebSocket /mqtt) on port ${running.httpPort}, data in ${config.dataDir}\n`);
+  const sig = await signal;
+  io.stdout(`smokehub: ${sig} received, stopping\n`);
+  const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), STOP_TIMEOUT_MS).unref());
+  const outcome = await Promise.race([running.stop().then(() => 'stopped' as const), timeout]);
+  if (outcome === 'timeout') {
+    io.stderr(`smokehub: the hub did not stop within ${STOP_TIMEOUT_MS / 1000} s; exiting\n`);
+    return 1;
+  }
+  io.stdout('smokehub: stopped\n');
+  return 0;
+}
+
+export const startCommand: CliCommand = {
+  name: 'start',
+  summary: 'run the hub (MQTT broker, alarm engine, HTTP API and dashboard)',
+  help: `Usage: smokehub start [options]
+
+Runs the hub until SIGTERM or Ctrl-C. On the first start with an empty data directory it
+creates the station user "admin" and prints its password once.
+Settings come from defaults < config file (--config FILE, or DATA/config.json) < env < flags:
+  --config FILE                JSON file of settings (keys as in the list below, camelCase)
+${configHelp()}`,
+  run,
+  exitWhenDone: true,
+};
+
+export { ConfigError };
