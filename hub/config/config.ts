@@ -38,6 +38,12 @@ export const CONFIG_SPEC = {
   selfTestCron: { kind: 'cron', flag: 'self-test-cron', env: 'SMOKEHUB_SELF_TEST_CRON', default: '0 9 * * 0', help: 'weekly detector self-test schedule' },
   dailyCron: { kind: 'cron', flag: 'daily-cron', env: 'SMOKEHUB_DAILY_CRON', default: '0 18 * * *', help: 'daily battery / end-of-life check schedule' },
   equipmentCron: { kind: 'cron', flag: 'equipment-cron', env: 'SMOKEHUB_EQUIPMENT_CRON', default: '0 9 1 * *', help: 'monthly equipment expiry reminder schedule' },
+  selfTestTimeoutS: { kind: 'number', flag: 'self-test-timeout', env: 'SMOKEHUB_SELF_TEST_TIMEOUT_S', default: 300, min: 1, max: 3600, help: 'seconds a detector has to answer the weekly self-test' },
+  reportCron: { kind: 'cron', flag: 'report-cron', env: 'SMOKEHUB_REPORT_CRON', default: '5 0 * * *', help: "daily station report schedule (reports the previous day)" },
+  flapCycles: { kind: 'int', flag: 'flap-cycles', env: 'SMOKEHUB_FLAP_CYCLES', default: 4, min: 2, max: 1000, help: 'down/up cycles within --flap-window that make a device flapping' },
+  flapWindowS: { kind: 'number', flag: 'flap-window', env: 'SMOKEHUB_FLAP_WINDOW_S', default: 3600, min: 10, max: 86400, help: 'seconds over which down/up cycles are counted for flapping' },
+  batteryLowPercent: { kind: 'number', flag: 'battery-low', env: 'SMOKEHUB_BATTERY_LOW_PERCENT', default: 20, min: 1, max: 99, help: 'battery level (%) below which the daily check reminds the household' },
+  catchUpDelayS: { kind: 'number', flag: 'catch-up-delay', env: 'SMOKEHUB_CATCH_UP_DELAY_S', default: 60, min: 0, max: 3600, help: 'seconds after start before a job missed while the hub was off runs (devices reconnect first)' },
   logLevel: { kind: 'string', flag: 'log-level', env: 'SMOKEHUB_LOG_LEVEL', default: 'info', help: 'fatal, error, warn, info, debug, trace or silent' },
 } as const satisfies Record<string, Spec>;
 

@@ -1,0 +1,61 @@
+/**
+ * Gathers the rows of one local day for the daily report: alarms (the lead's `alarms` table, read
+ * only), offline/flapping notices, failed self-tests, equipment, and — for today — the devices
+ * offline now. The report itself is computed by the pure daily-report.ts.
+ */
+import type { Db } from '../store/database.ts';
+import type { RegistryStore } from '../store/registry-types.ts';
+import { buildDailyReport, type DailyReport, type ReportAlarmRow, type ReportOfflineRow } from './daily-report.ts';
+import { addDays, localDate, localDayBounds } from './local-time.ts';
+import { EQUIPMENT_HORIZON_DAYS } from './reminders.ts';
+import type { NoticeStore } from './notice-store.ts';
+import type { DeviceHealthStore } from './device-health-store.ts';
+import type { EquipmentStore } from './equipment-store.ts';
+
+export interface ReportSourceDeps {
+  db: Db;
+  registry: RegistryStore;
+  notices: NoticeStore;
+  health: DeviceHealthStore;
+  equipment: EquipmentStore;
+  timezone: string;
+  /** Devices offline now (supervision). */
+  offlineNow(): ReportOfflineRow[];
+}
+
+function alarmsTableExists(db: Db): boolean {
+  return Boolean(db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alarms'").get());
+}
+
+export function readAlarms(db: Db, from: number, to: number): ReportAlarmRow[] {
+  if (!alarmsTableExists(db)) return [];
+  const rows = db
+    .prepare('SELECT id, team, household, kind, state, raised_at, false_alarm FROM alarms WHERE raised_at >= ? AND raised_at < ?')
+    .all(from, to) as Array<{ id: string; team: string; household: string; kind: string; state: string; raised_at: number; false_alarm: number }>;
+  return rows.map((r) => ({ id: r.id, team: r.team, household: r.household, kind: r.kind, state: r.state, raisedAt: r.raised_at, falseAlarm: r.false_alarm === 1 }));
+}
+
+/** The daily report for a local date (`YYYY-MM-DD`) as seen at `now`. */
+export function collectDailyReport(d: ReportSourceDeps, date: string, now: number): DailyReport {
+  const { start, end } = localDayBounds(date, d.timezone);
+  const isToday = localDate(now, d.timezone) === date;
+  return buildDailyReport({
+    date,
+    timezone: d.timezone,
+    from: start,
+    to: end,
+    generatedAt: now,
+    teams: d.registry.listTeams().map((t) => t.id),
+    alarms: readAlarms(d.db, start, end),
+    troubles: d.notices.troubles(start, end),
+    offlineNow: isToday ? d.offlineNow() : [],
+    failedSelfTests: d.health.failedSelfTests(start, end),
+    equipment: d.equipment.list(),
+    horizonDays: EQUIPMENT_HORIZON_DAYS,
+  });
+}
+
+/** Yesterday's local date, for the report job that runs after midnight. */
+export function previousLocalDate(now: number, timezone: string): string {
+  return addDays(localDate(now, timezone), -1);
+}

@@ -1,0 +1,205 @@
+/**
+ * HTTP routes of supervision, scoped with hub/core/acl.ts:
+ *   GET /api/notices?household=&team=&severity=&notice=&since=&until=&before=&limit=
+ *   GET /api/jobs                                   (station)
+ *   GET /api/reports/daily?date=YYYY-MM-DD          (station: all teams; team leader: own team)
+ *   GET /api/households/:id/self-test               (last self-test of each detector)
+ *   GET /api/households/:id/health                  (per device: online/offline, battery, last test, end of life; equipment)
+ *   GET /api/supervision/offline?team=              (devices offline now)
+ *   GET /api/equipment?team=&household=             (equipment and readiness)
+ */
+import type { Router, ApiRequest, UserPrincipal } from '../http/router.ts';
+import type { RegistryStore } from '../store/registry-types.ts';
+import type { Clock } from '../core/clock.ts';
+import { canSeeHousehold, canSeeTeam } from '../core/acl.ts';
+import { ERROR_CODES, ForbiddenError, NotFoundError, ValidationError } from '../protocol/errors.ts';
+import { NOTICE_SEVERITIES, type NoticeSeverity } from '../protocol/schema.ts';
+import { isValidId } from '../protocol/topics.ts';
+import type { NoticeQuery, NoticeStore } from './notice-store.ts';
+import type { JobRunner } from './job-runner.ts';
+import type { DailyReport } from './daily-report.ts';
+import { reportForTeams } from './daily-report.ts';
+import type { DeviceHealthStore } from './device-health-store.ts';
+import type { EquipmentStore } from './equipment-store.ts';
+import type { DeviceSupervisionView } from './supervision-tracker.ts';
+import type { BatteryReading } from './reminders.ts';
+import { addMonths, DETECTOR_LIFE_MONTHS } from './reminders.ts';
+import { SELF_TEST_KINDS } from './self-test-round.ts';
+import { daysBetween, isIsoDate, localDate } from './local-time.ts';
+
+export interface SupervisionRouteDeps {
+  registry: RegistryStore;
+  clock: Clock;
+  timezone: string;
+  notices: NoticeStore;
+  jobs: JobRunner;
+  health: DeviceHealthStore;
+  equipment: EquipmentStore;
+  report(date: string, now: number): DailyReport;
+  supervision(device: string): DeviceSupervisionView | undefined;
+  offlineDevices(): DeviceSupervisionView[];
+  battery(device: string): BatteryReading | undefined;
+}
+
+const bad = (message: string) => new ValidationError(ERROR_CODES.BAD_REQUEST, message);
+
+/** A time filter: integer milliseconds since the epoch, or an ISO 8601 date/time. */
+function parseInstant(name: string, v: string | null): number | undefined {
+  if (v === null || v === '') return undefined;
+  if (/^\d{1,15}$/.test(v)) return Number(v);
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw bad(`${name} must be milliseconds since the epoch or an ISO 8601 date`);
+  return t;
+}
+
+function parseId(name: string, v: string | null): string | undefined {
+  if (v === null || v === '') return undefined;
+  if (!isValidId(v)) throw bad(`${name} is not a valid id`);
+  return v;
+}
+
+function user(req: ApiRequest): UserPrincipal {
+  if (!req.user) throw new ForbiddenError();
+  return req.user;
+}
+
+export function registerSupervisionRoutes(http: Router, d: SupervisionRouteDeps): void {
+  const teamOf = (h: string) => d.registry.teamOf(h);
+
+  const requireHousehold = (req: ApiRequest, id: string) => {
+    if (!isValidId(id) || !d.registry.getHousehold(id)) throw new NotFoundError(`no household ${id.slice(0, 64)}`);
+    if (!canSeeHousehold(user(req), id, teamOf)) throw new ForbiddenError(`you may not see household ${id}`);
+  };
+
+  http.get('/api/notices', (req) => {
+    const u = user(req);
+    const q: NoticeQuery = {};
+    q.household = parseId('household', req.query.get('household'));
+    q.team = parseId('team', req.query.get('team'));
+    const severity = req.query.get('severity');
+    if (severity) {
+      if (!(NOTICE_SEVERITIES as readonly string[]).includes(severity)) throw bad(`severity must be one of ${NOTICE_SEVERITIES.join(', ')}`);
+      q.severity = severity as NoticeSeverity;
+    }
+    const notice = req.query.get('notice');
+    if (notice) {
+      if (!/^[a-z][a-z-]{0,40}$/.test(notice)) throw bad('notice must be a notice kind such as offline or battery-low');
+      q.notice = notice;
+    }
+    q.since = parseInstant('since', req.query.get('since'));
+    q.until = parseInstant('until', req.query.get('until'));
+    const before = req.query.get('before');
+    if (before) {
+      if (!/^\d{1,15}$/.test(before)) throw bad('before must be a notice id');
+      q.before = Number(before);
+    }
+    const limit = req.query.get('limit');
+    if (limit) {
+      if (!/^\d{1,4}$/.test(limit) || Number(limit) < 1 || Number(limit) > 1000) throw bad('limit must be between 1 and 1000');
+      q.limit = Number(limit);
+    }
+    if (q.household !== undefined && !canSeeHousehold(u, q.household, teamOf)) throw new ForbiddenError(`you may not see household ${q.household}`);
+    if (q.team !== undefined && !canSeeTeam(u, q.team, teamOf)) throw new ForbiddenError(`you may not see team ${q.team}`);
+    if (u.role === 'team-leader' && q.household === undefined) {
+      if (!u.team) throw new ForbiddenError('no team');
+      q.team = u.team;
+    } else if (u.role === 'household' && q.household === undefined) {
+      if (!u.household) throw new ForbiddenError('no household');
+      q.household = u.household;
+    }
+    return { body: { notices: d.notices.list(q) } };
+  });
+
+  http.get('/api/jobs', () => ({ body: { timezone: d.timezone, now: d.clock.now(), jobs: d.jobs.list() } }), { roles: ['station'] });
+
+  http.get(
+    '/api/reports/daily',
+    (req) => {
+      const u = user(req);
+      const now = d.clock.now();
+      const date = req.query.get('date') || localDate(now, d.timezone);
+      if (!isIsoDate(date)) throw bad('date must be a calendar date YYYY-MM-DD');
+      const team = parseId('team', req.query.get('team'));
+      if (team !== undefined && !canSeeTeam(u, team, teamOf)) throw new ForbiddenError(`you may not see team ${team}`);
+      let report = d.report(date, now);
+      if (u.role !== 'station') report = reportForTeams(report, (t) => t === u.team);
+      if (team !== undefined) report = reportForTeams(report, (t) => t === team);
+      return { body: report };
+    },
+    { roles: ['station', 'team-leader'] },
+  );
+
+  http.get('/api/households/:id/self-test', (req) => {
+    const id = req.params.id!;
+    requireHousehold(req, id);
+    const last = new Map(d.health.lastSelfTestsOfHousehold(id).map((t) => [t.device, t]));
+    const devices = d.registry
+      .listDevices({ household: id })
+      .filter((dev) => SELF_TEST_KINDS.includes(dev.kind))
+      .map((dev) => ({ device: dev.id, kind: dev.kind, lastTest: last.get(dev.id) ?? null }));
+    return { body: { household: id, devices } };
+  });
+
+  http.get('/api/households/:id/health', (req) => {
+    const id = req.params.id!;
+    requireHousehold(req, id);
+    const now = d.clock.now();
+    const today = localDate(now, d.timezone);
+    const last = new Map(d.health.lastSelfTestsOfHousehold(id).map((t) => [t.device, t]));
+    const devices = d.registry.listDevices({ household: id }).map((dev) => {
+      const s = d.supervision(dev.id);
+      const detector = SELF_TEST_KINDS.includes(dev.kind);
+      return {
+        device: dev.id,
+        kind: dev.kind,
+        status: s?.status ?? 'unknown',
+        flapping: s?.flapping ?? false,
+        lastHeardAt: s?.lastHeardAt ?? null,
+        statusSince: s?.since ?? null,
+        offlineReason: s?.reason ?? null,
+        battery: d.battery(dev.id) ?? null,
+        lastTest: last.get(dev.id) ?? null,
+        enrolledAt: dev.enrolledAt,
+        replaceBy: detector ? addMonths(dev.enrolledAt, DETECTOR_LIFE_MONTHS) : null,
+      };
+    });
+    const equipment = d.equipment.list({ household: id }).map((e) => ({
+      item: e.item,
+      serial: e.serial,
+      expires: e.expires,
+      daysLeft: e.expires === null ? null : daysBetween(today, e.expires),
+    }));
+    return { body: { household: id, devices, equipment } };
+  });
+
+  http.get(
+    '/api/supervision/offline',
+    (req) => {
+      const u = user(req);
+      const team = parseId('team', req.query.get('team'));
+      if (team !== undefined && !canSeeTeam(u, team, teamOf)) throw new ForbiddenError(`you may not see team ${team}`);
+      const devices = d
+        .offlineDevices()
+        .filter((v) => (u.role === 'station' || v.team === u.team) && (team === undefined || v.team === team))
+        .sort((a, b) => a.team.localeCompare(b.team) || a.device.localeCompare(b.device));
+      return { body: { devices } };
+    },
+    { roles: ['station', 'team-leader'] },
+  );
+
+  http.get('/api/equipment', (req) => {
+    const u = user(req);
+    const team = parseId('team', req.query.get('team'));
+    const household = parseId('household', req.query.get('household'));
+    if (household !== undefined && !canSeeHousehold(u, household, teamOf)) throw new ForbiddenError(`you may not see household ${household}`);
+    if (team !== undefined && !canSeeTeam(u, team, teamOf)) throw new ForbiddenError(`you may not see team ${team}`);
+    const filter: { team?: string; household?: string } = {};
+    if (household !== undefined) filter.household = household;
+    if (team !== undefined) filter.team = team;
+    if (household === undefined && u.role === 'team-leader') filter.team = u.team ?? '\u0000';
+    if (household === undefined && u.role === 'household') filter.household = u.household ?? '\u0000';
+    const today = localDate(d.clock.now(), d.timezone);
+    const items = d.equipment.list(filter).map((e) => ({ ...e, daysLeft: e.expires === null ? null : daysBetween(today, e.expires) }));
+    return { body: { today, items } };
+  });
+}
