@@ -5,10 +5,12 @@
 import type { HubConfig } from '../config/config.ts';
 import type { HubExtension } from './context.ts';
 import { telemetryExtension } from '../telemetry/telemetry-extension.ts';
+import { supervisionExtension } from '../supervision/supervision-extension.ts';
 
 export function defaultExtensions(config: HubConfig): HubExtension[] {
   void config;
   return [
     telemetryExtension(config),
+    supervisionExtension(),
   ];
 }
