@@ -189,8 +189,12 @@ export class JobRunner {
     const updateSched = db.prepare('UPDATE job_schedules SET cron = ?, timezone = ? WHERE job = ?');
     const lastCompleted = db.prepare("SELECT MAX(started_at) AS t FROM job_runs WHERE job = ? AND outcome IN ('ok', 'failed')");
 
+    const lastOk = db.prepare("SELECT MAX(finished_at) AS t FROM job_runs WHERE job = ? AND outcome = 'ok'");
     for (const job of this.jobs.values()) {
       const name = job.def.name;
+      this.runningGauge.set(0, { job: name });
+      const ok = (lastOk.get(name) as { t: number | null }).t;
+      if (ok !== null) this.lastSuccess.set(Math.floor(ok / 1000), { job: name });
       const row = getSched.get(name) as { cron: string; first_scheduled_at: number } | undefined;
       let firstSeen = now;
       if (!row) insertSched.run(name, job.def.cron, this.o.timezone, now);

@@ -8,6 +8,7 @@ import { importCommand } from './import.ts';
 import { userCommand } from './user.ts';
 import { householdsCommand } from './households.ts';
 import { alarmsCommand } from './alarms.ts';
+import { equipmentCommand } from './equipment.ts';
 
 export const COMMANDS: CliCommand[] = [
   startCommand,
@@ -15,6 +16,7 @@ export const COMMANDS: CliCommand[] = [
   userCommand,
   householdsCommand,
   alarmsCommand,
+  equipmentCommand,
 ];
 
 export function findCommand(name: string): CliCommand | undefined {
