@@ -1,0 +1,176 @@
+/** The application shell: routing by role, header with navigation, language, sound and connection state. */
+import { useEffect } from 'preact/hooks';
+import type { ComponentChildren } from 'preact';
+import { updateAttention } from './alerting.ts';
+import { useRoute, navigate, householdPath } from './router.ts';
+import { homePath, logout } from './session.ts';
+import { setLang, setSoundEnabled, t, useApp } from './store.ts';
+import type { MsgKey } from './i18n.ts';
+import { LoginPage } from './pages/login.tsx';
+import { BoardPage } from './pages/board.tsx';
+import { MapPage } from './pages/map.tsx';
+import { HealthPage } from './pages/health.tsx';
+import { HouseholdPage } from './pages/household.tsx';
+import { HistoryPage } from './pages/history.tsx';
+import { PhonePage } from './pages/phone.tsx';
+import { useNow } from './hooks.ts';
+
+function LangSwitch() {
+  const { lang } = useApp();
+  return (
+    <button type="button" class="btn ghost" id="lang-switch" lang={lang === 'vi' ? 'en' : 'vi'} aria-label={t('lang.switchLabel')} onClick={() => setLang(lang === 'vi' ? 'en' : 'vi')}>
+      <span aria-hidden="true">🌐 </span>
+      {t('lang.switch')}
+    </button>
+  );
+}
+
+function LiveIndicator() {
+  const { live } = useApp();
+  const label: Record<string, MsgKey> = { online: 'live.online', connecting: 'live.connecting', reconnecting: 'live.reconnectingShort', idle: 'live.connecting' };
+  const icon = live === 'online' ? '●' : '◌';
+  return (
+    <span class={`live-pill live-${live}`} role="status" aria-label={`${t('live.status')}: ${t(label[live]!)}`} data-live={live}>
+      <span aria-hidden="true">{icon} </span>
+      {t(label[live]!)}
+    </span>
+  );
+}
+
+function SoundToggle() {
+  const { soundUnlocked, soundEnabled } = useApp();
+  if (!soundUnlocked) {
+    return (
+      <button type="button" class="btn ghost warn" title={t('sound.needGesture')}>
+        <span aria-hidden="true">🔇 </span>
+        {t('sound.enable')}
+      </button>
+    );
+  }
+  return (
+    <button type="button" class="btn ghost" aria-pressed={soundEnabled} onClick={() => setSoundEnabled(!soundEnabled)}>
+      <span aria-hidden="true">{soundEnabled ? '🔔 ' : '🔕 '}</span>
+      {soundEnabled ? t('sound.on') : t('sound.off')}
+    </button>
+  );
+}
+
+function ReconnectBanner() {
+  const { live, caughtUpAt } = useApp();
+  const now = useNow(1000);
+  if (live === 'reconnecting') {
+    return (
+      <div class="banner banner-warn" role="alert" id="reconnecting-banner">
+        <span class="spinner" aria-hidden="true" /> {t('live.reconnecting')}
+      </div>
+    );
+  }
+  if (caughtUpAt && now - caughtUpAt < 5000) {
+    return (
+      <div class="banner banner-ok" role="status">
+        <span aria-hidden="true">✓ </span>
+        {t('live.caughtUp')}
+      </div>
+    );
+  }
+  return null;
+}
+
+function Shell({ children, current }: { children: ComponentChildren; current: string }) {
+  const { user } = useApp();
+  if (!user) return null;
+  const links: [string, string, MsgKey][] =
+    user.role === 'household'
+      ? [['phone', '/phone', 'nav.phone'], ['household', householdPath(user.household ?? ''), 'nav.myHousehold'], ['history', '/history', 'nav.history']]
+      : [['board', '/board', 'nav.board'], ['map', '/map', 'nav.map'], ['health', '/health', 'nav.health'], ['history', '/history', 'nav.history']];
+  return (
+    <div class={`shell role-${user.role}`}>
+      <a class="skip" href="#main" onClick={(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>
+        {t('app.skip')}
+      </a>
+      <header class="topbar">
+        <span class="brand">
+          <span aria-hidden="true">🔥 </span>
+          {t('app.name')}
+        </span>
+        <nav aria-label={t('nav.main')}>
+          {links.map(([name, path, key]) => (
+            <a key={name} href={`#${path}`} class={current === name ? 'active' : ''} aria-current={current === name ? 'page' : undefined}>
+              {t(key)}
+            </a>
+          ))}
+        </nav>
+        <span class="spacer" />
+        <LiveIndicator />
+        <SoundToggle />
+        <LangSwitch />
+        <span class="who muted">{t('nav.signedInAs', { user: user.username, role: t(`role.${user.role}` as MsgKey) })}</span>
+        <button type="button" class="btn ghost" id="logout" onClick={() => void logout()}>
+          {t('nav.logout')}
+        </button>
+      </header>
+      <ReconnectBanner />
+      <main id="main" tabIndex={-1}>
+        {children}
+      </main>
+    </div>
+  );
+}
+
+export function App() {
+  const app = useApp();
+  const route = useRoute();
+  const openCount = Object.keys(app.alarms).length;
+
+  useEffect(() => {
+    updateAttention(openCount, t('title.alarm', { n: openCount }), t('title.quiet'));
+  }, [openCount, app.lang]);
+
+  useEffect(() => {
+    if (app.booting) return;
+    if (!app.user && route.name !== 'login') navigate('/login', true);
+    else if (app.user && (route.name === 'login' || route.name === 'home')) navigate(homePath(app.user), true);
+  }, [app.booting, app.user, route.name]);
+
+  if (app.booting) {
+    return (
+      <div class="center-page" aria-busy="true">
+        <p>{t('common.loading')}</p>
+      </div>
+    );
+  }
+  if (!app.user || route.name === 'login') return <LoginPage />;
+
+  let page;
+  switch (route.name) {
+    case 'board':
+      page = <BoardPage />;
+      break;
+    case 'map':
+      page = <MapPage />;
+      break;
+    case 'health':
+      page = <HealthPage />;
+      break;
+    case 'history':
+      page = <HistoryPage />;
+      break;
+    case 'phone':
+      page = <PhonePage />;
+      break;
+    case 'household':
+      page = <HouseholdPage id={route.params.id!} />;
+      break;
+    case 'home':
+      page = null;
+      break;
+    default:
+      page = (
+        <section class="page">
+          <p role="alert">{t('common.notFound')}</p>
+          <a href={`#${homePath(app.user)}`}>{t('common.home')}</a>
+        </section>
+      );
+  }
+  return <Shell current={route.name}>{page}</Shell>;
+}

@@ -1,0 +1,138 @@
+/** One open alarm on the board: who, where, state, age, responders, escalation, timeline, resolve. */
+import { useEffect, useState } from 'preact/hooks';
+import type { AlarmView } from '../../../hub/protocol/schema.ts';
+import * as api from '../api.ts';
+import { formatClock, formatDuration, respondersSummary } from '../format.ts';
+import { householdPath } from '../router.ts';
+import { getState, t } from '../store.ts';
+import { KindBadge, StateBadge } from './badges.tsx';
+import { ErrorBox } from './error-box.tsx';
+import { Timeline, known } from './timeline.tsx';
+import type { MsgKey } from '../i18n.ts';
+
+export function AlarmCard({ view, version, now, canResolve }: { view: AlarmView; version: number; now: number; canResolve: boolean }) {
+  const lang = getState().lang;
+  const [timeline, setTimeline] = useState<api.TimelineEntry[] | null>(null);
+  const [timelineError, setTimelineError] = useState<unknown>(null);
+  const [confirming, setConfirming] = useState(false);
+  const [resolveError, setResolveError] = useState<unknown>(null);
+  const [resolving, setResolving] = useState(false);
+
+  useEffect(() => {
+    let alive = true;
+    api.alarm(view.alarm).then(
+      (d) => {
+        if (!alive) return;
+        setTimeline(d.timeline);
+        setTimelineError(null);
+      },
+      (err: unknown) => alive && setTimelineError(err),
+    );
+    return () => {
+      alive = false;
+    };
+  }, [view.alarm, version]);
+
+  const resolve = async () => {
+    setResolving(true);
+    setResolveError(null);
+    try {
+      await api.resolveAlarm(view.alarm);
+      setConfirming(false);
+    } catch (err) {
+      setResolveError(err);
+    } finally {
+      setResolving(false);
+    }
+  };
+
+  const o = view.origin;
+  return (
+    <article class={`alarm-card state-${view.state}`} data-alarm={view.alarm} aria-labelledby={`h-${view.alarm}`}>
+      <header>
+        <h3 id={`h-${view.alarm}`}>
+          <span aria-hidden="true">{view.kind === 'panic' ? '🆘 ' : '🔥 '}</span>
+          {t(`headline.${view.kind}` as MsgKey)} — {o.name || o.household}
+        </h3>
+        <StateBadge state={view.state} />
+        <KindBadge kind={view.kind} />
+      </header>
+      <dl class="facts">
+        <div>
+          <dt>{t('board.origin')}</dt>
+          <dd>
+            <span class="address">{o.address}</span> · <a href={`#${householdPath(o.household)}`}>{o.household}</a>
+            {o.device && (
+              <span class="muted">
+                {' '}
+                · {t('board.device')} {o.device}
+              </span>
+            )}
+          </dd>
+        </div>
+        <div>
+          <dt>{t('board.team')}</dt>
+          <dd>{view.team}</dd>
+        </div>
+        <div>
+          <dt>{t('board.age')}</dt>
+          <dd class="age">
+            {formatDuration(lang, now - view.raisedAt)} <span class="muted">({t('board.raised')} {formatClock(lang, view.raisedAt)})</span>
+          </dd>
+        </div>
+        <div>
+          <dt>{t('responders.label')}</dt>
+          <dd class="responders">{respondersSummary(lang, view.responders)}</dd>
+        </div>
+        {view.state === 'escalated' && view.escalation && (
+          <div>
+            <dt>{t('board.escalation')}</dt>
+            <dd class="escalation">
+              <span aria-hidden="true">🚒 </span>
+              {known('esc', view.escalation)}
+            </dd>
+          </div>
+        )}
+        {view.households && view.households.length > 0 && (
+          <div>
+            <dt>{t('board.origin')}</dt>
+            <dd>{t('board.alsoAlarming', { list: view.households.join(', ') })}</dd>
+          </div>
+        )}
+      </dl>
+      {view.responders.length > 0 && (
+        <ul class="responder-list">
+          {view.responders.map((r) => (
+            <li key={`${r.household}-${r.at}`} class={`resp-${r.response}`}>
+              <a href={`#${householdPath(r.household)}`}>{r.household}</a>: {known('response', r.response)} <span class="muted">{formatClock(lang, r.at)}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+      <details class="timeline-box" open>
+        <summary>{t('board.timeline')}</summary>
+        {timelineError ? <ErrorBox error={timelineError} /> : timeline ? <Timeline entries={timeline} /> : <p class="muted">{t('board.timelineLoading')}</p>}
+      </details>
+      {canResolve && (
+        <div class="actions">
+          {!confirming ? (
+            <button type="button" class="btn" onClick={() => setConfirming(true)}>
+              <span aria-hidden="true">✓ </span>
+              {t('board.resolve')}
+            </button>
+          ) : (
+            <>
+              <button type="button" class="btn primary" disabled={resolving} onClick={() => void resolve()} data-action="confirm-resolve">
+                {t('board.resolveConfirm')}
+              </button>
+              <button type="button" class="btn ghost" onClick={() => setConfirming(false)}>
+                {t('board.resolveCancel')}
+              </button>
+            </>
+          )}
+          <ErrorBox error={resolveError} />
+        </div>
+      )}
+    </article>
+  );
+}

@@ -1,0 +1,61 @@
+/** States told by text, icon and colour together. */
+import type { AlarmKind, AlarmState, NoticeSeverity } from '../../../hub/protocol/schema.ts';
+import type { DeviceInfo } from '../api.ts';
+import { STATE_ICON } from '../format.ts';
+import { t } from '../store.ts';
+import type { MsgKey } from '../i18n.ts';
+
+export function StateBadge({ state, falseAlarm }: { state: AlarmState; falseAlarm?: boolean }) {
+  if (falseAlarm) {
+    return (
+      <span class="badge state-false" data-state="false-alarm">
+        <span aria-hidden="true">↺ </span>
+        {t('state.falseAlarm')}
+      </span>
+    );
+  }
+  return (
+    <span class={`badge state-${state}`} data-state={state}>
+      <span aria-hidden="true">{STATE_ICON[state]} </span>
+      {t(`state.${state}` as MsgKey)}
+    </span>
+  );
+}
+
+const KIND_ICON: Record<AlarmKind, string> = { smoke: '💨', heat: '🌡', co: '☁', panic: '🆘' };
+export function KindBadge({ kind }: { kind: AlarmKind }) {
+  return (
+    <span class="badge kind">
+      <span aria-hidden="true">{KIND_ICON[kind] ?? '•'} </span>
+      {t(`kind.${kind}` as MsgKey)}
+    </span>
+  );
+}
+
+export function DeviceStatusBadge({ device }: { device: DeviceInfo }) {
+  if (device.fault) {
+    return (
+      <span class="badge dev-fault" title={device.faultText ?? undefined}>
+        <span aria-hidden="true">⚠ </span>
+        {t('status.fault')}
+      </span>
+    );
+  }
+  const icon = device.status === 'online' ? '●' : device.status === 'offline' ? '○' : '?';
+  return (
+    <span class={`badge dev-${device.status}`}>
+      <span aria-hidden="true">{icon} </span>
+      {t(`status.${device.status}` as MsgKey)}
+    </span>
+  );
+}
+
+const SEVERITY_ICON: Record<NoticeSeverity, string> = { info: 'ℹ', warning: '⚠', trouble: '⛔' };
+export function SeverityBadge({ severity }: { severity: NoticeSeverity }) {
+  return (
+    <span class={`badge sev-${severity}`}>
+      <span aria-hidden="true">{SEVERITY_ICON[severity]} </span>
+      {t(`severity.${severity}` as MsgKey)}
+    </span>
+  );
+}

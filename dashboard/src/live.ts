@@ -1,0 +1,217 @@
+/**
+ * Live updates: MQTT over WebSocket to the hub's own broker at `/mqtt` (MQTT 3.1.1, QoS 1),
+ * authenticated with username = the user's name and password = the session token from login.
+ * Each role subscribes to what the broker's ACL lets it see (docs/dashboard.md):
+ *   station      smokehub/station/alarm, smokehub/station/notice
+ *   team-leader  smokehub/h/<H>/alert and /notice for every household H of its team
+ *   household    smokehub/h/<own>/alert and /notice
+ * On every (re)connect the open alarms are fetched again from /api/alarms?state=open (catch-up);
+ * while the broker is unreachable the same request is polled so nothing is missed.
+ */
+import mqtt from 'mqtt';
+import type { MqttClient } from 'mqtt';
+import { parseAlarmView, type AlarmView, type Notice } from '../../hub/protocol/schema.ts';
+import { topics } from '../../hub/protocol/topics.ts';
+import * as api from './api.ts';
+import { addNotice, applyAlarm, getState, replaceOpenAlarms, setState } from './store.ts';
+
+export interface LiveHooks {
+  /** An alarm not seen before is open (sound, attention). */
+  onNewAlarm(view: AlarmView): void;
+  /** An alarm became escalated. */
+  onEscalated(view: AlarmView): void;
+  /** The broker refused us and the HTTP session is gone too. */
+  onSessionExpired(): void;
+}
+
+export const POLL_WHILE_DOWN_MS = 5_000;
+const RECONCILE_MS = 30_000;
+const RETRY_AFTER_REFUSAL_MS = 10_000;
+
+let client: MqttClient | null = null;
+let hooks: LiveHooks | null = null;
+let session: { user: api.SessionUser; token: string } | null = null;
+let pollTimer: ReturnType<typeof setInterval> | null = null;
+let reconcileTimer: ReturnType<typeof setInterval> | null = null;
+let retryTimer: ReturnType<typeof setTimeout> | null = null;
+let generation = 0;
+
+function brokerUrl(): string {
+  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/mqtt`;
+}
+
+function clientId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  return `web-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`; // 20 chars (broker limit 23)
+}
+
+async function subscriptionsFor(user: api.SessionUser): Promise<string[]> {
+  if (user.role === 'station') return [topics.station('alarm'), topics.station('notice')];
+  if (user.role === 'household' && user.household) return [topics.household(user.household, 'alert'), topics.household(user.household, 'notice')];
+  if (user.role === 'team-leader' && user.team) {
+    const hs = await api.households(user.team);
+    return hs.flatMap((h) => [topics.household(h.id, 'alert'), topics.household(h.id, 'notice')]);
+  }
+  return [];
+}
+
+function parseNotice(text: string): (Notice & { id?: string }) | null {
+  try {
+    const o = JSON.parse(text) as Record<string, unknown>;
+    if (!o || typeof o !== 'object' || typeof o.text !== 'string') return null;
+    return {
+      ...(o.id !== undefined && o.id !== null ? { id: String(o.id) } : {}),
+      notice: String(o.notice ?? ''),
+      severity: o.severity === 'warning' || o.severity === 'trouble' ? o.severity : 'info',
+      household: typeof o.household === 'string' ? o.household : null,
+      device: typeof o.device === 'string' ? o.device : null,
+      text: o.text,
+      at: typeof o.at === 'number' ? o.at : Date.now(),
+    };
+  } catch {
+    return null;
+  }
+}
+
+function handleAlarm(view: AlarmView): void {
+  const { isNew, escalatedNow } = applyAlarm(view);
+  if (isNew) hooks?.onNewAlarm(view);
+  else if (escalatedNow) hooks?.onEscalated(view);
+}
+
+/** Fetches the open alarms and replaces the board's list (after a (re)connect, or while polling). */
+export async function catchUp(): Promise<void> {
+  const gen = generation;
+  try {
+    const list = await api.alarms({ state: 'open' });
+    if (gen !== generation) return;
+    const before = getState().alarms;
+    const fresh = replaceOpenAlarms(list);
+    for (const id of fresh) {
+      const v = getState().alarms[id];
+      if (v) hooks?.onNewAlarm(v);
+    }
+    for (const v of list) if (v.state === 'escalated' && before[v.alarm] && before[v.alarm]!.state !== 'escalated') hooks?.onEscalated(v);
+    setState({ liveError: null });
+  } catch (err) {
+    if (gen !== generation) return;
+    setState({ liveError: err instanceof Error ? err.message : String(err) });
+  }
+}
+
+function startPolling(): void {
+  if (pollTimer) return;
+  pollTimer = setInterval(() => void catchUp(), POLL_WHILE_DOWN_MS);
+}
+function stopPolling(): void {
+  if (pollTimer) clearInterval(pollTimer);
+  pollTimer = null;
+}
+
+async function connect(gen: number): Promise<void> {
+  if (!session || gen !== generation) return;
+  const { user, token } = session;
+  let subs: string[];
+  try {
+    subs = await subscriptionsFor(user);
+  } catch (err) {
+    if (gen !== generation) return;
+    setState({ live: 'reconnecting', liveError: err instanceof Error ? err.message : String(err) });
+    startPolling();
+    retryTimer = setTimeout(() => void connect(gen), RETRY_AFTER_REFUSAL_MS);
+    return;
+  }
+  if (gen !== generation) return;
+  const c = mqtt.connect(brokerUrl(), {
+    protocolVersion: 4,
+    clientId: clientId(),
+    username: user.username,
+    password: token,
+    clean: true,
+    keepalive: 30,
+    // Native timers: MQTT.js's worker timers need blob: workers, which the hub's CSP forbids.
+    timerVariant: 'native',
+    reconnectPeriod: 1_000,
+    connectTimeout: 5_000,
+    queueQoSZero: false,
+    resubscribe: true,
+    reconnectOnConnackError: false,
+  });
+  client = c;
+  c.on('connect', () => {
+    if (gen !== generation) return;
+    const wasDown = getState().live === 'reconnecting';
+    setState({ live: 'online', liveError: null });
+    stopPolling();
+    if (subs.length > 0) {
+      c.subscribe(subs, { qos: 1 }, (err, granted) => {
+        if (gen !== generation) return;
+        const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic);
+        if (err || refused.length) setState({ liveError: err ? err.message : `subscription refused: ${refused.join(', ')}` });
+      });
+    }
+    void catchUp().then(() => {
+      if (wasDown && gen === generation) setState({ caughtUpAt: Date.now() });
+    });
+  });
+  c.on('message', (topic, payload) => {
+    if (gen !== generation) return;
+    const text = new TextDecoder().decode(payload);
+    if (topic.endsWith('/notice')) {
+      const n = parseNotice(text);
+      if (n) addNotice(n);
+      return;
+    }
+    const parsed = parseAlarmView(text);
+    if (parsed.ok) handleAlarm(parsed.value);
+  });
+  c.on('close', () => {
+    if (gen !== generation) return;
+    // The first failed attempt counts too: the hub may be restarting while the page loads.
+    if (getState().live !== 'reconnecting') setState({ live: 'reconnecting' });
+    startPolling();
+  });
+  c.on('error', (err: Error & { code?: number }) => {
+    if (gen !== generation) return;
+    // CONNACK 4 (bad user name or password) / 5 (not authorised): is the session still valid?
+    if (err.code === 4 || err.code === 5) {
+      c.end(true);
+      setState({ live: 'reconnecting', liveError: err.message });
+      startPolling();
+      void api.me().then(
+        (m) => {
+          if (gen !== generation) return;
+          if (!m) hooks?.onSessionExpired();
+          else retryTimer = setTimeout(() => void connect(gen), RETRY_AFTER_REFUSAL_MS);
+        },
+        () => {
+          if (gen === generation) retryTimer = setTimeout(() => void connect(gen), RETRY_AFTER_REFUSAL_MS);
+        },
+      );
+    }
+  });
+}
+
+export function startLive(user: api.SessionUser, token: string, h: LiveHooks): void {
+  stopLive();
+  hooks = h;
+  session = { user, token };
+  const gen = ++generation;
+  setState({ live: 'connecting', liveError: null });
+  void catchUp();
+  reconcileTimer = setInterval(() => void catchUp(), RECONCILE_MS);
+  void connect(gen);
+}
+
+export function stopLive(): void {
+  generation++;
+  stopPolling();
+  if (reconcileTimer) clearInterval(reconcileTimer);
+  if (retryTimer) clearTimeout(retryTimer);
+  reconcileTimer = null;
+  retryTimer = null;
+  if (client) client.end(true);
+  client = null;
+  session = null;
+  setState({ live: 'idle', liveError: null, alarms: {}, notices: [] });
+}

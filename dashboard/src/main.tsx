@@ -1,0 +1,12 @@
+/** Entry point: styles, audio unlock, session boot, render. */
+import { render } from 'preact';
+import './styles.css';
+import { App } from './app.tsx';
+import { installAudioUnlock } from './alerting.ts';
+import { boot } from './session.ts';
+import { getState } from './store.ts';
+
+document.documentElement.lang = getState().lang;
+installAudioUnlock();
+render(<App />, document.getElementById('app')!);
+void boot();

@@ -1,0 +1,138 @@
+/**
+ * The neighbours' phone view: one big, clear alert per open alarm of the team, with one-tap answers.
+ * Built for 375×667 and one hand: answers are full-width buttons at the bottom of each alert.
+ */
+import { useState } from 'preact/hooks';
+import type { AlarmView, ResponseKind } from '../../../hub/protocol/schema.ts';
+import * as api from '../api.ts';
+import { StateBadge } from '../components/badges.tsx';
+import { ErrorBox } from '../components/error-box.tsx';
+import { NoticeList } from '../components/notice-list.tsx';
+import { formatDistance, formatDuration, respondersSummary } from '../format.ts';
+import { distanceMeters } from '../geo.ts';
+import { useAsync, useNow } from '../hooks.ts';
+import { getState, t, useApp } from '../store.ts';
+import { known } from '../components/timeline.tsx';
+import type { MsgKey } from '../i18n.ts';
+
+/** Which alarms a household sees: its own at once, a neighbour's once neighbours are alerted. */
+export function visibleToHousehold(alarms: AlarmView[], own: string): AlarmView[] {
+  return alarms.filter((a) => a.origin.household === own || a.state !== 'pre-alarm').sort((a, b) => b.raisedAt - a.raisedAt);
+}
+
+function ownAnswer(view: AlarmView, household: string): ResponseKind | null {
+  let best: { response: ResponseKind; at: number } | null = null;
+  for (const r of view.responders) if (r.household === household && (!best || r.at >= best.at)) best = r;
+  return best?.response ?? null;
+}
+
+function AlertCard({ view, own, ownPos, now }: { view: AlarmView; own: string; ownPos: { lat: number; lon: number } | null; now: number }) {
+  const lang = getState().lang;
+  const [sending, setSending] = useState<ResponseKind | null>(null);
+  const [sent, setSent] = useState<ResponseKind | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const isOwn = view.origin.household === own;
+  const what = t(`headline.${view.kind}` as MsgKey);
+  const o = view.origin;
+  const distance = !isOwn && ownPos && o.lat !== null && o.lon !== null ? formatDistance(distanceMeters(ownPos.lat, ownPos.lon, o.lat, o.lon)) : null;
+  const answer = ownAnswer(view, own) ?? sent;
+
+  const send = async (response: ResponseKind) => {
+    setSending(response);
+    setError(null);
+    try {
+      await api.respond(view.alarm, own, response);
+      setSent(response);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setSending(null);
+    }
+  };
+  const buttons: [ResponseKind, MsgKey, string][] = isOwn
+    ? [
+        ['false-alarm', 'phone.falseAlarm', '↺'],
+        ['need-help', 'phone.needHelp', '🆘'],
+      ]
+    : [
+        ['coming', 'phone.coming', '🏃'],
+        ['unable', 'phone.unable', '✋'],
+        ['need-help', 'phone.needHelp', '🆘'],
+      ];
+
+  return (
+    <article class={`phone-alert state-${view.state} ${isOwn ? 'own' : ''}`} data-alarm={view.alarm} aria-labelledby={`pa-${view.alarm}`}>
+      <h2 id={`pa-${view.alarm}`} class="phone-headline">
+        <span aria-hidden="true">{view.kind === 'panic' ? '🆘 ' : '🔥 '}</span>
+        {isOwn ? t('phone.yourHome', { what }) : t('phone.fireAt', { what, name: o.name || o.household })}
+      </h2>
+      <p class="phone-where">
+        {o.address}
+        {!isOwn && <strong> — {distance ?? t('phone.noPosition')}</strong>}
+      </p>
+      <p class="phone-meta">
+        <StateBadge state={view.state} /> <span class="muted">{formatDuration(lang, now - view.raisedAt)}</span>
+      </p>
+      <p class="phone-responders">
+        {t('responders.label')}: {respondersSummary(lang, view.responders)}
+      </p>
+      {isOwn && <p class="muted">{t('phone.ownHint')}</p>}
+      {answer && (
+        <p class="phone-answer" role="status">
+          <span aria-hidden="true">✓ </span>
+          {t('phone.yourAnswer', { r: known('response', answer) })}
+        </p>
+      )}
+      <ErrorBox error={error} />
+      <div class="phone-buttons">
+        {buttons.map(([r, label, icon]) => (
+          <button key={r} type="button" class={`btn huge resp-${r}`} data-response={r} aria-pressed={answer === r} disabled={sending !== null} onClick={() => void send(r)}>
+            <span aria-hidden="true">{icon} </span>
+            {t(label)}
+          </button>
+        ))}
+      </div>
+    </article>
+  );
+}
+
+export function PhonePage() {
+  const app = useApp();
+  const now = useNow(1000);
+  const own = app.user?.household ?? null;
+  const hh = useAsync(() => (own ? api.household(own) : Promise.resolve(null)), [own]);
+  if (!own) {
+    return (
+      <section class="page phone-page">
+        <p class="notice-box">{t('phone.notHousehold')}</p>
+      </section>
+    );
+  }
+  const ownPos = hh.data && hh.data.lat !== null && hh.data.lon !== null ? { lat: hh.data.lat, lon: hh.data.lon } : null;
+  const alarms = visibleToHousehold(Object.values(app.alarms), own);
+  return (
+    <section class="page phone-page" aria-labelledby="phone-title">
+      <h1 id="phone-title" class="sr-only">
+        {t('phone.title')}
+      </h1>
+      <ErrorBox error={hh.error} onRetry={hh.reload} />
+      {alarms.length === 0 ? (
+        <div class="phone-clear">
+          <p class="phone-clear-big">
+            <span aria-hidden="true">✓ </span>
+            {t('phone.allClear')}
+          </p>
+          <p>{t('phone.allClearText')}</p>
+          {hh.data && (
+            <p class="muted">
+              {hh.data.name} · {hh.data.address}
+            </p>
+          )}
+          <NoticeList notices={app.notices} limit={10} />
+        </div>
+      ) : (
+        alarms.map((v) => <AlertCard key={v.alarm} view={v} own={own} ownPos={ownPos} now={now} />)
+      )}
+    </section>
+  );
+}
