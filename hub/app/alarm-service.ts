@@ -28,6 +28,7 @@ export class AlarmService {
   private readonly transitions: Counter;
   private readonly fanoutSeconds: Histogram;
   private readonly announced: Counter;
+  private readonly journalErrors: Counter;
   private stopped = false;
 
   constructor(private readonly d: AlarmServiceDeps) {
@@ -38,6 +39,7 @@ export class AlarmService {
       'Hub-side time from a device event arriving to the last alert of its fan-out being handed to the broker',
       [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     );
+    this.journalErrors = d.metrics.counter('smokehub_journal_errors_total', 'Alarm journal writes that failed (alarms were still announced)');
     d.metrics.gauge('smokehub_alarms_open', 'Open alarms by state', () => {
       const counts = new Map<string, number>();
       for (const a of d.engine.openAlarms()) counts.set(a.state, (counts.get(a.state) ?? 0) + 1);
@@ -63,10 +65,23 @@ export class AlarmService {
 
   /** A validated device event. Returns false when it was a duplicate (already handled). */
   handleDeviceEvent(src: DeviceSource, event: DeviceEvent, receivedAt: number): boolean {
-    if (!this.d.journal.markEventSeen(src.device, event.id, receivedAt)) return false;
     const started = performance.now();
-    const effects = this.d.engine.handleDeviceEvent(src, event, receivedAt);
-    this.apply(effects, started);
+    let fresh = true;
+    let effects: Effect[] = [];
+    try {
+      // De-duplication, the transition(s) and their journal entries: one transaction, one fsync.
+      this.d.journal.atomically(() => {
+        fresh = this.d.journal.markEventSeen(src.device, event.id, receivedAt);
+        if (!fresh) return;
+        effects = this.d.engine.handleDeviceEvent(src, event, receivedAt);
+        this.journal(effects);
+      });
+    } catch (err) {
+      // The journal failed (disk full, I/O error). A life-safety hub still announces: log loudly.
+      this.journalFailed(err, effects);
+    }
+    if (!fresh) return false;
+    this.announce(effects, started);
     this.reschedule();
     return true;
   }
@@ -118,14 +133,34 @@ export class AlarmService {
     return this.d.engine.alarmsConcerning(household);
   }
 
+  /** Journal then announce (inputs other than device events, and timers). */
   private apply(effects: Effect[], startedAt: number /* performance.now() */): void {
     if (effects.length === 0) return;
+    try {
+      this.d.journal.atomically(() => this.journal(effects));
+    } catch (err) {
+      this.journalFailed(err, effects);
+    }
+    this.announce(effects, startedAt);
+  }
+
+  private journal(effects: Effect[]): void {
+    for (const e of effects) {
+      if (e.type !== 'journal') continue;
+      this.d.journal.write(e.record, this.d.engine.view(e.record), e.transition, e.detail);
+    }
+  }
+
+  private journalFailed(err: unknown, effects: Effect[]): void {
+    this.journalErrors.inc();
+    this.d.logger.error({ err, transitions: effects.filter((e) => e.type === 'journal').length }, 'ALARM JOURNAL WRITE FAILED: announcing anyway');
+  }
+
+  private announce(effects: Effect[], startedAt: number): void {
     let announced = false;
     let transition = '';
     for (const e of effects) {
       if (e.type === 'journal') {
-        // Durable before announced: a failed write must not announce a state nobody recorded.
-        this.d.journal.write(e.record, this.d.engine.view(e.record), e.transition, e.detail);
         this.transitions.inc({ transition: e.transition });
         transition = e.transition;
         this.d.logger.info(

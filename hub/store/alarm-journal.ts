@@ -89,7 +89,12 @@ export class AlarmJournal {
     });
   }
 
-  /** Durably records one transition (returns after the commit). */
+  /** Runs `fn` in one transaction (one fsync for everything one input caused). Nested calls join it. */
+  atomically<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  /** Durably records one transition (returns after the commit, or with the enclosing transaction). */
   write(record: AlarmRecord, view: AlarmView, transition: string, detail: Record<string, unknown>): void {
     this.writeTx(record, view, transition, detail);
   }
