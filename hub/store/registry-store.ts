@@ -200,6 +200,11 @@ export class SqliteRegistryStore implements RegistryStore {
     this.users = null;
   }
 
+  /** User writes leave the (large) device/household index alone. */
+  private invalidateUsers(): void {
+    this.users = null;
+  }
+
   private idx(): Index {
     this.checkFreshness();
     if (this.index) return this.index;
@@ -348,7 +353,7 @@ export class SqliteRegistryStore implements RegistryStore {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new SmokehubError(ERROR_CODES.CONFLICT, `user "${username}" already exists`);
       throw err;
     } finally {
-      this.invalidate();
+      this.invalidateUsers();
     }
     return { user: this.getUser(username)!, password, generated };
   }
@@ -365,14 +370,14 @@ export class SqliteRegistryStore implements RegistryStore {
       this.db.prepare('UPDATE users SET password_hash = ? WHERE username = ?').run(hash, username);
       this.db.prepare('DELETE FROM sessions WHERE username = ?').run(username);
     })();
-    this.invalidate();
+    this.invalidateUsers();
     return { password: pw, generated };
   }
 
   /** Removes a user and their sessions. */
   removeUser(username: string): void {
     const r = this.db.prepare('DELETE FROM users WHERE username = ?').run(username);
-    this.invalidate();
+    this.invalidateUsers();
     if (r.changes === 0) throw new NotFoundError(`user "${username}" does not exist`);
   }
 
