@@ -102,7 +102,7 @@ export function updateAttention(openCount: number, titleAlarm: string, titleQuie
     let on = true;
     blinkTimer = setInterval(() => {
       on = !on;
-      document.title = on ? titleAlarm : `🔥 ${titleAlarm}`;
+      document.title = on ? titleAlarm : `▲ ${titleAlarm}`;
     }, 1000);
   } else {
     if (link) link.href = QUIET_ICON;

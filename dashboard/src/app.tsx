@@ -1,4 +1,5 @@
 /** The application shell: routing by role, header with navigation, language, sound and connection state. */
+import { FlameIcon } from './components/icons.tsx';
 import { useEffect } from 'preact/hooks';
 import type { ComponentChildren } from 'preact';
 import { updateAttention } from './alerting.ts';
@@ -19,7 +20,7 @@ function LangSwitch() {
   const { lang } = useApp();
   return (
     <button type="button" class="btn ghost" id="lang-switch" lang={lang === 'vi' ? 'en' : 'vi'} aria-label={t('lang.switchLabel')} onClick={() => setLang(lang === 'vi' ? 'en' : 'vi')}>
-      <span aria-hidden="true">🌐 </span>
+      <span aria-hidden="true">⇄ </span>
       {t('lang.switch')}
     </button>
   );
@@ -42,14 +43,14 @@ function SoundToggle() {
   if (!soundUnlocked) {
     return (
       <button type="button" class="btn ghost warn" title={t('sound.needGesture')}>
-        <span aria-hidden="true">🔇 </span>
+        <span aria-hidden="true">♪ </span>
         {t('sound.enable')}
       </button>
     );
   }
   return (
     <button type="button" class="btn ghost" aria-pressed={soundEnabled} onClick={() => setSoundEnabled(!soundEnabled)}>
-      <span aria-hidden="true">{soundEnabled ? '🔔 ' : '🔕 '}</span>
+      <span aria-hidden="true">{soundEnabled ? '♪ ' : '✕ '}</span>
       {soundEnabled ? t('sound.on') : t('sound.off')}
     </button>
   );
@@ -90,7 +91,7 @@ function Shell({ children, current }: { children: ComponentChildren; current: st
       </a>
       <header class="topbar">
         <span class="brand">
-          <span aria-hidden="true">🔥 </span>
+          <FlameIcon /> 
           {t('app.name')}
         </span>
         <nav aria-label={t('nav.main')}>

@@ -32,8 +32,8 @@ export function formatDistance(meters: number): string {
 
 export const STATE_ICON: Record<AlarmState, string> = {
   'pre-alarm': '⚠',
-  active: '🔥',
-  escalated: '🚒',
+  active: '▲',
+  escalated: '⚑',
   cancelled: '✕',
   resolved: '✓',
 };

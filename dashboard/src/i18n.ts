@@ -90,6 +90,7 @@ const en = {
   'board.notices': 'Recent notices',
   'board.noNotices': 'No notices.',
   'board.alsoAlarming': 'Also alarming: {list}',
+  'board.others': 'Other households',
   'board.device': 'Device',
   'board.phone': 'Phone',
 
@@ -351,6 +352,7 @@ const vi: Dict = {
   'board.notices': 'Thông báo gần đây',
   'board.noNotices': 'Không có thông báo.',
   'board.alsoAlarming': 'Cũng đang báo: {list}',
+  'board.others': 'Hộ khác',
   'board.device': 'Thiết bị',
   'board.phone': 'Điện thoại',
 

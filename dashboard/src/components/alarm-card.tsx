@@ -1,4 +1,5 @@
 /** One open alarm on the board: who, where, state, age, responders, escalation, timeline, resolve. */
+import { FlameIcon } from './icons.tsx';
 import { useEffect, useState } from 'preact/hooks';
 import type { AlarmView } from '../../../hub/protocol/schema.ts';
 import * as api from '../api.ts';
@@ -47,11 +48,12 @@ export function AlarmCard({ view, version, now, canResolve }: { view: AlarmView;
   };
 
   const o = view.origin;
+  const others = (view.households ?? []).filter((h) => h !== o.household);
   return (
     <article class={`alarm-card state-${view.state}`} data-alarm={view.alarm} aria-labelledby={`h-${view.alarm}`}>
       <header>
         <h3 id={`h-${view.alarm}`}>
-          <span aria-hidden="true">{view.kind === 'panic' ? '🆘 ' : '🔥 '}</span>
+          {view.kind === 'panic' ? <span aria-hidden="true">⚠ </span> : <FlameIcon />}{' '}
           {t(`headline.${view.kind}` as MsgKey)} — {o.name || o.household}
         </h3>
         <StateBadge state={view.state} />
@@ -88,15 +90,15 @@ export function AlarmCard({ view, version, now, canResolve }: { view: AlarmView;
           <div>
             <dt>{t('board.escalation')}</dt>
             <dd class="escalation">
-              <span aria-hidden="true">🚒 </span>
+              <span aria-hidden="true">⚑ </span>
               {known('esc', view.escalation)}
             </dd>
           </div>
         )}
-        {view.households && view.households.length > 0 && (
+        {others.length > 0 && (
           <div>
-            <dt>{t('board.origin')}</dt>
-            <dd>{t('board.alsoAlarming', { list: view.households.join(', ') })}</dd>
+            <dt>{t('board.others')}</dt>
+            <dd class="escalation">{t('board.alsoAlarming', { list: others.join(', ') })}</dd>
           </div>
         )}
       </dl>

@@ -22,7 +22,7 @@ export function StateBadge({ state, falseAlarm }: { state: AlarmState; falseAlar
   );
 }
 
-const KIND_ICON: Record<AlarmKind, string> = { smoke: '💨', heat: '🌡', co: '☁', panic: '🆘' };
+const KIND_ICON: Record<AlarmKind, string> = { smoke: '≋', heat: '♨', co: '☁', panic: '⚠' };
 export function KindBadge({ kind }: { kind: AlarmKind }) {
   return (
     <span class="badge kind">
@@ -50,7 +50,7 @@ export function DeviceStatusBadge({ device }: { device: DeviceInfo }) {
   );
 }
 
-const SEVERITY_ICON: Record<NoticeSeverity, string> = { info: 'ℹ', warning: '⚠', trouble: '⛔' };
+const SEVERITY_ICON: Record<NoticeSeverity, string> = { info: 'ℹ', warning: '⚠', trouble: '✖' };
 export function SeverityBadge({ severity }: { severity: NoticeSeverity }) {
   return (
     <span class={`badge sev-${severity}`}>

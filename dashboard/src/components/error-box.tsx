@@ -16,7 +16,7 @@ export function ErrorBox({ error, onRetry }: { error: unknown; onRetry?: () => v
   if (!error) return null;
   return (
     <div class="error-box" role="alert">
-      <span aria-hidden="true">⛔ </span>
+      <span aria-hidden="true">✖ </span>
       {errorText(error)}
       {onRetry && (
         <button type="button" class="btn small" onClick={onRetry}>

@@ -35,7 +35,7 @@ export function BoardPage() {
         </p>
         {alarms.length > 0 && (
           <button type="button" class="btn ghost" onClick={silence}>
-            <span aria-hidden="true">🔕 </span>
+            <span aria-hidden="true">✕ </span>
             {t('sound.silence')}
           </button>
         )}

@@ -141,7 +141,7 @@ export function HealthPage() {
                   <DeviceStatusBadge device={d} />
                 </div>
                 <div role="cell" class={`cell col-battery ${p.has('lowBattery') ? 'bad' : ''}`}>
-                  {d.battery === null ? t('health.unknown') : `${d.battery < LOW_BATTERY_PCT ? '🪫 ' : ''}${Math.round(d.battery)} %`}
+                  {d.battery === null ? t('health.unknown') : `${d.battery < LOW_BATTERY_PCT ? '⚠ ' : ''}${Math.round(d.battery)} %`}
                 </div>
                 <div role="cell" class="cell col-lastSeen" title={formatTime(lang, d.lastSeen)}>
                   {d.lastSeen === null ? t('health.unknown') : formatAgo(lang, d.lastSeen, now)}

@@ -174,7 +174,7 @@ export function HistoryPage() {
           {t('history.search')}
         </button>
         <button type="button" class="btn" onClick={exportCsv} disabled={!result.data || result.data.length === 0} id="export-csv">
-          <span aria-hidden="true">⬇ </span>
+          <span aria-hidden="true">↓ </span>
           {t('history.export')}
         </button>
       </form>

@@ -106,7 +106,7 @@ export function HouseholdPage({ id }: { id: string }) {
         <h1 id="hh-title">{t('household.title', { id })}</h1>
         {text ? (
           <p class="error-box" role="alert" data-status={(e as api.ApiError).status}>
-            <span aria-hidden="true">⛔ </span>
+            <span aria-hidden="true">✖ </span>
             {text}
           </p>
         ) : (

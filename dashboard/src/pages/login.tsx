@@ -1,4 +1,5 @@
 /** Login: clear messages for wrong passwords, throttling (429, with a countdown), expiry and an unreachable hub. */
+import { FlameIcon } from '../components/icons.tsx';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError } from '../api.ts';
 import { errorText } from '../components/error-box.tsx';
@@ -50,11 +51,11 @@ export function LoginPage() {
       <form class="login-card" onSubmit={submit} noValidate aria-describedby={message ? 'login-error' : undefined}>
         <div class="login-head">
           <h1>
-            <span aria-hidden="true">🔥 </span>
+            <FlameIcon /> 
             {t('app.name')}
           </h1>
           <button type="button" class="btn ghost" id="lang-switch" onClick={() => setLang(lang === 'vi' ? 'en' : 'vi')} aria-label={t('lang.switchLabel')}>
-            <span aria-hidden="true">🌐 </span>
+            <span aria-hidden="true">⇄ </span>
             {t('lang.switch')}
           </button>
         </div>
@@ -67,7 +68,7 @@ export function LoginPage() {
         )}
         {message && (
           <p class="error-box" role="alert" id="login-error">
-            <span aria-hidden="true">⛔ </span>
+            <span aria-hidden="true">✖ </span>
             {message}
           </p>
         )}

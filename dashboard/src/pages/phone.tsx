@@ -2,6 +2,7 @@
  * The neighbours' phone view: one big, clear alert per open alarm of the team, with one-tap answers.
  * Built for 375×667 and one hand: answers are full-width buttons at the bottom of each alert.
  */
+import { FlameIcon } from '../components/icons.tsx';
 import { useState } from 'preact/hooks';
 import type { AlarmView, ResponseKind } from '../../../hub/protocol/schema.ts';
 import * as api from '../api.ts';
@@ -52,18 +53,18 @@ function AlertCard({ view, own, ownPos, now }: { view: AlarmView; own: string; o
   const buttons: [ResponseKind, MsgKey, string][] = isOwn
     ? [
         ['false-alarm', 'phone.falseAlarm', '↺'],
-        ['need-help', 'phone.needHelp', '🆘'],
+        ['need-help', 'phone.needHelp', '⚠'],
       ]
     : [
-        ['coming', 'phone.coming', '🏃'],
-        ['unable', 'phone.unable', '✋'],
-        ['need-help', 'phone.needHelp', '🆘'],
+        ['coming', 'phone.coming', '➜'],
+        ['unable', 'phone.unable', '✕'],
+        ['need-help', 'phone.needHelp', '⚠'],
       ];
 
   return (
     <article class={`phone-alert state-${view.state} ${isOwn ? 'own' : ''}`} data-alarm={view.alarm} aria-labelledby={`pa-${view.alarm}`}>
       <h2 id={`pa-${view.alarm}`} class="phone-headline">
-        <span aria-hidden="true">{view.kind === 'panic' ? '🆘 ' : '🔥 '}</span>
+        {view.kind === 'panic' ? <span aria-hidden="true">⚠ </span> : <FlameIcon />}{' '}
         {isOwn ? t('phone.yourHome', { what }) : t('phone.fireAt', { what, name: o.name || o.household })}
       </h2>
       <p class="phone-where">
