@@ -29,6 +29,25 @@ export function processIo(): CliIo {
   };
 }
 
+const FS_CODES: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device',
+  ENOTDIR: 'not a directory',
+  EISDIR: 'is a directory',
+};
+const SQLITE_CODES = new Set(['SQLITE_NOTADB', 'SQLITE_CORRUPT', 'SQLITE_CANTOPEN', 'SQLITE_READONLY', 'SQLITE_FULL', 'SQLITE_BUSY', 'SQLITE_IOERR']);
+
+/** One line for a problem of the machine (files, disk, database), not of the program; else null. */
+export function environmentProblem(err: unknown): string | null {
+  const e = err as { code?: unknown; path?: unknown; syscall?: unknown; message?: unknown } | null;
+  if (!e || typeof e.code !== 'string') return null;
+  if (FS_CODES[e.code] && typeof e.path === 'string') return `cannot ${String(e.syscall ?? 'use')} ${e.path}: ${FS_CODES[e.code]}`;
+  if (SQLITE_CODES.has(e.code)) return `database error (${e.code}): ${String(e.message)}`;
+  return null;
+}
+
 /** Runs one command line; resolves to the exit code. */
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
   const [name, ...rest] = argv;
@@ -64,6 +83,11 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     }
     if (err instanceof SmokehubError || err instanceof MissingDataError) {
       io.stderr(`smokehub ${cmd.name}: ${err.message}\n`);
+      return 1;
+    }
+    const known = environmentProblem(err);
+    if (known) {
+      io.stderr(`smokehub ${cmd.name}: ${known}\n`);
       return 1;
     }
     io.stderr(`smokehub ${cmd.name}: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`);

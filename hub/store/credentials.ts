@@ -14,6 +14,7 @@
 import { createHash, createHmac, randomBytes, randomInt, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ConfigError } from '../protocol/errors.ts';
 
 /** Bytes of randomness in a generated device secret: 24 bytes = 192 bits = 32 base64url characters. */
 export const DEVICE_SECRET_BYTES = 24;
@@ -46,7 +47,7 @@ export function loadOrCreateHubKey(dataDir: string): Buffer {
   if (existsSync(file)) {
     const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64url');
     if (key.length !== HUB_KEY_BYTES) {
-      throw new Error(`${file} is damaged: expected ${HUB_KEY_BYTES} bytes of key, found ${key.length}`);
+      throw new ConfigError(`${file} is damaged: expected ${HUB_KEY_BYTES} bytes of key, found ${key.length} (restore it from a backup; without it no device can log in)`);
     }
     // Tighten permissions if someone loosened them.
     if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);

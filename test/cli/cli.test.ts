@@ -178,6 +178,15 @@ test('help, unknown commands and bad flags: clear messages and exit codes', asyn
   const unknown = await cli(['frobnicate']);
   assert.equal(unknown.code, 1);
   assert.match(unknown.stderr, /unknown command "frobnicate"/);
+  const dir = mkdtempSync(join(tmpdir(), 'smokehub-cli-'));
+  try {
+    writeFileSync(join(dir, 'smokehub.db'), 'this is not sqlite');
+    const broken = await cli(['households', '--data', dir]);
+    assert.equal(broken.code, 1);
+    assert.equal(broken.stderr, 'smokehub households: database error (SQLITE_NOTADB): file is not a database\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
   const badFlag = await cli(['households', '--colour', 'red']);
   assert.equal(badFlag.code, 1);
   assert.match(badFlag.stderr, /Unknown option '--colour'/);
