@@ -47,8 +47,14 @@ export function readBodyBytes(req: IncomingMessage, limit = MAX_BODY_BYTES): Pro
       }
       chunks.push(chunk);
     });
+    let ended = false;
     req.on('end', () => {
+      ended = true;
       if (!over) resolve(Buffer.concat(chunks));
+    });
+    // The client went away mid-body: settle, so the request does not hang around.
+    req.on('close', () => {
+      if (!ended && !over) reject(new ValidationError(ERROR_CODES.BAD_REQUEST, 'the request body was cut off'));
     });
     req.on('error', (err) => {
       if (!over) reject(err);
