@@ -175,7 +175,7 @@ function describe(value: string): string {
 }
 
 /** Validates the whole file; returns the plan, or every problem found. Pure. */
-export function planImport(text: string): { ok: true; plan: ImportPlan } | { ok: false; problems: CsvProblem[] } {
+export function planImport(text: string): { ok: true; plan: ImportPlan } | { ok: false; problems: CsvProblem[]; partial?: ImportPlan } {
   const problems: CsvProblem[] = [];
   const { records, problems: parseProblems } = parseCsv(text);
   problems.push(...parseProblems);
@@ -289,8 +289,9 @@ export function planImport(text: string): { ok: true; plan: ImportPlan } | { ok:
     }
     if (reasons.length > 0) problems.push({ line: rec.line, reason: reasons.join('; ') });
   }
-  if (problems.length > 0) return { ok: false, problems: problems.sort((a, b) => a.line - b.line) };
-  return { ok: true, plan: { teams, households: [...households.values()], devices: [...devices.values()] } };
+  const plan = { teams, households: [...households.values()], devices: [...devices.values()] };
+  if (problems.length > 0) return { ok: false, problems: problems.sort((a, b) => a.line - b.line), partial: plan };
+  return { ok: true, plan };
 }
 
 /**
@@ -300,7 +301,11 @@ export function planImport(text: string): { ok: true; plan: ImportPlan } | { ok:
 export function importCsv(store: SqliteRegistryStore, text: string, opts: { allowMoves?: boolean } = {}): ImportResult {
   if (text.length > MAX_CSV_BYTES) throw new CsvImportError([{ line: 0, reason: `the file is larger than ${MAX_CSV_BYTES} bytes` }]);
   const planned = planImport(text);
-  if (!planned.ok) throw new CsvImportError(planned.problems);
+  if (!planned.ok) {
+    // Report the refused moves of the valid rows too, so one run lists every bad row.
+    const moves = planned.partial && !opts.allowMoves ? store.moveProblems(planned.partial.devices) : [];
+    throw new CsvImportError([...planned.problems, ...moves].sort((a, b) => a.line - b.line));
+  }
   return store.applyImport(planned.plan, opts);
 }
 

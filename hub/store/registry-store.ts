@@ -450,6 +450,22 @@ export class SqliteRegistryStore implements RegistryStore {
 
   // --- enrolment ---------------------------------------------------------------------------
 
+  /** Planned devices that would silently move from one household to another (refused without allowMoves). */
+  moveProblems(devices: ImportPlan['devices']): CsvProblem[] {
+    const get = this.db.prepare('SELECT household FROM devices WHERE id = ?');
+    const problems: CsvProblem[] = [];
+    for (const d of devices) {
+      const existing = get.get(d.id) as { household: string } | undefined;
+      if (existing && existing.household !== d.household) {
+        problems.push({
+          line: d.line,
+          reason: `device "${d.id}" is enrolled in household "${existing.household}"; moving it to "${d.household}" needs --allow-moves`,
+        });
+      }
+    }
+    return problems;
+  }
+
   /**
    * Applies a validated import plan in ONE transaction: teams, households and devices are
    * upserted; a blank secret enrols a new device with a generated secret and leaves an existing
@@ -480,16 +496,7 @@ export class SqliteRegistryStore implements RegistryStore {
     const updateHouseholdUsers = this.db.prepare("UPDATE users SET team = ? WHERE role = 'household' AND household = ?");
 
     const run = this.db.transaction(() => {
-      const problems: CsvProblem[] = [];
-      for (const d of plan.devices) {
-        const existing = getDevice.get(d.id) as DeviceRow | undefined;
-        if (existing && existing.household !== d.household && !opts.allowMoves) {
-          problems.push({
-            line: d.line,
-            reason: `device "${d.id}" is enrolled in household "${existing.household}"; moving it to "${d.household}" needs --allow-moves`,
-          });
-        }
-      }
+      const problems = opts.allowMoves ? [] : this.moveProblems(plan.devices);
       if (problems.length > 0) throw new CsvImportError(problems);
 
       for (const team of plan.teams) result.teamsCreated += insertTeam.run(team, now).changes;

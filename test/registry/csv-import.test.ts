@@ -170,6 +170,11 @@ test('moving a device to another household is refused (line reported, nothing ap
   assert.equal(store.getHousehold('H3'), undefined, 'nothing applied');
   assert.equal(store.getDevice('D9'), undefined);
   assert.equal(store.getDevice('D1')!.household, 'H1');
+  // With other bad rows in the file, the move is reported in the same run.
+  assert.throws(
+    () => importCsv(store, csv('T1,H3,C,3 C,,,,D9,fire,', 'T1,H2,B,2 B,,,,D1,smoke,')),
+    (e: CsvImportError) => e.problems.map((p) => p.line).join() === '2,3' && /--allow-moves/.test(e.problems[1]!.reason),
+  );
   const moved = importCsv(store, moveFile, { allowMoves: true });
   assert.equal(moved.devices.moved, 1);
   assert.equal(store.getDevice('D1')!.household, 'H2');
