@@ -5,15 +5,19 @@
  */
 import { createTask, validateDetailed, type ScheduledTask } from 'node-cron';
 import { ConfigError } from '../protocol/errors.ts';
-import { localParts } from './local-time.ts';
+import { localParts, localToInstant, type LocalParts } from './local-time.ts';
 import { isValidTimezone } from '../config/config.ts';
 
 export class CronSchedule {
   private readonly matcher: ScheduledTask;
   private readonly seconds: number[];
   private readonly minutes: Set<number>;
+  private readonly minuteList: number[];
   private readonly hours: Set<number>;
   private readonly months: Set<number>;
+  /** Plain day-of-month / day-of-week numbers (null when the field has L, W or # tokens). */
+  private readonly days: Set<number> | null;
+  private readonly weekdays: Set<number> | null;
 
   /** Throws ConfigError naming `what` when the expression or the timezone is not valid. */
   constructor(readonly what: string, readonly expression: string, readonly timezone: string) {
@@ -27,8 +31,13 @@ export class CronSchedule {
     }
     this.seconds = [...v.fields.second].sort((a, b) => b - a);
     this.minutes = new Set(v.fields.minute);
+    this.minuteList = [...this.minutes].sort((a, b) => a - b);
     this.hours = new Set(v.fields.hour);
     this.months = new Set(v.fields.month);
+    const dom = v.fields.dayOfMonth;
+    const dow = v.fields.dayOfWeek;
+    this.days = dom.every((x) => typeof x === 'number') ? new Set(dom as number[]) : null;
+    this.weekdays = dow.every((x) => typeof x === 'number') ? new Set((dow as number[]).map((x) => x % 7)) : null;
     // A stopped task, used only for node-cron's own matching (day-of-month/day-of-week tokens).
     this.matcher = createTask(expression, () => undefined, { timezone, name: `${what}:matcher` });
     void this.matcher.destroy();
@@ -38,14 +47,32 @@ export class CronSchedule {
     return this.matcher.match(new Date(ms));
   }
 
-  /** The next scheduled instant strictly after `after`. */
+  /** False when the local day certainly has no scheduled time (a quick pre-check; tokens defer to node-cron). */
+  private dayMayMatch(p: LocalParts): boolean {
+    if (!this.months.has(p.month)) return false;
+    if (this.days && !this.days.has(p.day)) return false;
+    if (this.weekdays && !this.weekdays.has(new Date(Date.UTC(p.year, p.month - 1, p.day)).getUTCDay())) return false;
+    return true;
+  }
+
+  private static dateOf(p: LocalParts): string {
+    return `${String(p.year).padStart(4, '0')}-${String(p.month).padStart(2, '0')}-${String(p.day).padStart(2, '0')}`;
+  }
+
+  /** The next scheduled instant strictly after `after` (within ~13 months). */
   next(after: number): number | null {
-    // Walk forward minute by minute with coarse skips; bounded to ~13 months.
     const limit = after + 400 * 24 * 3600 * 1000;
     let t = Math.floor(after / 60000) * 60000;
     while (t <= limit) {
       const p = localParts(t, this.timezone);
-      if (!this.months.has(p.month) || !this.hours.has(p.hour)) {
+      if (!this.dayMayMatch(p)) {
+        // The first minute of the next local day.
+        const nextDay = new Date(Date.UTC(p.year, p.month - 1, p.day + 1));
+        const next = localToInstant(nextDay.toISOString().slice(0, 10), this.timezone);
+        t = next > t ? next : t + 60000;
+        continue;
+      }
+      if (!this.hours.has(p.hour)) {
         t += (60 - p.minute) * 60000;
         continue;
       }
@@ -55,7 +82,8 @@ export class CronSchedule {
           if (cand > after && this.matches(cand)) return cand;
         }
       }
-      t += 60000;
+      const m = this.minuteList.find((x) => x > p.minute);
+      t += (m === undefined ? 60 - p.minute : m - p.minute) * 60000;
     }
     return null;
   }
@@ -66,9 +94,10 @@ export class CronSchedule {
     let t = Math.floor(now / 60000) * 60000;
     while (t >= floor - 60000) {
       const p = localParts(t, this.timezone);
-      if (!this.months.has(p.month)) {
-        // Jump to the last minute of the previous month.
-        t -= ((p.day - 1) * 1440 + p.hour * 60 + p.minute + 1) * 60000;
+      if (!this.dayMayMatch(p)) {
+        // The last minute of the previous local day.
+        const start = localToInstant(CronSchedule.dateOf(p), this.timezone);
+        t = start - 60000 < t ? start - 60000 : t - 60000;
         continue;
       }
       if (!this.hours.has(p.hour)) {
@@ -81,7 +110,9 @@ export class CronSchedule {
           if (cand <= now && cand >= floor && this.matches(cand)) return cand;
         }
       }
-      t -= 60000;
+      let m: number | undefined;
+      for (const x of this.minuteList) if (x < p.minute) m = x;
+      t -= (m === undefined ? p.minute + 1 : p.minute - m) * 60000;
     }
     return null;
   }

@@ -182,3 +182,22 @@ test('a job due while the hub was off runs once at start; not when it already ra
   const outcomes = (db.prepare("SELECT outcome FROM job_runs WHERE job = 'self-test' ORDER BY id").all() as any[]).map((x) => x.outcome);
   assert.deepEqual(outcomes, ['ok', 'interrupted', 'ok']);
 });
+
+test('next/previous agree with a minute-by-minute scan of node-cron matching (DST zone and tokens included)', () => {
+  const cases: Array<[string, string, number]> = [
+    ['0 9 * * 0', TZ, Date.UTC(2026, 10, 25, 5, 17)],
+    ['*/15 8-10 * * 1-5', TZ, Date.UTC(2026, 10, 27, 4, 7)],
+    ['30 1 * * *', 'Europe/Paris', Date.UTC(2026, 2, 28, 12, 0)],
+    ['0 9 L * *', TZ, Date.UTC(2026, 1, 20, 0, 0)],
+    ['5 0 * * *', TZ, Date.UTC(2026, 11, 31, 17, 4)],
+  ];
+  for (const [expr, tz, at] of cases) {
+    const s = new CronSchedule('t', expr, tz);
+    let bruteNext: number | null = null;
+    for (let t = Math.floor(at / 60000) * 60000 + 60000; t < at + 40 * 86400_000; t += 60000) if (s.matches(t)) { bruteNext = t; break; }
+    let brutePrev: number | null = null;
+    for (let t = Math.floor(at / 60000) * 60000; t > at - 40 * 86400_000; t -= 60000) if (s.matches(t)) { brutePrev = t; break; }
+    assert.equal(s.next(at), bruteNext, `next of ${expr} in ${tz}`);
+    assert.equal(s.previous(at, 40 * 86400_000), brutePrev, `previous of ${expr} in ${tz}`);
+  }
+});
