@@ -145,7 +145,13 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
         new Promise((r) => setTimeout(r, 1000)),
       ]);
     }
-    await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
+    // Force when the link is down: a graceful end would wait for a DISCONNECT that cannot be sent.
+    const force = !this.up;
+    await Promise.race([
+      new Promise<void>((resolve) => client.end(force, {}, () => resolve())),
+      new Promise<void>((resolve) => setTimeout(resolve, 2000)),
+    ]);
+    if (!client.disconnected) client.end(true);
     this.up = false;
   }
 

@@ -75,7 +75,7 @@ test('hub commands: sound, silence one or all, test', () => {
   assert.deepEqual(t.onCommand({ cmd: 'test' }), [{ do: 'test' }]);
   assert.deepEqual(t.onCommand({ cmd: 'sound', alarm: 'x', kind: 'co', origin: NEIGHBOUR }), [{ do: 'sound', alarm: 'x', kind: 'co', origin: NEIGHBOUR, own: false }]);
   assert.deepEqual(t.onCommand({ cmd: 'sound', alarm: 'x', kind: 'co', origin: NEIGHBOUR }), []);
-  assert.deepEqual(t.onCommand({ cmd: 'sound', kind: 'bogus' }), [{ do: 'sound', alarm: `cmd-${ME}-smoke`, kind: 'smoke', origin: ME, own: true }]);
+  assert.deepEqual(t.onCommand({ cmd: 'sound', kind: 'bogus' as never }), [{ do: 'sound', alarm: `cmd-${ME}-smoke`, kind: 'smoke', origin: ME, own: true }]);
   assert.deepEqual(t.onCommand({ cmd: 'silence', alarm: 'x' }), [{ do: 'stand-down', alarm: 'x' }]);
   assert.deepEqual(t.onCommand({ cmd: 'silence' }), [{ do: 'stand-down', alarm: `cmd-${ME}-smoke` }, { do: 'silence' }]);
 });
