@@ -5,12 +5,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SerialPortMock } from 'serialport';
-import type { MockPortBinding } from '@serialport/binding-mock';
 import { startTestHub } from '../helpers/hub-harness.ts';
 import { ClientPool, Inbox } from '../helpers/mqtt-clients.ts';
 import { topics } from '../../hub/protocol/topics.ts';
 import type { SerialProfile } from '../../firmware-bridge/serial-profile.ts';
 import { cleanupStack, startBridge, tempDir, waitFor } from './bridge-test-kit.ts';
+
+/** What the tests use of @serialport/binding-mock's port (its types do not resolve from ESM). */
+interface MockPortBinding {
+  emitData(data: Buffer | string): void;
+  recording: Buffer;
+}
 
 const openMock = (path: string, baudRate: number) => new SerialPortMock({ path, baudRate, autoOpen: false });
 
@@ -19,7 +24,7 @@ function portOf(profile: SerialProfile): MockPortBinding {
   assert.ok(p?.port, 'serial port is open');
   return p.port as unknown as MockPortBinding;
 }
-const written = (profile: SerialProfile, from = 0) => portOf(profile).recording.toString('ascii').slice(from).split('\n').filter(Boolean);
+const written = (profile: SerialProfile, from = 0): string[] => portOf(profile).recording.toString('ascii').slice(from).split('\n').filter(Boolean);
 
 test('serial board ↔ hub through the mock binding: events, alarms, errors, replug', async (t) => {
   SerialPortMock.binding.reset();
