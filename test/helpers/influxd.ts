@@ -13,6 +13,8 @@ import { freePort } from './ports.ts';
 export interface InfluxdOptions {
   /** Turn on HTTP authentication with this admin user (created on first start). */
   auth?: { username: string; password: string };
+  /** HTTP port (default: a free one). */
+  port?: number;
   /** Give up waiting for /ping after this long (default 20 s). */
   startTimeoutMs?: number;
 }
@@ -52,7 +54,7 @@ export function influxdAvailable(): boolean {
 export async function startInfluxd(opts: InfluxdOptions = {}): Promise<Influxd> {
   if (!influxdAvailable()) throw new Error('influxd is not installed: apt-get install influxdb (test/run.sh installs it)');
   const dir = mkdtempSync(join(tmpdir(), 'smokehub-influxd-'));
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const rpcPort = await freePort();
   const config = join(dir, 'influxdb.conf');
   const authOn = Boolean(opts.auth);
