@@ -111,6 +111,8 @@ export interface SimulatorOptions {
   connectRate?: number;
   /** Probability that an origin household hushes its own pre-alarm (cooking smoke). */
   falseAlarmRate?: number;
+  /** How long a neighbour takes to answer an alert, min and max ms (default 3–28 s). */
+  responseDelayMs?: [number, number];
   random?: () => number;
 }
 
@@ -290,7 +292,8 @@ export class Simulator extends EventEmitter<{ alert: [household: string, view: A
       this.answered.add(`${view.alarm}|${h}`);
       const x = this.random();
       const response: ResponseKind = x < 0.7 ? 'coming' : x < 0.95 ? 'unable' : 'need-help';
-      this.later(3000 + this.random() * 25_000, () => {
+      const [lo, hi] = this.o.responseDelayMs ?? [3000, 28_000];
+      this.later(lo + this.random() * (hi - lo), () => {
         if (!v.client.connected) return;
         v.client.publish(topics.household(h, 'response'), JSON.stringify({ alarm: view.alarm, response }), { qos: 1 });
         this.counters.responses++;

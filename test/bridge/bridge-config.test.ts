@@ -1,0 +1,63 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadBridgeValues, toBridgeSettings } from '../../firmware-bridge/bridge-config.ts';
+import { parseFlags } from '../../firmware-bridge/cli.ts';
+import { backoffDelay, describeConnackError } from '../../firmware-bridge/hub-link.ts';
+import { ConfigError } from '../../hub/protocol/errors.ts';
+import { tempDir } from './bridge-test-kit.ts';
+
+const base = { hub: 'mqtt://10.0.0.2:1883', household: 'hg-to05-h01', device: 'hg-to05-h01-smoke', secret: 's3cret' };
+
+test('flags < env < file precedence, defaults and shaping', (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'bridge.json');
+  writeFileSync(file, JSON.stringify({ ...base, firmata: '/dev/ttyACM0', smokeThreshold: 300, 'temp-pin': 'a1' }));
+  const v = loadBridgeValues({ flags: { config: file, 'smoke-hysteresis': '20' }, env: { SMOKEHUB_BRIDGE_SMOKE_THRESHOLD: '350' } });
+  const s = toBridgeSettings(v);
+  assert.equal(s.firmata?.smokeThreshold, 350, 'env beats file');
+  assert.equal(s.firmata?.smokeHysteresis, 20, 'flag');
+  assert.equal(s.firmata?.temperaturePin, 'A1');
+  assert.equal(s.firmata?.baud, 57600);
+  assert.equal(s.firmata?.buttonPin, 2);
+  assert.equal(s.outboxMax, 10_000);
+  const serial = toBridgeSettings(loadBridgeValues({ flags: { ...base, serial: '/dev/ttyUSB0' }, env: {} }));
+  assert.deepEqual(serial.serial, { path: '/dev/ttyUSB0', baud: 9600 });
+});
+
+test('bad settings are one clear ConfigError naming the source', (t) => {
+  const bad = (flags: Record<string, string>, env: Record<string, string> = {}) =>
+    assert.throws(() => toBridgeSettings(loadBridgeValues({ flags, env })), ConfigError);
+  bad({ ...base });
+  bad({ ...base, serial: '/dev/a', firmata: '/dev/b' });
+  bad({ ...base, serial: '/dev/a', hub: 'http://x' });
+  bad({ ...base, serial: '/dev/a', device: 'bad id/with slash' });
+  bad({ ...base, serial: '/dev/a', baud: 'fast' });
+  bad({ ...base, firmata: '/dev/a', 'smoke-pin': 'D7' });
+  bad({ ...base, firmata: '/dev/a', 'smoke-threshold': '40', 'smoke-hysteresis': '50' });
+  bad({ ...base, serial: '/dev/a', colour: 'red' });
+  bad({ serial: '/dev/a' }, { SMOKEHUB_BRIDGE_HUB: 'mqtt://h', SMOKEHUB_BRIDGE_HOUSEHOLD: 'h', SMOKEHUB_BRIDGE_DEVICE: 'd' });
+  try {
+    loadBridgeValues({ flags: { baud: '12' }, env: {} });
+    assert.fail('should throw');
+  } catch (err) {
+    assert.match((err as Error).message, /baud \(--baud\) must be between 300 and 4000000, got 12/);
+  }
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'x.json'), '{"hub": ');
+  assert.throws(() => loadBridgeValues({ flags: { config: join(dir, 'x.json') }, env: {} }), /not valid JSON/);
+});
+
+test('flag parsing', () => {
+  assert.deepEqual(parseFlags(['simulate', '--hub', 'mqtt://h', '--rate=5', '--verbose']), {
+    positional: ['simulate'], flags: { hub: 'mqtt://h', rate: '5', verbose: 'true' },
+  });
+});
+
+test('backoff is exponential, capped and jittered', () => {
+  const p = { initialMs: 1000, maxMs: 60_000, jitter: 0.5 };
+  assert.deepEqual([0, 1, 2, 3, 10, 50].map((a) => backoffDelay(a, p, () => 0)), [1000, 2000, 4000, 8000, 60_000, 60_000]);
+  assert.equal(backoffDelay(3, p, () => 1), 4000);
+  assert.match(describeConnackError(4, 'hg-to05-h01-smoke'), /wrong secret for device hg-to05-h01-smoke/);
+});
