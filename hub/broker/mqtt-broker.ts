@@ -18,11 +18,14 @@ import type { MetricsRegistry, Counter } from '../observability/metrics.ts';
 import type { Clock } from '../core/clock.ts';
 import type { MessageRouter } from './message-router.ts';
 import { DevicePresence } from './device-presence.ts';
+import { PacketSizeGuard } from './packet-size-guard.ts';
 import { AuthThrottle } from '../core/auth-throttle.ts';
 import { TOPIC_ROOT, topics } from '../protocol/topics.ts';
 
 /** Where rejected publishes are sent instead of being forwarded (nobody may subscribe to it). */
 const SINK_TOPIC = '$SYS/smokehub/rejected';
+/** Largest MQTT packet accepted on TCP (payload limit checks happen later, per channel). */
+export const MAX_PACKET_BYTES = 64 * 1024;
 
 export interface BrokerDeps {
   registry: RegistryStore;
@@ -53,6 +56,7 @@ export class MqttBroker implements MqttPublisher {
   private readonly messagesOut: Counter;
   private readonly authFailures: Counter;
   private readonly rejects: Counter;
+  private guardWarned = false;
 
   constructor(private readonly d: BrokerDeps) {
     this.log = d.logger.child({ module: 'broker' });
@@ -91,7 +95,7 @@ export class MqttBroker implements MqttPublisher {
   }
 
   listenTcp(port: number, host: string): Promise<number> {
-    this.tcp = createNetServer({ noDelay: true }, (socket: Socket) => this.aedes.handle(socket));
+    this.tcp = createNetServer({ noDelay: true }, (socket: Socket) => this.guard(this.aedes.handle(socket), socket));
     return new Promise((resolve, reject) => {
       this.tcp!.once('error', reject);
       this.tcp!.listen(port, host, () => {
@@ -115,9 +119,33 @@ export class MqttBroker implements MqttPublisher {
       this.wss!.handleUpgrade(req, socket, head, (ws) => {
         const stream = createWebSocketStream(ws);
         stream.on('error', () => stream.destroy());
-        this.aedes.handle(stream, req);
+        this.aedes.handle(stream, req); // ws' maxPayload bounds WebSocket frames
       });
     });
+  }
+
+  /**
+   * Cuts a connection whose next packet announces more than MAX_PACKET_BYTES, before Aedes' parser
+   * buffers it (Aedes itself accepts up to 256 MB). Hooks the client's parser (no extra stream per
+   * connection, which would cost memory at 30,000 connections).
+   */
+  private guard(client: Client, socket: Duplex): void {
+    const parser = (client as unknown as { _parser?: { parse(buf: Buffer): number } })._parser;
+    if (!parser || typeof parser.parse !== 'function') {
+      if (!this.guardWarned) this.log.warn('Aedes internals changed: the packet size guard is off');
+      this.guardWarned = true;
+      return;
+    }
+    const sizes = new PacketSizeGuard(MAX_PACKET_BYTES);
+    const parse = parser.parse.bind(parser);
+    parser.parse = (buf: Buffer) => {
+      const problem = sizes.feed(buf);
+      if (problem === null) return parse(buf);
+      this.rejects.inc({ reason: 'oversize', channel: 'packet' });
+      this.log.warn({ clientId: client.id, ip: (socket as Socket).remoteAddress, problem }, 'connection cut: oversize MQTT packet');
+      socket.destroy();
+      return 0;
+    };
   }
 
   publish(topic: string, payload: string | Buffer, opts: PublishOptions = {}): void {

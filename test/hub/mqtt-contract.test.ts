@@ -253,3 +253,24 @@ test('mosquitto_pub and mosquitto_sub speak the contract too', async () => {
   // a wrong password is refused by CONNACK
   await assert.rejects(run('mosquitto_pub', ['-h', '127.0.0.1', '-p', port, '-i', 't1-h1-smoke', '-u', 't1-h1-smoke', '-P', 'nope-nope-nope', '-t', 'x', '-m', 'y']));
 });
+
+test('an oversize MQTT packet cuts that connection before it is buffered; the hub keeps serving', async () => {
+  const { connect } = await import('node:net');
+  const mqttPacket = (await import('mqtt-packet')).default;
+  const cred = th.device('t2-h3-smoke');
+  const s = connect(th.hub.mqttPort, '127.0.0.1');
+  await new Promise((r) => s.once('connect', r));
+  const connack = new Promise<Buffer>((r) => s.once('data', r));
+  s.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: cred.device, keepalive: 0, username: cred.device, password: Buffer.from(cred.secret) } as any));
+  assert.deepEqual([...(await connack)], [0x20, 0x02, 0x00, 0x00], 'CONNACK accepted');
+  // announce a 10 MB publish; send only its first bytes
+  const header = mqttPacket.generate({ cmd: 'publish', topic: 'smokehub/h/t2-h3/d/t2-h3-smoke/telemetry', payload: Buffer.alloc(10 * 1024 * 1024), qos: 0, retain: false, dup: false } as any).subarray(0, 4096);
+  const closed = new Promise((r) => s.once('close', () => r('closed')));
+  s.write(header);
+  assert.equal(await Promise.race([closed, sleep(5000).then(() => 'still open')]), 'closed');
+  s.destroy();
+  const metrics = await (await fetch(`${th.httpUrl}/metrics`)).text();
+  assert.match(metrics, /smokehub_rejects_total\{channel="packet",reason="oversize"\} [1-9]/);
+  const ok = await pool.device(th.mqttUrl, cred);
+  assert.ok(ok.connected);
+});
