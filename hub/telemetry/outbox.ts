@@ -40,7 +40,7 @@ export interface OutboxOptions {
   batchSize?: number;
   /** Longest a point waits before a partial batch is written (default 1,000 ms). */
   lingerMs?: number;
-  /** Backoff after a failed write: starts at `retryMinMs` (250), doubles, capped at `retryMaxMs` (30,000). */
+  /** Backoff after a failed write: starts at `retryMinMs` (250), doubles, capped at `retryMaxMs` (10,000). */
   retryMinMs?: number;
   retryMaxMs?: number;
   logger: Logger;
@@ -78,7 +78,7 @@ export class Outbox {
     this.batchSize = opts.batchSize ?? 5000;
     this.lingerMs = opts.lingerMs ?? 1000;
     this.retryMinMs = opts.retryMinMs ?? 250;
-    this.retryMaxMs = opts.retryMaxMs ?? 30_000;
+    this.retryMaxMs = opts.retryMaxMs ?? 10_000;
     this.db = openDatabase(opts.dataDir, OUTBOX_FILE);
     migrate(this.db, 'telemetry-outbox', MIGRATIONS);
     this.insert = this.db.prepare('INSERT INTO outbox (priority, point) VALUES (?, ?)');

@@ -30,7 +30,7 @@ export interface TelemetryExtensionOptions {
   lingerMs?: number;
   /** How long stop() keeps draining the outbox (default 3,000 ms). */
   stopFlushMs?: number;
-  /** Outbox retry backoff bounds (defaults 250 ms .. 30 s). */
+  /** Outbox retry backoff bounds (defaults 250 ms .. 10 s). */
   retryMinMs?: number;
   retryMaxMs?: number;
   /** InfluxDB request timeout (default 10 s). */
