@@ -33,6 +33,7 @@ export class DeviceBridge {
   private readonly log: Logger;
   private resyncTimer: TimerHandle | null = null;
   private boardDown = false;
+  private pressWasPanic = false;
   private readonly eventsTotal;
   private readonly droppedTotal;
 
@@ -47,7 +48,10 @@ export class DeviceBridge {
     o.profile.on('event', (type, level) => this.onBoardEvent(type, level));
     o.profile.on('telemetry', (values) => this.recordTelemetry(values));
     o.profile.on('press', () => this.onPress());
-    o.profile.on('hold', () => this.raise('panic'));
+    // A long press is always a panic — unless the same press already raised one.
+    o.profile.on('hold', () => {
+      if (!this.pressWasPanic) this.raise('panic');
+    });
     o.profile.on('up', (info) => {
       this.log.info({ info }, 'board up');
       this.boardDown = false;
@@ -119,6 +123,7 @@ export class DeviceBridge {
 
   private onPress(): void {
     const actions = this.tracker.onSilencePress();
+    this.pressWasPanic = actions.length === 0;
     if (actions.length === 0) {
       // Nothing sounding: the button is the panic button.
       this.raise('panic');
