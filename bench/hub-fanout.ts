@@ -83,7 +83,7 @@ class Worker {
 async function measureBroker(mode: 'hub' | 'plain', teams: Team[], files: string[], hubEnv: Record<string, string>) {
   const port = await freePort();
   const cmd = mode === 'hub' ? hubCommand() : ['--import', 'tsx', 'bench/lib/plain-aedes.ts'];
-  const env = mode === 'hub' ? { ...hubEnv, SMOKEHUB_MQTT_PORT: String(port) } : { PORT: String(port) };
+  const env: Record<string, string> = mode === "hub" ? { ...hubEnv, SMOKEHUB_MQTT_PORT: String(port) } : { PORT: String(port) };
   let broker = await startProcess(cmd, env);
   await sleep(2000);
   const rssIdle = rssKiB(broker.child.pid!);

@@ -13,7 +13,7 @@ import { parseAlarmView, parseCommand, type AlarmView, type DeviceCommand } from
 import type { Clock, TimerHandle } from '../hub/core/clock.ts';
 import { liveClock } from './live-clock.ts';
 import type { Logger } from '../hub/observability/logger.ts';
-import { RateLimitedLog } from './rate-limited-log.ts';
+import { RateLimitedLog } from '../hub/observability/rate-limited-log.ts';
 
 export interface BackoffPolicy {
   initialMs: number;

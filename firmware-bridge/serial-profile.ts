@@ -25,7 +25,7 @@ import {
   parseBoardLine,
   type SerialErrorReason,
 } from './serial-line-protocol.ts';
-import { RateLimitedLog } from './rate-limited-log.ts';
+import { RateLimitedLog } from '../hub/observability/rate-limited-log.ts';
 import type { Clock, TimerHandle } from '../hub/core/clock.ts';
 import type { Logger } from '../hub/observability/logger.ts';
 import type { MetricsRegistry, Counter } from '../hub/observability/metrics.ts';

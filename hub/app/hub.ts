@@ -24,6 +24,7 @@ import { createHttpServer } from '../http/http-server.ts';
 import { registerRegistryRoutes } from '../http/registry-routes.ts';
 import { registerAlarmRoutes } from '../http/alarm-routes.ts';
 import { AlarmService } from './alarm-service.ts';
+import { openFilesLimit, openFilesWarning } from './resource-limits.ts';
 import { defaultExtensions } from './extensions.ts';
 import type { HubBus, HubContext, HubExtension } from './context.ts';
 
@@ -154,6 +155,8 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
       });
     });
     logger.info({ mqttPort, httpPort, dataDir: config.dataDir, extensions: started.map((e) => e.name) }, 'smokehub hub started');
+    const fdWarning = openFilesWarning(registry.listDevices().length, openFilesLimit());
+    if (fdWarning) logger.warn(fdWarning);
 
     let stopping: Promise<void> | null = null;
     return {

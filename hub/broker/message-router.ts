@@ -24,6 +24,7 @@ import {
   type Issue,
 } from '../protocol/schema.ts';
 import { ERROR_CODES, SmokehubError, type ErrorCode } from '../protocol/errors.ts';
+import { RateLimitedLog } from '../observability/rate-limited-log.ts';
 
 /** Device kinds whose malformed messages mean the detector itself may be failing. */
 const DETECTOR_KINDS = new Set(['smoke', 'heat', 'co']);
@@ -44,11 +45,13 @@ export class MessageRouter {
   private readonly messagesIn: Counter;
   private readonly rejects: Counter;
   private readonly log: Logger;
+  private readonly rejectLog: RateLimitedLog;
 
   constructor(private readonly d: RouterDeps) {
     this.messagesIn = d.metrics.counter('smokehub_messages_in_total', 'MQTT messages received from clients, by channel');
     this.rejects = d.metrics.counter('smokehub_rejects_total', 'Rejected inputs by reason (error code) and channel');
     this.log = d.logger.child({ module: 'message-router' });
+    this.rejectLog = new RateLimitedLog(this.log, d.clock, 60_000);
   }
 
   route(principal: Principal, clientId: string, topic: string, payload: Buffer): RouteOutcome {
@@ -139,7 +142,9 @@ export class MessageRouter {
   private reject(principal: Principal, clientId: string, topic: string, issues: Issue[], channel: string): void {
     for (const i of issues) this.rejects.inc({ reason: i.code, channel });
     const who = principal.type === 'device' ? { device: principal.device, household: principal.household } : { user: principal.username };
-    this.log.warn({ ...who, clientId, topic: topic.slice(0, 128), issues }, 'rejected input');
+    // Each sender and reason is logged once a minute at most (with the count held back); metrics count all.
+    const key = `${principal.type === 'device' ? principal.device : principal.username}|${channel}|${issues[0]!.code}`;
+    this.rejectLog.warn(key, { ...who, clientId, topic: topic.slice(0, 128), issues }, 'rejected input');
     if (principal.type === 'device') {
       const body = { topic: topic.slice(0, 128), error: issues[0]!.code as ErrorCode, issues, at: this.d.clock.now() };
       this.d.mqtt.publish(topics.device(principal.household, principal.device, 'error'), JSON.stringify(body), { qos: 0 });

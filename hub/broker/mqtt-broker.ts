@@ -19,7 +19,7 @@ import type { Clock } from '../core/clock.ts';
 import type { MessageRouter } from './message-router.ts';
 import { DevicePresence } from './device-presence.ts';
 import { PacketSizeGuard } from './packet-size-guard.ts';
-import { AuthThrottle } from '../core/auth-throttle.ts';
+import { LoginThrottle } from '../core/login-throttle.ts';
 import { TOPIC_ROOT, topics } from '../protocol/topics.ts';
 
 /** Where rejected publishes are sent instead of being forwarded (nobody may subscribe to it). */
@@ -51,7 +51,7 @@ export class MqttBroker implements MqttPublisher {
   private readonly deviceRefs = new WeakMap<Client, DeviceRef>();
   private router: MessageRouter | null = null;
   private alarms: AlarmService | null = null;
-  private readonly throttle: AuthThrottle;
+  private readonly throttle: LoginThrottle;
   private readonly log: Logger;
   private readonly messagesOut: Counter;
   private readonly authFailures: Counter;
@@ -61,7 +61,8 @@ export class MqttBroker implements MqttPublisher {
   constructor(private readonly d: BrokerDeps) {
     this.log = d.logger.child({ module: 'broker' });
     this.presence = new DevicePresence();
-    this.throttle = new AuthThrottle();
+    // MQTT answers are delayed (not refused) while an address is throttled: devices keep retrying.
+    this.throttle = new LoginThrottle({ baseDelayMs: 500, maxDelayMs: 30_000 });
     this.messagesOut = d.metrics.counter('smokehub_messages_out_total', 'MQTT messages published by the hub');
     this.authFailures = d.metrics.counter('smokehub_auth_failures_total', 'Refused MQTT connections by reason');
     this.rejects = d.metrics.counter('smokehub_rejects_total', 'Rejected inputs by reason (error code) and channel');
@@ -162,11 +163,14 @@ export class MqttBroker implements MqttPublisher {
     return this.aedes.connectedClients;
   }
 
+  /** Stops accepting connections, closes every client (they reconnect to the next hub), stops Aedes. */
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => (this.tcp ? this.tcp.close(() => resolve()) : resolve()));
+    // tcp.close() completes only once every connection has ended: aedes.close() ends them.
+    const tcpClosed = new Promise<void>((resolve) => (this.tcp ? this.tcp.close(() => resolve()) : resolve()));
     for (const ws of this.wss?.clients ?? []) ws.terminate();
     this.wss?.close();
     await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
+    await tcpClosed;
   }
 
   // ---- hooks --------------------------------------------------------------------------------
@@ -174,14 +178,15 @@ export class MqttBroker implements MqttPublisher {
   private authenticate(client: Client, username: string | undefined, password: Buffer | undefined, done: (err: AuthError | null, ok: boolean | null) => void): void {
     const ip = remoteAddress(client);
     const now = this.d.clock.now();
-    const wait = this.throttle.delayFor(ip, now);
+    const verdict = this.throttle.check(ip, now);
+    const wait = verdict.allowed ? 0 : verdict.retryAfterMs;
     const finish = (err: AuthError | null, ok: boolean) => {
       if (err) {
-        this.throttle.recordFailure(ip, now);
+        this.throttle.fail(ip, now);
         this.authFailures.inc({ reason: err.returnCode === 4 ? 'bad_credentials' : 'not_authorized' });
         this.log.warn({ clientId: client.id, username, ip, reason: err.message }, 'MQTT connection refused');
       } else {
-        this.throttle.recordSuccess(ip);
+        this.throttle.succeed(ip);
       }
       // Repeated failures from one address are slowed down (the answer is delayed).
       if (wait > 0) setTimeout(() => done(err, ok), wait).unref();

@@ -1,9 +1,10 @@
 /**
  * Logs a kind of complaint once, then at most once per window with the count of repeats that
- * were held back: a board spewing garbage at 115200 baud must not flood the log or the SD card.
+ * were held back: a board spewing garbage at 115200 baud, or a device in a reconnect loop, must not
+ * flood the log or the SD card. At most `maxKinds` kinds are remembered (oldest forgotten first).
  */
-import type { Logger } from '../hub/observability/logger.ts';
-import type { Clock } from '../hub/core/clock.ts';
+import type { Logger } from './logger.ts';
+import type { Clock } from '../core/clock.ts';
 
 export class RateLimitedLog {
   private readonly last = new Map<string, { at: number; suppressed: number }>();
@@ -12,6 +13,7 @@ export class RateLimitedLog {
     private readonly logger: Logger,
     private readonly clock: Clock,
     readonly windowMs = 60_000,
+    readonly maxKinds = 10_000,
   ) {}
 
   warn(kind: string, obj: Record<string, unknown>, msg: string): boolean {
@@ -31,7 +33,9 @@ export class RateLimitedLog {
       return false;
     }
     const suppressed = seen?.suppressed ?? 0;
+    this.last.delete(kind);
     this.last.set(kind, { at: now, suppressed: 0 });
+    if (this.last.size > this.maxKinds) this.last.delete(this.last.keys().next().value as string);
     this.logger[level](suppressed > 0 ? { ...obj, kind, repeatsHeldBack: suppressed } : { ...obj, kind }, msg);
     return true;
   }
