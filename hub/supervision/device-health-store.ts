@@ -1,7 +1,9 @@
 /**
  * SQLite tables for what supervision remembers per device across restarts: its reported
- * supervision state (`supervision_state`), its last battery level (`device_battery`) and its
- * self-test rounds and results (`self_test_rounds`, `self_test_results`).
+ * supervision state (`supervision_state`), its last battery level (`device_battery`), its
+ * self-test rounds and results (`self_test_rounds`, `self_test_results`, and the latest result of
+ * each device in `self_test_last`, so a bulk read is one primary-key-sized scan, not a
+ * group-by over years of weekly rounds) and its open fault (`device_fault`).
  */
 import type { Db } from '../store/database.ts';
 import { migrate } from '../store/database.ts';
@@ -49,7 +51,35 @@ const MIGRATIONS = [
    CREATE INDEX self_test_results_device ON self_test_results (device, id);
    CREATE INDEX self_test_results_household ON self_test_results (household, id);
    CREATE INDEX self_test_results_at ON self_test_results (at);`,
+  // Step 1: the latest self-test of each device (kept by saveResults), back-filled from the results;
+  // and the fault or tamper a device reported that no passing test has cleared since.
+  `CREATE TABLE self_test_last (
+     device TEXT PRIMARY KEY,
+     result_id INTEGER NOT NULL,
+     round_id TEXT,
+     household TEXT NOT NULL,
+     team TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     at INTEGER NOT NULL,
+     outcome TEXT NOT NULL,
+     reason TEXT,
+     answered_at INTEGER
+   );
+   INSERT INTO self_test_last (device, result_id, round_id, household, team, kind, at, outcome, reason, answered_at)
+     SELECT r.device, r.id, r.round_id, r.household, r.team, r.kind, r.at, r.outcome, r.reason, r.answered_at
+     FROM self_test_results r JOIN (SELECT device, MAX(id) AS id FROM self_test_results GROUP BY device) m ON m.id = r.id;
+   CREATE TABLE device_fault (
+     device TEXT PRIMARY KEY,
+     type TEXT NOT NULL,
+     at INTEGER NOT NULL
+   );`,
 ];
+
+/** A fault (or tamper) a device reported, open until a passing test clears it. */
+export interface DeviceFault {
+  type: 'fault' | 'tamper';
+  at: number;
+}
 
 export interface LastSelfTest {
   device: string;
@@ -141,8 +171,18 @@ export class DeviceHealthStore {
     const stmt = this.db.prepare(
       'INSERT INTO self_test_results (round_id, device, household, team, kind, at, outcome, reason, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
+    const last = this.db.prepare(
+      `INSERT INTO self_test_last (device, result_id, round_id, household, team, kind, at, outcome, reason, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT(device) DO UPDATE SET result_id = excluded.result_id, round_id = excluded.round_id, household = excluded.household,
+         team = excluded.team, kind = excluded.kind, at = excluded.at, outcome = excluded.outcome, reason = excluded.reason,
+         answered_at = excluded.answered_at
+       WHERE excluded.result_id > self_test_last.result_id`,
+    );
     this.db.transaction(() => {
-      for (const r of results) stmt.run(roundId, r.device, r.household, r.team, r.kind, at, r.outcome, r.reason, r.answeredAt);
+      for (const r of results) {
+        const id = stmt.run(roundId, r.device, r.household, r.team, r.kind, at, r.outcome, r.reason, r.answeredAt).lastInsertRowid;
+        last.run(r.device, id, roundId, r.household, r.team, r.kind, at, r.outcome, r.reason, r.answeredAt);
+      }
     })();
   }
 
@@ -171,6 +211,39 @@ export class DeviceHealthStore {
       )
       .all(household) as ResultRow[];
     return rows.map(toLast);
+  }
+
+  /**
+   * The latest self-test of each device, in ONE query: of every device, or (`devices`) of those
+   * only. Used by the bulk `GET /api/devices/health`.
+   */
+  lastSelfTests(devices?: readonly string[]): Map<string, LastSelfTest> {
+    const rows = (devices === undefined
+      ? this.db.prepare('SELECT * FROM self_test_last').all()
+      : devices.length === 0
+        ? []
+        : this.db.prepare('SELECT l.* FROM self_test_last l JOIN json_each(?) j ON l.device = j.value').all(JSON.stringify(devices))) as ResultRow[];
+    const out = new Map<string, LastSelfTest>();
+    for (const r of rows) out.set(r.device, toLast(r));
+    return out;
+  }
+
+  loadFaults(): Map<string, DeviceFault> {
+    const rows = this.db.prepare('SELECT device, type, at FROM device_fault').all() as Array<{ device: string; type: DeviceFault['type']; at: number }>;
+    return new Map(rows.map((r) => [r.device, { type: r.type, at: r.at }]));
+  }
+
+  /** Records opened faults (a value) and cleared ones (null). */
+  saveFaults(items: ReadonlyArray<[string, DeviceFault | null]>): void {
+    if (items.length === 0) return;
+    const put = this.db.prepare('INSERT INTO device_fault (device, type, at) VALUES (?, ?, ?) ON CONFLICT(device) DO UPDATE SET type = excluded.type, at = excluded.at');
+    const del = this.db.prepare('DELETE FROM device_fault WHERE device = ?');
+    this.db.transaction(() => {
+      for (const [device, f] of items) {
+        if (f) put.run(device, f.type, f.at);
+        else del.run(device);
+      }
+    })();
   }
 
   lastSelfTest(device: string): LastSelfTest | null {

@@ -11,7 +11,7 @@ import type { Logger } from '../observability/logger.ts';
 import { SupervisionTracker, type SupervisionTransition, type DownReason } from './supervision-tracker.ts';
 import { NoticeStore } from './notice-store.ts';
 import { NoticePublisher } from './notice-publisher.ts';
-import { DeviceHealthStore } from './device-health-store.ts';
+import { DeviceHealthStore, type DeviceFault } from './device-health-store.ts';
 import { EquipmentStore } from './equipment-store.ts';
 import { JobRunner } from './job-runner.ts';
 import { SelfTestRunner } from './self-test-runner.ts';
@@ -101,6 +101,9 @@ export function supervisionExtension(opts: SupervisionExtensionOptions = {}): Hu
   const listeners: Array<[string, (...args: never[]) => void]> = [];
   const batteries = new Map<string, BatteryReading>();
   const dirtyBatteries = new Map<string, BatteryReading>();
+  // A fault or tamper a device reported stays open until the device passes a test (round or button).
+  const faults = new Map<string, DeviceFault>();
+  const dirtyFaults = new Map<string, DeviceFault | null>();
 
   const ext: HubExtension & { handle: SupervisionHandle | null } = {
     name: 'supervision',
@@ -192,6 +195,7 @@ export function supervisionExtension(opts: SupervisionExtensionOptions = {}): Hu
       }
       lastSync = startNow;
       for (const [k, v] of health.loadBatteries()) batteries.set(k, v);
+      for (const [k, v] of health.loadFaults()) faults.set(k, v);
       const interrupted = health.closeUnfinishedRounds(startNow);
       if (interrupted > 0) log.warn({ rounds: interrupted }, 'self-test rounds interrupted by the last shutdown were closed');
 
@@ -211,8 +215,15 @@ export function supervisionExtension(opts: SupervisionExtensionOptions = {}): Hu
       on('device-connected', (ref: DeviceRef, at: number) => tracker.connected(ref, at));
       on('device-disconnected', (ref: DeviceRef, at: number) => tracker.disconnected(ref, at));
       on('device-status', (ref: DeviceRef, status: 'online' | 'offline', at: number) => tracker.statusReported(ref, status, at));
-      on('device-event', (ref: DeviceRef, event: DeviceEvent, at: number) => {
-        if (event.type === 'test') selfTests.onTestEvent(ref, at);
+      on('device-event', (ref: DeviceRef, event: DeviceEvent, at: number, duplicate: boolean) => {
+        if (event.type === 'test') {
+          selfTests.onTestEvent(ref, at);
+          if (faults.delete(ref.device)) dirtyFaults.set(ref.device, null);
+        } else if ((event.type === 'fault' || event.type === 'tamper') && !duplicate) {
+          const f: DeviceFault = { type: event.type, at };
+          faults.set(ref.device, f);
+          dirtyFaults.set(ref.device, f);
+        }
       });
       on('telemetry', (ref: DeviceRef, reading: TelemetryReading, at: number) => {
         const b = reading.values.battery;
@@ -248,6 +259,10 @@ export function supervisionExtension(opts: SupervisionExtensionOptions = {}): Hu
         if (dirtyBatteries.size > 0) {
           health.saveBatteries([...dirtyBatteries]);
           dirtyBatteries.clear();
+        }
+        if (dirtyFaults.size > 0) {
+          health.saveFaults([...dirtyFaults]);
+          dirtyFaults.clear();
         }
         selfTests.flushManual();
         if (transitions.length === 0) return;
@@ -294,6 +309,8 @@ export function supervisionExtension(opts: SupervisionExtensionOptions = {}): Hu
         supervision: (d) => tracker.view(d),
         offlineDevices: () => tracker.downDevices(),
         battery: (d) => batteries.get(d),
+        live: (d, now) => tracker.liveView(d, now),
+        fault: (d) => faults.get(d),
       });
 
       jobs.start();
@@ -316,6 +333,8 @@ export function supervisionExtension(opts: SupervisionExtensionOptions = {}): Hu
         h.health.saveSupervision(h.tracker.takeDirty(), ctx.clock.now());
         if (dirtyBatteries.size > 0) h.health.saveBatteries([...dirtyBatteries]);
         dirtyBatteries.clear();
+        if (dirtyFaults.size > 0) h.health.saveFaults([...dirtyFaults]);
+        dirtyFaults.clear();
         h.selfTests.flushManual();
       } catch (err) {
         log.error({ err }, 'supervision could not save its state on stop');

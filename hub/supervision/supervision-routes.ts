@@ -7,8 +7,12 @@
  *   GET /api/households/:id/health                  (per device: online/offline, battery, last test, end of life; equipment)
  *   GET /api/supervision/offline?team=              (devices offline now)
  *   GET /api/equipment?team=&household=             (equipment and readiness)
+ *   GET /api/devices/health?team=&household=&state= (every device in scope: presence, supervision,
+ *                                                    battery, last self-test, fault; bulk)
  */
-import type { Router, ApiRequest, UserPrincipal } from '../http/router.ts';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+import type { Router, ApiRequest, ApiResponse, UserPrincipal } from '../http/router.ts';
 import type { RegistryStore } from '../store/registry-types.ts';
 import type { Clock } from '../core/clock.ts';
 import { canSeeHousehold, canSeeTeam } from '../core/acl.ts';
@@ -26,6 +30,14 @@ import type { BatteryReading } from './reminders.ts';
 import { addMonths, DETECTOR_LIFE_MONTHS } from './reminders.ts';
 import { SELF_TEST_KINDS } from './self-test-round.ts';
 import { daysBetween, isIsoDate, localDate } from './local-time.ts';
+import type { DeviceFault } from './device-health-store.ts';
+import type { DeviceLiveView, SupervisionState } from './supervision-tracker.ts';
+import type { Device } from '../store/registry-types.ts';
+import { deviceHealthList, SUPERVISION_STATES } from './device-health-list.ts';
+
+const gzipAsync = promisify(gzip);
+/** Bulk answers above this size are gzipped (off the event loop) for clients that accept it. */
+const GZIP_MIN_BYTES = 16 * 1024;
 
 export interface SupervisionRouteDeps {
   registry: RegistryStore;
@@ -39,6 +51,8 @@ export interface SupervisionRouteDeps {
   supervision(device: string): DeviceSupervisionView | undefined;
   offlineDevices(): DeviceSupervisionView[];
   battery(device: string): BatteryReading | undefined;
+  live(device: string, now: number): DeviceLiveView | undefined;
+  fault(device: string): DeviceFault | undefined;
 }
 
 const bad = (message: string) => new ValidationError(ERROR_CODES.BAD_REQUEST, message);
@@ -186,6 +200,51 @@ export function registerSupervisionRoutes(http: Router, d: SupervisionRouteDeps)
     },
     { roles: ['station', 'team-leader'] },
   );
+
+  /** Devices a user may list, narrowed by `team` and `household` (already checked against scope). */
+  const devicesInScope = (u: UserPrincipal, team: string | undefined, household: string | undefined): { devices: Device[]; all: boolean } => {
+    let devices: Device[];
+    if (u.role === 'household') {
+      devices = u.household ? d.registry.listDevices({ household: u.household }) : [];
+    } else if (u.role === 'team-leader') {
+      devices = u.team ? d.registry.listDevices(household !== undefined ? { household } : { team: u.team }) : [];
+      devices = devices.filter((x) => x.team === u.team);
+    } else if (household !== undefined) {
+      devices = d.registry.listDevices({ household });
+    } else {
+      devices = d.registry.listDevices(team !== undefined ? { team } : {});
+    }
+    if (household !== undefined) devices = devices.filter((x) => x.household === household);
+    if (team !== undefined) devices = devices.filter((x) => x.team === team);
+    return { devices, all: u.role === 'station' && team === undefined && household === undefined };
+  };
+
+  http.get('/api/devices/health', async (req): Promise<ApiResponse> => {
+    const u = user(req);
+    const team = parseId('team', req.query.get('team'));
+    const household = parseId('household', req.query.get('household'));
+    let states: Set<SupervisionState> | undefined;
+    const state = req.query.get('state');
+    if (state !== null && state !== '') {
+      const list = state.split(',');
+      for (const s of list) {
+        if (!(SUPERVISION_STATES as readonly string[]).includes(s)) throw bad(`state must be one or more (comma-separated) of ${SUPERVISION_STATES.join(', ')}`);
+      }
+      states = new Set(list as SupervisionState[]);
+    }
+    if (household !== undefined && !canSeeHousehold(u, household, teamOf)) throw new ForbiddenError(`you may not see household ${household}`);
+    if (team !== undefined && !canSeeTeam(u, team, teamOf)) throw new ForbiddenError(`you may not see team ${team}`);
+    const now = d.clock.now();
+    const { devices, all } = devicesInScope(u, team, household);
+    // ONE query for the self-tests (all rows, or those of the devices in scope); the rest is in memory.
+    const lastTests = d.health.lastSelfTests(all ? undefined : devices.map((x) => x.id));
+    const list = deviceHealthList(devices, { live: (id) => d.live(id, now), battery: d.battery, fault: d.fault, lastTests }, states);
+    const json = JSON.stringify({ devices: list });
+    const accepts = /\bgzip\b/i.test(String(req.headers['accept-encoding'] ?? ''));
+    if (!accepts || json.length < GZIP_MIN_BYTES) return { body: json, contentType: 'application/json; charset=utf-8', headers: { Vary: 'Accept-Encoding' } };
+    const body = await gzipAsync(json, { level: 4 });
+    return { body, contentType: 'application/json; charset=utf-8', headers: { 'Content-Encoding': 'gzip', Vary: 'Accept-Encoding' } };
+  });
 
   http.get('/api/equipment', (req) => {
     const u = user(req);

@@ -62,6 +62,15 @@ export interface DeviceSupervisionView extends SupervisedDevice {
   reason: DownReason | null;
 }
 
+export type SupervisionState = 'ok' | 'offline' | 'flapping';
+
+export interface DeviceLiveView {
+  online: boolean;
+  /** Last message since the hub started, or null when none yet. */
+  lastHeardAt: number | null;
+  supervision: SupervisionState;
+}
+
 interface Entry extends SupervisedDevice {
   /** Last message, or the moment tracking began (the device gets one window from then). */
   lastHeardAt: number;
@@ -232,7 +241,9 @@ export class SupervisionTracker {
       }
       return transitionOf(e, now, 'offline', down.since, down.reason, true, e.flapHistory.length);
     }
-    if (!down && e.down) {
+    // Only a message can bring a device back: one that was down before a restart and has not been
+    // heard since is still down, even while its fresh window runs.
+    if (!down && e.down && e.heardEver) {
       const since = e.since;
       e.down = false;
       e.since = now;
@@ -263,6 +274,21 @@ export class SupervisionTracker {
       lastHeardAt: e.heardEver ? e.lastHeardAt : null,
       since: e.since,
       reason: e.reason,
+    };
+  }
+
+  /**
+   * What the device looks like right now, for listings: `online` is live presence (heard within
+   * the window, connection not dropped, no `offline` status), without the grace that supervision
+   * allows before reporting; `supervision` is what has been reported (offline, flapping) or `ok`.
+   */
+  liveView(device: string, now: number): DeviceLiveView | undefined {
+    const e = this.entries.get(device);
+    if (!e) return undefined;
+    return {
+      online: e.heardEver && e.connections !== 0 && e.reportedOfflineAt === null && now - e.lastHeardAt < this.opts.windowMs,
+      lastHeardAt: e.heardEver ? e.lastHeardAt : null,
+      supervision: e.flapping ? 'flapping' : e.down ? 'offline' : 'ok',
     };
   }
 

@@ -146,6 +146,22 @@ test('state saved before a restart continues: no second offline notice, restored
   assert.equal(after.sweep(T0 + 701_001)[0]?.transition, 'restored');
 });
 
+test('a device down before a restart is not restored by its fresh window, only by being heard', () => {
+  const tr = new SupervisionTracker(opts);
+  tr.heard(dev('a'), T0);
+  tr.sweep(T0 + 300_000);
+  const saved = tr.takeDirty()[0]!.state;
+  const after = new SupervisionTracker(opts);
+  after.track(dev('a'), T0 + 400_000, saved);
+  assert.deepEqual(after.sweep(T0 + 405_000), [], 'no false restored within the new window');
+  assert.equal(after.view('a')!.status, 'offline');
+  assert.equal(after.liveView('a', T0 + 405_000)!.supervision, 'offline');
+  assert.deepEqual(after.sweep(T0 + 700_000), []);
+  after.connected(dev('a'), T0 + 701_000);
+  assert.equal(after.sweep(T0 + 701_001)[0]?.transition, 'restored');
+  assert.deepEqual(after.liveView('a', T0 + 701_001), { online: true, lastHeardAt: T0 + 701_000, supervision: 'ok' });
+});
+
 test('a device enrolled but never heard gets one window from when tracking began', () => {
   const tr = new SupervisionTracker(opts);
   tr.track(dev('new'), T0);
