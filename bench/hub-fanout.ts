@@ -56,7 +56,9 @@ function startProcess(cmd: string[], env: Record<string, string>): Promise<{ chi
 
 function hubCommand(): string[] {
   const compiled = 'dist/test/helpers/hub-child.js';
-  return existsSync(compiled) ? [compiled] : ['--import', 'tsx', 'test/helpers/hub-child.ts'];
+  // BENCH_PROFILE=DIR writes a CPU profile of the hub (and skips the kill -9 restart, which would lose it).
+  const prof = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  return existsSync(compiled) ? [...prof, compiled] : [...prof, '--import', 'tsx', 'test/helpers/hub-child.ts'];
 }
 
 class Worker {
@@ -107,7 +109,7 @@ async function measureBroker(mode: 'hub' | 'plain', teams: Team[], files: string
   }
 
   let reconnectMs = NaN;
-  if (mode === 'hub') {
+  if (mode === 'hub' && !process.env.BENCH_PROFILE) {
     broker.child.kill('SIGKILL');
     await new Promise((r) => broker.child.once('exit', r));
     const restartT0 = performance.now();
@@ -118,7 +120,10 @@ async function measureBroker(mode: 'hub' | 'plain', teams: Team[], files: string
   }
   for (const w of workers) w.child.send({ op: 'close' });
   broker.child.kill('SIGTERM');
-  await sleep(500);
+  await new Promise((r) => {
+    broker.child.once('exit', r);
+    setTimeout(r, 5000);
+  });
   broker.child.kill('SIGKILL');
   return { connections, failed, connectMs, rssIdle, rssConnected, latencies, reconnectMs };
 }

@@ -156,29 +156,44 @@ export class AlarmService {
     this.d.logger.error({ err, transitions: effects.filter((e) => e.type === 'journal').length }, 'ALARM JOURNAL WRITE FAILED: announcing anyway');
   }
 
+  /**
+   * Publishes, then records. One input can move an alarm twice (raised then activated at once):
+   * people get only its latest view, sent once to the union of the households concerned; the
+   * journal, the logs and the bus still see every transition.
+   */
   private announce(effects: Effect[], startedAt: number): void {
-    let announced = false;
+    const announces = effects.filter((e): e is Extract<Effect, { type: 'announce' }> => e.type === 'announce');
+    if (announces.length === 0) return;
+    const latest = new Map<string, { view: AlarmView; households: Set<string>; station: boolean }>();
+    for (const a of announces) {
+      const cur = latest.get(a.view.alarm);
+      const households = cur?.households ?? new Set<string>();
+      for (const h of a.households) households.add(h);
+      latest.set(a.view.alarm, { view: a.view, households, station: (cur?.station ?? false) || a.station });
+    }
+    let published = 0;
+    for (const { view, households, station } of latest.values()) {
+      const payload = JSON.stringify(view);
+      for (const h of households) this.d.mqtt.publish(topics.household(h, 'alert'), payload, { qos: 1 });
+      if (station) this.d.mqtt.publish(topics.station('alarm'), payload, { qos: 1 });
+      published += households.size + (station ? 1 : 0);
+    }
+    this.fanoutSeconds.observe((performance.now() - startedAt) / 1000);
+    this.announced.inc(undefined, published);
+
     let transition = '';
     for (const e of effects) {
       if (e.type === 'journal') {
-        this.transitions.inc({ transition: e.transition });
         transition = e.transition;
+        this.transitions.inc({ transition });
         this.d.logger.info(
-          { alarm: e.record.id, team: e.record.team, household: e.record.originHousehold, state: e.record.state, transition: e.transition, ...e.detail },
+          { alarm: e.record.id, team: e.record.team, household: e.record.originHousehold, state: e.record.state, transition, ...e.detail },
           'alarm transition',
         );
-        continue;
+      } else {
+        this.d.bus.emit('alarm-changed', e.view, transition);
       }
-      const payload = JSON.stringify(e.view);
-      for (const h of e.households) {
-        this.d.mqtt.publish(topics.household(h, 'alert'), payload, { qos: 1 });
-      }
-      if (e.station) this.d.mqtt.publish(topics.station('alarm'), payload, { qos: 1 });
-      this.announced.inc(undefined, e.households.length + (e.station ? 1 : 0));
-      announced = true;
-      this.d.bus.emit('alarm-changed', e.view, transition);
     }
-    if (announced) this.fanoutSeconds.observe((performance.now() - startedAt) / 1000);
   }
 
   private reschedule(): void {

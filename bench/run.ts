@@ -1,0 +1,15 @@
+/**
+ * `npm run bench`: every benchmark in turn; each prints its table and writes bench/results/*.json.
+ * BENCH_ONLY=hub|telemetry runs one.
+ */
+const only = process.env.BENCH_ONLY;
+const benches: Array<[string, () => Promise<unknown>]> = [
+  ['hub', async () => (await import('./hub-fanout.ts')).run()],
+  ['telemetry', async () => (await import('./telemetry-ingest.ts')).run()],
+];
+for (const [name, run] of benches) {
+  if (only && only !== name) continue;
+  console.log(`\n=== bench: ${name}`);
+  await run();
+}
+process.exit(0);
