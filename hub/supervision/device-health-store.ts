@@ -2,8 +2,8 @@
  * SQLite tables for what supervision remembers per device across restarts: its reported
  * supervision state (`supervision_state`), its last battery level (`device_battery`), its
  * self-test rounds and results (`self_test_rounds`, `self_test_results`, and the latest result of
- * each device in `self_test_last`, so a bulk read is one primary-key-sized scan, not a
- * group-by over years of weekly rounds) and its open fault (`device_fault`).
+ * each device in `self_test_last`, read once and then kept in memory, so a bulk listing never
+ * groups years of weekly rounds) and its open fault (`device_fault`).
  */
 import type { Db } from '../store/database.ts';
 import { migrate } from '../store/database.ts';
@@ -111,6 +111,8 @@ const toLast = (r: ResultRow): LastSelfTest => ({
 });
 
 export class DeviceHealthStore {
+  private latest: Map<string, LastSelfTest> | null = null;
+
   constructor(private readonly db: Db) {
     migrate(db, 'supervision', MIGRATIONS);
   }
@@ -184,6 +186,12 @@ export class DeviceHealthStore {
         last.run(r.device, id, roundId, r.household, r.team, r.kind, at, r.outcome, r.reason, r.answeredAt);
       }
     })();
+    // After the commit: the in-memory copy never holds a result the table does not.
+    if (this.latest !== null) {
+      for (const r of results) {
+        this.latest.set(r.device, { device: r.device, household: r.household, team: r.team, kind: r.kind, round: roundId, at, outcome: r.outcome, reason: r.reason, answeredAt: r.answeredAt });
+      }
+    }
   }
 
   finishRound(id: string, finishedAt: number, passed: number, failed: number): void {
@@ -214,18 +222,18 @@ export class DeviceHealthStore {
   }
 
   /**
-   * The latest self-test of each device, in ONE query: of every device, or (`devices`) of those
-   * only. Used by the bulk `GET /api/devices/health`.
+   * The latest self-test of each device, kept in memory: read from `self_test_last` in ONE query
+   * on first use, then updated by `saveResults` (this store is the only writer). Used by the bulk
+   * `GET /api/devices/health`, which must answer for 32,000 devices without per-device queries.
    */
-  lastSelfTests(devices?: readonly string[]): Map<string, LastSelfTest> {
-    const rows = (devices === undefined
-      ? this.db.prepare('SELECT * FROM self_test_last').all()
-      : devices.length === 0
-        ? []
-        : this.db.prepare('SELECT l.* FROM self_test_last l JOIN json_each(?) j ON l.device = j.value').all(JSON.stringify(devices))) as ResultRow[];
-    const out = new Map<string, LastSelfTest>();
-    for (const r of rows) out.set(r.device, toLast(r));
-    return out;
+  latestSelfTests(): ReadonlyMap<string, LastSelfTest> {
+    if (this.latest === null) {
+      const rows = this.db.prepare('SELECT * FROM self_test_last').all() as ResultRow[];
+      const m = new Map<string, LastSelfTest>();
+      for (const r of rows) m.set(r.device, toLast(r));
+      this.latest = m;
+    }
+    return this.latest;
   }
 
   loadFaults(): Map<string, DeviceFault> {
