@@ -2,14 +2,14 @@
  * `smokehub equipment import FILE.csv [--data DIR]`: record what each household is equipped with.
  * `smokehub equipment list [--team T] [--data DIR]`: the equipment on record, with days left.
  */
-import { readFileSync } from 'node:fs';
-import { CsvImportError, MAX_CSV_BYTES } from '../../store/csv-import.ts';
+import { CsvImportError } from '../../store/csv-import.ts';
 import { EQUIPMENT_COLUMNS, importEquipment } from '../../supervision/equipment-import.ts';
 import { EquipmentStore } from '../../supervision/equipment-store.ts';
 import { daysBetween, localDate } from '../../supervision/local-time.ts';
 import { parseCommandArgs, stringFlag, UsageError } from '../args.ts';
 import type { CliCommand, CliIo } from '../command.ts';
 import { cliConfig, openRegistry } from '../data-dir.ts';
+import { readCsvFile } from '../csv-file.ts';
 import { formatTable } from '../table.ts';
 
 const HELP = `Usage: smokehub equipment import FILE.csv [--data DIR]
@@ -33,23 +33,8 @@ Options:
 async function importFile(argv: string[], io: CliIo): Promise<number> {
   const args = parseCommandArgs(argv, { data: { type: 'string' } }, { min: 1, max: 1, names: 'FILE.csv' });
   const file = args.positionals[0]!;
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (err) {
-    throw new UsageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
-  }
-  if (bytes.length > MAX_CSV_BYTES) {
-    io.stderr(`${file}: the file is larger than ${MAX_CSV_BYTES} bytes; nothing was imported\n`);
-    return 1;
-  }
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    io.stderr(`${file}: the file is not UTF-8 text; save it as "CSV UTF-8" and retry. Nothing was imported.\n`);
-    return 1;
-  }
+  const text = readCsvFile(file, io);
+  if (text === null) return 1;
   const config = cliConfig(io, stringFlag(args, 'data'));
   const { db, store } = openRegistry(config, true);
   try {

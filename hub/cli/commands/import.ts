@@ -1,9 +1,9 @@
 /** `smokehub import FILE.csv [--data DIR] [--allow-moves]`: enrol teams, households and devices. */
-import { readFileSync } from 'node:fs';
-import { CSV_COLUMNS, CsvImportError, credentialsCsv, importCsv, MAX_CSV_BYTES } from '../../store/csv-import.ts';
-import { parseCommandArgs, stringFlag, UsageError } from '../args.ts';
+import { CSV_COLUMNS, CsvImportError, credentialsCsv, importCsv } from '../../store/csv-import.ts';
+import { parseCommandArgs, stringFlag } from '../args.ts';
 import type { CliCommand } from '../command.ts';
 import { cliConfig, openRegistry } from '../data-dir.ts';
+import { readCsvFile } from '../csv-file.ts';
 
 export const importCommand: CliCommand = {
   name: 'import',
@@ -26,23 +26,8 @@ Options:
   async run(argv, io) {
     const args = parseCommandArgs(argv, { data: { type: 'string' }, 'allow-moves': { type: 'boolean' } }, { min: 1, max: 1, names: 'FILE.csv' });
     const file = args.positionals[0]!;
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(file);
-    } catch (err) {
-      throw new UsageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
-    }
-    if (bytes.length > MAX_CSV_BYTES) {
-      io.stderr(`${file}: the file is larger than ${MAX_CSV_BYTES} bytes; nothing was imported\n`);
-      return 1;
-    }
-    let text: string;
-    try {
-      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-    } catch {
-      io.stderr(`${file}: the file is not UTF-8 text; save it as "CSV UTF-8" and retry. Nothing was imported.\n`);
-      return 1;
-    }
+    const text = readCsvFile(file, io);
+    if (text === null) return 1;
     const config = cliConfig(io, stringFlag(args, 'data'));
     const { db, store } = openRegistry(config, false);
     try {
