@@ -70,8 +70,10 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
   let broker: MqttBroker | null = null;
   let http: HttpServer | null = null;
   let alarms: AlarmService | null = null;
+  let pruneTimer: NodeJS.Timeout | null = null;
 
   const closeAll = async () => {
+    if (pruneTimer) clearInterval(pruneTimer);
     alarms?.stop();
     if (broker) await broker.close().catch((err) => logger.error({ err }, 'broker close failed'));
     for (const ext of [...started].reverse()) {
@@ -143,7 +145,16 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
       started.push(ext);
     }
     alarms.start();
+    // Event ids are remembered for a week (de-duplication of redeliveries and replays).
     journal.pruneSeenEvents(clock.now());
+    pruneTimer = setInterval(() => {
+      try {
+        journal.pruneSeenEvents(clock.now());
+      } catch (err) {
+        logger.error({ err }, 'pruning seen event ids failed');
+      }
+    }, 6 * 3600 * 1000);
+    pruneTimer.unref();
 
     const mqttPort = await broker.listenTcp(config.mqttPort, config.host);
     const httpPort = await new Promise<number>((resolve, reject) => {
