@@ -13,6 +13,7 @@ import type { Database as Db, Statement } from 'better-sqlite3';
 import type { Logger } from '../observability/logger.ts';
 import { migrate, openDatabase } from '../store/database.ts';
 import { decodePoint, encodePoint, PRIORITY, type Priority, type StoredPoint } from './point.ts';
+import type { IngestMark } from './sqlite-store.ts';
 import { StoreWriteError } from './telemetry-store.ts';
 
 export const OUTBOX_FILE = 'telemetry-outbox.db';
@@ -50,6 +51,8 @@ export interface OutboxOptions {
 const MIGRATIONS = [
   `CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, priority INTEGER NOT NULL, point TEXT NOT NULL);
    CREATE INDEX outbox_priority_seq ON outbox (priority, seq);`,
+  // The last batch committed from the hub's main thread (see IngestMark), in the batch's transaction.
+  `CREATE TABLE ingest_mark (id INTEGER PRIMARY KEY CHECK (id = 1), run TEXT NOT NULL, seq INTEGER NOT NULL);`,
 ];
 
 export class Outbox {
@@ -59,6 +62,7 @@ export class Outbox {
   private readonly deleteUpTo: Statement;
   private readonly dropOldest: Statement;
   private readonly countByPriority: Statement;
+  private readonly setMark: Statement;
   private depthNow: number;
   private warned = false;
   private sink: OutboxSink | null = null;
@@ -86,6 +90,7 @@ export class Outbox {
     this.deleteUpTo = this.db.prepare('DELETE FROM outbox WHERE seq <= ?');
     this.dropOldest = this.db.prepare('DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE priority = ? ORDER BY seq LIMIT ?)');
     this.countByPriority = this.db.prepare('SELECT COUNT(*) AS n FROM outbox WHERE priority = ?');
+    this.setMark = this.db.prepare('INSERT INTO ingest_mark (id, run, seq) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET run = excluded.run, seq = excluded.seq');
     this.depthNow = (this.db.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
     if (this.depthNow > 0) this.oldestPendingSince = Date.now();
   }
@@ -98,19 +103,27 @@ export class Outbox {
     return this.opts.maxPoints;
   }
 
+  /** The last batch mark committed (null before the first). */
+  lastMark(): IngestMark | null {
+    return (this.db.prepare('SELECT run, seq FROM ingest_mark WHERE id = 1').get() as IngestMark | undefined) ?? null;
+  }
+
   /**
    * Commits points in one transaction (they count as stored from here). Makes room first when the
    * outbox is full, dropping the lowest priority, oldest first. Synchronous and quick.
+   * `mark` (the hand-off's identity) is recorded in the same transaction.
    */
-  append(points: StoredPoint[]): void {
-    if (points.length === 0) return;
+  append(points: StoredPoint[], mark?: IngestMark): void {
+    if (points.length === 0 && !mark) return;
     const max = this.opts.maxPoints;
     let accepted = points;
     this.db.transaction(() => {
       const overflow = this.depthNow + points.length - max;
       if (overflow > 0) accepted = this.makeRoom(overflow, points);
       for (const p of accepted) this.insert.run(p.priority, encodePoint(p));
+      if (mark) this.setMark.run(mark.run, mark.seq);
     })();
+    if (accepted.length === 0) return;
     this.depthNow += accepted.length;
     if (this.oldestPendingSince === null) this.oldestPendingSince = Date.now();
     this.checkBound();

@@ -6,7 +6,8 @@
  * is one index range scan; a household is the union of its devices (`telemetry_devices`).
  * A write with an existing (device, ts) merges fields like InfluxDB does: replays never duplicate.
  */
-import type { Database as Db, Statement } from 'better-sqlite3';
+import Database, { type Database as Db, type Statement } from 'better-sqlite3';
+import { join } from 'node:path';
 import { migrate, openDatabase } from '../store/database.ts';
 import { TELEMETRY_FIELD_NAMES, type TelemetryField } from '../protocol/schema.ts';
 import type { StoredPoint } from './point.ts';
@@ -37,7 +38,16 @@ const MIGRATIONS = [
      PRIMARY KEY (household, device, kind, type, state, ts)) WITHOUT ROWID;
    CREATE INDEX events_household_ts ON events (household, ts);
    CREATE INDEX events_ts ON events (ts);`,
+  // The last batch committed from the hub's main thread (run, seq): written in the batch's own
+  // transaction, so a restarted storage worker tells exactly which hand-off it already holds.
+  `CREATE TABLE ingest_mark (id INTEGER PRIMARY KEY CHECK (id = 1), run TEXT NOT NULL, seq INTEGER NOT NULL);`,
 ];
+
+/** Identifies a batch handed from the main thread to the storage worker. */
+export interface IngestMark {
+  run: string;
+  seq: number;
+}
 
 export interface SqliteStoreOptions {
   dataDir: string;
@@ -46,6 +56,11 @@ export interface SqliteStoreOptions {
   pruneEveryMs?: number;
   /** Current time, for pruning. */
   now: () => number;
+  /**
+   * A second, read-only connection to a file the writer (the storage worker) has already created:
+   * queries only, no migrations, no pruning. WAL lets it read while the writer commits.
+   */
+  readOnly?: boolean;
 }
 
 export class SqliteTelemetryStore implements TelemetryStore {
@@ -55,12 +70,19 @@ export class SqliteTelemetryStore implements TelemetryStore {
   private insertTelemetry!: Statement;
   private upsertDevice!: Statement;
   private insertEvent!: Statement;
+  private setMark!: Statement;
   private pruneTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly opts: SqliteStoreOptions) {}
 
   async start(): Promise<void> {
     if (this.db) return;
+    if (this.opts.readOnly) {
+      const reader = new Database(join(this.opts.dataDir, EMBEDDED_FILE), { readonly: true, fileMustExist: true });
+      reader.pragma('busy_timeout = 5000');
+      this.db = reader;
+      return;
+    }
     const db = openDatabase(this.opts.dataDir, EMBEDDED_FILE);
     // A bounded window of measurements, rebuilt by new readings: WAL + NORMAL is crash-safe
     // (a power cut may lose the last commits, never corrupt the file) and much faster.
@@ -82,6 +104,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
        ON CONFLICT (household, device, kind, type, state, ts) DO UPDATE SET team = excluded.team,
          fields_json = json_patch(fields_json, excluded.fields_json)`,
     );
+    this.setMark = db.prepare('INSERT INTO ingest_mark (id, run, seq) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET run = excluded.run, seq = excluded.seq');
     for (const r of db.prepare('SELECT device, household, team, kind FROM telemetry_devices').all() as Array<Record<string, string>>) {
       this.knownDevices.set(r.device!, `${r.household}|${r.team}|${r.kind}`);
     }
@@ -96,9 +119,16 @@ export class SqliteTelemetryStore implements TelemetryStore {
     return this.db;
   }
 
-  /** One transaction per batch. */
-  writeSync(points: StoredPoint[]): void {
+  /** The last batch mark committed (null before the first). */
+  lastMark(): IngestMark | null {
+    const row = this.requireDb().prepare('SELECT run, seq FROM ingest_mark WHERE id = 1').get() as IngestMark | undefined;
+    return row ?? null;
+  }
+
+  /** One transaction per batch; `mark` (the hand-off's identity) is recorded in the same transaction. */
+  writeSync(points: StoredPoint[], mark?: IngestMark): void {
     const db = this.requireDb();
+    if (this.opts.readOnly) throw new StoreWriteError('embedded telemetry store opened read-only', false, 'database');
     const values: Array<number | null> = new Array(TELEMETRY_FIELD_NAMES.length);
     db.transaction(() => {
       for (const p of points) {
@@ -118,6 +148,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
           this.insertEvent.run(t.household, t.device, t.kind, t.type ?? '', t.state ?? '', p.ts, t.team, JSON.stringify(p.fields));
         }
       }
+      if (mark) this.setMark.run(mark.run, mark.seq);
     })();
   }
 
@@ -133,7 +164,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
   /** Deletes what is older than the window. Returns the rows removed. */
   prune(): number {
     const db = this.db;
-    if (!db) return 0;
+    if (!db || this.opts.readOnly) return 0;
     const cutoff = this.opts.now() - this.opts.retentionDays * DAY_MS;
     let removed = 0;
     const del = db.prepare('DELETE FROM telemetry WHERE device = ? AND ts < ?');

@@ -1,6 +1,13 @@
 /**
- * The telemetry extension: bus events → points → (outbox → InfluxDB) or (embedded SQLite store),
- * the query API, and its metrics. Bus listeners only build a point and enqueue it.
+ * The telemetry extension: bus events → points → storage worker → (outbox → InfluxDB) or
+ * (embedded SQLite store), the query API, and its metrics.
+ *
+ * The main thread carries alarms, so it only builds and batches points: bus listeners add a
+ * reading to a columnar batch (no object per reading), and every ~100 ms (or 2,000 points) the
+ * batch is posted to a `worker_threads` worker (telemetry-worker.ts) that owns the durable outbox,
+ * the InfluxDB writer and the embedded store's writes, each with its own SQLite connection.
+ * Queries stay on the main thread: a read-only connection to the embedded store (WAL: readers never
+ * wait for the writer), or HTTP queries to InfluxDB.
  *
  * Start-up with --influx:
  *   - a malformed URL, a server that is not InfluxDB 1.x, or refused credentials → ConfigError:
@@ -11,15 +18,15 @@
  */
 import type { HubConfig } from '../config/config.ts';
 import type { DeviceRef, HubContext, HubExtension } from '../app/context.ts';
-import { ConfigError, ERROR_CODES, SmokehubError } from '../protocol/errors.ts';
+import { ERROR_CODES, SmokehubError } from '../protocol/errors.ts';
 import type { AlarmView, DeviceEvent, TelemetryReading } from '../protocol/schema.ts';
-import { IngestQueue } from './ingest-queue.ts';
 import { InfluxTelemetryStore, parseInfluxUrl } from './influx-store.ts';
-import { Outbox } from './outbox.ts';
-import { alarmTransitionPoint, deviceEventPoint, EventTimeSeparator, telemetryPoint, type Priority, type StoredPoint } from './point.ts';
+import { alarmTransitionPoint, deviceEventPoint, EventTimeSeparator, type Priority } from './point.ts';
 import { SqliteTelemetryStore } from './sqlite-store.ts';
 import { registerTelemetryRoutes } from './telemetry-routes.ts';
 import type { TelemetryStore } from './telemetry-store.ts';
+import { TelemetryWorkerClient } from './telemetry-worker-client.ts';
+import type { WorkerStoreConfig } from './worker-protocol.ts';
 
 const DAY_MS = 86_400_000;
 const PRIORITY_NAMES: Record<Priority, string> = { 0: 'telemetry', 1: 'event', 2: 'alarm' };
@@ -28,36 +35,42 @@ export interface TelemetryExtensionOptions {
   /** Outbox writer batch bounds (defaults: 5,000 points, 1,000 ms). */
   batchSize?: number;
   lingerMs?: number;
-  /** How long stop() keeps draining the outbox (default 3,000 ms). */
+  /** How long stop() keeps committing and draining the outbox (default 3,000 ms). */
   stopFlushMs?: number;
   /** Outbox retry backoff bounds (defaults 250 ms .. 10 s). */
   retryMinMs?: number;
   retryMaxMs?: number;
   /** InfluxDB request timeout (default 10 s). */
   requestTimeoutMs?: number;
+  /** Main-thread batch bounds (defaults 100 ms, 2,000 points). */
+  flushMs?: number;
+  maxBatch?: number;
+  /** Storage worker restart backoff (defaults 100 ms .. 5 s). */
+  restartMinMs?: number;
+  restartMaxMs?: number;
 }
 
 export class TelemetryExtension implements HubExtension {
   readonly name = 'telemetry';
   private ctx: HubContext | null = null;
-  private store: TelemetryStore | null = null;
-  private outbox: Outbox | null = null;
-  private queue: IngestQueue | null = null;
+  private reader: TelemetryStore | null = null;
+  private client: TelemetryWorkerClient | null = null;
   private readonly separator = new EventTimeSeparator();
   private listeners: Array<() => void> = [];
 
   constructor(private readonly config: HubConfig, private readonly opts: TelemetryExtensionOptions = {}) {}
 
-  /** The active store (tests, bench). */
+  /** The store queries go to (tests, bench). */
   get activeStore(): TelemetryStore | null {
-    return this.store;
+    return this.reader;
   }
-  get activeOutbox(): Outbox | null {
-    return this.outbox;
+  /** The storage worker's client (tests, bench): depth, crashes, the thread. */
+  get worker(): TelemetryWorkerClient | null {
+    return this.client;
   }
-  /** Commits queued points now (tests, bench). */
-  flushQueue(): boolean {
-    return this.queue?.flush() ?? true;
+  /** Sends what is batched to the worker and waits until it is committed (tests, bench). */
+  async commitQueued(deadlineMs = 5000): Promise<boolean> {
+    return this.client ? this.client.commitAll(deadlineMs) : true;
   }
 
   async start(ctx: HubContext): Promise<void> {
@@ -70,108 +83,109 @@ export class TelemetryExtension implements HubExtension {
     const writeErrors = m.counter('smokehub_telemetry_write_errors_total', 'failed telemetry store writes, by reason');
     const dropped = m.counter('smokehub_telemetry_dropped_total', 'points dropped because the outbox was full, by priority');
     const ingested = m.counter('smokehub_telemetry_points_total', 'points accepted for storage, by measurement');
+    const restarts = m.counter('smokehub_telemetry_worker_restarts_total', 'telemetry storage worker crashes (each is followed by a restart)');
     const up = m.gauge('smokehub_telemetry_store_up', 'telemetry store reachable (1) or not (0)');
-    m.gauge('smokehub_outbox_depth', 'telemetry points accepted but not yet in the store', () => (this.queue?.length ?? 0) + (this.outbox?.depth() ?? 0));
-    m.gauge('smokehub_outbox_max_points', 'bound of the telemetry outbox', () => (this.outbox ? this.outbox.maxPoints : 0));
-    m.gauge('smokehub_outbox_nearly_full', '1 when the outbox is 80 % full (until it falls below 40 %)', () => (this.outbox?.nearlyFull ? 1 : 0));
+    m.gauge('smokehub_outbox_depth', 'telemetry points accepted but not yet in the store', () => this.client?.depth() ?? 0);
+    m.gauge('smokehub_outbox_max_points', 'bound of the telemetry outbox', () => this.client?.maxPoints ?? 0);
+    m.gauge('smokehub_outbox_nearly_full', '1 when the outbox is 80 % full (until it falls below 40 %)', () => (this.client?.nearlyFull ? 1 : 0));
 
-    let commit: (points: StoredPoint[]) => void;
+    const influx = config.influxUrl ? parseInfluxUrl(config.influxUrl, config.influxUser, config.influxPassword) : null;
+    const store: WorkerStoreConfig = influx
+      ? {
+          kind: 'influxdb',
+          target: influx,
+          rawRetentionDays: config.rawRetentionDays,
+          rollupRetentionDays: config.rollupRetentionDays,
+          requestTimeoutMs: this.opts.requestTimeoutMs,
+          outboxMaxPoints: config.outboxMaxPoints,
+          batchSize: this.opts.batchSize,
+          lingerMs: this.opts.lingerMs,
+          retryMinMs: this.opts.retryMinMs,
+          retryMaxMs: this.opts.retryMaxMs,
+        }
+      : { kind: 'embedded', retentionDays: config.embeddedRetentionDays };
+
+    const client = new TelemetryWorkerClient({
+      config: { dataDir: config.dataDir, store },
+      clockOffset: () => ctx.clock.now() - Date.now(),
+      logger: log,
+      flushMs: this.opts.flushMs,
+      maxBatch: this.opts.maxBatch,
+      restartMinMs: this.opts.restartMinMs,
+      restartMaxMs: this.opts.restartMaxMs,
+      events: {
+        sealed: (readings, events) => {
+          if (readings > 0) ingested.inc({ measurement: 'telemetry' }, readings);
+          if (events > 0) ingested.inc({ measurement: 'events' }, events);
+        },
+        committed: (size, seconds) => {
+          if (influx) return; // InfluxDB: a "store write" is the outbox writer's write, below.
+          batchSize.observe(size);
+          writeSeconds.observe(seconds);
+          up.set(1);
+        },
+        written: (size, seconds) => {
+          batchSize.observe(size);
+          writeSeconds.observe(seconds);
+          up.set(1);
+        },
+        writeFailed: (reason) => {
+          writeErrors.inc({ reason });
+          if (reason !== 'rejected') up.set(0);
+        },
+        commitFailed: () => {
+          writeErrors.inc({ reason: 'database' });
+          if (!influx) up.set(0);
+        },
+        dropped: (count, priority, where) => {
+          dropped.inc({ priority: PRIORITY_NAMES[priority] }, count);
+          const line = { count, priority: PRIORITY_NAMES[priority], depth: this.client?.depth() ?? 0 };
+          if (where === 'memory') log.error(line, 'telemetry memory queue full while storage cannot keep up: dropped points');
+          else if (priority === 0) log.warn(line, 'telemetry outbox full: dropped the oldest telemetry');
+          else log.error(line, 'telemetry outbox full: dropped events');
+        },
+        crashed: () => restarts.inc(),
+        ready: (isUp, problem, restart) => {
+          if (!influx) {
+            up.set(1);
+            return;
+          }
+          up.set(isUp ? 1 : 0);
+          if (!isUp) log.error({ influx: influx.display, err: problem }, `${problem}: the hub runs; telemetry waits in the outbox until InfluxDB answers`);
+          else if (!restart) log.info({ influx: influx.display, database: influx.database }, 'telemetry goes to InfluxDB (through the outbox, in the storage worker)');
+        },
+      },
+    });
+    await client.start();
+    this.client = client;
+
     let lookbackMs: number;
-    if (config.influxUrl) {
-      const target = parseInfluxUrl(config.influxUrl, config.influxUser, config.influxPassword);
-      const store = new InfluxTelemetryStore({
-        target,
+    if (influx) {
+      // Queries only (HTTP); the worker's own store instance sets up the database and writes.
+      this.reader = new InfluxTelemetryStore({
+        target: influx,
         rawRetentionDays: config.rawRetentionDays,
         rollupRetentionDays: config.rollupRetentionDays,
         requestTimeoutMs: this.opts.requestTimeoutMs,
         now: () => ctx.clock.now(),
       });
-      try {
-        await store.start();
-        up.set(1);
-        log.info({ influx: target.display, database: target.database }, 'telemetry goes to InfluxDB (through the outbox)');
-      } catch (err) {
-        if (err instanceof ConfigError) throw err;
-        if (!(err instanceof SmokehubError) || err.code !== ERROR_CODES.UNAVAILABLE) throw err;
-        up.set(0);
-        log.error({ influx: target.display, err: err.message }, `${err.message}: the hub runs; telemetry waits in the outbox until InfluxDB answers`);
-      }
-      const outbox = new Outbox({
-        dataDir: config.dataDir,
-        maxPoints: config.outboxMaxPoints,
-        batchSize: this.opts.batchSize,
-        lingerMs: this.opts.lingerMs,
-        retryMinMs: this.opts.retryMinMs,
-        retryMaxMs: this.opts.retryMaxMs,
-        logger: log,
-        observer: {
-          written: (size, seconds) => {
-            batchSize.observe(size);
-            writeSeconds.observe(seconds);
-            up.set(1);
-          },
-          writeFailed: (reason) => {
-            writeErrors.inc({ reason });
-            if (reason !== 'rejected') up.set(0);
-          },
-          dropped: (count, priority) => {
-            dropped.inc({ priority: PRIORITY_NAMES[priority] }, count);
-            const line = { count, priority: PRIORITY_NAMES[priority], depth: outbox.depth() };
-            if (priority === 0) log.warn(line, 'telemetry outbox full: dropped the oldest telemetry');
-            else log.error(line, 'telemetry outbox full: dropped events');
-          },
-        },
-      });
-      this.store = store;
-      this.outbox = outbox;
-      commit = (points) => outbox.append(points);
-      outbox.start(store);
       lookbackMs = config.rawRetentionDays * DAY_MS;
     } else {
-      const store = new SqliteTelemetryStore({ dataDir: config.dataDir, retentionDays: config.embeddedRetentionDays, now: () => ctx.clock.now() });
-      await store.start();
-      up.set(1);
-      this.store = store;
-      commit = (points) => {
-        const t0 = process.hrtime.bigint();
-        try {
-          store.writeSync(points);
-        } catch (err) {
-          writeErrors.inc({ reason: 'database' });
-          throw err;
-        }
-        batchSize.observe(points.length);
-        writeSeconds.observe(Number(process.hrtime.bigint() - t0) / 1e9);
-      };
+      const reader = new SqliteTelemetryStore({ dataDir: config.dataDir, retentionDays: config.embeddedRetentionDays, now: () => ctx.clock.now(), readOnly: true });
+      try {
+        await reader.start();
+      } catch (err) {
+        await client.stop(0);
+        throw err;
+      }
+      this.reader = reader;
       lookbackMs = config.embeddedRetentionDays * DAY_MS;
-      log.info({ file: 'telemetry.db', retentionDays: config.embeddedRetentionDays }, 'telemetry goes to the embedded store (no --influx)');
+      log.info({ file: 'telemetry.db', retentionDays: config.embeddedRetentionDays }, 'telemetry goes to the embedded store (no --influx), written by the storage worker');
     }
 
-    let commitErrorLogged = 0;
-    const queue = new IngestQueue({
-      commit,
-      onCommitError: (err, queued) => {
-        const now = Date.now();
-        if (now - commitErrorLogged > 10_000) {
-          commitErrorLogged = now;
-          log.error({ err: err.message, queued }, 'could not commit telemetry points; keeping them in memory and retrying');
-        }
-      },
-      onDrop: (count, priority) => {
-        dropped.inc({ priority: PRIORITY_NAMES[priority] }, count);
-        log.error({ count, priority: PRIORITY_NAMES[priority] }, 'telemetry memory queue full while storage fails: dropped points');
-      },
-    });
-    this.queue = queue;
-
-    const enqueue = (p: StoredPoint | null): void => {
-      if (!p) return;
-      ingested.inc({ measurement: p.measurement });
-      queue.push(p);
-    };
     const onTelemetry = (ref: DeviceRef, reading: TelemetryReading, receivedAt: number): void => {
       try {
-        enqueue(telemetryPoint(ref, reading, receivedAt));
+        client.addReading(ref, reading, receivedAt);
       } catch (err) {
         log.error({ err: (err as Error).message, device: ref.device }, 'telemetry point not built');
       }
@@ -179,14 +193,14 @@ export class TelemetryExtension implements HubExtension {
     const onDeviceEvent = (ref: DeviceRef, event: DeviceEvent, receivedAt: number, duplicate: boolean): void => {
       try {
         const p = deviceEventPoint(ref, event, receivedAt, duplicate);
-        enqueue(p && this.separator.separate(p));
+        if (p) client.addEvent(this.separator.separate(p));
       } catch (err) {
         log.error({ err: (err as Error).message, device: ref.device }, 'event point not built');
       }
     };
     const onAlarmChanged = (view: AlarmView, transition: string): void => {
       try {
-        enqueue(this.separator.separate(alarmTransitionPoint(view, transition)));
+        client.addEvent(this.separator.separate(alarmTransitionPoint(view, transition)));
       } catch (err) {
         log.error({ err: (err as Error).message, alarm: view?.alarm }, 'alarm transition point not built');
       }
@@ -202,8 +216,8 @@ export class TelemetryExtension implements HubExtension {
 
     registerTelemetryRoutes(ctx.http, {
       store: () => {
-        if (!this.store) throw new SmokehubError(ERROR_CODES.UNAVAILABLE, 'telemetry store is stopped');
-        return this.store;
+        if (!this.reader) throw new SmokehubError(ERROR_CODES.UNAVAILABLE, 'telemetry store is stopped');
+        return this.reader;
       },
       registry: ctx.registry,
       clock: ctx.clock,
@@ -211,21 +225,23 @@ export class TelemetryExtension implements HubExtension {
     });
   }
 
-  /** Commits what is queued, drains the outbox for a few seconds, leaves the rest for the next start. */
+  /**
+   * Commits what the main thread holds, drains the outbox, all within `stopFlushMs` (3 s), and
+   * stops the worker; what is left in the outbox is written after the next start.
+   */
   async stop(): Promise<void> {
     for (const off of this.listeners) off();
     this.listeners = [];
-    this.queue?.close();
     const log = this.ctx?.logger.child({ module: 'telemetry' });
-    if (this.outbox) {
-      const empty = await this.outbox.flush(this.opts.stopFlushMs ?? 3000);
-      if (!empty) log?.warn({ depth: this.outbox.depth() }, 'telemetry outbox not empty at stop; the rest is written after the next start');
-      await this.outbox.close(500);
-      this.outbox = null;
+    const client = this.client;
+    if (client) {
+      const r = await client.stop(this.opts.stopFlushMs ?? 3000);
+      if (r.unconfirmed > 0) log?.error({ points: r.unconfirmed }, 'telemetry points not committed at stop (storage worker unavailable): lost');
+      if (!r.outboxEmpty) log?.warn({ depth: client.outboxDepth }, 'telemetry outbox not empty at stop; the rest is written after the next start');
     }
-    const store = this.store;
-    this.store = null;
-    await store?.close();
+    const reader = this.reader;
+    this.reader = null;
+    await reader?.close();
   }
 }
 

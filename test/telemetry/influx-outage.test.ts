@@ -87,16 +87,16 @@ test('influxd killed under load and restarted: zero lost, zero duplicated', { ti
   await influxd.kill();
   await publish(clients, 1500, 2000, base);
   await sleep(600);
-  const outbox = ext.activeOutbox!;
-  ext.flushQueue();
-  assert.equal(outbox.depth(), 2000, "the outbox holds every point while InfluxDB is down");
+  const worker = ext.worker!;
+  assert.ok(await ext.commitQueued(5000), 'the storage worker committed every batch');
+  assert.equal(worker.outboxDepth, 2000, 'the outbox holds every point while InfluxDB is down');
   const metricsDown = await (await fetch(`${hub.httpUrl}/metrics`)).text();
   assert.match(metricsDown, /^smokehub_telemetry_store_up 0$/m);
   assert.match(metricsDown, /^smokehub_telemetry_write_errors_total\{reason="unreachable"\} [1-9]\d*$/m);
 
   await influxd.start();
   await publish(clients, 3500, 500, base);
-  await until(() => outbox.depth() === 0 && ext.flushQueue() && outbox.depth() === 0, 20_000, 'outbox drained');
+  await until(async () => (await ext.commitQueued(1000)) && worker.depth() === 0, 20_000, 'outbox drained');
 
   const n = 4000;
   const s = await stored(influxd, 'outage');
