@@ -140,17 +140,28 @@ export async function me(): Promise<{ user: SessionUser; token: string | null } 
 
 // ---------- households ----------
 
+export type SupervisionState = 'ok' | 'offline' | 'flapping';
 export interface DeviceInfo {
   id: string;
   household: string;
   kind: string;
   status: 'online' | 'offline' | 'unknown';
+  /** What supervision has reported (offline, flapping), when the source says. */
+  supervision: SupervisionState | null;
   lastSeen: number | null;
   battery: number | null;
+  /** When the battery level was measured. */
+  batteryAt: number | null;
   fault: boolean;
   faultText: string | null;
   lastSelfTest: number | null;
   selfTestOk: boolean | null;
+  /** Why the last self-test failed (`no-answer`, `offline`). */
+  selfTestReason: string | null;
+}
+/** A device of the bulk health listing (`GET /api/devices/health`). */
+export interface DeviceHealthInfo extends DeviceInfo {
+  team: string;
 }
 export interface HouseholdInfo {
   id: string;
@@ -171,25 +182,42 @@ function batteryOf(v: unknown): number | null {
   }
   return num(v);
 }
+const batteryTime = (v: unknown): number | null => (v && typeof v === 'object' ? time((v as Record<string, unknown>).at ?? null) : null);
+
+function supervisionOf(raw: Record<string, unknown>): SupervisionState | null {
+  const s = raw.supervision;
+  if (s === 'ok' || s === 'offline' || s === 'flapping') return s;
+  if (raw.flapping === true) return 'flapping';
+  return null;
+}
 
 function toDevice(raw: Record<string, unknown>, household: string): DeviceInfo {
-  const statusRaw = raw.status ?? raw.state ?? (typeof raw.online === 'boolean' ? (raw.online ? 'online' : 'offline') : null);
+  const supervision = supervisionOf(raw);
+  // The bulk health listing: `online` is live presence; a device not heard yet but not reported is unknown.
+  const fromSupervision = supervision !== null && typeof raw.online === 'boolean' ? (raw.online ? 'online' : supervision === 'ok' ? 'unknown' : 'offline') : null;
+  const statusRaw = fromSupervision ?? raw.status ?? raw.state ?? (typeof raw.online === 'boolean' ? (raw.online ? 'online' : 'offline') : null);
   const status = statusRaw === 'online' || statusRaw === 'offline' ? statusRaw : 'unknown';
   const latest = (raw.latest ?? raw.telemetry ?? {}) as Record<string, unknown>;
   const selfTest = (raw.selfTest ?? raw.lastSelfTest ?? raw.lastTest ?? null) as unknown;
   const selfTestObj = selfTest && typeof selfTest === 'object' ? (selfTest as Record<string, unknown>) : null;
   const faultRaw = raw.fault ?? raw.faulted ?? null;
+  const outcome = selfTestObj?.outcome;
   return {
     id: String(raw.id ?? raw.device ?? ''),
     household: str(raw.household) ?? household,
     kind: String(raw.kind ?? ''),
     status,
+    supervision: supervision ?? (status === 'offline' && raw.status === 'offline' ? 'offline' : null),
     lastSeen: time(raw.lastSeen ?? raw.lastHeard ?? raw.lastHeardAt ?? raw.seenAt ?? null),
     battery: batteryOf(raw.battery ?? latest.battery ?? null),
+    batteryAt: time(raw.batteryAt ?? null) ?? batteryTime(raw.battery),
     fault: faultRaw === true || typeof faultRaw === 'string' || (faultRaw !== null && typeof faultRaw === 'object') || raw.status === 'fault',
     faultText: typeof faultRaw === 'string' ? faultRaw : str((faultRaw as Record<string, unknown> | null)?.text ?? null),
     lastSelfTest: selfTestObj ? time(selfTestObj.at ?? selfTestObj.ts ?? null) : time(selfTest ?? raw.selfTestAt ?? null),
-    selfTestOk: selfTestObj ? (selfTestObj.outcome === 'passed' ? true : selfTestObj.outcome === 'failed' ? false : typeof selfTestObj.ok === 'boolean' ? selfTestObj.ok : null) : null,
+    selfTestOk: selfTestObj
+      ? outcome === 'pass' || outcome === 'passed' ? true : outcome === 'fail' || outcome === 'failed' ? false : typeof selfTestObj.ok === 'boolean' ? selfTestObj.ok : null
+      : null,
+    selfTestReason: selfTestObj ? str(selfTestObj.reason ?? null) : null,
   };
 }
 function toHousehold(raw: Record<string, unknown>): HouseholdInfo {
@@ -216,6 +244,15 @@ export async function household(id: string): Promise<HouseholdInfo> {
   const h = toHousehold(inner);
   if (h.devices.length === 0 && Array.isArray(raw.devices)) h.devices = (raw.devices as Record<string, unknown>[]).map((d) => toDevice(d, h.id));
   return h;
+}
+
+/**
+ * Every device the user may see, with presence, supervision state, battery, last self-test and
+ * fault, in one request (`GET /api/devices/health`, scoped by the hub).
+ */
+export async function devicesHealth(params: { team?: string | null; household?: string | null; state?: SupervisionState | null } = {}): Promise<DeviceHealthInfo[]> {
+  const raw = await request<unknown>('GET', `/api/devices/health${query(params)}`);
+  return listOf<Record<string, unknown>>(raw, 'devices').map((d) => ({ ...toDevice(d, String(d.household ?? '')), team: String(d.team ?? '') }));
 }
 
 /** Per-device supervision view of one household (battery, last self-test, status); merged by device id. */

@@ -1,10 +1,10 @@
-/** Device health rows: flattening, problem classification, filtering and sorting. Pure. */
-import type { HouseholdInfo, DeviceInfo } from './api.ts';
-import type { Notice } from '../../hub/protocol/schema.ts';
+/** Device health rows: joining, problem classification, filtering and sorting. Pure. */
+import type { HouseholdInfo, DeviceInfo, DeviceHealthInfo } from './api.ts';
 
 export const LOW_BATTERY_PCT = 20;
 /** Self-tests run weekly; one missed round plus a day is overdue. */
 export const SELF_TEST_OVERDUE_MS = 8 * 24 * 3600 * 1000;
+export const SELF_TEST_KINDS = ['smoke', 'heat', 'co'];
 
 export interface HealthRow {
   household: string;
@@ -13,24 +13,43 @@ export interface HealthRow {
   team: string;
   device: DeviceInfo;
 }
-export type HealthFilter = 'all' | 'problems' | 'offline' | 'lowBattery' | 'fault' | 'noSelfTest';
+export type HealthFilter = 'all' | 'problems' | 'offline' | 'flapping' | 'lowBattery' | 'fault' | 'noSelfTest';
+export type Problem = Exclude<HealthFilter, 'all' | 'problems'>;
 export type SortKey = 'household' | 'name' | 'team' | 'device' | 'kind' | 'status' | 'battery' | 'lastSeen' | 'selfTest';
 
-export function flattenHealth(list: HouseholdInfo[]): HealthRow[] {
-  const rows: HealthRow[] = [];
-  for (const h of list) for (const d of h.devices) rows.push({ household: h.id, name: h.name, address: h.address, team: h.team, device: d });
-  return rows;
+/**
+ * One row per device of the bulk health listing, with the household's name and address from the
+ * household list (a household enrolled since that list was loaded shows its id only).
+ */
+export function joinHealth(devices: DeviceHealthInfo[], households: HouseholdInfo[] | null): HealthRow[] {
+  const byId = new Map<string, HouseholdInfo>();
+  for (const h of households ?? []) byId.set(h.id, h);
+  return devices.map((d) => {
+    const h = byId.get(d.household);
+    return { household: d.household, name: h?.name ?? '', address: h?.address ?? '', team: d.team || h?.team || '', device: d };
+  });
 }
 
-export function problemsOf(r: HealthRow, now: number): Set<Exclude<HealthFilter, 'all' | 'problems'>> {
-  const p = new Set<Exclude<HealthFilter, 'all' | 'problems'>>();
+export function problemsOf(r: HealthRow, now: number): Set<Problem> {
+  const p = new Set<Problem>();
   const d = r.device;
-  if (d.status === 'offline') p.add('offline');
+  // Reported by supervision (a device within its grace after a drop is not a problem yet).
+  if (d.supervision === 'offline' || d.supervision === 'flapping' || (d.supervision === null && d.status === 'offline')) p.add('offline');
+  if (d.supervision === 'flapping') p.add('flapping');
   if (d.battery !== null && d.battery < LOW_BATTERY_PCT) p.add('lowBattery');
   if (d.fault || d.selfTestOk === false) p.add('fault');
   // Bridges and panic buttons have no self-test.
-  if ((d.kind === 'smoke' || d.kind === 'heat' || d.kind === 'co') && (d.lastSelfTest === null || now - d.lastSelfTest > SELF_TEST_OVERDUE_MS)) p.add('noSelfTest');
+  if (SELF_TEST_KINDS.includes(d.kind) && (d.lastSelfTest === null || now - d.lastSelfTest > SELF_TEST_OVERDUE_MS)) p.add('noSelfTest');
   return p;
+}
+
+/** The state shown in the status column, most serious first. */
+export type ShownStatus = 'fault' | 'flapping' | 'offline' | 'unknown' | 'online';
+export function shownStatus(d: DeviceInfo): ShownStatus {
+  if (d.fault) return 'fault';
+  if (d.supervision === 'flapping') return 'flapping';
+  if (d.supervision === 'offline' || d.status === 'offline') return 'offline';
+  return d.status;
 }
 
 export function filterRows(rows: HealthRow[], opts: { text: string; show: HealthFilter; team: string }, now: number): HealthRow[] {
@@ -44,7 +63,7 @@ export function filterRows(rows: HealthRow[], opts: { text: string; show: Health
   });
 }
 
-const STATUS_RANK = { offline: 0, unknown: 1, online: 2 } as const;
+const STATUS_RANK: Record<ShownStatus, number> = { fault: 0, flapping: 1, offline: 2, unknown: 3, online: 4 };
 function keyOf(r: HealthRow, k: SortKey): string | number {
   switch (k) {
     case 'household':
@@ -58,13 +77,15 @@ function keyOf(r: HealthRow, k: SortKey): string | number {
     case 'kind':
       return r.device.kind;
     case 'status':
-      return r.device.fault ? -1 : STATUS_RANK[r.device.status];
+      return STATUS_RANK[shownStatus(r.device)];
     case 'battery':
       return r.device.battery ?? Number.POSITIVE_INFINITY;
     case 'lastSeen':
       return r.device.lastSeen ?? 0;
     case 'selfTest':
-      return r.device.lastSelfTest ?? 0;
+      // Failed tests first (ascending), then the oldest passes; devices without a self-test last.
+      if (!SELF_TEST_KINDS.includes(r.device.kind)) return Number.POSITIVE_INFINITY;
+      return r.device.selfTestOk === false ? -1e15 + (r.device.lastSelfTest ?? 0) : r.device.lastSelfTest ?? 0;
   }
 }
 export function sortRows(rows: HealthRow[], key: SortKey, dir: 1 | -1): HealthRow[] {
@@ -74,35 +95,5 @@ export function sortRows(rows: HealthRow[], key: SortKey, dir: 1 | -1): HealthRo
     const y = keyOf(b, key);
     const c = typeof x === 'number' && typeof y === 'number' ? x - y : coll.compare(String(x), String(y));
     return c * dir || coll.compare(a.device.id, b.device.id);
-  });
-}
-
-/**
- * Folds supervision notices into the rows (the bulk household list carries presence only):
- * the newest `battery-low` gives the battery level, `self-test-failed` a failed self-test.
- */
-export function applyNotices(rows: HealthRow[], notices: Notice[]): HealthRow[] {
-  const newest = new Map<string, Notice>();
-  for (const n of notices) {
-    if (!n.device || (n.notice !== 'battery-low' && n.notice !== 'self-test-failed')) continue;
-    const key = `${n.device}|${n.notice}`;
-    const prev = newest.get(key);
-    if (!prev || prev.at < n.at) newest.set(key, n);
-  }
-  if (newest.size === 0) return rows;
-  return rows.map((r) => {
-    const low = newest.get(`${r.device.id}|battery-low`);
-    const failed = newest.get(`${r.device.id}|self-test-failed`);
-    if (!low && !failed) return r;
-    const d = { ...r.device };
-    if (low && d.battery === null) {
-      const m = /(\d+(?:\.\d+)?)\s*%/.exec(low.text);
-      d.battery = m ? Number(m[1]) : LOW_BATTERY_PCT - 1;
-    }
-    if (failed && (d.lastSelfTest === null || d.lastSelfTest <= failed.at)) {
-      d.lastSelfTest = failed.at;
-      d.selfTestOk = false;
-    }
-    return { ...r, device: d };
   });
 }

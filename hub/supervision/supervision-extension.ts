@@ -196,6 +196,7 @@ export function supervisionExtension(opts: SupervisionExtensionOptions = {}): Hu
       lastSync = startNow;
       for (const [k, v] of health.loadBatteries()) batteries.set(k, v);
       for (const [k, v] of health.loadFaults()) faults.set(k, v);
+      health.latestSelfTests(); // read once now, so the first bulk listing does not pay for it
       const interrupted = health.closeUnfinishedRounds(startNow);
       if (interrupted > 0) log.warn({ rounds: interrupted }, 'self-test rounds interrupted by the last shutdown were closed');
 

@@ -173,6 +173,7 @@ export function registerSupervisionRoutes(http: Router, d: SupervisionRouteDeps)
         offlineReason: s?.reason ?? null,
         battery: d.battery(dev.id) ?? null,
         lastTest: last.get(dev.id) ?? null,
+        fault: d.fault(dev.id) !== undefined,
         enrolledAt: dev.enrolledAt,
         replaceBy: detector ? addMonths(dev.enrolledAt, DETECTOR_LIFE_MONTHS) : null,
       };

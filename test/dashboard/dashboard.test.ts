@@ -8,6 +8,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startTestHub, type TestHub } from '../helpers/hub-harness.ts';
 import { ensureDashboardBuilt, launchBrowser, login, screenshot, watchPage } from './browser.ts';
 import { mosquittoPub } from './mosquitto.ts';
+import { ClientPool } from '../helpers/mqtt-clients.ts';
 
 const NEIGHBOUR = { username: 'nguyen-t1h2', password: 'neighbour-password-1', household: 't1-h2' };
 const ORIGIN = { username: 'nguyen-t1h1', password: 'origin-password-1', household: 't1-h1' };
@@ -193,10 +194,61 @@ test('dashboard in a real browser against a real hub', { timeout: 50_000 }, asyn
     assert.equal(await base.getAttribute('data-drawn'), '6');
     assert.equal(await board.locator('canvas.map-over').getAttribute('data-alarms'), '1');
     await screenshot(board, 'area-plan');
+    // Two detectors stay connected (MQTT.js) and report their battery, one of them low.
+    const pool = new ClientPool();
+    t.after(() => pool.closeAll());
+    for (const [device, battery] of [['t1-h3-smoke', 12], ['t2-h1-smoke', 96]] as const) {
+      const c = hub.device(device);
+      const client = await pool.device(hub.mqttUrl, c);
+      await client.publishAsync(`smokehub/h/${c.household}/d/${device}/telemetry`, JSON.stringify({ battery }), { qos: 1 });
+    }
+    // The detector that sent battery telemetry above has its test button pressed; a neighbour's reports a fault.
+    await publishEvent(hub, 't1-h1-smoke', { id: 'e2e-test-button-1', type: 'test' });
+    await publishEvent(hub, 't1-h2-smoke', { id: 'e2e-fault-1', type: 'fault' });
+    const token = await apiToken(hub, 'admin', hub.adminPassword);
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      // The manual test is stored by the next supervision sweep (every 5 s by default).
+      const r = await fetch(`${hub.httpUrl}/api/devices/health?household=t1-h1`, { headers: { Authorization: `Bearer ${token}` } });
+      const body = (await r.json()) as { devices: { device: string; lastTest: unknown }[] };
+      if (body.devices.find((d) => d.device === 't1-h1-smoke')?.lastTest) break;
+      assert.ok(Date.now() < deadline, 'the self-test was recorded in time');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const answered = board.waitForResponse((r) => r.url().endsWith('/api/devices/health'));
     await board.goto(`${hub.httpUrl}/#/health`);
+    type Dev = { device: string; battery: number | null; lastTest: { at: number; outcome: string } | null; fault: boolean };
+    const fromApi = ((await (await answered).json()) as { devices: Dev[] }).devices;
+    assert.equal(fromApi.length, 12);
+    const smoke = fromApi.find((d) => d.device === 't1-h1-smoke')!;
+    assert.equal(smoke.battery, 85, 'the newest battery reading sent above');
+    assert.equal(smoke.lastTest?.outcome, 'pass');
+    assert.equal(fromApi.find((d) => d.device === 't1-h2-smoke')!.fault, true);
     await board.locator('#health-count').waitFor();
     await board.locator('select').first().selectOption('all');
     await board.waitForFunction(() => /of 12 devices/.test(document.querySelector('#health-count')?.textContent ?? ''));
+    const row = board.locator('.vrow', { has: board.locator('.col-device', { hasText: /^t1-h1-smoke$/ }) });
+    assert.equal(await row.locator('.col-battery').innerText(), `${smoke.battery} %`);
+    const selfTest = row.locator('.col-selfTest');
+    assert.equal(await selfTest.getAttribute('data-outcome'), 'pass');
+    assert.match(await selfTest.innerText(), /^✓ Passed · \d+ (s|min) ago$/);
+    assert.match((await selfTest.getAttribute('title')) ?? '', /^Tested /);
+    const faulty = board.locator('.vrow', { has: board.locator('.col-device', { hasText: /^t1-h2-smoke$/ }) });
+    assert.equal(await faulty.locator('.col-status .badge').getAttribute('data-status'), 'fault');
+    assert.match(await faulty.locator('.col-status').innerText(), /Fault/);
+    // Connected with a low battery: online, battery flagged.
+    const low = board.locator('.vrow', { has: board.locator('.col-device', { hasText: /^t1-h3-smoke$/ }) });
+    assert.equal(await low.locator('.col-status .badge').getAttribute('data-status'), 'online');
+    assert.equal(await low.locator('.col-battery').innerText(), '⚠ 12 %');
+    // Never tested detectors are flagged; panic buttons have no self-test.
+    assert.match(await low.locator('.col-selfTest').innerText(), /never/);
+    const panic = board.locator('.vrow', { has: board.locator('.col-device', { hasText: /^t1-h1-panic$/ }) });
+    assert.equal(await panic.locator('.col-selfTest').innerText(), '—');
+    // Filter: faults only.
+    await board.locator('select').first().selectOption('fault');
+    await board.waitForFunction(() => /^1 of 12 devices/.test(document.querySelector('#health-count')?.textContent ?? ''));
+    await board.locator('select').first().selectOption('all');
+    await board.waitForFunction(() => /^12 of 12 devices/.test(document.querySelector('#health-count')?.textContent ?? ''));
     await screenshot(board, 'health');
   });
 

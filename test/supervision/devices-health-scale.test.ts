@@ -109,9 +109,9 @@ test('32,000 devices in one bulk answer, correct after a self-test round and bat
   assert.ok(team.body.devices.every((d: any) => d.team === 'T1599'));
   assert.equal(team.body.devices.find((d: any) => d.device === 'p1599-9-s').battery, 9);
 
-  const sorted = [...times].sort((x, y) => x - y);
+  const warm = times.slice(1).sort((x, y) => x - y);
   t.diagnostic(
-    `import of 16,000 households ${importMs} ms; GET /api/devices/health (32,000 devices, gzip ${(r.wireBytes / 1024).toFixed(0)} KB on the wire): ` +
-      `median ${sorted[3]!.toFixed(1)} ms, min ${sorted[0]!.toFixed(1)} ms, max ${sorted[6]!.toFixed(1)} ms over 7 requests; one team: ${team.ms.toFixed(1)} ms`,
+    `import of 16,000 households ${importMs} ms; GET /api/devices/health (32,000 devices, ${(r.wireBytes / 1024).toFixed(0)} KB gzip on the wire): ` +
+      `first ${times[0]!.toFixed(1)} ms, then median ${((warm[2]! + warm[3]!) / 2).toFixed(1)} ms (min ${warm[0]!.toFixed(1)}, max ${warm[5]!.toFixed(1)}) over 6; one team: ${team.ms.toFixed(1)} ms`,
   );
 });

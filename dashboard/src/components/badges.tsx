@@ -2,6 +2,7 @@
 import type { AlarmKind, AlarmState, NoticeSeverity } from '../../../hub/protocol/schema.ts';
 import type { DeviceInfo } from '../api.ts';
 import { STATE_ICON } from '../format.ts';
+import { shownStatus, type ShownStatus } from '../health-rows.ts';
 import { t } from '../store.ts';
 import type { MsgKey } from '../i18n.ts';
 
@@ -32,20 +33,13 @@ export function KindBadge({ kind }: { kind: AlarmKind }) {
   );
 }
 
+const DEVICE_ICON: Record<ShownStatus, string> = { fault: '⚠', flapping: '⇅', offline: '○', unknown: '?', online: '●' };
 export function DeviceStatusBadge({ device }: { device: DeviceInfo }) {
-  if (device.fault) {
-    return (
-      <span class="badge dev-fault" title={device.faultText ?? undefined}>
-        <span aria-hidden="true">⚠ </span>
-        {t('status.fault')}
-      </span>
-    );
-  }
-  const icon = device.status === 'online' ? '●' : device.status === 'offline' ? '○' : '?';
+  const shown = shownStatus(device);
   return (
-    <span class={`badge dev-${device.status}`}>
-      <span aria-hidden="true">{icon} </span>
-      {t(`status.${device.status}` as MsgKey)}
+    <span class={`badge dev-${shown}`} data-status={shown} title={shown === 'fault' ? device.faultText ?? undefined : undefined}>
+      <span aria-hidden="true">{DEVICE_ICON[shown]} </span>
+      {t(`status.${shown}` as MsgKey)}
     </span>
   );
 }

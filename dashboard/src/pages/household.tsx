@@ -61,6 +61,9 @@ export function HouseholdPage({ id }: { id: string }) {
         battery: x.battery ?? d.battery,
         lastSelfTest: x.lastSelfTest ?? d.lastSelfTest,
         selfTestOk: x.selfTestOk ?? d.selfTestOk,
+        selfTestReason: x.selfTestReason ?? d.selfTestReason,
+        batteryAt: x.batteryAt ?? d.batteryAt,
+        supervision: x.supervision ?? d.supervision,
         fault: d.fault || x.fault,
         lastSeen: d.lastSeen ?? x.lastSeen,
       };
