@@ -59,8 +59,10 @@ interface InFlight {
   seq: number;
   batches: PointBatch[];
   points: number;
-  /** Crashes of the worker while this message was unconfirmed. */
+  /** Crashes of a worker this message had been posted to, while it was unconfirmed. */
   crashes: number;
+  /** The worker it was last posted to. */
+  postedTo: Worker | null;
 }
 
 /** Crashes in a row with the same unconfirmed message before it is set aside (it may be what kills the worker). */
@@ -136,6 +138,10 @@ export class TelemetryWorkerClient {
   get maxPoints(): number {
     return this.maxPointsReported;
   }
+  /** A worker is running and has set up its store. */
+  get isReady(): boolean {
+    return this.ready && this.worker !== null;
+  }
   /** The worker thread (tests: crash it). */
   get thread(): Worker | null {
     return this.worker;
@@ -202,7 +208,7 @@ export class TelemetryWorkerClient {
           }
         }
         if (this.stopping || this.stopped) return;
-        this.onCrash(lastError ? lastError.message : `exit code ${code}`);
+        this.onCrash(worker, lastError ? lastError.message : `exit code ${code}`);
       });
     });
   }
@@ -221,9 +227,9 @@ export class TelemetryWorkerClient {
     this.notify();
   }
 
-  private onCrash(why: string): void {
+  private onCrash(worker: Worker, why: string): void {
     this.crashes++;
-    if (this.inFlight) this.inFlight.crashes++;
+    if (this.inFlight && this.inFlight.postedTo === worker) this.inFlight.crashes++;
     this.opts.events?.crashed?.(why);
     if (this.inFlight && this.inFlight.crashes >= POISON_CRASHES) {
       const f = this.inFlight;
@@ -351,7 +357,7 @@ export class TelemetryWorkerClient {
       points += batchSize(b);
     }
     this.pendingPoints -= points;
-    this.inFlight = { seq: ++this.seq, batches, points, crashes: 0 };
+    this.inFlight = { seq: ++this.seq, batches, points, crashes: 0, postedTo: null };
     this.post(this.inFlight);
   }
 
@@ -362,6 +368,7 @@ export class TelemetryWorkerClient {
       this.lastClockOffset = offset;
       this.send({ t: 'clock', offsetMs: offset });
     }
+    f.postedTo = this.worker;
     this.send({ t: 'batch', mark: { run: this.run, seq: f.seq }, batches: f.batches });
   }
 
