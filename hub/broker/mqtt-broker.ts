@@ -120,7 +120,7 @@ export class MqttBroker implements MqttPublisher {
       this.wss!.handleUpgrade(req, socket, head, (ws) => {
         const stream = createWebSocketStream(ws);
         stream.on('error', () => stream.destroy());
-        this.aedes.handle(stream, req); // ws' maxPayload bounds WebSocket frames
+        this.guard(this.aedes.handle(stream, req), stream); // ws' maxPayload bounds each frame; the guard each packet
       });
     });
   }
@@ -143,7 +143,7 @@ export class MqttBroker implements MqttPublisher {
       const problem = sizes.feed(buf);
       if (problem === null) return parse(buf);
       this.rejects.inc({ reason: 'oversize', channel: 'packet' });
-      this.log.warn({ clientId: client.id, ip: (socket as Socket).remoteAddress, problem }, 'connection cut: oversize MQTT packet');
+      this.log.warn({ clientId: client.id, ip: remoteAddress(client), problem }, 'connection cut: oversize MQTT packet');
       socket.destroy();
       return 0;
     };

@@ -275,3 +275,24 @@ test('an oversize MQTT packet cuts that connection before it is buffered; the hu
   const ok = await pool.device(th.mqttUrl, cred);
   assert.ok(ok.connected);
 });
+
+test('MQTT over WebSocket at /mqtt: a device raises an alarm; an oversize packet spread over frames is cut', async () => {
+  const cred = th.device('t2-h2-panic');
+  const dev = await pool.connect(th.wsUrl, { clientId: cred.device, username: cred.device, password: cred.secret });
+  const st = await station();
+  await dev.publishAsync('smokehub/h/t2-h2/d/t2-h2-panic/event', evt('panic'), { qos: 1 });
+  const m = await st.inbox.next((x) => x.topic === 'smokehub/station/alarm' && x.json().origin.household === 't2-h2', 3000, 'alarm over ws');
+  assert.equal(m.json().kind, 'panic');
+
+  const { WebSocket } = await import('ws');
+  const mqttPacket = (await import('mqtt-packet')).default;
+  const ws = new WebSocket(th.wsUrl, 'mqtt');
+  await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
+  const closed = new Promise((r) => ws.once('close', () => r('closed')));
+  const other = th.device('t2-h3-panic');
+  ws.send(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: other.device, keepalive: 0, username: other.device, password: Buffer.from(other.secret) } as any));
+  await new Promise((r) => ws.once('message', r)); // CONNACK
+  const big = mqttPacket.generate({ cmd: 'publish', topic: 'smokehub/h/t2-h3/d/t2-h3-panic/telemetry', payload: Buffer.alloc(1024 * 1024), qos: 0, retain: false, dup: false } as any);
+  for (let i = 0; i < 4; i++) ws.send(big.subarray(i * 32 * 1024, (i + 1) * 32 * 1024));
+  assert.equal(await Promise.race([closed, sleep(5000).then(() => 'still open')]), 'closed');
+});
