@@ -29,6 +29,10 @@ export interface TestHub {
   adminPassword: string;
   /** The credential of a device by id. */
   device(id: string): Credential;
+  /** Logs in over HTTP (asserts 200) and returns the session token. */
+  login(username: string, password: string): Promise<string>;
+  /** An API call with a bearer token; the body parsed as JSON (null when empty). */
+  api(token: string, path: string, init?: RequestInit): Promise<{ status: number; body: any }>;
   stop(): Promise<void>;
 }
 
@@ -91,6 +95,23 @@ export async function startTestHub(
       const c = credentials.find((x) => x.device === id);
       if (!c) throw new Error(`no credential for device ${id}`);
       return c;
+    },
+    async login(username: string, password: string): Promise<string> {
+      const r = await fetch(`http://127.0.0.1:${hub.httpPort}/api/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username, password }),
+      });
+      if (r.status !== 200) throw new Error(`login of ${username} answered ${r.status}: ${await r.text()}`);
+      return (await r.json()).token;
+    },
+    async api(token: string, path: string, init: RequestInit = {}) {
+      const r = await fetch(`http://127.0.0.1:${hub.httpPort}${path}`, {
+        ...init,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(init.headers ?? {}) },
+      });
+      const text = await r.text();
+      return { status: r.status, body: text ? JSON.parse(text) : null };
     },
     async stop() {
       await hub.stop();

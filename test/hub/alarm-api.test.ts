@@ -23,19 +23,9 @@ after(async () => {
   await th?.stop();
 });
 
-async function login(username: string, password: string): Promise<string> {
-  const r = await fetch(`${th.httpUrl}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
-  assert.equal(r.status, 200);
-  return (await r.json()).token;
-}
-async function api(token: string, path: string, init: RequestInit = {}) {
-  const r = await fetch(`${th.httpUrl}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(init.headers ?? {}) } });
-  const text = await r.text();
-  return { status: r.status, body: text ? JSON.parse(text) : null };
-}
 
 test('pre-alarm → active after the verify window → escalated after escalate-after; HTTP sees each step', async () => {
-  const admin = await login('admin', th.adminPassword);
+  const admin = await th.login('admin', th.adminPassword);
   const origin = await pool.device(th.mqttUrl, th.device('t1-h1-smoke'));
   const neighbour = await pool.device(th.mqttUrl, th.device('t1-h2-smoke'));
   const nIn = new Inbox(neighbour);
@@ -49,7 +39,7 @@ test('pre-alarm → active after the verify window → escalated after escalate-
   await sleep(200);
   assert.equal(nIn.messages.length, 0, 'neighbours are not alerted during the verify window');
 
-  let list = await api(admin, '/api/alarms?state=open');
+  let list = await th.api(admin, '/api/alarms?state=open');
   assert.equal(list.status, 200);
   assert.deepEqual(list.body.alarms.map((a: any) => [a.alarm, a.state]), [[pre.alarm, 'pre-alarm']]);
 
@@ -58,14 +48,14 @@ test('pre-alarm → active after the verify window → escalated after escalate-
   assert.equal(active.alarm, pre.alarm);
 
   // a household user answers from the phone view (HTTP)
-  const home = await login('home12', 'household-password');
-  const answered = await api(home, `/api/alarms/${pre.alarm}/respond`, { method: 'POST', body: JSON.stringify({ response: 'coming' }) });
+  const home = await th.login('home12', 'household-password');
+  const answered = await th.api(home, `/api/alarms/${pre.alarm}/respond`, { method: 'POST', body: JSON.stringify({ response: 'coming' }) });
   assert.equal(answered.status, 200);
   assert.deepEqual(answered.body.responders.map((r: any) => r.household), ['t1-h2']);
   // ... but not for another household, and not for another team's alarm
-  const forged = await api(home, `/api/alarms/${pre.alarm}/respond`, { method: 'POST', body: JSON.stringify({ household: 't1-h3', response: 'coming' }) });
+  const forged = await th.api(home, `/api/alarms/${pre.alarm}/respond`, { method: 'POST', body: JSON.stringify({ household: 't1-h3', response: 'coming' }) });
   assert.equal(forged.status, 403);
-  const bad = await api(home, `/api/alarms/${pre.alarm}/respond`, { method: 'POST', body: JSON.stringify({ response: 'maybe' }) });
+  const bad = await th.api(home, `/api/alarms/${pre.alarm}/respond`, { method: 'POST', body: JSON.stringify({ response: 'maybe' }) });
   assert.equal(bad.status, 400);
   assert.match(bad.body.message, /response must be one of/);
 
@@ -73,28 +63,28 @@ test('pre-alarm → active after the verify window → escalated after escalate-
   const esc = (await nIn.next((m) => m.json().state === 'escalated', 2000, 'escalation')).json();
   assert.equal(esc.escalation, 'not-cancelled-in-time');
 
-  const one = await api(admin, `/api/alarms/${pre.alarm}`);
+  const one = await th.api(admin, `/api/alarms/${pre.alarm}`);
   assert.equal(one.status, 200);
   assert.deepEqual(one.body.timeline.map((t: any) => t.transition), ['raised', 'activated', 'response', 'escalated']);
 
   // scopes: a team leader of another team and a household of another team cannot see it
-  const leader2 = await login('leader2', 'leader-password-2');
-  assert.equal((await api(leader2, `/api/alarms/${pre.alarm}`)).status, 403);
-  assert.equal((await api(leader2, '/api/alarms?state=open')).body.alarms.length, 0);
-  const home21 = await login('home21', 'household-password');
-  assert.equal((await api(home21, `/api/alarms/${pre.alarm}`)).status, 403);
-  assert.equal((await api(leader2, `/api/alarms/${pre.alarm}/resolve`, { method: 'POST', body: '{}' })).status, 403);
+  const leader2 = await th.login('leader2', 'leader-password-2');
+  assert.equal((await th.api(leader2, `/api/alarms/${pre.alarm}`)).status, 403);
+  assert.equal((await th.api(leader2, '/api/alarms?state=open')).body.alarms.length, 0);
+  const home21 = await th.login('home21', 'household-password');
+  assert.equal((await th.api(home21, `/api/alarms/${pre.alarm}`)).status, 403);
+  assert.equal((await th.api(leader2, `/api/alarms/${pre.alarm}/resolve`, { method: 'POST', body: '{}' })).status, 403);
 
   // the station resolves; the stand-down reaches the neighbours; a second resolve is a conflict
-  const resolved = await api(admin, `/api/alarms/${pre.alarm}/resolve`, { method: 'POST', body: '{}' });
+  const resolved = await th.api(admin, `/api/alarms/${pre.alarm}/resolve`, { method: 'POST', body: '{}' });
   assert.equal(resolved.status, 200);
   assert.equal(resolved.body.state, 'resolved');
   await nIn.next((m) => m.json().state === 'resolved', 2000, 'stand-down');
-  assert.equal((await api(admin, `/api/alarms/${pre.alarm}/resolve`, { method: 'POST', body: '{}' })).status, 409);
-  list = await api(admin, '/api/alarms?state=resolved&kind=smoke&team=t1');
+  assert.equal((await th.api(admin, `/api/alarms/${pre.alarm}/resolve`, { method: 'POST', body: '{}' })).status, 409);
+  list = await th.api(admin, '/api/alarms?state=resolved&kind=smoke&team=t1');
   assert.equal(list.body.alarms[0].alarm, pre.alarm);
-  assert.equal((await api(admin, '/api/alarms?state=burning')).status, 400);
-  assert.equal((await api(admin, '/api/alarms/nope')).status, 404);
+  assert.equal((await th.api(admin, '/api/alarms?state=burning')).status, 400);
+  assert.equal((await th.api(admin, '/api/alarms/nope')).status, 404);
 });
 
 test('all clear + quiet period resolves; origin hush cancels a pre-alarm', async () => {

@@ -33,11 +33,6 @@ after(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function login(username: string, password: string): Promise<string> {
-  const r = await fetch(`${th.httpUrl}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
-  assert.equal(r.status, 200);
-  return (await r.json()).token;
-}
 async function get(token: string | null, path: string): Promise<{ status: number; body: any }> {
   const r = await fetch(`${th.httpUrl}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
   return { status: r.status, body: await r.json() };
@@ -60,9 +55,9 @@ async function connect(device: string): Promise<MqttClient> {
 }
 
 test('bulk device health: content for every device, and each role sees only its scope', async () => {
-  const admin = await login('admin', th.adminPassword);
-  const leader = await login(LEADER.username, LEADER.password);
-  const home = await login(HOME.username, HOME.password);
+  const admin = await th.login('admin', th.adminPassword);
+  const leader = await th.login(LEADER.username, LEADER.password);
+  const home = await th.login(HOME.username, HOME.password);
 
   // t1-h1: answers the self-test and reports 87 % battery.
   const good = await connect('t1-h1-smoke');
@@ -196,7 +191,7 @@ test('after a restart the bulk listing still has batteries, self-tests and open 
   const c = await connect('t2-h3-smoke');
   await c.publishAsync(topic('t2-h3-smoke', 'event'), JSON.stringify({ id: 'tamper-1', type: 'tamper' }), { qos: 1 });
   await until('tamper recorded', async () => {
-    const r = await get(await login('admin', th.adminPassword), '/api/devices/health?household=t2-h3');
+    const r = await get(await th.login('admin', th.adminPassword), '/api/devices/health?household=t2-h3');
     return r.body.devices.find((d: any) => d.device === 't2-h3-smoke').fault ? true : undefined;
   });
   await pool.closeAll();
@@ -206,7 +201,7 @@ test('after a restart the bulk listing still has batteries, self-tests and open 
   const ext2 = supervisionExtension({ sweepIntervalMs: 100, disconnectGraceMs: 200 });
   th = await startTestHub({ dataDir, csv: neighbourhoodCsv(2, 3), config: { supervisionWindowS: 600, flapCycles: 2 }, extensions: [ext2] });
   await ext2.handle!.sweep(); // a sweep within the new window must not restore what was down
-  const r = await get(await login('admin', th.adminPassword), '/api/devices/health');
+  const r = await get(await th.login('admin', th.adminPassword), '/api/devices/health');
   assert.equal(r.status, 200);
   const by = (id: string) => r.body.devices.find((d: any) => d.device === id);
   assert.deepEqual([by('t2-h3-smoke').fault, by('t2-h1-smoke').fault], [true, false]);

@@ -28,15 +28,6 @@ after(async () => {
   await th?.stop();
 });
 
-async function login(username: string, password: string): Promise<string> {
-  const r = await fetch(`${th.httpUrl}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
-  assert.equal(r.status, 200);
-  return (await r.json()).token;
-}
-async function api(token: string, path: string) {
-  const r = await fetch(`${th.httpUrl}${path}`, { headers: { authorization: `Bearer ${token}` } });
-  return { status: r.status, body: await r.json() };
-}
 
 test('daily battery check, monthly equipment reminders, daily report', async () => {
   const station = await pool.connect(th.mqttUrl, { username: 'admin', password: th.adminPassword, clientId: 'station-m' });
@@ -64,13 +55,13 @@ test('daily battery check, monthly equipment reminders, daily report', async () 
   assert.equal(stationIn.count((m) => /^smokehub\/h\/t2-/.test(m.topic)), 0, 'team 2 is fine: nothing sent there');
 
   // the team leader reads the digest of their team through the API, and not the other team's
-  const leader1 = await login('leader1', 'leader-password-1');
-  const leaderNotices = await api(leader1, '/api/notices?notice=team-digest');
+  const leader1 = await th.login('leader1', 'leader-password-1');
+  const leaderNotices = await th.api(leader1, '/api/notices?notice=team-digest');
   assert.deepEqual(leaderNotices.body.notices.map((n: any) => [n.team, n.household]), [['t1', null]]);
-  const leader2 = await login('leader2', 'leader-password-2');
-  assert.deepEqual((await api(leader2, '/api/notices?notice=team-digest')).body.notices, []);
-  const home = await login('home11', 'household-password');
-  const homeNotices = await api(home, '/api/notices');
+  const leader2 = await th.login('leader2', 'leader-password-2');
+  assert.deepEqual((await th.api(leader2, '/api/notices?notice=team-digest')).body.notices, []);
+  const home = await th.login('home11', 'household-password');
+  const homeNotices = await th.api(home, '/api/notices');
   assert.deepEqual(homeNotices.body.notices.map((n: any) => n.notice), ['battery-low'], 'a household sees its own notices, not the team digest');
 
   // equipment: one extinguisher expires in 11 days, another next year
@@ -84,8 +75,8 @@ test('daily battery check, monthly equipment reminders, daily report', async () 
   assert.equal(stationIn.count((m) => m.topic === 'smokehub/h/t2-h2/notice'), 0);
 
   // the daily report, per role
-  const admin = await login('admin', th.adminPassword);
-  const rep = await api(admin, '/api/reports/daily?date=2026-11-29');
+  const admin = await th.login('admin', th.adminPassword);
+  const rep = await th.api(admin, '/api/reports/daily?date=2026-11-29');
   assert.equal(rep.status, 200);
   assert.equal(rep.body.date, '2026-11-29');
   assert.equal(rep.body.from, Date.UTC(2026, 10, 28, 17, 0));
@@ -94,13 +85,13 @@ test('daily battery check, monthly equipment reminders, daily report', async () 
   assert.equal(t1.falseAlarms, 1);
   assert.deepEqual(t1.expiringEquipment.map((e: any) => [e.serial, e.daysLeft]), [['EX-1', 11]]);
   assert.equal(rep.body.teams.find((t: any) => t.team === 't2').alarms, 0);
-  const mine = await api(leader2, '/api/reports/daily?date=2026-11-29');
+  const mine = await th.api(leader2, '/api/reports/daily?date=2026-11-29');
   assert.deepEqual(mine.body.teams.map((t: any) => t.team), ['t2']);
   assert.equal(mine.body.totals.alarms, 0);
-  assert.equal((await api(leader2, '/api/reports/daily?date=2026-11-29&team=t1')).status, 403);
-  assert.equal((await api(home, '/api/reports/daily')).status, 403);
-  assert.equal((await api(admin, '/api/reports/daily?date=2026-13-01')).status, 400);
-  const equipment = await api(leader1, '/api/equipment');
+  assert.equal((await th.api(leader2, '/api/reports/daily?date=2026-11-29&team=t1')).status, 403);
+  assert.equal((await th.api(home, '/api/reports/daily')).status, 403);
+  assert.equal((await th.api(admin, '/api/reports/daily?date=2026-13-01')).status, 400);
+  const equipment = await th.api(leader1, '/api/equipment');
   assert.deepEqual(equipment.body.items.map((i: any) => i.household).sort(), ['t1-h1', 't1-h2']);
 
   // the report job, just after midnight, reports the previous day to the station
@@ -113,8 +104,8 @@ test('daily battery check, monthly equipment reminders, daily report', async () 
 });
 
 async function openAlarm(): Promise<{ alarm: string }> {
-  const admin = await login('admin', th.adminPassword);
-  const list = await api(admin, '/api/alarms?state=open');
+  const admin = await th.login('admin', th.adminPassword);
+  const list = await th.api(admin, '/api/alarms?state=open');
   assert.equal(list.body.alarms.length, 1);
   return list.body.alarms[0];
 }

@@ -21,14 +21,6 @@ after(async () => {
   await th?.stop();
 });
 
-async function login(username: string, password: string): Promise<string> {
-  const r = await fetch(`${th.httpUrl}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
-  return (await r.json()).token;
-}
-async function api(token: string, path: string) {
-  const r = await fetch(`${th.httpUrl}${path}`, { headers: { authorization: `Bearer ${token}` } });
-  return { status: r.status, body: await r.json() };
-}
 
 test('some detectors answer, some do not: results per device, failures to their households only, no alarm', async () => {
   const station = await pool.connect(th.mqttUrl, { username: 'admin', password: th.adminPassword, clientId: 'station-st' });
@@ -70,23 +62,23 @@ test('some detectors answer, some do not: results per device, failures to their 
   assert.equal(stationIn.count((m) => m.topic.endsWith('/alert') || m.topic === 'smokehub/station/alarm'), 0);
   assert.equal(goodIn.count((m) => m.topic.endsWith('/alert')), 0);
 
-  const admin = await login('admin', th.adminPassword);
-  const open = await api(admin, '/api/alarms?state=open');
+  const admin = await th.login('admin', th.adminPassword);
+  const open = await th.api(admin, '/api/alarms?state=open');
   assert.deepEqual(open.body.alarms, []);
-  const h1 = await api(admin, '/api/households/t1-h1/self-test');
+  const h1 = await th.api(admin, '/api/households/t1-h1/self-test');
   assert.equal(h1.status, 200);
   assert.deepEqual(h1.body.devices.map((d: any) => [d.device, d.lastTest.outcome, d.lastTest.round === (run.summary as any).round]), [['t1-h1-smoke', 'passed', true]]);
   assert.ok(h1.body.devices[0].lastTest.answeredAt >= t0);
-  const h2 = await api(admin, '/api/households/t1-h2/self-test');
+  const h2 = await th.api(admin, '/api/households/t1-h2/self-test');
   assert.deepEqual([h2.body.devices[0].lastTest.outcome, h2.body.devices[0].lastTest.reason], ['failed', 'no-answer']);
 
   // someone presses the test button later: recorded as a manual test that passed
   await mute.publishAsync('smokehub/h/t1-h2/d/t1-h2-smoke/event', JSON.stringify({ id: 'button-1', type: 'test' }), { qos: 1 });
   await sleep(500);
-  const after = await api(admin, '/api/households/t1-h2/self-test');
+  const after = await th.api(admin, '/api/households/t1-h2/self-test');
   assert.deepEqual([after.body.devices[0].lastTest.outcome, after.body.devices[0].lastTest.round], ['passed', null]);
 
-  const jobs = await api(admin, '/api/jobs');
+  const jobs = await th.api(admin, '/api/jobs');
   assert.equal(jobs.status, 200);
   const st = jobs.body.jobs.find((j: any) => j.name === 'self-test');
   assert.equal(st.cron, '0 9 * * 0');

@@ -25,15 +25,6 @@ after(async () => {
   await th?.stop();
 });
 
-async function login(username: string, password: string): Promise<string> {
-  const r = await fetch(`${th.httpUrl}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
-  assert.equal(r.status, 200);
-  return (await r.json()).token;
-}
-async function api(token: string, path: string) {
-  const r = await fetch(`${th.httpUrl}${path}`, { headers: { authorization: `Bearer ${token}` } });
-  return { status: r.status, body: await r.json() };
-}
 const tele = (c: MqttClient, h: string, d: string, battery = 80) => c.publishAsync(`smokehub/h/${h}/d/${d}/telemetry`, JSON.stringify({ battery }), { qos: 0 });
 
 test('silent and dropped detectors: trouble then restored to household, team leader and station; never to neighbours', async () => {
@@ -95,23 +86,23 @@ test('silent and dropped detectors: trouble then restored to household, team lea
   assert.equal(stationIn.count((m) => m.topic.endsWith('/notice') && !['info', 'warning', 'trouble'].includes(m.json().severity)), 0);
 
   // the API lists them, scoped
-  const admin = await login('admin', th.adminPassword);
-  const all = await api(admin, '/api/notices?household=t1-h2');
+  const admin = await th.login('admin', th.adminPassword);
+  const all = await th.api(admin, '/api/notices?household=t1-h2');
   assert.equal(all.status, 200);
   assert.deepEqual(all.body.notices.map((x: any) => x.notice), ['restored', 'offline']);
-  const troubles = await api(admin, '/api/notices?severity=trouble');
+  const troubles = await th.api(admin, '/api/notices?severity=trouble');
   assert.ok(troubles.body.notices.every((x: any) => x.severity === 'trouble'));
-  const leaderToken = await login('leader1', 'leader-password-1');
-  const mine = await api(leaderToken, '/api/notices');
+  const leaderToken = await th.login('leader1', 'leader-password-1');
+  const mine = await th.api(leaderToken, '/api/notices');
   assert.ok(mine.body.notices.length >= 4 && mine.body.notices.every((x: any) => x.team === 't1'));
-  assert.equal((await api(leaderToken, '/api/notices?household=t2-h1')).status, 403);
-  assert.equal((await api(admin, '/api/notices?severity=alarm')).status, 400);
-  const health = await api(admin, '/api/households/t1-h2/health');
+  assert.equal((await th.api(leaderToken, '/api/notices?household=t2-h1')).status, 403);
+  assert.equal((await th.api(admin, '/api/notices?severity=alarm')).status, 400);
+  const health = await th.api(admin, '/api/households/t1-h2/health');
   assert.equal(health.status, 200);
   const smoke = health.body.devices.find((d: any) => d.device === 't1-h2-smoke');
   assert.equal(smoke.status, 'online');
   assert.equal(smoke.battery.percent, 80);
-  assert.equal((await api(leaderToken, '/api/households/t2-h1/health')).status, 403);
+  assert.equal((await th.api(leaderToken, '/api/households/t2-h1/health')).status, 403);
   const metrics = await (await fetch(`${th.httpUrl}/metrics`)).text();
   assert.match(metrics, /smokehub_notices_total\{notice="offline",severity="trouble"\} [1-9]/);
   assert.match(metrics, /smokehub_devices_offline \d+/);
