@@ -57,10 +57,16 @@ export async function login(page: Page, baseUrl: string, username: string, passw
   await page.locator('header.topbar').waitFor({ timeout: 5000 });
 }
 
+/**
+ * Saves a screenshot to test-artifacts/screenshots/; with SMOKEHUB_UPDATE_SCREENSHOTS=1 also to
+ * docs/screenshots/ (the README's pictures), so an ordinary test run leaves the tree clean.
+ */
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
-  mkdirSync(DOCS_SCREENSHOT_DIR, { recursive: true });
   const file = join(SCREENSHOT_DIR, `${name}.png`);
   await page.screenshot({ path: file, fullPage: false });
-  copyFileSync(file, join(DOCS_SCREENSHOT_DIR, `${name}.png`));
+  if (process.env.SMOKEHUB_UPDATE_SCREENSHOTS === '1') {
+    mkdirSync(DOCS_SCREENSHOT_DIR, { recursive: true });
+    copyFileSync(file, join(DOCS_SCREENSHOT_DIR, `${name}.png`));
+  }
 }
