@@ -8,15 +8,23 @@
  *  - outage: influxd stopped for BENCH_OUTAGE_S under province load (~530 points/s), restarted:
  *    points lost, duplicates, time to drain.
  *
+ *  - alarm fan-out at a steady ~20,000 points/s and at the province rate (530 points/s).
+ *
+ * BENCH_TELEMETRY_STORE=embedded runs the same ingest and fan-out phases against the embedded SQLite
+ * store (the default on a Pi, no influxd; points counted in DATA/telemetry.db; no baseline, no outage).
+ *
  * Env: BENCH_TELEMETRY_POINTS (default 200,000), BENCH_TELEMETRY_CLIENTS (200), BENCH_OUTAGE_S (30; the
- * issue's 5-minute figure is BENCH_OUTAGE_S=300), BENCH_FANOUT_SAMPLES (30 per phase).
+ * issue's 5-minute figure is BENCH_OUTAGE_S=300), BENCH_FANOUT_SAMPLES (30 per phase),
+ * BENCH_FANOUT_RATE (20,000, or 90 % of the measured ingest rate when lower), BENCH_TELEMETRY_STORE
+ * (influxdb | embedded | both; default both), BENCH_TELEMETRY_RESULTS (the JSON file to write).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import mqtt, { type MqttClient } from 'mqtt';
+import Database from 'better-sqlite3';
 import { openDatabase } from '../hub/store/database.ts';
 import { SqliteRegistryStore } from '../hub/store/registry-store.ts';
 import { importCsv } from '../hub/store/csv-import.ts';
@@ -28,7 +36,8 @@ const CLIENTS = Number(process.env.BENCH_TELEMETRY_CLIENTS ?? 200);
 const OUTAGE_S = Number(process.env.BENCH_OUTAGE_S ?? 30);
 const FANOUT_SAMPLES = Number(process.env.BENCH_FANOUT_SAMPLES ?? 30);
 const PROVINCE_RATE = 530;
-const TEAMS = Math.ceil(CLIENTS / 10) + 3 * FANOUT_SAMPLES + 1;
+const PHASES = 4; // idle, saturation, steady rate, province rate
+const TEAMS = Math.ceil(CLIENTS / 10) + PHASES * FANOUT_SAMPLES + 1;
 const TEAM_SIZE = 10;
 const WINDOW = 64; // QoS 1 publishes in flight per client
 
@@ -51,9 +60,12 @@ function neighbourhood(): string {
   return rows.join('\n') + '\n';
 }
 
+/** The hub runs from the TypeScript sources (dist/ may be stale); BENCH_HUB=dist uses the compiled tree. */
 function hubCommand(): string[] {
-  return existsSync('dist/test/helpers/hub-child.js') ? ['dist/test/helpers/hub-child.js'] : ['--import', 'tsx', 'test/helpers/hub-child.ts'];
+  return process.env.BENCH_HUB === 'dist' && existsSync('dist/test/helpers/hub-child.js') ? ['dist/test/helpers/hub-child.js'] : ['--import', 'tsx', 'test/helpers/hub-child.ts'];
 }
+
+const progress = (what: string) => process.stderr.write(`[telemetry-ingest ${new Date().toISOString().slice(11, 19)}] ${what}\n`);
 
 function startHubProcess(env: Record<string, string>): Promise<{ child: ChildProcess; mqttPort: number }> {
   const child = spawn(process.execPath, hubCommand(), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -64,17 +76,37 @@ function startHubProcess(env: Record<string, string>): Promise<{ child: ChildPro
   });
 }
 
+/** Where the hub stores; `count` reads what is stored so far. */
+interface Sink {
+  count(): Promise<{ count: number; sum: number }>;
+}
+
+function embeddedSink(dataDir: string): Sink {
+  let db: Database.Database | null = null;
+  return {
+    async count() {
+      try {
+        db ??= new Database(join(dataDir, 'telemetry.db'), { readonly: true, fileMustExist: true });
+        const row = db.prepare('SELECT COUNT(battery) AS n, SUM(smoke) AS s FROM telemetry').get() as { n: number; s: number | null };
+        return { count: row.n, sum: row.s ?? 0 };
+      } catch {
+        return { count: 0, sum: 0 };
+      }
+    },
+  };
+}
+
 async function count(influxd: Influxd, db: string): Promise<{ count: number; sum: number }> {
   const r = await influxd.query('SELECT COUNT("battery"), SUM("smoke") FROM "telemetry"', db).catch(() => null);
   const row = r?.results[0]?.series?.[0]?.values[0];
   return row ? { count: Number(row[1]), sum: Number(row[2]) } : { count: 0, sum: 0 };
 }
 
-async function waitCount(influxd: Influxd, db: string, expected: number, timeoutMs: number): Promise<number> {
+async function waitCount(sink: Sink, expected: number, timeoutMs: number): Promise<number> {
   const end = Date.now() + timeoutMs;
   let n = 0;
   while (Date.now() < end) {
-    n = (await count(influxd, db)).count;
+    n = (await sink.count()).count;
     if (n >= expected) return Date.now();
     await sleep(100);
   }
@@ -161,19 +193,21 @@ async function fanout(port: number, creds: Cred[], teams: number[], tag: string)
   return out.filter((x) => Number.isFinite(x));
 }
 
-export async function run(): Promise<Record<string, unknown>> {
+export async function runOne(store: 'influxdb' | 'embedded'): Promise<Record<string, unknown>> {
   const dataDir = mkdtempSync(join(tmpdir(), 'smokehub-bench-telemetry-'));
-  const influxd = await startInfluxd();
+  const influxd = store === 'influxdb' ? await startInfluxd() : null;
   let hub: ChildProcess | null = null;
   const open: MqttClient[] = [];
   try {
     const db = openDatabase(dataDir);
     const creds: Cred[] = importCsv(new SqliteRegistryStore(db, { dataDir }), neighbourhood()).credentials;
     db.close();
-    const publishers = creds.filter((c) => Number(/^T(\d+)/.exec(c.household)![1]) >= 3 * FANOUT_SAMPLES).slice(0, CLIENTS);
+    const publishers = creds.filter((c) => Number(/^T(\d+)/.exec(c.household)![1]) >= PHASES * FANOUT_SAMPLES).slice(0, CLIENTS);
     const base = Date.now() - 6 * 3_600_000;
 
-    const rawRate = await rawBaseline(influxd, publishers, base);
+    progress(`${store}: raw line protocol baseline`);
+    const rawRate = influxd ? await rawBaseline(influxd, publishers, base) : null;
+    const sink: Sink = influxd ? { count: () => count(influxd, 'bench') } : embeddedSink(dataDir);
 
     const h = await startHubProcess({
       SMOKEHUB_DATA: dataDir,
@@ -182,12 +216,13 @@ export async function run(): Promise<Record<string, unknown>> {
       SMOKEHUB_MQTT_PORT: '0',
       SMOKEHUB_VERIFY_WINDOW_S: '0',
       SMOKEHUB_ESCALATE_AFTER_S: '3600',
-      SMOKEHUB_INFLUX_URL: `${influxd.baseUrl}/bench`,
+      ...(influxd ? { SMOKEHUB_INFLUX_URL: `${influxd.baseUrl}/bench` } : {}),
       SMOKEHUB_LOG_LEVEL: 'silent',
     });
     hub = h.child;
     const port = h.mqttPort;
 
+    progress('hub started; fan-out idle');
     const idle = await fanout(port, creds, Array.from({ length: FANOUT_SAMPLES }, (_, i) => i), 'idle');
 
     const clients: Array<{ c: MqttClient; cred: Cred }> = [];
@@ -196,50 +231,83 @@ export async function run(): Promise<Record<string, unknown>> {
       open.push(c);
       clients.push({ c, cred });
     }
+    progress(`ingest ${POINTS} points at full speed`);
     const t0 = Date.now();
     const loadDone = publishRange(clients, 0, POINTS, base).then(() => Date.now());
     await sleep(300);
     const underLoad = await fanout(port, creds, Array.from({ length: FANOUT_SAMPLES }, (_, i) => FANOUT_SAMPLES + i), 'load');
     const acked = await loadDone;
-    const stored = await waitCount(influxd, 'bench', POINTS, 120_000);
+    const stored = await waitCount(sink, POINTS, 120_000);
     const hubRate = (POINTS * 1000) / (stored - t0);
     const acceptRate = (POINTS * 1000) / (acked - t0);
 
     // Fan-out while telemetry flows at a steady rate below saturation (default: 20,000 points/s or
-    // 70 % of the measured rate, whichever is lower) — the alarm-path figure.
-    const pacedRate = Number(process.env.BENCH_FANOUT_RATE ?? Math.round(Math.min(20_000, hubRate * 0.7)));
+    // 90 % of the measured rate, whichever is lower) — the alarm-path figure.
+    const pacedRate = Number(process.env.BENCH_FANOUT_RATE ?? Math.round(Math.min(20_000, hubRate * 0.9)));
     const pacedPoints = Math.round(pacedRate * Math.max(4, FANOUT_SAMPLES * 0.25));
+    progress(`fan-out at ${pacedRate} points/s`);
     const paced = publishRange(clients, POINTS, POINTS + pacedPoints, base, pacedRate);
     await sleep(500);
     const atRate = await fanout(port, creds, Array.from({ length: FANOUT_SAMPLES }, (_, i) => 2 * FANOUT_SAMPLES + i), 'rate');
     await paced;
 
-    // Outage under province load.
-    const outageFrom = POINTS + pacedPoints;
-    const beforeOutage = 5 * PROVINCE_RATE;
-    const duringOutage = OUTAGE_S * PROVINCE_RATE;
-    const afterOutage = 5 * PROVINCE_RATE;
-    const total = beforeOutage + duringOutage + afterOutage;
-    await publishRange(clients, outageFrom, outageFrom + beforeOutage, base, PROVINCE_RATE);
-    await influxd.kill();
-    const stoppedAt = Date.now();
-    await publishRange(clients, outageFrom + beforeOutage, outageFrom + beforeOutage + duringOutage, base, PROVINCE_RATE);
-    await influxd.start();
-    const restartedAt = Date.now();
-    const outageS = (restartedAt - stoppedAt) / 1000;
-    await publishRange(clients, outageFrom + beforeOutage + duringOutage, outageFrom + total, base, PROVINCE_RATE);
-    const expected = outageFrom + total;
-    const drainedAt = await waitCount(influxd, 'bench', expected, 180_000);
-    await sleep(1500);
-    const final = await count(influxd, 'bench');
-    let expectedSum = 0;
-    for (let i = 0; i < expected; i++) expectedSum += reading(i, base).smoke;
+    // Fan-out at the province rate (1,600 teams × 10 households, one reading a minute).
+    const provinceFrom = POINTS + pacedPoints;
+    const provincePoints = Math.round(PROVINCE_RATE * Math.max(4, FANOUT_SAMPLES * 0.25));
+    progress('fan-out at the province rate');
+    const province = publishRange(clients, provinceFrom, provinceFrom + provincePoints, base, PROVINCE_RATE);
+    await sleep(500);
+    const atProvince = await fanout(port, creds, Array.from({ length: FANOUT_SAMPLES }, (_, i) => 3 * FANOUT_SAMPLES + i), 'province');
+    await province;
+
+    // Outage under province load (InfluxDB only).
+    const outageFrom = provinceFrom + provincePoints;
+    let outage: Record<string, unknown> | null = null;
+    if (influxd) {
+      const beforeOutage = 5 * PROVINCE_RATE;
+      const duringOutage = OUTAGE_S * PROVINCE_RATE;
+      const afterOutage = 5 * PROVINCE_RATE;
+      const total = beforeOutage + duringOutage + afterOutage;
+      await publishRange(clients, outageFrom, outageFrom + beforeOutage, base, PROVINCE_RATE);
+      progress(`outage: influxd stopped for ${OUTAGE_S} s`);
+      await influxd.kill();
+      const stoppedAt = Date.now();
+      await publishRange(clients, outageFrom + beforeOutage, outageFrom + beforeOutage + duringOutage, base, PROVINCE_RATE);
+      await influxd.start();
+      const restartedAt = Date.now();
+      const outageS = (restartedAt - stoppedAt) / 1000;
+      await publishRange(clients, outageFrom + beforeOutage + duringOutage, outageFrom + total, base, PROVINCE_RATE);
+      const expected = outageFrom + total;
+      const drainedAt = await waitCount(sink, expected, 180_000);
+      await sleep(1500);
+      const final = await sink.count();
+      let expectedSum = 0;
+      for (let i = 0; i < expected; i++) expectedSum += reading(i, base).smoke;
+      outage = {
+        influxStoppedS: round(outageS, 1),
+        ratePointsPerS: PROVINCE_RATE,
+        pointsPublished: total,
+        lost: Math.max(0, expected - final.count),
+        duplicates: Math.max(0, final.count - expected),
+        sumMatches: final.sum === expectedSum,
+        drainAfterRestartS: round((drainedAt - restartedAt) / 1000, 2),
+      };
+    } else {
+      const expected = outageFrom;
+      await waitCount(sink, expected, 60_000);
+      await sleep(500);
+      const final = await sink.count();
+      let expectedSum = 0;
+      for (let i = 0; i < expected; i++) expectedSum += reading(i, base).smoke;
+      outage = { lost: Math.max(0, expected - final.count), duplicates: Math.max(0, final.count - expected), sumMatches: final.sum === expectedSum, pointsPublished: expected };
+    }
 
     const result = {
+      store,
       points: POINTS,
       publishingClients: clients.length,
-      rawLineProtocol: { pointsPerS: Math.round(rawRate), batch: 5000 },
-      throughHub: { pointsPerS: Math.round(hubRate), acceptedPerS: Math.round(acceptRate), ratioToRaw: round(hubRate / rawRate, 3), goalPointsPerS: 20_000 },
+      rawLineProtocol: rawRate === null ? null : { pointsPerS: Math.round(rawRate), batch: 5000 },
+      throughHub: { pointsPerS: Math.round(hubRate), acceptedPerS: Math.round(acceptRate), ratioToRaw: rawRate === null ? null : round(hubRate / rawRate, 3), goalPointsPerS: 20_000 },
       fanout: {
         idleP50Ms: round(median(idle), 2),
         idleP99Ms: round(percentile(idle, 99), 2),
@@ -250,30 +318,32 @@ export async function run(): Promise<Record<string, unknown>> {
         atRateP50Ms: round(median(atRate), 2),
         atRateP99Ms: round(percentile(atRate, 99), 2),
         p99AtRateOverIdle: round(percentile(atRate, 99) / percentile(idle, 99), 2),
-        samples: [idle.length, underLoad.length, atRate.length],
+        provinceRatePointsPerS: PROVINCE_RATE,
+        atProvinceP50Ms: round(median(atProvince), 2),
+        atProvinceP99Ms: round(percentile(atProvince, 99), 2),
+        p99AtProvinceOverIdle: round(percentile(atProvince, 99) / percentile(idle, 99), 2),
+        samples: [idle.length, underLoad.length, atRate.length, atProvince.length],
       },
-      outage: {
-        influxStoppedS: round(outageS, 1),
-        ratePointsPerS: PROVINCE_RATE,
-        pointsPublished: total,
-        lost: Math.max(0, expected - final.count),
-        duplicates: Math.max(0, final.count - expected),
-        sumMatches: final.sum === expectedSum,
-        drainAfterRestartS: round((drainedAt - restartedAt) / 1000, 2),
-      },
+      [influxd ? 'outage' : 'stored']: outage,
     };
-    printTable(`Telemetry ingest — ${POINTS} points from ${clients.length} MQTT.js clients (QoS 1) into influxd`, [
-      { measure: 'points/s stored', 'through hub': result.throughHub.pointsPerS, 'raw line protocol': result.rawLineProtocol.pointsPerS, ratio: result.throughHub.ratioToRaw },
+    const sinkName = influxd ? 'influxd' : 'embedded SQLite store';
+    printTable(`Telemetry ingest — ${POINTS} points from ${clients.length} MQTT.js clients (QoS 1) into the ${sinkName}`, [
+      { measure: 'points/s stored', 'through hub': result.throughHub.pointsPerS, 'raw line protocol': result.rawLineProtocol?.pointsPerS ?? '', ratio: result.throughHub.ratioToRaw ?? '' },
       { measure: 'points/s accepted (PUBACK)', 'through hub': result.throughHub.acceptedPerS, 'raw line protocol': '', ratio: '' },
       { measure: 'fan-out p50 / p99 idle (ms)', 'through hub': `${result.fanout.idleP50Ms} / ${result.fanout.idleP99Ms}`, 'raw line protocol': '', ratio: '' },
+      { measure: `fan-out p50 / p99 at ${PROVINCE_RATE} points/s (ms)`, 'through hub': `${result.fanout.atProvinceP50Ms} / ${result.fanout.atProvinceP99Ms}`, 'raw line protocol': '', ratio: `${result.fanout.p99AtProvinceOverIdle}x idle` },
       { measure: `fan-out p50 / p99 at ${pacedRate} points/s (ms)`, 'through hub': `${result.fanout.atRateP50Ms} / ${result.fanout.atRateP99Ms}`, 'raw line protocol': '', ratio: `${result.fanout.p99AtRateOverIdle}x idle` },
       { measure: 'fan-out p50 / p99 at saturation (ms)', 'through hub': `${result.fanout.underLoadP50Ms} / ${result.fanout.underLoadP99Ms}`, 'raw line protocol': '', ratio: `${result.fanout.p99UnderLoadOverIdle}x idle` },
     ]);
-    printTable(`Outage — influxd stopped ${result.outage.influxStoppedS} s at ${PROVINCE_RATE} points/s`, [
-      { published: total, lost: result.outage.lost, duplicates: result.outage.duplicates, 'sum matches': String(result.outage.sumMatches), 'drain after restart (s)': result.outage.drainAfterRestartS },
-    ]);
-    mkdirSync('bench/results', { recursive: true });
-    writeFileSync('bench/results/telemetry-ingest.json', JSON.stringify({ at: new Date().toISOString(), ...result }, null, 2) + '\n');
+    if (influxd) {
+      const o = outage as { influxStoppedS: number; pointsPublished: number; lost: number; duplicates: number; sumMatches: boolean; drainAfterRestartS: number };
+      printTable(`Outage — influxd stopped ${o.influxStoppedS} s at ${PROVINCE_RATE} points/s`, [
+        { published: o.pointsPublished, lost: o.lost, duplicates: o.duplicates, 'sum matches': String(o.sumMatches), 'drain after restart (s)': o.drainAfterRestartS },
+      ]);
+    } else {
+      const o = outage as { pointsPublished: number; lost: number; duplicates: number; sumMatches: boolean };
+      printTable('Embedded store — every point published in the run', [{ published: o.pointsPublished, lost: o.lost, duplicates: o.duplicates, 'sum matches': String(o.sumMatches) }]);
+    }
     return result;
   } finally {
     await Promise.all(open.map((c) => c.endAsync(true).catch(() => {})));
@@ -282,9 +352,21 @@ export async function run(): Promise<Record<string, unknown>> {
       await Promise.race([new Promise((r) => hub!.once('exit', r)), sleep(8000)]);
       if (hub.exitCode === null && hub.signalCode === null) hub.kill('SIGKILL');
     }
-    await influxd.stop();
+    await influxd?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/** Runs the InfluxDB and/or the embedded-store measurements and writes bench/results/telemetry-ingest.json. */
+export async function run(): Promise<Record<string, unknown>> {
+  const which = process.env.BENCH_TELEMETRY_STORE ?? 'both';
+  const out: Record<string, unknown> = { at: new Date().toISOString(), machine: `${cpus().length} cores, Node ${process.version}` };
+  if (which === 'both' || which === 'influxdb') out.influxdb = await runOne('influxdb');
+  if (which === 'both' || which === 'embedded') out.embedded = await runOne('embedded');
+  const file = process.env.BENCH_TELEMETRY_RESULTS ?? 'bench/results/telemetry-ingest.json';
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+  return out;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -5,12 +5,12 @@
  * `smokehub_rollup`, and continuous queries that keep 5-minute mean/min/max in the rollup policy.
  * Every write uses precision 'ms' (a bare number would be read as nanoseconds).
  */
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { InfluxDB, escape, type IPoint } from 'influx';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { InfluxDB, escape } from 'influx';
 import { ConfigError, ERROR_CODES, SmokehubError } from '../protocol/errors.ts';
 import { TELEMETRY_FIELD_NAMES, type TelemetryField } from '../protocol/schema.ts';
-import type { StoredPoint } from './point.ts';
+import { linePoint, type StoredPoint } from './point.ts';
 import {
   StoreWriteError,
   type DeviceLatest,
@@ -96,6 +96,8 @@ export class InfluxTelemetryStore implements TelemetryStore {
   readonly kind = 'influxdb' as const;
   readonly influx: InfluxDB;
   private ready = false;
+  /** Keep-alive connections for /write (one batch at a time from the outbox writer). */
+  private readonly agent: HttpAgent;
 
   constructor(private readonly opts: InfluxStoreOptions) {
     const t = opts.target;
@@ -109,6 +111,7 @@ export class InfluxTelemetryStore implements TelemetryStore {
       // The outbox owns retries and backoff; the pool must neither retry nor park the host.
       pool: { maxRetries: 0, requestTimeout: opts.requestTimeoutMs ?? 10_000, backoff: NO_BACKOFF },
     });
+    this.agent = t.protocol === 'https' ? new HttpsAgent({ keepAlive: true, maxSockets: 2 }) : new HttpAgent({ keepAlive: true, maxSockets: 2 });
   }
 
   get database(): string {
@@ -216,6 +219,15 @@ export class InfluxTelemetryStore implements TelemetryStore {
 
   async write(points: StoredPoint[]): Promise<void> {
     if (points.length === 0) return;
+    await this.writeLines(points.map(linePoint));
+  }
+
+  /**
+   * Writes finished lines (`linePoint`, ms precision) to the raw retention policy: the body is the
+   * lines joined, nothing re-serialised, so a replay from the outbox sends the same bytes.
+   */
+  async writeLines(lines: string[]): Promise<void> {
+    if (lines.length === 0) return;
     if (!this.ready) {
       try {
         await this.start();
@@ -224,16 +236,43 @@ export class InfluxTelemetryStore implements TelemetryStore {
         throw new StoreWriteError(e.message, true, e.code === ERROR_CODES.BAD_CONFIG ? 'auth' : 'unreachable');
       }
     }
-    const ipoints: IPoint[] = new Array(points.length);
-    for (let i = 0; i < points.length; i++) {
-      const p = points[i]!;
-      ipoints[i] = { measurement: p.measurement, tags: p.tags as unknown as Record<string, string>, fields: p.fields, timestamp: p.ts };
-    }
     try {
-      await this.influx.writePoints(ipoints, { precision: 'ms', retentionPolicy: RAW_RP, database: this.opts.target.database });
+      await this.post(`/write?db=${encodeURIComponent(this.opts.target.database)}&rp=${RAW_RP}&precision=ms`, lines.join('\n'));
     } catch (err) {
       throw this.writeError(err);
     }
+  }
+
+  /** POST to InfluxDB; rejects with `{ res: { statusCode } }` on a non-2xx answer (like node-influx). */
+  private post(path: string, body: string): Promise<void> {
+    const t = this.opts.target;
+    const headers: Record<string, string | number> = { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) };
+    if (t.username !== null) headers.authorization = `Basic ${Buffer.from(`${t.username}:${t.password ?? ''}`).toString('base64')}`;
+    return new Promise((resolve, reject) => {
+      const req = (t.protocol === 'https' ? httpsRequest : httpRequest)(
+        { host: t.host, port: t.port, path: `${t.path}${path}`, method: 'POST', headers, agent: this.agent, timeout: this.opts.requestTimeoutMs ?? 10_000 },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const status = res.statusCode ?? 0;
+            if (status >= 200 && status < 300) return resolve();
+            const text = Buffer.concat(chunks).toString('utf8').slice(0, 500);
+            let message = text;
+            try {
+              message = (JSON.parse(text) as { error?: string }).error ?? text;
+            } catch {
+              // not JSON: keep the text
+            }
+            reject(Object.assign(new Error(`${status}: ${message}`), { res: { statusCode: status } }));
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(Object.assign(new Error('Request timed out'), { code: 'ETIMEDOUT' })));
+      req.on('error', reject);
+      req.end(body);
+    });
   }
 
   private writeError(err: unknown): StoreWriteError {
@@ -350,7 +389,8 @@ export class InfluxTelemetryStore implements TelemetryStore {
   }
 
   async close(): Promise<void> {
-    // node-influx keeps no open sockets between requests.
+    // node-influx keeps no open sockets between requests; the /write agent does.
+    this.agent.destroy();
   }
 }
 

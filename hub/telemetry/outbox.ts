@@ -12,7 +12,7 @@
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { Logger } from '../observability/logger.ts';
 import { migrate, openDatabase } from '../store/database.ts';
-import { decodePoint, encodePoint, PRIORITY, type Priority, type StoredPoint } from './point.ts';
+import { decodePoint, decodeStoredPoint, linePoint, PRIORITY, type Priority, type StoredPoint } from './point.ts';
 import type { IngestMark } from './sqlite-store.ts';
 import { StoreWriteError } from './telemetry-store.ts';
 
@@ -21,6 +21,8 @@ export const OUTBOX_WARN_RATIO = 0.8;
 
 export interface OutboxSink {
   write(points: StoredPoint[]): Promise<void>;
+  /** Writes InfluxDB lines as they are (the outbox keeps finished lines: no re-serialising). */
+  writeLines?(lines: string[]): Promise<void>;
 }
 
 export interface OutboxObserver {
@@ -86,7 +88,7 @@ export class Outbox {
     this.db = openDatabase(opts.dataDir, OUTBOX_FILE);
     migrate(this.db, 'telemetry-outbox', MIGRATIONS);
     this.insert = this.db.prepare('INSERT INTO outbox (priority, point) VALUES (?, ?)');
-    this.selectBatch = this.db.prepare('SELECT seq, point FROM outbox ORDER BY seq LIMIT ?');
+    this.selectBatch = this.db.prepare('SELECT seq, priority, point FROM outbox ORDER BY seq LIMIT ?');
     this.deleteUpTo = this.db.prepare('DELETE FROM outbox WHERE seq <= ?');
     this.dropOldest = this.db.prepare('DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE priority = ? ORDER BY seq LIMIT ?)');
     this.countByPriority = this.db.prepare('SELECT COUNT(*) AS n FROM outbox WHERE priority = ?');
@@ -120,7 +122,7 @@ export class Outbox {
     this.db.transaction(() => {
       const overflow = this.depthNow + points.length - max;
       if (overflow > 0) accepted = this.makeRoom(overflow, points);
-      for (const p of accepted) this.insert.run(p.priority, encodePoint(p));
+      for (const p of accepted) this.insert.run(p.priority, linePoint(p));
       if (mark) this.setMark.run(mark.run, mark.seq);
     })();
     if (accepted.length === 0) return;
@@ -238,16 +240,22 @@ export class Outbox {
 
   /** One batch: read in order, write, delete on success. False when the write failed and should be retried. */
   private async writeOneBatch(): Promise<boolean> {
-    const rows = this.selectBatch.all(this.batchSize) as Array<{ seq: number; point: string }>;
+    const rows = this.selectBatch.all(this.batchSize) as Array<{ seq: number; priority: Priority; point: string }>;
     if (rows.length === 0) {
       this.depthNow = 0;
       return true;
     }
-    const points = rows.map((r) => decodePoint(r.point));
     const lastSeq = rows[rows.length - 1]!.seq;
+    const sink = this.sink!;
     const started = process.hrtime.bigint();
     try {
-      await this.sink!.write(points);
+      if (sink.writeLines) {
+        // Rows are finished lines; rows left by an earlier version (JSON) are converted, identically.
+        const lines = rows.map((r) => (r.point.startsWith('[') ? linePoint(decodePoint(r.point)) : r.point));
+        await sink.writeLines(lines);
+      } else {
+        await sink.write(rows.map((r) => decodeStoredPoint(r.point, r.priority)));
+      }
     } catch (err) {
       if (!this.db.open) return false;
       const e = err instanceof StoreWriteError ? err : new StoreWriteError((err as Error).message, true, 'server');
@@ -331,7 +339,7 @@ export class Outbox {
 
   /** The next `n` points in drain order (tests). */
   peek(n: number): StoredPoint[] {
-    return (this.selectBatch.all(n) as Array<{ point: string }>).map((r) => decodePoint(r.point));
+    return (this.selectBatch.all(n) as Array<{ priority: Priority; point: string }>).map((r) => decodeStoredPoint(r.point, r.priority));
   }
 }
 

@@ -148,3 +148,83 @@ export function decodePoint(text: string): StoredPoint {
   const [measurement, tags, fields, ts, priority] = JSON.parse(text) as [Measurement, TelemetryTags, Record<string, number | string>, number, Priority];
   return { measurement, tags, fields, ts, priority };
 }
+
+const TAG_SPECIAL = /[,= \\]/;
+const TAG_SPECIAL_ALL = /[,= \\]/g;
+function escapeKey(s: string): string {
+  return TAG_SPECIAL.test(s) ? s.replace(TAG_SPECIAL_ALL, (c) => `\\${c}`) : s;
+}
+function fieldValue(v: number | string): string {
+  if (typeof v === 'number') return String(v);
+  return `"${v.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+}
+
+/**
+ * The point as one InfluxDB line (ms precision): tags sorted by key, numbers as floats, strings
+ * quoted. This is what the outbox keeps, so a replay sends the very same bytes.
+ */
+export function linePoint(p: StoredPoint): string {
+  const t = p.tags;
+  // Sorted tag keys: device, household, kind, state?, team, type?
+  let line = `${p.measurement},device=${escapeKey(t.device)},household=${escapeKey(t.household)},kind=${escapeKey(t.kind)}`;
+  if (t.state) line += `,state=${escapeKey(t.state)}`;
+  line += `,team=${escapeKey(t.team)}`;
+  if (t.type) line += `,type=${escapeKey(t.type)}`;
+  let sep = ' ';
+  for (const k in p.fields) {
+    const v = p.fields[k]!;
+    if (typeof v === 'number' && !Number.isFinite(v)) continue;
+    line += `${sep}${escapeKey(k)}=${fieldValue(v)}`;
+    sep = ',';
+  }
+  return `${line} ${Math.trunc(p.ts)}`;
+}
+
+/** Splits on `sep` outside backslash escapes and (for fields) double quotes. */
+function splitEscaped(s: string, sep: string, quotes: boolean): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let inQuote = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c === '\\' && i + 1 < s.length) {
+      cur += c + s[i + 1];
+      i++;
+    } else if (quotes && c === '"') {
+      inQuote = !inQuote;
+      cur += c;
+    } else if (c === sep && !inQuote) {
+      out.push(cur);
+      cur = '';
+    } else cur += c;
+  }
+  out.push(cur);
+  return out;
+}
+const unescape = (s: string) => s.replace(/\\(.)/g, '$1');
+
+/** Reads back a line written by `linePoint` (outbox inspection and tests). */
+export function parseLinePoint(line: string, priority: Priority): StoredPoint {
+  const [head, fieldPart, tsPart] = splitEscaped(line, ' ', true);
+  const [measurement, ...tagPairs] = splitEscaped(head!, ',', false);
+  const tags: Record<string, string> = {};
+  for (const pair of tagPairs) {
+    const [k, v] = splitEscaped(pair, '=', false);
+    tags[unescape(k!)] = unescape(v ?? '');
+  }
+  const fields: Record<string, number | string> = {};
+  for (const pair of splitEscaped(fieldPart ?? '', ',', true)) {
+    const [k, v] = splitEscaped(pair, '=', true);
+    const raw = v ?? '';
+    fields[unescape(k!)] = raw.startsWith('"') ? raw.slice(1, -1).replace(/\\(["\\])/g, '$1') : Number(raw);
+  }
+  const t: TelemetryTags = { team: tags.team ?? '', household: tags.household ?? '', device: tags.device ?? '', kind: tags.kind ?? '' };
+  if (tags.type !== undefined) t.type = tags.type;
+  if (tags.state !== undefined) t.state = tags.state;
+  return { measurement: unescape(measurement!) as Measurement, tags: t, fields, ts: Number(tsPart), priority };
+}
+
+/** A stored outbox row back to its point: a line (current) or the JSON form of earlier versions. */
+export function decodeStoredPoint(text: string, priority: Priority): StoredPoint {
+  return text.startsWith('[') ? decodePoint(text) : parseLinePoint(text, priority);
+}

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  alarmTransitionPoint, decodePoint, deviceEventPoint, encodePoint, EventTimeSeparator, PRIORITY, telemetryPoint,
+  alarmTransitionPoint, decodePoint, decodeStoredPoint, deviceEventPoint, encodePoint, EventTimeSeparator, linePoint, parseLinePoint, PRIORITY, telemetryPoint,
 } from '../../hub/telemetry/point.ts';
 import { bucketWidth, MAX_SERIES_POINTS } from '../../hub/telemetry/telemetry-store.ts';
 import type { DeviceRef } from '../../hub/app/context.ts';
@@ -67,4 +67,21 @@ test('bucket width keeps a range within the bound and honours a wider request', 
   }
   assert.equal(bucketWidth(0, day, 3_600_000), 3_600_000);
   assert.equal(bucketWidth(0, day, 1000), 120_000, 'a too-fine request is widened to the next nice width');
+});
+
+test('InfluxDB lines: sorted tags, float and string fields, ms time; read back exactly; earlier JSON rows still read', () => {
+  const t = telemetryPoint(ref, { ts: T, values: { smoke: 3, temperature: 21.25, battery: 88 } }, T)!;
+  assert.equal(linePoint(t), `telemetry,device=d1,household=h1,kind=smoke,team=t1 smoke=3,temperature=21.25,battery=88 ${T}`);
+  assert.deepEqual(parseLinePoint(linePoint(t), PRIORITY.telemetry), t);
+  const odd = deviceEventPoint({ team: 't 1', household: 'h,1', device: 'd=1', kind: 'smoke' }, { id: 'say "hi" \\ now', type: 'test', level: 0.1 + 0.2 }, T, false)!;
+  const line = linePoint(odd);
+  assert.equal(line, `events,device=d\\=1,household=h\\,1,kind=smoke,team=t\\ 1,type=test id="say \\"hi\\" \\\\ now",level=0.30000000000000004 ${T}`);
+  assert.deepEqual(parseLinePoint(line, odd.priority), odd);
+  const transition = alarmTransitionPoint(
+    { alarm: 'A1', team: 't1', kind: 'smoke', state: 'active', origin: { household: 'h1', device: 'd1' }, responders: [], updatedAt: T } as unknown as AlarmView,
+    'activated',
+  );
+  assert.match(linePoint(transition), /^events,device=d1,household=h1,kind=smoke,state=active,team=t1,type=activated alarm="A1",responders=0 \d+$/);
+  assert.deepEqual(decodeStoredPoint(encodePoint(t), PRIORITY.telemetry), t, 'an outbox row written as JSON by an earlier version');
+  assert.deepEqual(decodeStoredPoint(linePoint(transition), PRIORITY.alarm), transition);
 });
