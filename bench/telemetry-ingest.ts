@@ -18,7 +18,7 @@
  * BENCH_FANOUT_RATE (20,000, or 90 % of the measured ingest rate when lower), BENCH_TELEMETRY_STORE
  * (influxdb | embedded | both; default both), BENCH_TELEMETRY_RESULTS (the JSON file to write).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -30,6 +30,7 @@ import { SqliteRegistryStore } from '../hub/store/registry-store.ts';
 import { importCsv } from '../hub/store/csv-import.ts';
 import { startInfluxd, type Influxd } from '../test/helpers/influxd.ts';
 import { median, percentile, printTable, round } from './lib/stats.ts';
+import { reading } from './telemetry-load.ts';
 
 const POINTS = Number(process.env.BENCH_TELEMETRY_POINTS ?? 200_000);
 const CLIENTS = Number(process.env.BENCH_TELEMETRY_CLIENTS ?? 200);
@@ -39,7 +40,6 @@ const PROVINCE_RATE = 530;
 const PHASES = 4; // idle, saturation, steady rate, province rate
 const TEAMS = Math.ceil(CLIENTS / 10) + PHASES * FANOUT_SAMPLES + 1;
 const TEAM_SIZE = 10;
-const WINDOW = 64; // QoS 1 publishes in flight per client
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -113,12 +113,6 @@ async function waitCount(sink: Sink, expected: number, timeoutMs: number): Promi
   throw new Error(`only ${n} of ${expected} points arrived in ${timeoutMs} ms`);
 }
 
-/** The reading number `i` of the run: the same values in every phase, for the line protocol baseline too. */
-function reading(i: number, base: number): { ts: number; battery: number; temperature: number; humidity: number; smoke: number } {
-  // smoke stays within its valid range (0..100,000) so the hub stores every field.
-  return { ts: base + i, battery: 50 + (i % 50), temperature: 20 + (i % 15), humidity: 40 + (i % 40), smoke: i % 100_000 };
-}
-
 async function rawBaseline(influxd: Influxd, devices: Cred[], base: number): Promise<number> {
   await influxd.query('CREATE DATABASE "rawbaseline"');
   const BATCH = 5000;
@@ -145,28 +139,42 @@ async function connect(port: number, c: Cred): Promise<MqttClient> {
   return mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: c.device, username: c.device, password: c.secret, reconnectPeriod: 0, keepalive: 0 });
 }
 
-/** Publishes readings [from, to) round-robin over the clients, at most WINDOW in flight per client; `rate` points/s when given. */
-async function publishRange(clients: Array<{ c: MqttClient; cred: Cred }>, from: number, to: number, base: number, rate?: number): Promise<void> {
-  const started = Date.now();
-  const per = clients.length;
-  await Promise.all(
-    clients.map(async ({ c, cred }, ci) => {
-      const topic = `smokehub/h/${cred.household}/d/${cred.device}/telemetry`;
-      const inflight = new Set<Promise<unknown>>();
-      for (let i = from + ci; i < to; i += per) {
-        if (rate) {
-          const due = started + ((i - from) * 1000) / rate;
-          const wait = due - Date.now();
-          if (wait > 0) await sleep(wait);
-        }
-        const p = c.publishAsync(topic, JSON.stringify(reading(i, base)), { qos: 1 });
-        inflight.add(p);
-        void p.finally(() => inflight.delete(p));
-        if (inflight.size >= WINDOW) await Promise.race(inflight);
-      }
-      await Promise.all(inflight);
-    }),
-  );
+/** The load generator process (bench/telemetry-load.ts). */
+interface Load {
+  /** Publishes readings [from, to); resolves with Date.now() once all were acknowledged. */
+  publish(from: number, to: number, base: number, rate?: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+async function startLoad(port: number, creds: Cred[]): Promise<Load> {
+  const child = fork('bench/telemetry-load.ts', [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const waiting = new Map<number, (at: number) => void>();
+  let connected: (() => void) | null = null;
+  child.on('message', (m: { op: string; id?: number; at?: number }) => {
+    if (m.op === 'connected') connected?.();
+    if (m.op === 'published') waiting.get(m.id!)?.(m.at!);
+  });
+  await new Promise<void>((resolve, reject) => {
+    connected = resolve;
+    child.once('exit', (code) => reject(new Error(`load generator exited (${code})`)));
+    child.send({ op: 'connect', port, creds });
+  });
+  let nextId = 0;
+  return {
+    publish(from, to, base, rate) {
+      const id = ++nextId;
+      return new Promise<number>((resolve) => {
+        waiting.set(id, resolve);
+        child.send({ op: 'publish', id, from, to, base, rate });
+      });
+    },
+    async close() {
+      if (child.exitCode !== null) return;
+      child.send({ op: 'close' });
+      await Promise.race([new Promise((r) => child.once('exit', r)), sleep(5000)]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    },
+  };
 }
 
 /** Alarm fan-out: origin smoke event → neighbour's `active` alert, one team per sample. */
@@ -197,7 +205,7 @@ export async function runOne(store: 'influxdb' | 'embedded'): Promise<Record<str
   const dataDir = mkdtempSync(join(tmpdir(), 'smokehub-bench-telemetry-'));
   const influxd = store === 'influxdb' ? await startInfluxd() : null;
   let hub: ChildProcess | null = null;
-  const open: MqttClient[] = [];
+  let load: Load | null = null;
   try {
     const db = openDatabase(dataDir);
     const creds: Cred[] = importCsv(new SqliteRegistryStore(db, { dataDir }), neighbourhood()).credentials;
@@ -225,15 +233,11 @@ export async function runOne(store: 'influxdb' | 'embedded'): Promise<Record<str
     progress('hub started; fan-out idle');
     const idle = await fanout(port, creds, Array.from({ length: FANOUT_SAMPLES }, (_, i) => i), 'idle');
 
-    const clients: Array<{ c: MqttClient; cred: Cred }> = [];
-    for (const cred of publishers) {
-      const c = await connect(port, cred);
-      open.push(c);
-      clients.push({ c, cred });
-    }
+    load = await startLoad(port, publishers);
+    const clients = publishers;
     progress(`ingest ${POINTS} points at full speed`);
     const t0 = Date.now();
-    const loadDone = publishRange(clients, 0, POINTS, base).then(() => Date.now());
+    const loadDone = load.publish(0, POINTS, base);
     await sleep(300);
     const underLoad = await fanout(port, creds, Array.from({ length: FANOUT_SAMPLES }, (_, i) => FANOUT_SAMPLES + i), 'load');
     const acked = await loadDone;
@@ -246,7 +250,7 @@ export async function runOne(store: 'influxdb' | 'embedded'): Promise<Record<str
     const pacedRate = Number(process.env.BENCH_FANOUT_RATE ?? Math.round(Math.min(20_000, hubRate * 0.9)));
     const pacedPoints = Math.round(pacedRate * Math.max(4, FANOUT_SAMPLES * 0.25));
     progress(`fan-out at ${pacedRate} points/s`);
-    const paced = publishRange(clients, POINTS, POINTS + pacedPoints, base, pacedRate);
+    const paced = load.publish(POINTS, POINTS + pacedPoints, base, pacedRate);
     await sleep(500);
     const atRate = await fanout(port, creds, Array.from({ length: FANOUT_SAMPLES }, (_, i) => 2 * FANOUT_SAMPLES + i), 'rate');
     await paced;
@@ -255,7 +259,7 @@ export async function runOne(store: 'influxdb' | 'embedded'): Promise<Record<str
     const provinceFrom = POINTS + pacedPoints;
     const provincePoints = Math.round(PROVINCE_RATE * Math.max(4, FANOUT_SAMPLES * 0.25));
     progress('fan-out at the province rate');
-    const province = publishRange(clients, provinceFrom, provinceFrom + provincePoints, base, PROVINCE_RATE);
+    const province = load.publish(provinceFrom, provinceFrom + provincePoints, base, PROVINCE_RATE);
     await sleep(500);
     const atProvince = await fanout(port, creds, Array.from({ length: FANOUT_SAMPLES }, (_, i) => 3 * FANOUT_SAMPLES + i), 'province');
     await province;
@@ -268,15 +272,15 @@ export async function runOne(store: 'influxdb' | 'embedded'): Promise<Record<str
       const duringOutage = OUTAGE_S * PROVINCE_RATE;
       const afterOutage = 5 * PROVINCE_RATE;
       const total = beforeOutage + duringOutage + afterOutage;
-      await publishRange(clients, outageFrom, outageFrom + beforeOutage, base, PROVINCE_RATE);
+      await load.publish(outageFrom, outageFrom + beforeOutage, base, PROVINCE_RATE);
       progress(`outage: influxd stopped for ${OUTAGE_S} s`);
       await influxd.kill();
       const stoppedAt = Date.now();
-      await publishRange(clients, outageFrom + beforeOutage, outageFrom + beforeOutage + duringOutage, base, PROVINCE_RATE);
+      await load.publish(outageFrom + beforeOutage, outageFrom + beforeOutage + duringOutage, base, PROVINCE_RATE);
       await influxd.start();
       const restartedAt = Date.now();
       const outageS = (restartedAt - stoppedAt) / 1000;
-      await publishRange(clients, outageFrom + beforeOutage + duringOutage, outageFrom + total, base, PROVINCE_RATE);
+      await load.publish(outageFrom + beforeOutage + duringOutage, outageFrom + total, base, PROVINCE_RATE);
       const expected = outageFrom + total;
       const drainedAt = await waitCount(sink, expected, 180_000);
       await sleep(1500);
@@ -346,7 +350,7 @@ export async function runOne(store: 'influxdb' | 'embedded'): Promise<Record<str
     }
     return result;
   } finally {
-    await Promise.all(open.map((c) => c.endAsync(true).catch(() => {})));
+    await load?.close();
     if (hub && hub.exitCode === null) {
       hub.kill('SIGTERM');
       await Promise.race([new Promise((r) => hub!.once('exit', r)), sleep(8000)]);
