@@ -3,6 +3,7 @@
  * Every call goes through `request`: same-origin session cookie, JSON in and out, typed errors.
  * Response shapes are normalised here so that pages never depend on the wire format.
  */
+import type { Household } from '../../hub/store/registry-types.ts';
 import type { AlarmKind, AlarmState, AlarmView, Notice, ResponseKind, TelemetryField } from '../../hub/protocol/schema.ts';
 
 export type Role = 'station' | 'team-leader' | 'household';
@@ -163,14 +164,8 @@ export interface DeviceInfo {
 export interface DeviceHealthInfo extends DeviceInfo {
   team: string;
 }
-export interface HouseholdInfo {
-  id: string;
-  team: string;
-  name: string;
-  address: string;
-  phone: string;
-  lat: number | null;
-  lon: number | null;
+/** A household as the registry has it (the hub's own type), with its devices. */
+export interface HouseholdInfo extends Household {
   devices: DeviceInfo[];
 }
 

@@ -23,6 +23,7 @@ import { isValidId } from '../protocol/topics.ts';
 import { DEVICE_KINDS, type DeviceKind } from '../protocol/schema.ts';
 import { deviceSecretProblem } from './credentials.ts';
 import type { ImportResult, SqliteRegistryStore } from './registry-store.ts';
+import type { Household } from './registry-types.ts';
 
 export const CSV_COLUMNS = ['team', 'household', 'name', 'address', 'phone', 'lat', 'lon', 'device', 'kind', 'secret'] as const;
 export type CsvColumn = (typeof CSV_COLUMNS)[number];
@@ -141,15 +142,9 @@ export function parseCsv(text: string): { records: CsvRecord[]; problems: CsvPro
   return { records, problems };
 }
 
-export interface PlannedHousehold {
+/** A household row of the file, with the line it came from. */
+export interface PlannedHousehold extends Household {
   line: number;
-  id: string;
-  team: string;
-  name: string;
-  address: string;
-  phone: string;
-  lat: number | null;
-  lon: number | null;
 }
 export interface PlannedDevice {
   line: number;

@@ -82,15 +82,8 @@ const MIGRATIONS = [
    CREATE INDEX sessions_expiry ON sessions(expires_at);`,
 ];
 
-interface HouseholdRow {
-  id: string;
-  team: string;
-  name: string;
-  address: string;
-  phone: string;
-  lat: number | null;
-  lon: number | null;
-}
+/** A `households` row is a Household as it is. */
+type HouseholdRow = Household;
 interface DeviceRow {
   id: string;
   household: string;
