@@ -6,6 +6,8 @@ import { loadConfig } from '../../hub/config/config.ts';
 import { startHub } from '../../hub/app/hub.ts';
 import { silentLogger } from '../../hub/observability/logger.ts';
 
-const hub = await startHub(loadConfig({ env: process.env }), { logger: silentLogger() });
+// HUB_CHILD_EXTENSIONS=none starts the bare hub (benchmarks separate the extensions' cost).
+const extensions = process.env.HUB_CHILD_EXTENSIONS === 'none' ? [] : undefined;
+const hub = await startHub(loadConfig({ env: process.env }), { logger: silentLogger(), extensions });
 process.stdout.write(JSON.stringify({ mqttPort: hub.mqttPort, httpPort: hub.httpPort }) + '\n');
 process.on('SIGTERM', () => void hub.stop().then(() => process.exit(0)));
