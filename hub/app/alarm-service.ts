@@ -144,11 +144,15 @@ export class AlarmService {
     this.announce(effects, startedAt);
   }
 
+  /** Every transition goes to the timeline; each alarm's state row is written once, with its last state. */
   private journal(effects: Effect[]): void {
-    for (const e of effects) {
-      if (e.type !== 'journal') continue;
-      this.d.journal.write(e.record, this.d.engine.view(e.record), e.transition, e.detail);
-    }
+    const last = new Map<string, number>();
+    effects.forEach((e, i) => e.type === 'journal' && last.set(e.record.id, i));
+    effects.forEach((e, i) => {
+      if (e.type !== 'journal') return;
+      const final = last.get(e.record.id) === i;
+      this.d.journal.write(e.record, final ? this.d.engine.view(e.record) : null, e.transition, e.detail);
+    });
   }
 
   private journalFailed(err: unknown, effects: Effect[]): void {

@@ -41,6 +41,7 @@ export class AlarmJournal {
   private readonly insertTimeline;
   private readonly insertSeen;
   private readonly writeTx;
+  private readonly runInTx: (fn: () => unknown) => unknown;
 
   constructor(private readonly db: Db) {
     migrate(db, 'alarm-journal', [
@@ -70,9 +71,10 @@ export class AlarmJournal {
     this.insertTimeline = db.prepare(
       'INSERT INTO alarm_timeline (alarm_id, at, transition, state, detail_json) VALUES (?, ?, ?, ?, ?)',
     );
+    this.runInTx = db.transaction((fn: () => unknown) => fn());
     this.insertSeen = db.prepare('INSERT OR IGNORE INTO seen_events (device, event_id, at) VALUES (?, ?, ?)');
-    this.writeTx = db.transaction((record: AlarmRecord, view: AlarmView, transition: string, detail: Record<string, unknown>) => {
-      this.upsertAlarm.run({
+    this.writeTx = db.transaction((record: AlarmRecord, view: AlarmView | null, transition: string, detail: Record<string, unknown>) => {
+      if (view) this.upsertAlarm.run({
         id: record.id,
         team: record.team,
         household: record.originHousehold,
@@ -91,11 +93,15 @@ export class AlarmJournal {
 
   /** Runs `fn` in one transaction (one fsync for everything one input caused). Nested calls join it. */
   atomically<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    return this.runInTx(fn) as T;
   }
 
-  /** Durably records one transition (returns after the commit, or with the enclosing transaction). */
-  write(record: AlarmRecord, view: AlarmView, transition: string, detail: Record<string, unknown>): void {
+
+  /**
+   * Durably records one transition (returns after the commit, or with the enclosing transaction).
+   * `view` null: only the timeline entry (a later transition of the same input saves the state).
+   */
+  write(record: AlarmRecord, view: AlarmView | null, transition: string, detail: Record<string, unknown>): void {
     this.writeTx(record, view, transition, detail);
   }
 
