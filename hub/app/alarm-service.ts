@@ -12,6 +12,20 @@ import { topics } from '../protocol/topics.ts';
 import { ERROR_CODES, ForbiddenError, NotFoundError, SmokehubError } from '../protocol/errors.ts';
 import type { HubBus, MqttPublisher } from './context.ts';
 
+/** A set that forgets its oldest entries beyond `max`. */
+class BoundedSet {
+  private readonly items = new Set<string>();
+  constructor(private readonly max: number) {}
+  has(k: string): boolean {
+    return this.items.has(k);
+  }
+  add(k: string): void {
+    if (this.items.has(k)) return;
+    this.items.add(k);
+    if (this.items.size > this.max) this.items.delete(this.items.values().next().value as string);
+  }
+}
+
 export interface AlarmServiceDeps {
   engine: AlarmEngine;
   journal: AlarmJournal;
@@ -30,6 +44,8 @@ export class AlarmService {
   private readonly announced: Counter;
   private readonly journalErrors: Counter;
   private stopped = false;
+  /** Recent event ids, for de-duplication when the journal cannot be written. */
+  private readonly recentEvents = new BoundedSet(10_000);
 
   constructor(private readonly d: AlarmServiceDeps) {
     this.transitions = d.metrics.counter('smokehub_alarm_transitions_total', 'Alarm transitions by kind of transition');
@@ -66,7 +82,9 @@ export class AlarmService {
   /** A validated device event. Returns false when it was a duplicate (already handled). */
   handleDeviceEvent(src: DeviceSource, event: DeviceEvent, receivedAt: number): boolean {
     const started = performance.now();
+    const key = `${src.device}\u0000${event.id}`;
     let fresh = true;
+    let ran = false;
     let effects: Effect[] = [];
     try {
       // De-duplication, the transition(s) and their journal entries: one transaction, one fsync.
@@ -74,12 +92,19 @@ export class AlarmService {
         fresh = this.d.journal.markEventSeen(src.device, event.id, receivedAt);
         if (!fresh) return;
         effects = this.d.engine.handleDeviceEvent(src, event, receivedAt);
+        ran = true;
         this.journal(effects);
       });
     } catch (err) {
-      // The journal failed (disk full, I/O error). A life-safety hub still announces: log loudly.
+      // The journal failed (disk full, I/O error). A life-safety hub still handles and announces
+      // the event — de-duplicated in memory — and says so loudly.
+      if (!ran) {
+        fresh = !this.recentEvents.has(key);
+        if (fresh) effects = this.d.engine.handleDeviceEvent(src, event, receivedAt);
+      }
       this.journalFailed(err, effects);
     }
+    this.recentEvents.add(key);
     if (!fresh) return false;
     this.announce(effects, started);
     this.reschedule();

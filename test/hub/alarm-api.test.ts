@@ -110,3 +110,24 @@ test('all clear + quiet period resolves; origin hush cancels a pre-alarm', async
   clock.advance(1_000);
   await inbox.next((m) => m.json().state === 'resolved', 2000, 'resolved after the quiet period');
 });
+
+test('when the journal cannot be written (disk full, I/O error) alarms are still raised, de-duplicated, and the failure is counted', async () => {
+  const origin = await pool.device(th.mqttUrl, th.device('t2-h3-smoke'));
+  const neighbour = await pool.device(th.mqttUrl, th.device('t2-h2-panic'));
+  const inbox = new Inbox(neighbour);
+  await neighbour.subscribeAsync('smokehub/h/t2-h2/alert', { qos: 1 });
+  th.hub.ctx.db.pragma('query_only = ON'); // every write now fails
+  try {
+    const payload = JSON.stringify({ id: 'disk-full-1', type: 'panic' });
+    await origin.publishAsync('smokehub/h/t2-h3/d/t2-h3-smoke/event', payload, { qos: 1 });
+    const alert = (await inbox.next((m) => m.json().origin.household === 't2-h3' && m.json().state === 'active', 2000, 'alert without a journal')).json();
+    assert.equal(alert.kind, 'panic');
+    await origin.publishAsync('smokehub/h/t2-h3/d/t2-h3-smoke/event', payload, { qos: 1 });
+    await sleep(200);
+    assert.equal(inbox.count((m) => m.json().origin.household === 't2-h3'), 1, 'the redelivery is still recognised');
+    const metrics = await (await fetch(`${th.httpUrl}/metrics`)).text();
+    assert.match(metrics, /smokehub_journal_errors_total [1-9]/);
+  } finally {
+    th.hub.ctx.db.pragma('query_only = OFF');
+  }
+});
