@@ -57,6 +57,12 @@ export function localDate(ms: number, timezone: string): string {
   return `${pad(p.year, 4)}-${pad(p.month)}-${pad(p.day)}`;
 }
 
+/** `YYYY-MM-DD HH:MM:SS` of an instant in a timezone (tables, reports). */
+export function localDateTime(ms: number, timezone: string): string {
+  const p = localParts(ms, timezone);
+  return `${pad(p.year, 4)}-${pad(p.month)}-${pad(p.day)} ${pad(p.hour)}:${pad(p.minute)}:${pad(p.second)}`;
+}
+
 /** True for a real calendar date written `YYYY-MM-DD`. */
 export function isIsoDate(value: unknown): value is string {
   if (typeof value !== 'string') return false;

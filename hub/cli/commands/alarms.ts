@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { OPEN_ALARM_STATES } from '../../protocol/schema.ts';
 import { formatTable } from '../table.ts';
+import { localDateTime } from '../../supervision/local-time.ts';
 import { intFlag, parseCommandArgs, stringFlag } from '../args.ts';
 import type { CliCommand } from '../command.ts';
 import { cliConfig, DB_FILE, MissingDataError } from '../data-dir.ts';
@@ -18,20 +19,6 @@ interface AlarmRow {
   team: string;
   household: string;
   raised_at: number;
-}
-
-/** `2026-01-01 07:00:00` in the given timezone. */
-export function formatLocalTime(ms: number, timeZone: string): string {
-  return new Intl.DateTimeFormat('sv-SE', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    hour12: false,
-  }).format(new Date(ms));
 }
 
 export const alarmsCommand: CliCommand = {
@@ -65,7 +52,7 @@ Options:
       io.stdout(
         formatTable(
           ['ID', 'STATE', 'KIND', 'TEAM', 'HOUSEHOLD', 'RAISED'],
-          rows.map((r) => [r.id, r.state, r.kind, r.team, r.household, formatLocalTime(r.raised_at, config.timezone)]),
+          rows.map((r) => [r.id, r.state, r.kind, r.team, r.household, localDateTime(r.raised_at, config.timezone)]),
         ),
       );
       io.stderr(`${rows.length} ${args.flags.open === true ? 'open ' : ''}alarm${rows.length === 1 ? '' : 's'}\n`);
