@@ -148,41 +148,33 @@ export function buildDailyReport(input: DailyReportInput): DailyReport {
     t.failedSelfTests.sort((a, b) => a.device.localeCompare(b.device));
     t.expiringEquipment.sort((a, b) => a.expires.localeCompare(b.expires) || a.household.localeCompare(b.household));
   }
-  const sum = (f: (t: TeamReport) => number) => list.reduce((n, t) => n + f(t), 0);
   return {
     date: input.date,
     timezone: input.timezone,
     from: input.from,
     to: input.to,
     generatedAt: input.generatedAt,
-    totals: {
-      alarms: sum((t) => t.alarms),
-      falseAlarms: sum((t) => t.falseAlarms),
-      offlineDevices: sum((t) => t.offlineDevices.length),
-      offlineNow: sum((t) => t.offlineNow.length),
-      failedSelfTests: sum((t) => t.failedSelfTests.length),
-      expiringEquipment: sum((t) => t.expiringEquipment.length),
-    },
+    totals: totalsOf(list),
     teams: list,
+  };
+}
+
+function totalsOf(teams: TeamReport[]): DailyReport['totals'] {
+  const sum = (f: (t: TeamReport) => number) => teams.reduce((n, t) => n + f(t), 0);
+  return {
+    alarms: sum((t) => t.alarms),
+    falseAlarms: sum((t) => t.falseAlarms),
+    offlineDevices: sum((t) => t.offlineDevices.length),
+    offlineNow: sum((t) => t.offlineNow.length),
+    failedSelfTests: sum((t) => t.failedSelfTests.length),
+    expiringEquipment: sum((t) => t.expiringEquipment.length),
   };
 }
 
 /** The report restricted to some teams (a team leader sees their own), totals recomputed. */
 export function reportForTeams(report: DailyReport, allowed: (team: string) => boolean): DailyReport {
   const teams = report.teams.filter((t) => allowed(t.team));
-  const sum = (f: (t: TeamReport) => number) => teams.reduce((n, t) => n + f(t), 0);
-  return {
-    ...report,
-    teams,
-    totals: {
-      alarms: sum((t) => t.alarms),
-      falseAlarms: sum((t) => t.falseAlarms),
-      offlineDevices: sum((t) => t.offlineDevices.length),
-      offlineNow: sum((t) => t.offlineNow.length),
-      failedSelfTests: sum((t) => t.failedSelfTests.length),
-      expiringEquipment: sum((t) => t.expiringEquipment.length),
-    },
-  };
+  return { ...report, teams, totals: totalsOf(teams) };
 }
 
 /** One line for the station notice that announces the report. */
