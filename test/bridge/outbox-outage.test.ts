@@ -4,7 +4,7 @@
  * flight when the hub dies is delivered after it restarts. A real hub restarted on the same
  * port and data directory; the board is the serial mock.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { SerialPortMock } from 'serialport';
 import { startTestHub } from '../helpers/hub-harness.ts';
@@ -28,24 +28,31 @@ function recordEvents(hub: RunningHub): Array<{ event: DeviceEvent; duplicate: b
   return seen;
 }
 
-test('outage: events raised while the hub is down are delivered in order after it returns, exactly once', async (t) => {
+/** A hub on a fixed port (so it can be restarted there) and a serial bridge connected to it. */
+async function bridgeOnHub(t: TestContext, path: string, dataDirPrefix: string) {
   SerialPortMock.binding.reset();
-  SerialPortMock.binding.createPort('/dev/ttyOUT0', { echo: false, record: true });
+  SerialPortMock.binding.createPort(path, { echo: false, record: true });
   const cleanup = cleanupStack(t);
   const port = await freePort();
-  const dataDir = tempDir(t, 'smokehub-outage-hub-');
+  const dataDir = tempDir(t, dataDirPrefix);
   const first = await startTestHub({ dataDir, config: { mqttPort: port, verifyWindowS: 20 } });
   let current: { stop(): Promise<void> } = first;
   cleanup(() => current.stop());
+  const setCurrent = (hub: { stop(): Promise<void> }) => (current = hub);
   const me = first.device('t1-h1-smoke');
   const built = startBridge(cleanup, {
     hub: `mqtt://127.0.0.1:${port}`, household: me.household, device: me.device, secret: me.secret,
-    state: tempDir(t), serial: { path: '/dev/ttyOUT0', baud: 9600 },
+    state: tempDir(t), serial: { path: path, baud: 9600 },
   }, { openPort: openMock });
   const profile = built.profile as SerialProfile;
   const before = recordEvents(first.hub);
   await built.bridge.start();
   await waitFor(() => built.link.connected, 5000, 'connected');
+  return { first, built, profile, before, setCurrent };
+}
+
+test('outage: events raised while the hub is down are delivered in order after it returns, exactly once', async (t) => {
+  const { first, built, profile, before, setCurrent } = await bridgeOnHub(t, '/dev/ttyOUT0', 'smokehub-outage-hub-');
   boardSays(profile, 'EVENT test\n');
   await waitFor(() => before.length === 1, 5000, 'test event delivered');
 
@@ -60,7 +67,7 @@ test('outage: events raised while the hub is down are delivered in order after i
 
   // The hub comes back on the same port and data.
   const second = await startHub(first.config, { logger: silentLogger() });
-  current = second;
+  setCurrent(second);
   const after = recordEvents(second);
   await waitFor(() => built.link.connected && built.outbox.size() === 0, 8000, 'outbox drained');
   await waitFor(() => after.length >= 4, 3000, 'four events at the hub');
@@ -77,30 +84,14 @@ test('outage: events raised while the hub is down are delivered in order after i
 });
 
 test('hub restart during an event: the event in flight is delivered once the hub is back', async (t) => {
-  SerialPortMock.binding.reset();
-  SerialPortMock.binding.createPort('/dev/ttyOUT1', { echo: false, record: true });
-  const cleanup = cleanupStack(t);
-  const port = await freePort();
-  const dataDir = tempDir(t, 'smokehub-restart-hub-');
-  const first = await startTestHub({ dataDir, config: { mqttPort: port, verifyWindowS: 20 } });
-  let current: { stop(): Promise<void> } = first;
-  cleanup(() => current.stop());
-  const me = first.device('t1-h1-smoke');
-  const built = startBridge(cleanup, {
-    hub: `mqtt://127.0.0.1:${port}`, household: me.household, device: me.device, secret: me.secret,
-    state: tempDir(t), serial: { path: '/dev/ttyOUT1', baud: 9600 },
-  }, { openPort: openMock });
-  const profile = built.profile as SerialProfile;
-  const before = recordEvents(first.hub);
-  await built.bridge.start();
-  await waitFor(() => built.link.connected, 5000, 'connected');
+  const { first, built, profile, before, setCurrent } = await bridgeOnHub(t, '/dev/ttyOUT1', 'smokehub-restart-hub-');
 
   // The board reports smoke and the hub dies at that very moment.
   boardSays(profile, 'EVENT smoke 700\n');
   await waitFor(() => built.outbox.size() === 1 || before.length === 1, 2000, 'event recorded');
   await stopHubUnderBridges(first, [built.link]);
   const second = await startHub(first.config, { logger: silentLogger() });
-  current = second;
+  setCurrent(second);
   const after = recordEvents(second);
   await waitFor(() => built.link.connected && built.outbox.size() === 0, 8000, 'delivered after restart');
   const fresh = [...before, ...after].filter((e) => !e.duplicate && e.event.type === 'smoke');
