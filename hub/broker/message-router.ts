@@ -57,7 +57,6 @@ export class MessageRouter {
   route(principal: Principal, clientId: string, topic: string, payload: Buffer): RouteOutcome {
     const now = this.d.clock.now();
     const t = parseTopic(topic);
-    const who = principal.type === 'device' ? { device: principal.device, household: principal.household } : { user: principal.username };
     const ref = principal.type === 'device' ? this.refOf(principal) : undefined;
     if (ref) this.d.bus.emit('device-heard', ref, now);
 
@@ -122,7 +121,7 @@ export class MessageRouter {
         this.reject(principal, clientId, topic, [{ code: err.code, message: err.message }], 'response');
         return 'drop';
       }
-      this.log.info({ ...who, household: t.household, alarm: r.value.alarm, response: r.value.response }, 'response recorded');
+      this.log.info({ ...whoIs(principal), household: t.household, alarm: r.value.alarm, response: r.value.response }, 'response recorded');
       return 'forward';
     }
     return 'drop';
@@ -141,13 +140,17 @@ export class MessageRouter {
 
   private reject(principal: Principal, clientId: string, topic: string, issues: Issue[], channel: string): void {
     for (const i of issues) this.rejects.inc({ reason: i.code, channel });
-    const who = principal.type === 'device' ? { device: principal.device, household: principal.household } : { user: principal.username };
     // Each sender and reason is logged once a minute at most (with the count held back); metrics count all.
     const key = `${principal.type === 'device' ? principal.device : principal.username}|${channel}|${issues[0]!.code}`;
-    this.rejectLog.warn(key, { ...who, clientId, topic: topic.slice(0, 128), issues }, 'rejected input');
+    this.rejectLog.warn(key, { ...whoIs(principal), clientId, topic: topic.slice(0, 128), issues }, 'rejected input');
     if (principal.type === 'device') {
       const body = { topic: topic.slice(0, 128), error: issues[0]!.code as ErrorCode, issues, at: this.d.clock.now() };
       this.d.mqtt.publish(topics.device(principal.household, principal.device, 'error'), JSON.stringify(body), { qos: 0 });
     }
   }
+}
+
+/** Who sent a message, for logs. */
+function whoIs(p: Principal): Record<string, string> {
+  return p.type === 'device' ? { device: p.device, household: p.household } : { user: p.username };
 }

@@ -239,7 +239,8 @@ test('mosquitto_pub and mosquitto_sub speak the contract too', async () => {
   const child = spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', port, '-i', sub.device, '-u', sub.device, '-P', sub.secret, '-t', 'smokehub/h/t1-h2/alert', '-q', '1', '-C', '1', '-W', '10']);
   let out = '';
   child.stdout.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((r) => child.on('exit', r));
+  // 'close', not 'exit': stdout may still hold the message when the process exits.
+  const exited = new Promise<number | null>((r) => child.on('close', r));
   try {
     await sleep(500);
     const pub = th.device('t1-h1-smoke');
