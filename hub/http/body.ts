@@ -1,5 +1,5 @@
 /**
- * Reads a bounded JSON request body (same rules as router.ts `readJsonBody`), but keeps the
+ * Reads a bounded JSON request body (JSON content type, at most MAX_BODY_BYTES), and keeps the
  * connection usable when the body is too large: the rest is drained (up to a bound) so the
  * 413 answer reaches the client instead of a reset socket.
  */

@@ -1,10 +1,10 @@
 /**
- * A small HTTP router: `METHOD /path/:param` patterns, JSON bodies (bounded), typed errors → 4xx.
+ * A small HTTP router: `METHOD /path/:param` patterns and typed errors → 4xx (bodies: body.ts).
  * Each feature (alarms, households, telemetry, jobs, ...) registers its routes on the hub's router,
  * like a fastify plugin; authentication is decided per route by `auth`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ERROR_CODES, SmokehubError, ValidationError } from '../protocol/errors.ts';
+import { ERROR_CODES, SmokehubError } from '../protocol/errors.ts';
 import type { Principal } from '../core/acl.ts';
 
 export type UserPrincipal = Extract<Principal, { type: 'user' }>;
@@ -94,26 +94,6 @@ export class Router {
       return { route: r, params };
     }
     return { methodMismatch: mismatch };
-  }
-}
-
-/** Reads a JSON body, bounded; empty body → undefined. */
-export async function readJsonBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new SmokehubError(ERROR_CODES.OVERSIZE, `request body is larger than ${limit} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  if (size === 0) return undefined;
-  const text = Buffer.concat(chunks).toString('utf8');
-  const type = String(req.headers['content-type'] ?? '');
-  if (type && !type.includes('json')) throw new ValidationError(ERROR_CODES.BAD_REQUEST, 'request body must be application/json');
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new ValidationError(ERROR_CODES.BAD_JSON, 'request body is not valid JSON');
   }
 }
 
