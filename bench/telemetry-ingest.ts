@@ -13,6 +13,14 @@
  * BENCH_TELEMETRY_STORE=embedded runs the same ingest and fan-out phases against the embedded SQLite
  * store (the default on a Pi, no influxd; points counted in DATA/telemetry.db; no baseline, no outage).
  *
+ * Each fan-out phase also records the CPU used by the hub and by the load generator (share of one
+ * core) and the hub-side fan-out time from the hub's own histogram (smokehub_fanout_seconds: event in
+ * → last alert handed to the broker, journal fsync included), to tell the hub's share of the
+ * end-to-end figure from the machine's.
+ *
+ * BENCH_INGRESS_SLICE_MS=0 runs the hub without its ingress scheduler (hub/broker/ingress-scheduler.ts);
+ * BENCH_INGRESS_COMPARE=1 runs each store a second time without it, in the same run; BENCH_LOAD_CLIENT=light|mqttjs picks the load generator's client (bench/telemetry-load.ts).
+ *
  * Env: BENCH_TELEMETRY_POINTS (default 200,000), BENCH_TELEMETRY_CLIENTS (200), BENCH_OUTAGE_S (30; the
  * issue's 5-minute figure is BENCH_OUTAGE_S=300), BENCH_FANOUT_SAMPLES (30 per phase),
  * BENCH_FANOUT_RATE (20,000, or 90 % of the measured ingest rate when lower), BENCH_TELEMETRY_STORE
@@ -29,7 +37,7 @@ import { openDatabase } from '../hub/store/database.ts';
 import { SqliteRegistryStore } from '../hub/store/registry-store.ts';
 import { importCsv } from '../hub/store/csv-import.ts';
 import { startInfluxd, type Influxd } from '../test/helpers/influxd.ts';
-import { median, percentile, printTable, round } from './lib/stats.ts';
+import { cpuSeconds, median, percentile, printTable, round } from './lib/stats.ts';
 import { reading } from './telemetry-load.ts';
 
 const POINTS = Number(process.env.BENCH_TELEMETRY_POINTS ?? 200_000);
@@ -67,10 +75,10 @@ function hubCommand(): string[] {
 
 const progress = (what: string) => process.stderr.write(`[telemetry-ingest ${new Date().toISOString().slice(11, 19)}] ${what}\n`);
 
-function startHubProcess(env: Record<string, string>): Promise<{ child: ChildProcess; mqttPort: number }> {
-  const child = spawn(process.execPath, hubCommand(), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+function startHubProcess(env: Record<string, string>, slice: string | undefined): Promise<{ child: ChildProcess; mqttPort: number; httpPort: number }> {
+  const child = spawn(process.execPath, hubCommand(), { env: { ...process.env, ...env, ...(slice !== undefined ? { HUB_CHILD_INGRESS_SLICE_MS: slice } : {}) }, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', (l) => resolve({ child, mqttPort: JSON.parse(l).mqttPort }));
+    createInterface({ input: child.stdout! }).once('line', (l) => resolve({ child, ...(JSON.parse(l) as { mqttPort: number; httpPort: number }) }));
     child.once('exit', (c) => reject(new Error(`hub exited with ${c}`)));
     setTimeout(() => reject(new Error('hub did not start in 60 s')), 60_000).unref();
   });
@@ -141,6 +149,7 @@ async function connect(port: number, c: Cred): Promise<MqttClient> {
 
 /** The load generator process (bench/telemetry-load.ts). */
 interface Load {
+  pid: number;
   /** Publishes readings [from, to); resolves with Date.now() once all were acknowledged. */
   publish(from: number, to: number, base: number, rate?: number): Promise<number>;
   close(): Promise<void>;
@@ -161,6 +170,7 @@ async function startLoad(port: number, creds: Cred[]): Promise<Load> {
   });
   let nextId = 0;
   return {
+    pid: child.pid!,
     publish(from, to, base, rate) {
       const id = ++nextId;
       return new Promise<number>((resolve) => {
@@ -201,7 +211,54 @@ async function fanout(port: number, creds: Cred[], teams: number[], tag: string)
   return out.filter((x) => Number.isFinite(x));
 }
 
-export async function runOne(store: 'influxdb' | 'embedded'): Promise<Record<string, unknown>> {
+/** The hub's fan-out histogram (cumulative counts by upper bound in seconds). */
+async function hubFanoutHistogram(httpPort: number): Promise<Array<[number, number]>> {
+  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  const out: Array<[number, number]> = [];
+  for (const m of text.matchAll(/^smokehub_fanout_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)) out.push([m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2])]);
+  return out;
+}
+
+/** Upper bound (ms) of the bucket holding the p-th percentile of what was observed between two snapshots. */
+function bucketPercentileMs(before: Array<[number, number]>, after: Array<[number, number]>, p: number): number | null {
+  const diff = after.map(([le, n], i) => [le, n - (before[i]?.[1] ?? 0)] as [number, number]);
+  const total = diff.at(-1)?.[1] ?? 0;
+  if (total === 0) return null;
+  const hit = diff.find(([, n]) => n >= (p / 100) * total);
+  return hit && Number.isFinite(hit[0]) ? hit[0] * 1000 : null;
+}
+
+interface PhaseFigures {
+  samples: number[];
+  /** Hub-side fan-out p50/p99 bucket bounds (ms) from the hub's histogram. */
+  hubSideP50LeMs: number | null;
+  hubSideP99LeMs: number | null;
+  /** CPU used during the phase, in cores (1 = one core busy all the time). */
+  hubCpuCores: number;
+  loadCpuCores: number | null;
+}
+
+/** Runs one fan-out phase and records what the hub and the load generator used meanwhile. */
+async function measuredPhase(hubPid: number, httpPort: number, loadPid: number | null, run: () => Promise<number[]>): Promise<PhaseFigures> {
+  const h0 = await hubFanoutHistogram(httpPort);
+  const t0 = performance.now();
+  const hub0 = cpuSeconds(hubPid);
+  const load0 = loadPid === null ? NaN : cpuSeconds(loadPid);
+  const samples = await run();
+  const wall = (performance.now() - t0) / 1000;
+  const hubCpu = (cpuSeconds(hubPid) - hub0) / wall;
+  const loadCpu = loadPid === null ? NaN : (cpuSeconds(loadPid) - load0) / wall;
+  const h1 = await hubFanoutHistogram(httpPort);
+  return {
+    samples,
+    hubSideP50LeMs: bucketPercentileMs(h0, h1, 50),
+    hubSideP99LeMs: bucketPercentileMs(h0, h1, 99),
+    hubCpuCores: round(hubCpu, 2),
+    loadCpuCores: Number.isFinite(loadCpu) ? round(loadCpu, 2) : null,
+  };
+}
+
+export async function runOne(store: 'influxdb' | 'embedded', ingressSliceMs = process.env.BENCH_INGRESS_SLICE_MS): Promise<Record<string, unknown>> {
   const dataDir = mkdtempSync(join(tmpdir(), 'smokehub-bench-telemetry-'));
   const influxd = store === 'influxdb' ? await startInfluxd() : null;
   let hub: ChildProcess | null = null;
@@ -226,12 +283,15 @@ export async function runOne(store: 'influxdb' | 'embedded'): Promise<Record<str
       SMOKEHUB_ESCALATE_AFTER_S: '3600',
       ...(influxd ? { SMOKEHUB_INFLUX_URL: `${influxd.baseUrl}/bench` } : {}),
       SMOKEHUB_LOG_LEVEL: 'silent',
-    });
+    }, ingressSliceMs);
     hub = h.child;
     const port = h.mqttPort;
+    const hubPid = h.child.pid!;
+    const teamsOf = (phase: number) => Array.from({ length: FANOUT_SAMPLES }, (_, i) => phase * FANOUT_SAMPLES + i);
 
     progress('hub started; fan-out idle');
-    const idle = await fanout(port, creds, Array.from({ length: FANOUT_SAMPLES }, (_, i) => i), 'idle');
+    const idlePhase = await measuredPhase(hubPid, h.httpPort, null, () => fanout(port, creds, teamsOf(0), 'idle'));
+    const idle = idlePhase.samples;
 
     load = await startLoad(port, publishers);
     const clients = publishers;
@@ -239,7 +299,8 @@ export async function runOne(store: 'influxdb' | 'embedded'): Promise<Record<str
     const t0 = Date.now();
     const loadDone = load.publish(0, POINTS, base);
     await sleep(300);
-    const underLoad = await fanout(port, creds, Array.from({ length: FANOUT_SAMPLES }, (_, i) => FANOUT_SAMPLES + i), 'load');
+    const loadPhase = await measuredPhase(hubPid, h.httpPort, load.pid, () => fanout(port, creds, teamsOf(1), 'load'));
+    const underLoad = loadPhase.samples;
     const acked = await loadDone;
     const stored = await waitCount(sink, POINTS, 120_000);
     const hubRate = (POINTS * 1000) / (stored - t0);
@@ -252,7 +313,8 @@ export async function runOne(store: 'influxdb' | 'embedded'): Promise<Record<str
     progress(`fan-out at ${pacedRate} points/s`);
     const paced = load.publish(POINTS, POINTS + pacedPoints, base, pacedRate);
     await sleep(500);
-    const atRate = await fanout(port, creds, Array.from({ length: FANOUT_SAMPLES }, (_, i) => 2 * FANOUT_SAMPLES + i), 'rate');
+    const ratePhase = await measuredPhase(hubPid, h.httpPort, load.pid, () => fanout(port, creds, teamsOf(2), 'rate'));
+    const atRate = ratePhase.samples;
     await paced;
 
     // Fan-out at the province rate (1,600 teams × 10 households, one reading a minute).
@@ -261,7 +323,8 @@ export async function runOne(store: 'influxdb' | 'embedded'): Promise<Record<str
     progress('fan-out at the province rate');
     const province = load.publish(provinceFrom, provinceFrom + provincePoints, base, PROVINCE_RATE);
     await sleep(500);
-    const atProvince = await fanout(port, creds, Array.from({ length: FANOUT_SAMPLES }, (_, i) => 3 * FANOUT_SAMPLES + i), 'province');
+    const provincePhase = await measuredPhase(hubPid, h.httpPort, load.pid, () => fanout(port, creds, teamsOf(3), 'province'));
+    const atProvince = provincePhase.samples;
     await province;
 
     // Outage under province load (InfluxDB only).
@@ -327,6 +390,14 @@ export async function runOne(store: 'influxdb' | 'embedded'): Promise<Record<str
         atProvinceP99Ms: round(percentile(atProvince, 99), 2),
         p99AtProvinceOverIdle: round(percentile(atProvince, 99) / percentile(idle, 99), 2),
         samples: [idle.length, underLoad.length, atRate.length, atProvince.length],
+        ingressScheduler: ingressSliceMs === '0' ? 'off' : 'on',
+        loadClient: process.env.BENCH_LOAD_CLIENT ?? 'mqttjs',
+        phases: Object.fromEntries(
+          ([['idle', idlePhase], ['saturation', loadPhase], ['steadyRate', ratePhase], ['provinceRate', provincePhase]] as const).map(([k, ph]) => [
+            k,
+            { hubSideP50LeMs: ph.hubSideP50LeMs, hubSideP99LeMs: ph.hubSideP99LeMs, hubCpuCores: ph.hubCpuCores, loadCpuCores: ph.loadCpuCores, p90Ms: round(percentile(ph.samples, 90), 2), maxMs: round(Math.max(...ph.samples), 2) },
+          ]),
+        ),
       },
       [influxd ? 'outage' : 'stored']: outage,
     };
@@ -339,6 +410,13 @@ export async function runOne(store: 'influxdb' | 'embedded'): Promise<Record<str
       { measure: `fan-out p50 / p99 at ${pacedRate} points/s (ms)`, 'through hub': `${result.fanout.atRateP50Ms} / ${result.fanout.atRateP99Ms}`, 'raw line protocol': '', ratio: `${result.fanout.p99AtRateOverIdle}x idle` },
       { measure: 'fan-out p50 / p99 at saturation (ms)', 'through hub': `${result.fanout.underLoadP50Ms} / ${result.fanout.underLoadP99Ms}`, 'raw line protocol': '', ratio: `${result.fanout.p99UnderLoadOverIdle}x idle` },
     ]);
+    printTable(`Fan-out phases — ingress scheduler ${result.fanout.ingressScheduler}, load client ${result.fanout.loadClient}`, Object.entries(result.fanout.phases).map(([phase, f]) => ({
+      phase,
+      'p90 / max (ms)': `${f.p90Ms} / ${f.maxMs}`,
+      'hub-side p50 / p99 (ms, bucket ≤)': `${f.hubSideP50LeMs ?? '-'} / ${f.hubSideP99LeMs ?? '-'}`,
+      'hub CPU (cores)': f.hubCpuCores,
+      'load generator CPU (cores)': f.loadCpuCores ?? '-',
+    })));
     if (influxd) {
       const o = outage as { influxStoppedS: number; pointsPublished: number; lost: number; duplicates: number; sumMatches: boolean; drainAfterRestartS: number };
       printTable(`Outage — influxd stopped ${o.influxStoppedS} s at ${PROVINCE_RATE} points/s`, [
@@ -365,8 +443,15 @@ export async function runOne(store: 'influxdb' | 'embedded'): Promise<Record<str
 export async function run(): Promise<Record<string, unknown>> {
   const which = process.env.BENCH_TELEMETRY_STORE ?? 'both';
   const out: Record<string, unknown> = { at: new Date().toISOString(), machine: `${cpus().length} cores, Node ${process.version}` };
-  if (which === 'both' || which === 'influxdb') out.influxdb = await runOne('influxdb');
-  if (which === 'both' || which === 'embedded') out.embedded = await runOne('embedded');
+  const compare = process.env.BENCH_INGRESS_COMPARE === '1';
+  if (which === 'both' || which === 'influxdb') {
+    out.influxdb = await runOne('influxdb');
+    if (compare) out.influxdbWithoutIngressScheduler = await runOne('influxdb', '0');
+  }
+  if (which === 'both' || which === 'embedded') {
+    out.embedded = await runOne('embedded');
+    if (compare) out.embeddedWithoutIngressScheduler = await runOne('embedded', '0');
+  }
   const file = process.env.BENCH_TELEMETRY_RESULTS ?? 'bench/results/telemetry-ingest.json';
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify(out, null, 2) + '\n');

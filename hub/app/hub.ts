@@ -33,6 +33,8 @@ export interface StartHubOptions {
   logger?: Logger;
   /** Replaces the default extensions (tests). */
   extensions?: HubExtension[];
+  /** The broker's telemetry slice (ingress-scheduler.ts); 0 turns the scheduler off (benchmarks). */
+  ingressSliceMs?: number;
 }
 
 export interface RunningHub {
@@ -116,6 +118,7 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
       clock,
       logger,
       metrics,
+      ingressSliceMs: opts.ingressSliceMs,
     });
     await broker.init();
     alarms = new AlarmService({ engine, journal, mqtt: broker, clock, bus, logger: logger.child({ module: 'alarms' }), metrics });

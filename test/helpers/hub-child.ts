@@ -8,6 +8,8 @@ import { silentLogger } from '../../hub/observability/logger.ts';
 
 // HUB_CHILD_EXTENSIONS=none starts the bare hub (benchmarks separate the extensions' cost).
 const extensions = process.env.HUB_CHILD_EXTENSIONS === 'none' ? [] : undefined;
-const hub = await startHub(loadConfig({ env: process.env }), { logger: silentLogger(), extensions });
+// HUB_CHILD_INGRESS_SLICE_MS=0 turns the ingress scheduler off (benchmarks compare with and without).
+const slice = process.env.HUB_CHILD_INGRESS_SLICE_MS;
+const hub = await startHub(loadConfig({ env: process.env }), { logger: silentLogger(), extensions, ingressSliceMs: slice === undefined ? undefined : Number(slice) });
 process.stdout.write(JSON.stringify({ mqttPort: hub.mqttPort, httpPort: hub.httpPort }) + '\n');
 process.on('SIGTERM', () => void hub.stop().then(() => process.exit(0)));
