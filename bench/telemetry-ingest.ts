@@ -187,10 +187,11 @@ async function startLoad(port: number, creds: Cred[]): Promise<Load> {
   };
 }
 
-/** Alarm fan-out: origin smoke event → neighbour's `active` alert, one team per sample. */
-async function fanout(port: number, creds: Cred[], teams: number[], tag: string): Promise<number[]> {
+/** Alarm fan-out: origin smoke event → neighbour's `active` alert, one team per sample (stops early once `until()`). */
+async function fanout(port: number, creds: Cred[], teams: number[], tag: string, until: () => boolean = () => false): Promise<number[]> {
   const out: number[] = [];
   for (const t of teams) {
+    if (until()) break;
     const origin = creds.find((c) => c.household === `T${t}H0`)!;
     const neighbour = creds.find((c) => c.household === `T${t}H1`)!;
     const o = await connect(port, origin);
@@ -297,9 +298,14 @@ export async function runOne(store: 'influxdb' | 'embedded', ingressSliceMs = pr
     const clients = publishers;
     progress(`ingest ${POINTS} points at full speed`);
     const t0 = Date.now();
-    const loadDone = load.publish(0, POINTS, base);
+    let saturating = true;
+    const loadDone = load.publish(0, POINTS, base).then((at) => {
+      saturating = false;
+      return at;
+    });
     await sleep(300);
-    const loadPhase = await measuredPhase(hubPid, h.httpPort, load.pid, () => fanout(port, creds, teamsOf(1), 'load'));
+    // Samples are taken only while the load generator is still publishing at full speed.
+    const loadPhase = await measuredPhase(hubPid, h.httpPort, load.pid, () => fanout(port, creds, teamsOf(1), 'load', () => !saturating));
     const underLoad = loadPhase.samples;
     const acked = await loadDone;
     const stored = await waitCount(sink, POINTS, 120_000);
@@ -402,7 +408,7 @@ export async function runOne(store: 'influxdb' | 'embedded', ingressSliceMs = pr
       [influxd ? 'outage' : 'stored']: outage,
     };
     const sinkName = influxd ? 'influxd' : 'embedded SQLite store';
-    printTable(`Telemetry ingest — ${POINTS} points from ${clients.length} MQTT.js clients (QoS 1) into the ${sinkName}`, [
+    printTable(`Telemetry ingest — ${POINTS} points from ${clients.length} ${process.env.BENCH_LOAD_CLIENT === 'light' ? 'light MQTT' : 'MQTT.js'} clients (QoS 1) into the ${sinkName}`, [
       { measure: 'points/s stored', 'through hub': result.throughHub.pointsPerS, 'raw line protocol': result.rawLineProtocol?.pointsPerS ?? '', ratio: result.throughHub.ratioToRaw ?? '' },
       { measure: 'points/s accepted (PUBACK)', 'through hub': result.throughHub.acceptedPerS, 'raw line protocol': '', ratio: '' },
       { measure: 'fan-out p50 / p99 idle (ms)', 'through hub': `${result.fanout.idleP50Ms} / ${result.fanout.idleP99Ms}`, 'raw line protocol': '', ratio: '' },

@@ -52,6 +52,12 @@ export interface MqttPublisher {
   publish(topic: string, payload: string | Buffer, opts?: PublishOptions): void;
 }
 
+/** The broker's ingress control: a part that stores telemetry holds it back while it is full. */
+export interface IngressControl {
+  /** Telemetry is neither handled nor acknowledged while `check()` returns true (devices keep it). */
+  holdTelemetryWhile(check: () => boolean): void;
+}
+
 export interface HubContext {
   config: HubConfig;
   logger: Logger;
@@ -61,6 +67,7 @@ export interface HubContext {
   registry: RegistryStore;
   bus: HubBus;
   mqtt: MqttPublisher;
+  ingress: IngressControl;
   http: Router;
 }
 

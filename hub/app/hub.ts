@@ -126,7 +126,7 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
     broker.attach(router, alarms);
 
     const httpRouter = new Router();
-    const ctx: HubContext = { config, logger, metrics, db, clock, registry, bus, mqtt: broker, http: httpRouter };
+    const ctx: HubContext = { config, logger, metrics, db, clock, registry, bus, mqtt: broker, ingress: broker, http: httpRouter };
     const presence = broker.presence;
     registerRegistryRoutes(httpRouter, {
       registry,

@@ -7,17 +7,23 @@
  * event-loop turn. Between slices the loop reads sockets again, so an event arriving on any
  * connection is handled within about one slice, however much telemetry is waiting.
  *
- * - **Order per connection is kept.** Once a connection has a packet waiting, its later packets
- *   (whatever they are) wait behind it: PUBACKs still go out in the order the PUBLISHes came
- *   (MQTT 3.1.1 §4.6) and a device's `clear` never overtakes its own earlier reading.
- * - **Back-pressure, bounded memory.** A waiting packet holds its connection: Aedes reads a
- *   connection's next chunk only when the packets of the current one are handled, so the queue
- *   holds at most one read chunk per connection and TCP slows the senders when the hub is busy.
+ * - **Events never wait for telemetry**, not even their own connection's: only telemetry PUBLISHes
+ *   wait, in the order they came (per connection and overall). A PUBACK for an event can therefore
+ *   go out before the PUBACKs of telemetry its device sent just before it (MQTT 3.1.1 §4.6 asks
+ *   for PUBACK order; clients match PUBACKs by packet id, and a smoke alarm must not queue).
+ * - **Bounded memory, back-pressure.** A connection with `perConnection` packets waiting, or any
+ *   connection adding one while `total` wait overall, is no longer read until its waiting packets
+ *   are handled: TCP then slows that sender instead of the hub buffering it. A device sending a
+ *   reading a minute never reaches the bound, so its events are always read at once.
+ * - **Storage back-pressure.** `holdWhile(check)` pauses telemetry while `check()` is true (the
+ *   telemetry pipeline is full): waiting telemetry is not acknowledged, so nothing acknowledged is
+ *   dropped for lack of room; connections fill to their bound and are no longer read.
  * - **Nothing is lost.** A waiting packet of a connection that closes is not acknowledged; the
  *   device sends it again (QoS 1), as for any packet in flight when a connection drops.
  *
- * The hook uses Aedes internals (the client's `_parser`, `_parsingBatch`, `_nextBatch`); when they
- * are not as expected `attach()` returns false and that connection is handled as plain Aedes does.
+ * The hook uses Aedes internals (the client's `_parser`, `_parsingBatch`, `_nextBatch`, and the
+ * connection's `readable` listener); when they are not as expected `attach()` returns false and that
+ * connection is handled as plain Aedes does.
  */
 
 /** The parts of an Aedes client this scheduler relies on. */
@@ -25,6 +31,7 @@ export interface SchedulableClient {
   _parser: ParserLike;
   _parsingBatch: number;
   _nextBatch: (err?: Error | null) => void;
+  conn: StreamLike;
   connackSent: boolean;
   closed: boolean;
 }
@@ -37,26 +44,40 @@ interface ParserLike {
   on(event: 'packet', fn: PacketListener): unknown;
 }
 
-interface Waiting {
-  client: SchedulableClient;
-  handle: (packet: unknown) => void;
-  packet: unknown;
-  conn: ConnectionState;
+interface StreamLike {
+  listeners(event: 'readable'): Function[];
+  removeListener(event: 'readable', fn: () => void): unknown;
+  on(event: 'readable', fn: () => void): unknown;
 }
 
-interface ConnectionState {
+interface Connection {
+  client: SchedulableClient;
+  handle: PacketListener;
   waiting: number;
+  /** Not read while true (one token in Aedes' batch count, and 'readable' events held back). */
+  held: boolean;
+}
+
+interface Waiting {
+  conn: Connection;
+  packet: unknown;
 }
 
 export interface IngressSchedulerOptions {
   /** Longest run of queued packets handled in one event-loop turn (default 2 ms). */
   sliceMs?: number;
+  /** Waiting packets of one connection before it is no longer read (default 16). */
+  perConnection?: number;
+  /** Waiting packets overall beyond which every connection adding one is no longer read (default 20,000). */
+  total?: number;
   /** Which packets may wait (default: PUBLISH on a `.../telemetry` topic). */
   isBulk?: (packet: unknown) => boolean;
   /** Clock for the slice budget (default performance.now). */
   now?: () => number;
   /** Runs a function on a later event-loop turn, after pending I/O (default setImmediate). */
   defer?: (fn: () => void) => void;
+  /** Runs a function after `ms` (default setTimeout): retries while telemetry is held. */
+  later?: (fn: () => void, ms: number) => void;
   /** Called for each packet that waits (metrics). */
   onDeferred?: () => void;
 }
@@ -67,21 +88,31 @@ export function isTelemetryPublish(packet: unknown): boolean {
   return p.cmd === 'publish' && typeof p.topic === 'string' && p.topic.endsWith('/telemetry');
 }
 
+const HELD_RETRY_MS = 20;
+
 export class IngressScheduler {
   private readonly sliceMs: number;
+  private readonly perConnection: number;
+  private readonly total: number;
   private readonly isBulk: (packet: unknown) => boolean;
   private readonly now: () => number;
   private readonly defer: (fn: () => void) => void;
+  private readonly later: (fn: () => void, ms: number) => void;
+  private readonly onDeferred: () => void;
+  private readonly holds: Array<() => boolean> = [];
   private queue: Array<Waiting | undefined> = [];
   private head = 0;
   private scheduled = false;
-  private readonly onDeferred: () => void;
+  private heldConnections = 0;
 
   constructor(opts: IngressSchedulerOptions = {}) {
     this.sliceMs = opts.sliceMs ?? 2;
+    this.perConnection = opts.perConnection ?? 16;
+    this.total = opts.total ?? 20_000;
     this.isBulk = opts.isBulk ?? isTelemetryPublish;
     this.now = opts.now ?? (() => performance.now());
     this.defer = opts.defer ?? ((fn) => void setImmediate(fn));
+    this.later = opts.later ?? ((fn, ms) => void setTimeout(fn, ms));
     this.onDeferred = opts.onDeferred ?? (() => {});
   }
 
@@ -90,27 +121,48 @@ export class IngressScheduler {
     return this.queue.length - this.head;
   }
 
+  /** Connections not read now because too much of theirs waits. */
+  get held(): number {
+    return this.heldConnections;
+  }
+
+  /** True while a registered check holds telemetry back. */
+  get paused(): boolean {
+    return this.holds.some((h) => h());
+  }
+
+  /** Telemetry is not handled (nor acknowledged) while `check()` returns true. */
+  holdWhile(check: () => boolean): void {
+    this.holds.push(check);
+  }
+
   /** Puts one connection under the scheduler; false when Aedes' internals are not as expected. */
   attach(client: SchedulableClient): boolean {
     const parser = client._parser;
-    if (!parser || typeof parser.listeners !== 'function' || typeof client._nextBatch !== 'function' || typeof client._parsingBatch !== 'number') return false;
+    const stream = client.conn;
+    if (!parser || typeof parser.listeners !== 'function' || !stream || typeof stream.listeners !== 'function') return false;
+    if (typeof client._nextBatch !== 'function' || typeof client._parsingBatch !== 'number') return false;
     const listeners = parser.listeners('packet');
-    if (listeners.length !== 1) return false;
+    if (listeners.length !== 1 || !stream.listeners('readable').includes(client._nextBatch)) return false;
     const handle = listeners[0] as PacketListener;
-    const conn: ConnectionState = { waiting: 0 };
+    const conn: Connection = { client, handle: (p) => handle.call(parser, p), waiting: 0, held: false };
     parser.removeListener('packet', handle);
     parser.on('packet', (packet: unknown) => {
-      // Before CONNACK Aedes queues packets itself; after it, only bulk packets (and whatever
-      // follows them on the same connection) wait.
-      if (!client.connackSent || (conn.waiting === 0 && !this.isBulk(packet))) {
-        handle.call(parser, packet);
+      // Before CONNACK Aedes queues packets itself; after it, only telemetry waits.
+      if (!client.connackSent || !this.isBulk(packet)) {
+        conn.handle(packet);
         return;
       }
       conn.waiting++;
-      client._parsingBatch++; // hold the connection: its next chunk is read once this is handled
-      this.queue.push({ client, handle: (p) => handle.call(parser, p), packet, conn });
+      this.queue.push({ conn, packet });
       this.onDeferred();
+      if (!conn.held && (conn.waiting >= this.perConnection || this.depth >= this.total)) this.hold(conn);
       this.schedule();
+    });
+    // While a connection is held, 'readable' must not make Aedes read it.
+    stream.removeListener('readable', client._nextBatch);
+    stream.on('readable', () => {
+      if (!conn.held) client._nextBatch();
     });
     return true;
   }
@@ -118,21 +170,24 @@ export class IngressScheduler {
   /** Handles waiting packets for one slice; more slices follow on later turns. */
   drain(): void {
     this.scheduled = false;
+    if (this.head < this.queue.length && this.paused) {
+      this.schedule(HELD_RETRY_MS);
+      return;
+    }
     const deadline = this.now() + this.sliceMs;
     let n = 0;
     try {
       while (this.head < this.queue.length) {
         const w = this.queue[this.head]!;
         this.queue[this.head++] = undefined;
-        w.conn.waiting--;
-        if (!w.client.closed) {
-          try {
-            w.handle(w.packet);
-          } finally {
-            w.client._nextBatch(null); // release the hold taken when it was queued
-          }
+        const c = w.conn;
+        c.waiting--;
+        try {
+          if (!c.client.closed) c.handle(w.packet);
+        } finally {
+          if (c.held && c.waiting === 0) this.release(c);
         }
-        if ((++n & 7) === 0 && this.now() >= deadline) break;
+        if ((++n & 7) === 0 && (this.now() >= deadline || this.paused)) break;
       }
     } finally {
       if (this.head >= this.queue.length) {
@@ -148,9 +203,22 @@ export class IngressScheduler {
     }
   }
 
-  private schedule(): void {
+  private hold(c: Connection): void {
+    c.held = true;
+    c.client._parsingBatch++; // Aedes reads the next chunk only when its batch count falls to 0
+    this.heldConnections++;
+  }
+
+  private release(c: Connection): void {
+    c.held = false;
+    this.heldConnections--;
+    if (!c.client.closed) c.client._nextBatch(null); // gives the token back; reads what arrived meanwhile
+  }
+
+  private schedule(delayMs = 0): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    this.defer(() => this.drain());
+    if (delayMs > 0) this.later(() => this.drain(), delayMs);
+    else this.defer(() => this.drain());
   }
 }

@@ -10,7 +10,7 @@ import { Aedes, type Client, type PublishPacket, type Subscription } from 'aedes
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Principal } from '../core/acl.ts';
 import { canSubscribe } from '../core/acl.ts';
-import type { DeviceRef, HubBus, MqttPublisher, PublishOptions } from '../app/context.ts';
+import type { DeviceRef, HubBus, IngressControl, MqttPublisher, PublishOptions } from '../app/context.ts';
 import type { AlarmService } from '../app/alarm-service.ts';
 import type { RegistryStore, User } from '../store/registry-types.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -45,7 +45,7 @@ function authError(message: string, returnCode: 4 | 5): AuthError {
   return Object.assign(new Error(message), { returnCode });
 }
 
-export class MqttBroker implements MqttPublisher {
+export class MqttBroker implements MqttPublisher, IngressControl {
   readonly presence: DevicePresence;
   private aedes!: Aedes;
   private tcp: NetServer | null = null;
@@ -76,6 +76,8 @@ export class MqttBroker implements MqttPublisher {
     const deferred = d.metrics.counter('smokehub_ingress_deferred_total', 'Telemetry packets that waited for a slice so that alarm traffic went first');
     this.ingress = new IngressScheduler({ sliceMs: d.ingressSliceMs, onDeferred: () => deferred.inc() });
     d.metrics.gauge('smokehub_ingress_queue_depth', 'Telemetry packets waiting for a slice of the main thread', () => this.ingress.depth);
+    d.metrics.gauge('smokehub_ingress_held_connections', 'Connections not read because too much of their telemetry waits', () => this.ingress.held);
+    d.metrics.gauge('smokehub_ingress_telemetry_paused', '1 while telemetry is held back because its storage pipeline is full', () => (this.ingress.paused ? 1 : 0));
   }
 
   /** Wires the parts that need the broker to exist first. */
@@ -181,6 +183,10 @@ export class MqttBroker implements MqttPublisher {
   /** Telemetry packets waiting for a slice of the main thread (ingress-scheduler.ts). */
   get ingressDepth(): number {
     return this.ingress.depth;
+  }
+
+  holdTelemetryWhile(check: () => boolean): void {
+    this.ingress.holdWhile(check);
   }
 
   /** Stops accepting connections, closes every client (they reconnect to the next hub), stops Aedes. */

@@ -48,6 +48,8 @@ export interface TelemetryExtensionOptions {
   /** Storage worker restart backoff (defaults 100 ms .. 5 s). */
   restartMinMs?: number;
   restartMaxMs?: number;
+  /** Points held on the main thread while storage is behind (default 200,000); telemetry is held at the broker from half of it. */
+  maxQueued?: number;
 }
 
 export class TelemetryExtension implements HubExtension {
@@ -71,6 +73,26 @@ export class TelemetryExtension implements HubExtension {
   /** Sends what is batched to the worker and waits until it is committed (tests, bench). */
   async commitQueued(deadlineMs = 5000): Promise<boolean> {
     return this.client ? this.client.commitAll(deadlineMs) : true;
+  }
+
+  /**
+   * Back-pressure: from half of the main thread's bound, telemetry is held at the broker — not
+   * acknowledged, so devices keep it — until the worker has caught up to a quarter. What the hub
+   * acknowledged is then never dropped for lack of room (the memory bound stays as a last resort).
+   */
+  private holdAtBrokerWhenBehind(ctx: HubContext, client: TelemetryWorkerClient, log: HubContext['logger']): void {
+    const bound = this.opts.maxQueued ?? 200_000;
+    let holding = false;
+    ctx.ingress.holdTelemetryWhile(() => {
+      const waiting = client.unconfirmed();
+      const next = holding ? waiting > bound / 4 : waiting > bound / 2;
+      if (next !== holding) {
+        if (next) log.warn({ waiting, bound }, 'telemetry storage is behind: telemetry is held at the broker (not acknowledged; devices keep it)');
+        else log.info({ waiting }, 'telemetry storage caught up: telemetry flows again');
+      }
+      holding = next;
+      return holding;
+    });
   }
 
   async start(ctx: HubContext): Promise<void> {
@@ -113,6 +135,7 @@ export class TelemetryExtension implements HubExtension {
       maxBatch: this.opts.maxBatch,
       restartMinMs: this.opts.restartMinMs,
       restartMaxMs: this.opts.restartMaxMs,
+      maxQueued: this.opts.maxQueued,
       events: {
         sealed: (readings, events) => {
           if (readings > 0) ingested.inc({ measurement: 'telemetry' }, readings);
@@ -158,6 +181,7 @@ export class TelemetryExtension implements HubExtension {
     });
     await client.start();
     this.client = client;
+    this.holdAtBrokerWhenBehind(ctx, client, log);
 
     let lookbackMs: number;
     if (influx) {

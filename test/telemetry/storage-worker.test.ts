@@ -222,3 +222,43 @@ test("the worker's metrics are mirrored into the hub's /metrics, and a crash is 
   const points = series.series[0].points as { max: number }[];
   assert.equal(Math.max(...points.map((p) => p.max)), 199, 'queries read what the restarted worker wrote');
 });
+
+test('storage behind: telemetry is held at the broker, unacknowledged, and nothing acknowledged is dropped', { timeout: 60_000 }, async (t) => {
+  const dataDir = tempDir(t);
+  const config = { ...loadConfig({ flags: { data: dataDir }, env: {} }), host: '127.0.0.1', mqttPort: 0, httpPort: 0, verifyWindowS: 0 };
+  // The main thread keeps at most 400 points; telemetry is held at the broker from 200.
+  const ext = telemetryExtension(config, { restartMinMs: 2500, restartMaxMs: 2500, maxQueued: 400 });
+  const th = await startTestHub({ dataDir, extensions: [ext] });
+  const pool = new ClientPool();
+  t.after(async () => {
+    await pool.closeAll();
+    await th.stop();
+  });
+  const metric = async (re: RegExp): Promise<number> => {
+    const m = re.exec(await (await fetch(`${th.httpUrl}/metrics`)).text());
+    return m ? Number(m[1]) : NaN;
+  };
+  const dev = await pool.device(th.mqttUrl, th.device('t1-h1-smoke'));
+  const origin = await pool.device(th.mqttUrl, th.device('t1-h2-smoke'));
+  await ext.worker!.thread!.terminate(); // storage gone for 2.5 s
+
+  const N = 2000;
+  let acked = 0;
+  const acks: Array<Promise<unknown>> = [];
+  for (let i = 0; i < N; i++) acks.push(dev.publishAsync('smokehub/h/t1-h1/d/t1-h1-smoke/telemetry', JSON.stringify({ ts: BASE + i, battery: 80, smoke: i }), { qos: 1 }).then(() => acked++));
+  await until(async () => (await metric(/^smokehub_ingress_telemetry_paused (\d+)$/m)) === 1, 5000, 'telemetry held');
+  await sleep(300);
+  const ackedWhileBehind = acked;
+  assert.ok(ackedWhileBehind >= 200 && ackedWhileBehind <= 400, `acknowledged while storage was behind: ${ackedWhileBehind} (held from 200, bound 400)`);
+  // An alarm event still goes through at once.
+  await origin.publishAsync('smokehub/h/t1-h2/d/t1-h2-smoke/event', JSON.stringify({ id: 'held-fire', type: 'smoke' }), { qos: 1 });
+  assert.equal(th.hub.alarms.concerning('t1-h3').length, 1, 'the alarm was raised while telemetry was held');
+  assert.equal(acked, ackedWhileBehind, 'still held');
+
+  await Promise.all(acks); // the worker is back: the held telemetry flows
+  assert.ok(await ext.commitQueued(10_000));
+  assert.equal(await embeddedRows(dataDir), N, 'every reading stored');
+  const dropped = await metric(/^smokehub_telemetry_dropped_total\{priority="telemetry"\} (\d+)$/m);
+  assert.ok(Number.isNaN(dropped) || dropped === 0, `dropped ${dropped}`);
+  assert.equal(await metric(/^smokehub_ingress_telemetry_paused (\d+)$/m), 0);
+});
