@@ -34,6 +34,14 @@ export interface AlarmServiceDeps {
   bus: HubBus;
   logger: Logger;
   metrics: MetricsRegistry;
+  /** Makes journal commits durable off the event loop (absent: the database fsyncs each commit). */
+  durability?: Durability;
+}
+
+/** What the alarm service needs of store/wal-durability.ts. */
+export interface Durability {
+  flushSoon(): void;
+  durable(): Promise<void>;
 }
 
 export class AlarmService {
@@ -95,6 +103,7 @@ export class AlarmService {
         ran = true;
         this.journal(effects);
       });
+      this.d.durability?.flushSoon();
     } catch (err) {
       // The journal failed (disk full, I/O error). A life-safety hub still handles and announces
       // the event — de-duplicated in memory — and says so loudly.
@@ -143,6 +152,11 @@ export class AlarmService {
     return this.viewOf(alarmId)!;
   }
 
+  /** Resolves once everything journalled so far is on disk (at once when each commit is fsynced). */
+  durable(): Promise<void> {
+    return this.d.durability?.durable() ?? Promise.resolve();
+  }
+
   /** The current view of an alarm, open or closed. */
   viewOf(alarmId: string): AlarmView | undefined {
     const open = this.d.engine.get(alarmId);
@@ -163,6 +177,7 @@ export class AlarmService {
     if (effects.length === 0) return;
     try {
       this.d.journal.atomically(() => this.journal(effects));
+      this.d.durability?.flushSoon();
     } catch (err) {
       this.journalFailed(err, effects);
     }

@@ -14,7 +14,8 @@ import { systemClock } from '../core/clock.ts';
 import { AlarmEngine } from '../core/alarm-engine.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
 import { MetricsRegistry } from '../observability/metrics.ts';
-import { openDatabase, type Db } from '../store/database.ts';
+import { DB_FILE, openDatabase, type Db } from '../store/database.ts';
+import { WalDurability, type WalDurabilityOptions } from '../store/wal-durability.ts';
 import { SqliteRegistryStore } from '../store/registry-store.ts';
 import { AlarmJournal } from '../store/alarm-journal.ts';
 import { MqttBroker } from '../broker/mqtt-broker.ts';
@@ -35,6 +36,8 @@ export interface StartHubOptions {
   extensions?: HubExtension[];
   /** The broker's telemetry slice (ingress-scheduler.ts); 0 turns the scheduler off (benchmarks). */
   ingressSliceMs?: number;
+  /** Test hook: the fsync of the database WAL (wal-durability.ts). */
+  fsyncFile?: WalDurabilityOptions['fsyncFile'];
 }
 
 export interface RunningHub {
@@ -67,15 +70,27 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
   const bus = new EventEmitter() as HubBus;
   bus.setMaxListeners(50);
   // A listener that throws must never break the broker's path.
-  const db: Db = openDatabase(config.dataDir);
+  // Commits are not fsynced on the event loop: the WAL is fsynced on the thread pool, and an event is
+  // acknowledged to its device once durable (store/wal-durability.ts).
+  const db: Db = openDatabase(config.dataDir, DB_FILE, { synchronous: 'NORMAL' });
+  const fsyncSeconds = metrics.histogram('smokehub_journal_fsync_seconds', 'fsync of the hub database WAL (off the event loop)', [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5]);
+  const fsyncErrors = metrics.counter('smokehub_journal_fsync_errors_total', 'Failed fsyncs of the hub database WAL');
+  const durability = new WalDurability({
+    walPath: join(config.dataDir, `${DB_FILE}-wal`),
+    logger,
+    fsyncFile: opts.fsyncFile,
+    observe: (seconds, failed) => (failed ? fsyncErrors.inc() : fsyncSeconds.observe(seconds)),
+  });
   const started: HubExtension[] = [];
   let broker: MqttBroker | null = null;
   let http: HttpServer | null = null;
   let alarms: AlarmService | null = null;
   let pruneTimer: NodeJS.Timeout | null = null;
+  let flushTimer: NodeJS.Timeout | null = null;
 
   const closeAll = async () => {
     if (pruneTimer) clearInterval(pruneTimer);
+    if (flushTimer) clearInterval(flushTimer);
     alarms?.stop();
     if (broker) await broker.close().catch((err) => logger.error({ err }, 'broker close failed'));
     for (const ext of [...started].reverse()) {
@@ -89,6 +104,7 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
       http.closeAllConnections?.();
       await new Promise<void>((resolve) => http!.close(() => resolve()));
     }
+    await durability.close();
     if (db.open) db.close();
   };
 
@@ -119,9 +135,10 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
       logger,
       metrics,
       ingressSliceMs: opts.ingressSliceMs,
+      durability,
     });
     await broker.init();
-    alarms = new AlarmService({ engine, journal, mqtt: broker, clock, bus, logger: logger.child({ module: 'alarms' }), metrics });
+    alarms = new AlarmService({ engine, journal, mqtt: broker, clock, bus, logger: logger.child({ module: 'alarms' }), metrics, durability });
     const router = new MessageRouter({ registry, alarms, bus, mqtt: broker, clock, logger, metrics });
     broker.attach(router, alarms);
 
@@ -158,6 +175,9 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
       }
     }, 6 * 3600 * 1000);
     pruneTimer.unref();
+    // Writes nobody waits on (sessions, notices, supervision state) reach the disk within a second.
+    flushTimer = setInterval(() => durability.flushSoon(), 1000);
+    flushTimer.unref();
 
     const mqttPort = await broker.listenTcp(config.mqttPort, config.host);
     const httpPort = await new Promise<number>((resolve, reject) => {

@@ -36,6 +36,8 @@ export interface BrokerDeps {
   clock: Clock;
   logger: Logger;
   metrics: MetricsRegistry;
+  /** Acknowledges events and responses once their journal entries are on disk (wal-durability.ts). */
+  durability?: { whenDurable(cb: (err: Error | null) => void): void };
   /** Longest run of telemetry handled per event-loop turn before sockets are read again (default 2 ms; 0 = no scheduler, as plain Aedes — benchmarks compare). */
   ingressSliceMs?: number;
 }
@@ -246,6 +248,7 @@ export class MqttBroker implements MqttPublisher, IngressControl {
   private authorizePublish(client: Client | null, packet: PublishPacket, done: (err?: Error | null) => void): void {
     if (!client) return done(null); // the hub's own publications
     const principal = this.principals.get(client);
+    const waitForDisk = this.d.durability !== undefined && journalled(packet.topic);
     let outcome: 'forward' | 'drop' = 'drop';
     try {
       if (principal && this.router) outcome = this.router.route(principal, client.id, packet.topic, packet.payload as Buffer);
@@ -259,7 +262,11 @@ export class MqttBroker implements MqttPublisher, IngressControl {
       packet.topic = SINK_TOPIC;
       packet.retain = false;
     }
-    done(null);
+    // An event or a response is journalled: the alarm is already announced, the PUBACK waits until
+    // the journal is on disk (the device sends it again if the hub loses power before). A duplicate
+    // waits too: its original may not be on disk yet.
+    if (waitForDisk) this.d.durability!.whenDurable(() => done(null));
+    else done(null);
   }
 
   private authorizeSubscribe(client: Client | null, sub: Subscription, done: (err: Error | null, sub?: Subscription | null) => void): void {
@@ -310,6 +317,11 @@ export class MqttBroker implements MqttPublisher, IngressControl {
       }
     }
   }
+}
+
+/** Publishes whose handling writes the alarm journal (device events, household responses). */
+function journalled(topic: string): boolean {
+  return topic.endsWith('/event') || topic.endsWith('/response');
 }
 
 /** The household whose alert topic a filter names (`smokehub/h/H/alert`, `.../H/#`, `.../H/+`). */

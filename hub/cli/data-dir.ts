@@ -6,7 +6,8 @@ import { openDatabase, type Db } from '../store/database.ts';
 import { SqliteRegistryStore } from '../store/registry-store.ts';
 import type { CliIo } from './command.ts';
 
-export const DB_FILE = 'smokehub.db';
+import { DB_FILE } from '../store/database.ts';
+export { DB_FILE };
 
 export function cliConfig(io: CliIo, data: string | undefined): HubConfig {
   return loadConfig({ flags: data === undefined ? {} : { data }, env: io.env });

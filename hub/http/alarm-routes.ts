@@ -91,14 +91,16 @@ export function registerAlarmRoutes(router: Router, d: AlarmRouteDeps): void {
 
   router.post(
     '/api/alarms/:id/resolve',
-    (req) => {
+    async (req) => {
       readable(req, req.params.id!);
-      return { body: d.alarms.resolve(req.params.id!, req.user!.username) };
+      const view = d.alarms.resolve(req.params.id!, req.user!.username);
+      await d.alarms.durable(); // 200 only once the resolution would survive a power cut
+      return { body: view };
     },
     { roles: ['station'] },
   );
 
-  router.post('/api/alarms/:id/respond', (req) => {
+  router.post('/api/alarms/:id/respond', async (req) => {
     const body = req.body as { household?: unknown; response?: unknown } | undefined;
     const user = req.user!;
     const household = body?.household ?? (user.role === 'household' ? user.household : undefined);
@@ -108,6 +110,8 @@ export function registerAlarmRoutes(router: Router, d: AlarmRouteDeps): void {
     }
     if (!canSeeHousehold(user, household, teamOf)) throw new ForbiddenError(`not allowed to answer for household ${household}`);
     readable(req, req.params.id!);
-    return { body: d.alarms.respond(household, req.params.id!, body.response as ResponseKind) };
+    const view = d.alarms.respond(household, req.params.id!, body.response as ResponseKind);
+    await d.alarms.durable();
+    return { body: view };
   });
 }

@@ -8,12 +8,18 @@ import { join } from 'node:path';
 
 export type Db = Database.Database;
 
-export function openDatabase(dataDir: string, file = 'smokehub.db'): Db {
+/** The hub's own database file in the data directory. */
+export const DB_FILE = 'smokehub.db';
+
+/**
+ * `synchronous`: FULL (default) fsyncs every commit on the calling thread. The running hub opens its
+ * database with NORMAL and makes commits durable off the event loop (wal-durability.ts).
+ */
+export function openDatabase(dataDir: string, file = DB_FILE, opts: { synchronous?: 'FULL' | 'NORMAL' } = {}): Db {
   mkdirSync(dataDir, { recursive: true });
   const db = new Database(join(dataDir, file));
   db.pragma('journal_mode = WAL');
-  // FULL: a transition is on disk before it is announced, even through a power cut.
-  db.pragma('synchronous = FULL');
+  db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (module TEXT NOT NULL, step INTEGER NOT NULL, applied_at INTEGER NOT NULL, PRIMARY KEY (module, step))');

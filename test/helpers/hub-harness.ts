@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type HubConfig } from '../../hub/config/config.ts';
-import { startHub, type RunningHub } from '../../hub/app/hub.ts';
+import { startHub, type RunningHub, type StartHubOptions } from '../../hub/app/hub.ts';
 import type { Clock } from '../../hub/core/clock.ts';
 import type { HubExtension } from '../../hub/app/context.ts';
 import { importCsv } from '../../hub/store/csv-import.ts';
@@ -57,7 +57,7 @@ export function neighbourhoodCsv(teams = 2, perTeam = 3): string {
 }
 
 export async function startTestHub(
-  opts: { config?: Partial<HubConfig>; csv?: string; clock?: Clock; extensions?: HubExtension[]; dataDir?: string } = {},
+  opts: { config?: Partial<HubConfig>; csv?: string; clock?: Clock; extensions?: HubExtension[]; dataDir?: string; fsyncFile?: StartHubOptions['fsyncFile'] } = {},
 ): Promise<TestHub> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'smokehub-test-'));
   const config: HubConfig = {
@@ -69,7 +69,7 @@ export async function startTestHub(
     ...opts.config,
   };
   const logger = process.env.SMOKEHUB_TEST_LOG ? createLogger({ level: process.env.SMOKEHUB_TEST_LOG }) : silentLogger();
-  const hub = await startHub(config, { clock: opts.clock, logger, extensions: opts.extensions });
+  const hub = await startHub(config, { clock: opts.clock, logger, extensions: opts.extensions, fsyncFile: opts.fsyncFile });
   let credentials: Credential[] = [];
   try {
     credentials = importCsv(hub.registry, opts.csv ?? neighbourhoodCsv()).credentials;
