@@ -25,6 +25,8 @@ export interface Influxd {
   /** http://127.0.0.1:PORT (add /DB for the hub's --influx). */
   readonly baseUrl: string;
   readonly running: boolean;
+  /** The running influxd's process id (benchmarks read its CPU time). */
+  readonly pid: number | undefined;
   /** (Re)starts on the same port and data dir; resolves when /ping answers 204. */
   start(): Promise<void>;
   /** SIGKILL, like a crash or a power cut of the database host. */
@@ -127,6 +129,9 @@ bind-address = "127.0.0.1:${rpcPort}"
     baseUrl,
     get running() {
       return alive(child);
+    },
+    get pid() {
+      return alive(child) ? child!.pid : undefined;
     },
     async start() {
       if (stopped) throw new Error('influxd handle was stopped');
