@@ -36,6 +36,11 @@ export interface StartHubOptions {
   extensions?: HubExtension[];
   /** The broker's telemetry slice (ingress-scheduler.ts); 0 turns the scheduler off (benchmarks). */
   ingressSliceMs?: number;
+  /**
+   * 'async' (default): commits are fsynced off the event loop and acknowledgements wait for it.
+   * 'full': every commit is fsynced on the event loop (synchronous=FULL) — benchmarks compare.
+   */
+  journalSync?: 'async' | 'full';
   /** Test hook: the fsync of the database WAL (wal-durability.ts). */
   fsyncFile?: WalDurabilityOptions['fsyncFile'];
 }
@@ -72,10 +77,11 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
   // A listener that throws must never break the broker's path.
   // Commits are not fsynced on the event loop: the WAL is fsynced on the thread pool, and an event is
   // acknowledged to its device once durable (store/wal-durability.ts).
-  const db: Db = openDatabase(config.dataDir, DB_FILE, { synchronous: 'NORMAL' });
+  const syncOnLoop = opts.journalSync === 'full';
+  const db: Db = openDatabase(config.dataDir, DB_FILE, { synchronous: syncOnLoop ? 'FULL' : 'NORMAL' });
   const fsyncSeconds = metrics.histogram('smokehub_journal_fsync_seconds', 'fsync of the hub database WAL (off the event loop)', [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5]);
   const fsyncErrors = metrics.counter('smokehub_journal_fsync_errors_total', 'Failed fsyncs of the hub database WAL');
-  const durability = new WalDurability({
+  const durability: WalDurability | null = syncOnLoop ? null : new WalDurability({
     walPath: join(config.dataDir, `${DB_FILE}-wal`),
     logger,
     fsyncFile: opts.fsyncFile,
@@ -104,7 +110,7 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
       http.closeAllConnections?.();
       await new Promise<void>((resolve) => http!.close(() => resolve()));
     }
-    await durability.close();
+    await durability?.close();
     if (db.open) db.close();
   };
 
@@ -135,10 +141,10 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
       logger,
       metrics,
       ingressSliceMs: opts.ingressSliceMs,
-      durability,
+      durability: durability ?? undefined,
     });
     await broker.init();
-    alarms = new AlarmService({ engine, journal, mqtt: broker, clock, bus, logger: logger.child({ module: 'alarms' }), metrics, durability });
+    alarms = new AlarmService({ engine, journal, mqtt: broker, clock, bus, logger: logger.child({ module: 'alarms' }), metrics, durability: durability ?? undefined });
     const router = new MessageRouter({ registry, alarms, bus, mqtt: broker, clock, logger, metrics });
     broker.attach(router, alarms);
 
@@ -176,8 +182,10 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
     }, 6 * 3600 * 1000);
     pruneTimer.unref();
     // Writes nobody waits on (sessions, notices, supervision state) reach the disk within a second.
-    flushTimer = setInterval(() => durability.flushSoon(), 1000);
-    flushTimer.unref();
+    if (durability) {
+      flushTimer = setInterval(() => durability.flushSoon(), 1000);
+      flushTimer.unref();
+    }
 
     const mqttPort = await broker.listenTcp(config.mqttPort, config.host);
     const httpPort = await new Promise<number>((resolve, reject) => {

@@ -10,6 +10,8 @@ import { silentLogger } from '../../hub/observability/logger.ts';
 const extensions = process.env.HUB_CHILD_EXTENSIONS === 'none' ? [] : undefined;
 // HUB_CHILD_INGRESS_SLICE_MS=0 turns the ingress scheduler off (benchmarks compare with and without).
 const slice = process.env.HUB_CHILD_INGRESS_SLICE_MS;
-const hub = await startHub(loadConfig({ env: process.env }), { logger: silentLogger(), extensions, ingressSliceMs: slice === undefined ? undefined : Number(slice) });
+// HUB_CHILD_JOURNAL_SYNC=full fsyncs each journal commit on the event loop (the hub before wal-durability.ts).
+const journalSync = process.env.HUB_CHILD_JOURNAL_SYNC === 'full' ? 'full' : undefined;
+const hub = await startHub(loadConfig({ env: process.env }), { logger: silentLogger(), extensions, ingressSliceMs: slice === undefined ? undefined : Number(slice), journalSync });
 process.stdout.write(JSON.stringify({ mqttPort: hub.mqttPort, httpPort: hub.httpPort }) + '\n');
 process.on('SIGTERM', () => void hub.stop().then(() => process.exit(0)));

@@ -1,0 +1,152 @@
+/**
+ * Journal durability benchmark: what the alarm path pays for "on disk before it counts".
+ *
+ * The hub runs in its own process in two modes, measured in the same run:
+ *  - `full`: synchronous=FULL, every journal commit fsynced on the event loop (the hub before
+ *    hub/store/wal-durability.ts);
+ *  - `async` (the hub now): commits fsynced on libuv's thread pool, grouped; the alarm is announced
+ *    at once and the device's PUBACK waits for the fsync.
+ * For each, BENCH_DURABILITY_SAMPLES alarms (default 200, one team each): origin smoke publish →
+ * neighbour's `active` alert (fan-out) and → the origin's PUBACK, first on a quiet disk, then while
+ * another process writes and fsyncs 1 MiB chunks to the same disk (what an SD card shared with
+ * telemetry, logs or a backup looks like).
+ *
+ * Writes bench/results/journal-durability.json (BENCH_DURABILITY_RESULTS=FILE).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import mqtt, { type MqttClient } from 'mqtt';
+import { openDatabase } from '../hub/store/database.ts';
+import { SqliteRegistryStore } from '../hub/store/registry-store.ts';
+import { importCsv } from '../hub/store/csv-import.ts';
+import { median, percentile, printTable, round } from './lib/stats.ts';
+
+const SAMPLES = Number(process.env.BENCH_DURABILITY_SAMPLES ?? 200);
+const TEAMS = 2 * SAMPLES; // a fresh team per sample and phase
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const progress = (what: string) => process.stderr.write(`[journal-durability ${new Date().toISOString().slice(11, 19)}] ${what}\n`);
+
+interface Cred {
+  household: string;
+  device: string;
+  secret: string;
+}
+
+function enrol(dataDir: string): Cred[] {
+  const rows = ['team,household,name,address,phone,lat,lon,device,kind,secret'];
+  for (let t = 0; t < TEAMS; t++) for (let h = 0; h < 10; h++) rows.push(`T${t},T${t}H${h},Nhà ${t}.${h},${h} Lê Lợi,0900000000,20.9,107.0,T${t}H${h}-smoke,smoke,`);
+  const db = openDatabase(dataDir);
+  try {
+    return importCsv(new SqliteRegistryStore(db, { dataDir }), rows.join('\n') + '\n').credentials;
+  } finally {
+    db.close();
+  }
+}
+
+function startHub(dataDir: string, mode: 'full' | 'async'): Promise<{ child: ChildProcess; port: number }> {
+  const env = {
+    ...process.env,
+    SMOKEHUB_DATA: dataDir,
+    SMOKEHUB_HOST: '127.0.0.1',
+    SMOKEHUB_HTTP_PORT: '0',
+    SMOKEHUB_MQTT_PORT: '0',
+    SMOKEHUB_VERIFY_WINDOW_S: '0',
+    SMOKEHUB_ESCALATE_AFTER_S: '3600',
+    SMOKEHUB_LOG_LEVEL: 'silent',
+    HUB_CHILD_EXTENSIONS: 'none',
+    HUB_CHILD_JOURNAL_SYNC: mode,
+  };
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/hub-child.ts'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', (l) => resolve({ child, port: JSON.parse(l).mqttPort }));
+    child.once('exit', (c) => reject(new Error(`hub exited with ${c}`)));
+  });
+}
+
+/** Another process writing and fsyncing 1 MiB chunks to a file beside the hub's data. */
+function startDiskWriter(dir: string): ChildProcess {
+  const script = `
+    const fs = require('fs'); const fd = fs.openSync(${JSON.stringify(join(dir, 'disk-writer.bin'))}, 'w');
+    const buf = require('crypto').randomBytes(1 << 20); let n = 0;
+    for (;;) { fs.writeSync(fd, buf, 0, buf.length, (n++ % 64) * buf.length); fs.fsyncSync(fd); }`;
+  return spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
+}
+
+async function connect(port: number, c: Cred): Promise<MqttClient> {
+  return mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: c.device, username: c.device, password: c.secret, reconnectPeriod: 0, keepalive: 0 });
+}
+
+async function samples(port: number, creds: Cred[], teams: number[], tag: string): Promise<{ alert: number[]; puback: number[] }> {
+  const alert: number[] = [];
+  const puback: number[] = [];
+  for (const t of teams) {
+    const o = await connect(port, creds.find((c) => c.household === `T${t}H0`)!);
+    const neighbour = creds.find((c) => c.household === `T${t}H1`)!;
+    const n = await connect(port, neighbour);
+    await n.subscribeAsync(`smokehub/h/${neighbour.household}/alert`, { qos: 1 });
+    const got = new Promise<number>((resolve) => n.on('message', (_t, p) => JSON.parse(p.toString()).state === 'active' && resolve(performance.now())));
+    const t0 = performance.now();
+    await o.publishAsync(`smokehub/h/T${t}H0/d/T${t}H0-smoke/event`, JSON.stringify({ id: `${tag}-${t}`, type: 'smoke' }), { qos: 1 });
+    puback.push(performance.now() - t0);
+    alert.push((await Promise.race([got, sleep(10_000).then(() => NaN)])) - t0);
+    await o.endAsync(true);
+    await n.endAsync(true);
+    await sleep(30);
+  }
+  return { alert: alert.filter(Number.isFinite), puback };
+}
+
+const figures = (xs: number[]) => ({ p50Ms: round(median(xs), 2), p99Ms: round(percentile(xs, 99), 2), maxMs: round(Math.max(...xs), 2) });
+
+export async function run(): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = { at: new Date().toISOString(), machine: `${cpus().length} cores, Node ${process.version}`, samplesPerPhase: SAMPLES };
+  const rows: Array<Record<string, string | number>> = [];
+  for (const mode of ['full', 'async'] as const) {
+    const dataDir = mkdtempSync(join(tmpdir(), `smokehub-bench-durability-${mode}-`));
+    let hub: ChildProcess | null = null;
+    let writer: ChildProcess | null = null;
+    try {
+      const creds = enrol(dataDir);
+      const h = await startHub(dataDir, mode);
+      hub = h.child;
+      progress(`${mode}: quiet disk`);
+      const quiet = await samples(h.port, creds, Array.from({ length: SAMPLES }, (_, i) => i), `${mode}-quiet`);
+      progress(`${mode}: busy disk`);
+      writer = startDiskWriter(dataDir);
+      await sleep(1000);
+      const busy = await samples(h.port, creds, Array.from({ length: SAMPLES }, (_, i) => SAMPLES + i), `${mode}-busy`);
+      out[mode] = { quiet: { fanout: figures(quiet.alert), puback: figures(quiet.puback) }, busyDisk: { fanout: figures(busy.alert), puback: figures(busy.puback) } };
+      for (const [phase, r] of [['quiet disk', quiet], ['busy disk', busy]] as const) {
+        const f = figures(r.alert);
+        const p = figures(r.puback);
+        rows.push({ journal: mode === 'full' ? 'fsync on the event loop (before)' : 'fsync off the event loop (now)', disk: phase, 'fan-out p50 / p99 / max (ms)': `${f.p50Ms} / ${f.p99Ms} / ${f.maxMs}`, 'PUBACK p50 / p99 / max (ms)': `${p.p50Ms} / ${p.p99Ms} / ${p.maxMs}` });
+      }
+    } finally {
+      writer?.kill('SIGKILL');
+      if (hub && hub.exitCode === null) {
+        hub.kill('SIGTERM');
+        await Promise.race([new Promise((r) => hub!.once('exit', r)), sleep(8000)]);
+        if (hub.exitCode === null && hub.signalCode === null) hub.kill('SIGKILL');
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
+  printTable(`Journal durability — ${SAMPLES} alarms per phase, origin publish → neighbour alert and → origin PUBACK`, rows);
+  const file = process.env.BENCH_DURABILITY_RESULTS ?? 'bench/results/journal-durability.json';
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+  return out;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  run().then(
+    () => process.exit(0),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
