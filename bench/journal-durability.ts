@@ -14,15 +14,15 @@
  * Writes bench/results/journal-durability.json (BENCH_DURABILITY_RESULTS=FILE).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { openDatabase } from '../hub/store/database.ts';
 import { SqliteRegistryStore } from '../hub/store/registry-store.ts';
 import { importCsv } from '../hub/store/csv-import.ts';
 import { median, percentile, printTable, round } from './lib/stats.ts';
+import { runAsMain, startHubProcess, stopHubProcess, writeResults, type HubProcess } from './lib/hub-process.ts';
 
 const SAMPLES = Number(process.env.BENCH_DURABILITY_SAMPLES ?? 200);
 const TEAMS = 2 * SAMPLES; // a fresh team per sample and phase
@@ -46,9 +46,8 @@ function enrol(dataDir: string): Cred[] {
   }
 }
 
-function startHub(dataDir: string, mode: 'full' | 'async'): Promise<{ child: ChildProcess; port: number }> {
-  const env = {
-    ...process.env,
+function startHub(dataDir: string, mode: 'full' | 'async'): Promise<HubProcess> {
+  return startHubProcess({
     SMOKEHUB_DATA: dataDir,
     SMOKEHUB_HOST: '127.0.0.1',
     SMOKEHUB_HTTP_PORT: '0',
@@ -58,11 +57,6 @@ function startHub(dataDir: string, mode: 'full' | 'async'): Promise<{ child: Chi
     SMOKEHUB_LOG_LEVEL: 'silent',
     HUB_CHILD_EXTENSIONS: 'none',
     HUB_CHILD_JOURNAL_SYNC: mode,
-  };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/hub-child.ts'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', (l) => resolve({ child, port: JSON.parse(l).mqttPort }));
-    child.once('exit', (c) => reject(new Error(`hub exited with ${c}`)));
   });
 }
 
@@ -113,11 +107,11 @@ export async function run(): Promise<Record<string, unknown>> {
       const h = await startHub(dataDir, mode);
       hub = h.child;
       progress(`${mode}: quiet disk`);
-      const quiet = await samples(h.port, creds, Array.from({ length: SAMPLES }, (_, i) => i), `${mode}-quiet`);
+      const quiet = await samples(h.mqttPort, creds, Array.from({ length: SAMPLES }, (_, i) => i), `${mode}-quiet`);
       progress(`${mode}: busy disk`);
       writer = startDiskWriter(dataDir);
       await sleep(1000);
-      const busy = await samples(h.port, creds, Array.from({ length: SAMPLES }, (_, i) => SAMPLES + i), `${mode}-busy`);
+      const busy = await samples(h.mqttPort, creds, Array.from({ length: SAMPLES }, (_, i) => SAMPLES + i), `${mode}-busy`);
       out[mode] = { quiet: { fanout: figures(quiet.alert), puback: figures(quiet.puback) }, busyDisk: { fanout: figures(busy.alert), puback: figures(busy.puback) } };
       for (const [phase, r] of [['quiet disk', quiet], ['busy disk', busy]] as const) {
         const f = figures(r.alert);
@@ -126,27 +120,13 @@ export async function run(): Promise<Record<string, unknown>> {
       }
     } finally {
       writer?.kill('SIGKILL');
-      if (hub && hub.exitCode === null) {
-        hub.kill('SIGTERM');
-        await Promise.race([new Promise((r) => hub!.once('exit', r)), sleep(8000)]);
-        if (hub.exitCode === null && hub.signalCode === null) hub.kill('SIGKILL');
-      }
+      await stopHubProcess(hub);
       rmSync(dataDir, { recursive: true, force: true });
     }
   }
   printTable(`Journal durability — ${SAMPLES} alarms per phase, origin publish → neighbour alert and → origin PUBACK`, rows);
-  const file = process.env.BENCH_DURABILITY_RESULTS ?? 'bench/results/journal-durability.json';
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+  writeResults(process.env.BENCH_DURABILITY_RESULTS ?? 'bench/results/journal-durability.json', out);
   return out;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  run().then(
-    () => process.exit(0),
-    (err) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+runAsMain(import.meta.url, run);

@@ -27,11 +27,10 @@
  * BENCH_FANOUT_RATE (20,000, or 90 % of the measured ingest rate when lower), BENCH_TELEMETRY_STORE
  * (influxdb | embedded | both; default both), BENCH_TELEMETRY_RESULTS (the JSON file to write).
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, setPriority, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import Database from 'better-sqlite3';
 import { openDatabase } from '../hub/store/database.ts';
@@ -39,6 +38,7 @@ import { SqliteRegistryStore } from '../hub/store/registry-store.ts';
 import { importCsv } from '../hub/store/csv-import.ts';
 import { startInfluxd, type Influxd } from '../test/helpers/influxd.ts';
 import { cpuSeconds, median, percentile, printTable, round } from './lib/stats.ts';
+import { runAsMain, startHubProcess, stopHubProcess, writeResults } from './lib/hub-process.ts';
 import { reading } from './telemetry-load.ts';
 
 const POINTS = Number(process.env.BENCH_TELEMETRY_POINTS ?? 1_000_000);
@@ -69,21 +69,7 @@ function neighbourhood(): string {
   return rows.join('\n') + '\n';
 }
 
-/** The hub runs from the TypeScript sources (dist/ may be stale); BENCH_HUB=dist uses the compiled tree. */
-function hubCommand(): string[] {
-  return process.env.BENCH_HUB === 'dist' && existsSync('dist/test/helpers/hub-child.js') ? ['dist/test/helpers/hub-child.js'] : ['--import', 'tsx', 'test/helpers/hub-child.ts'];
-}
-
 const progress = (what: string) => process.stderr.write(`[telemetry-ingest ${new Date().toISOString().slice(11, 19)}] ${what}\n`);
-
-function startHubProcess(env: Record<string, string>, slice: string | undefined): Promise<{ child: ChildProcess; mqttPort: number; httpPort: number }> {
-  const child = spawn(process.execPath, hubCommand(), { env: { ...process.env, ...env, ...(slice !== undefined ? { HUB_CHILD_INGRESS_SLICE_MS: slice } : {}) }, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', (l) => resolve({ child, ...(JSON.parse(l) as { mqttPort: number; httpPort: number }) }));
-    child.once('exit', (c) => reject(new Error(`hub exited with ${c}`)));
-    setTimeout(() => reject(new Error('hub did not start in 60 s')), 60_000).unref();
-  });
-}
 
 /** Where the hub stores; `count` reads what is stored so far. */
 interface Sink {
@@ -300,7 +286,8 @@ export async function runOne(store: 'influxdb' | 'embedded', ingressSliceMs = pr
       SMOKEHUB_ESCALATE_AFTER_S: '3600',
       ...(influxd ? { SMOKEHUB_INFLUX_URL: `${influxd.baseUrl}/bench` } : {}),
       SMOKEHUB_LOG_LEVEL: 'silent',
-    }, ingressSliceMs);
+      ...(ingressSliceMs !== undefined ? { HUB_CHILD_INGRESS_SLICE_MS: ingressSliceMs } : {}),
+    });
     hub = h.child;
     const port = h.mqttPort;
     const hubPid = h.child.pid!;
@@ -456,11 +443,7 @@ export async function runOne(store: 'influxdb' | 'embedded', ingressSliceMs = pr
     return result;
   } finally {
     await load?.close();
-    if (hub && hub.exitCode === null) {
-      hub.kill('SIGTERM');
-      await Promise.race([new Promise((r) => hub!.once('exit', r)), sleep(8000)]);
-      if (hub.exitCode === null && hub.signalCode === null) hub.kill('SIGKILL');
-    }
+    await stopHubProcess(hub);
     await influxd?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
@@ -480,18 +463,8 @@ export async function run(): Promise<Record<string, unknown>> {
     out.embedded = await runOne('embedded');
     if (compare) out.embeddedWithoutIngressScheduler = await without('embedded');
   }
-  const file = process.env.BENCH_TELEMETRY_RESULTS ?? 'bench/results/telemetry-ingest.json';
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+  writeResults(process.env.BENCH_TELEMETRY_RESULTS ?? 'bench/results/telemetry-ingest.json', out);
   return out;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  run().then(
-    () => process.exit(0),
-    (err) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+runAsMain(import.meta.url, run);

@@ -64,6 +64,23 @@ async function embeddedRows(dataDir: string): Promise<number> {
   }
 }
 
+/** A hub with the telemetry extension (options as given) in `dataDir`, a client pool, and a /metrics reader; all stopped after the test. */
+async function hubWithTelemetry(t: { after: (fn: () => Promise<void>) => void }, dataDir: string, opts: Parameters<typeof telemetryExtension>[1]) {
+  const config = { ...loadConfig({ flags: { data: dataDir }, env: {} }), host: '127.0.0.1', mqttPort: 0, httpPort: 0, verifyWindowS: 0 };
+  const ext = telemetryExtension(config, opts);
+  const th = await startTestHub({ dataDir, extensions: [ext] });
+  const pool = new ClientPool();
+  t.after(async () => {
+    await pool.closeAll();
+    await th.stop();
+  });
+  const metric = async (re: RegExp): Promise<number> => {
+    const m = re.exec(await (await fetch(`${th.httpUrl}/metrics`)).text());
+    return m ? Number(m[1]) : NaN;
+  };
+  return { ext, th, pool, metric };
+}
+
 test('a batch rebuilds exactly the points point.ts builds, events in bus order', () => {
   const b = new PointBatchBuilder(16);
   const want: string[] = [];
@@ -183,18 +200,7 @@ test('stop() with InfluxDB down returns within its bound and keeps the rest in t
 
 test("the worker's metrics are mirrored into the hub's /metrics, and a crash is counted and survived", { timeout: 30_000 }, async (t) => {
   const dataDir = tempDir(t);
-  const config = { ...loadConfig({ flags: { data: dataDir }, env: {} }), host: '127.0.0.1', mqttPort: 0, httpPort: 0, verifyWindowS: 0 };
-  const ext = telemetryExtension(config, { restartMinMs: 20, restartMaxMs: 200 });
-  const th = await startTestHub({ dataDir, extensions: [ext] });
-  const pool = new ClientPool();
-  t.after(async () => {
-    await pool.closeAll();
-    await th.stop();
-  });
-  const metric = async (re: RegExp): Promise<number> => {
-    const m = re.exec(await (await fetch(`${th.httpUrl}/metrics`)).text());
-    return m ? Number(m[1]) : NaN;
-  };
+  const { ext, th, pool, metric } = await hubWithTelemetry(t, dataDir, { restartMinMs: 20, restartMaxMs: 200 });
   const dev = await pool.device(th.mqttUrl, th.device('t1-h1-smoke'));
   const publish = async (from: number, n: number) => {
     for (let i = from; i < from + n; i++) await dev.publishAsync('smokehub/h/t1-h1/d/t1-h1-smoke/telemetry', JSON.stringify({ ts: BASE + i, battery: 80, smoke: i }), { qos: 1 });
@@ -225,19 +231,8 @@ test("the worker's metrics are mirrored into the hub's /metrics, and a crash is 
 
 test('storage behind: telemetry is held at the broker, unacknowledged, and nothing acknowledged is dropped', { timeout: 60_000 }, async (t) => {
   const dataDir = tempDir(t);
-  const config = { ...loadConfig({ flags: { data: dataDir }, env: {} }), host: '127.0.0.1', mqttPort: 0, httpPort: 0, verifyWindowS: 0 };
   // The main thread keeps at most 400 points; telemetry is held at the broker from 200.
-  const ext = telemetryExtension(config, { restartMinMs: 2500, restartMaxMs: 2500, maxQueued: 400 });
-  const th = await startTestHub({ dataDir, extensions: [ext] });
-  const pool = new ClientPool();
-  t.after(async () => {
-    await pool.closeAll();
-    await th.stop();
-  });
-  const metric = async (re: RegExp): Promise<number> => {
-    const m = re.exec(await (await fetch(`${th.httpUrl}/metrics`)).text());
-    return m ? Number(m[1]) : NaN;
-  };
+  const { ext, th, pool, metric } = await hubWithTelemetry(t, dataDir, { restartMinMs: 2500, restartMaxMs: 2500, maxQueued: 400 });
   const dev = await pool.device(th.mqttUrl, th.device('t1-h1-smoke'));
   const origin = await pool.device(th.mqttUrl, th.device('t1-h2-smoke'));
   await ext.worker!.thread!.terminate(); // storage gone for 2.5 s

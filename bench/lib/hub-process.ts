@@ -1,0 +1,54 @@
+/**
+ * The hub in its own process for benchmarks (test/helpers/hub-child.ts: config from SMOKEHUB_* env,
+ * HUB_CHILD_* switches), and the shared end of every benchmark: results file, exit code.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export interface HubProcess {
+  child: ChildProcess;
+  mqttPort: number;
+  httpPort: number;
+}
+
+/** Runs from the TypeScript sources (dist/ may be stale); BENCH_HUB=dist uses the compiled tree. */
+function hubCommand(): string[] {
+  return process.env.BENCH_HUB === 'dist' && existsSync('dist/test/helpers/hub-child.js') ? ['dist/test/helpers/hub-child.js'] : ['--import', 'tsx', 'test/helpers/hub-child.ts'];
+}
+
+/** Starts the hub; resolves once it listens. */
+export function startHubProcess(env: Record<string, string>): Promise<HubProcess> {
+  const child = spawn(process.execPath, hubCommand(), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', (l) => resolve({ child, ...(JSON.parse(l) as { mqttPort: number; httpPort: number }) }));
+    child.once('exit', (c) => reject(new Error(`hub exited with ${c}`)));
+    setTimeout(() => reject(new Error('hub did not start in 60 s')), 60_000).unref();
+  });
+}
+
+/** SIGTERM (the hub drains and closes its database), SIGKILL after 8 s. */
+export async function stopHubProcess(child: ChildProcess | null): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  await Promise.race([new Promise((r) => child.once('exit', r)), new Promise((r) => setTimeout(r, 8000))]);
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
+
+export function writeResults(file: string, out: unknown): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+}
+
+/** `node --import tsx bench/X.ts`: runs the benchmark and exits 0, or 1 with the error. */
+export function runAsMain(moduleUrl: string, run: () => Promise<unknown>): void {
+  if (moduleUrl !== `file://${process.argv[1]}`) return;
+  run().then(
+    () => process.exit(0),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
