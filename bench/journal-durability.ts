@@ -47,17 +47,7 @@ function enrol(dataDir: string): Cred[] {
 }
 
 function startHub(dataDir: string, mode: 'full' | 'async'): Promise<HubProcess> {
-  return startHubProcess({
-    SMOKEHUB_DATA: dataDir,
-    SMOKEHUB_HOST: '127.0.0.1',
-    SMOKEHUB_HTTP_PORT: '0',
-    SMOKEHUB_MQTT_PORT: '0',
-    SMOKEHUB_VERIFY_WINDOW_S: '0',
-    SMOKEHUB_ESCALATE_AFTER_S: '3600',
-    SMOKEHUB_LOG_LEVEL: 'silent',
-    HUB_CHILD_EXTENSIONS: 'none',
-    HUB_CHILD_JOURNAL_SYNC: mode,
-  });
+  return startHubProcess(dataDir, { HUB_CHILD_EXTENSIONS: 'none', HUB_CHILD_JOURNAL_SYNC: mode });
 }
 
 /** Another process writing and fsyncing 1 MiB chunks to a file beside the hub's data. */

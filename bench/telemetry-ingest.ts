@@ -277,15 +277,8 @@ export async function runOne(store: 'influxdb' | 'embedded', ingressSliceMs = pr
     const rawRate = influxd ? await rawBaseline(influxd, publishers, base) : null;
     const sink: Sink = influxd ? { count: () => count(influxd, 'bench') } : embeddedSink(dataDir);
 
-    const h = await startHubProcess({
-      SMOKEHUB_DATA: dataDir,
-      SMOKEHUB_HOST: '127.0.0.1',
-      SMOKEHUB_HTTP_PORT: '0',
-      SMOKEHUB_MQTT_PORT: '0',
-      SMOKEHUB_VERIFY_WINDOW_S: '0',
-      SMOKEHUB_ESCALATE_AFTER_S: '3600',
+    const h = await startHubProcess(dataDir, {
       ...(influxd ? { SMOKEHUB_INFLUX_URL: `${influxd.baseUrl}/bench` } : {}),
-      SMOKEHUB_LOG_LEVEL: 'silent',
       ...(ingressSliceMs !== undefined ? { HUB_CHILD_INGRESS_SLICE_MS: ingressSliceMs } : {}),
     });
     hub = h.child;

@@ -18,9 +18,21 @@ function hubCommand(): string[] {
   return process.env.BENCH_HUB === 'dist' && existsSync('dist/test/helpers/hub-child.js') ? ['dist/test/helpers/hub-child.js'] : ['--import', 'tsx', 'test/helpers/hub-child.ts'];
 }
 
-/** Starts the hub; resolves once it listens. */
-export function startHubProcess(env: Record<string, string>): Promise<HubProcess> {
-  const child = spawn(process.execPath, hubCommand(), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+/**
+ * Starts the hub on `dataDir` as the benchmarks run it (127.0.0.1, free ports, no verify window, no
+ * escalation during the run, no logs), `env` added; resolves once it listens.
+ */
+export function startHubProcess(dataDir: string, env: Record<string, string> = {}): Promise<HubProcess> {
+  const benchEnv = {
+    SMOKEHUB_DATA: dataDir,
+    SMOKEHUB_HOST: '127.0.0.1',
+    SMOKEHUB_HTTP_PORT: '0',
+    SMOKEHUB_MQTT_PORT: '0',
+    SMOKEHUB_VERIFY_WINDOW_S: '0',
+    SMOKEHUB_ESCALATE_AFTER_S: '3600',
+    SMOKEHUB_LOG_LEVEL: 'silent',
+  };
+  const child = spawn(process.execPath, hubCommand(), { env: { ...process.env, ...benchEnv, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', (l) => resolve({ child, ...(JSON.parse(l) as { mqttPort: number; httpPort: number }) }));
     child.once('exit', (c) => reject(new Error(`hub exited with ${c}`)));
