@@ -112,7 +112,7 @@ export class IngressScheduler {
     this.isBulk = opts.isBulk ?? isTelemetryPublish;
     this.now = opts.now ?? (() => performance.now());
     this.defer = opts.defer ?? ((fn) => void setImmediate(fn));
-    this.later = opts.later ?? ((fn, ms) => void setTimeout(fn, ms));
+    this.later = opts.later ?? ((fn, ms) => void setTimeout(fn, ms).unref());
     this.onDeferred = opts.onDeferred ?? (() => {});
   }
 
@@ -171,7 +171,8 @@ export class IngressScheduler {
   drain(): void {
     this.scheduled = false;
     if (this.head < this.queue.length && this.paused) {
-      this.schedule(HELD_RETRY_MS);
+      this.dropClosed();
+      if (this.head < this.queue.length) this.schedule(HELD_RETRY_MS);
       return;
     }
     const deadline = this.now() + this.sliceMs;
@@ -201,6 +202,22 @@ export class IngressScheduler {
         this.schedule();
       }
     }
+  }
+
+  /** While held back, what waits for connections that closed is dropped (never acknowledged). */
+  private dropClosed(): void {
+    const kept: Array<Waiting | undefined> = [];
+    for (let i = this.head; i < this.queue.length; i++) {
+      const w = this.queue[i]!;
+      if (!w.conn.client.closed) {
+        kept.push(w);
+        continue;
+      }
+      w.conn.waiting--;
+      if (w.conn.held && w.conn.waiting === 0) this.release(w.conn);
+    }
+    this.queue = kept;
+    this.head = 0;
   }
 
   private hold(c: Connection): void {

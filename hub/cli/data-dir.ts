@@ -2,12 +2,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig, type HubConfig } from '../config/config.ts';
-import { openDatabase, type Db } from '../store/database.ts';
+import { DB_FILE, openDatabase, type Db } from '../store/database.ts';
 import { SqliteRegistryStore } from '../store/registry-store.ts';
 import type { CliIo } from './command.ts';
-
-import { DB_FILE } from '../store/database.ts';
-export { DB_FILE };
 
 export function cliConfig(io: CliIo, data: string | undefined): HubConfig {
   return loadConfig({ flags: data === undefined ? {} : { data }, env: io.env });

@@ -171,6 +171,17 @@ test('holdWhile: telemetry waits unacknowledged while storage is full, then flow
   while (turns.length > 0) runAll();
   assert.deepEqual(handled, ['a9', 'a0', 'a1', 'a2', 'a3', 'a4']);
   assert.equal(s.held, 0);
+
+  // Held back while its connection closes (the hub stopping): what waits is dropped, no timer left.
+  full = true;
+  a.send(telemetry(5));
+  a.send(telemetry(6));
+  runAll();
+  assert.equal(timers.length, 1);
+  a.closed = true;
+  timers.shift()!.fn();
+  assert.equal(s.depth, 0, 'nothing kept for a closed connection');
+  assert.equal(timers.length, 0, 'no retry once nothing waits');
 });
 
 test("packets before CONNACK go straight to Aedes; a closed connection's waiting packets are dropped unacknowledged", () => {

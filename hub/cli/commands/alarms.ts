@@ -10,7 +10,8 @@ import { formatTable } from '../table.ts';
 import { localDateTime } from '../../supervision/local-time.ts';
 import { intFlag, parseCommandArgs, stringFlag } from '../args.ts';
 import type { CliCommand } from '../command.ts';
-import { cliConfig, DB_FILE, MissingDataError } from '../data-dir.ts';
+import { cliConfig, MissingDataError } from '../data-dir.ts';
+import { DB_FILE } from '../../store/database.ts';
 
 interface AlarmRow {
   id: string;
