@@ -14,6 +14,7 @@ import { systemClock } from '../core/clock.ts';
 import { AlarmEngine } from '../core/alarm-engine.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
 import { MetricsRegistry } from '../observability/metrics.ts';
+import { EventLoopDelayMonitor } from '../observability/event-loop-delay.ts';
 import { DB_FILE, openDatabase, type Db } from '../store/database.ts';
 import { WalDurability, type WalDurabilityOptions } from '../store/wal-durability.ts';
 import { SqliteRegistryStore } from '../store/registry-store.ts';
@@ -72,6 +73,7 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? createLogger({ level: config.logLevel });
   const metrics = new MetricsRegistry();
+  const loopDelay = new EventLoopDelayMonitor(metrics);
   const bus = new EventEmitter() as HubBus;
   bus.setMaxListeners(50);
   // A listener that throws must never break the broker's path.
@@ -97,6 +99,7 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
   const closeAll = async () => {
     if (pruneTimer) clearInterval(pruneTimer);
     if (flushTimer) clearInterval(flushTimer);
+    loopDelay.stop();
     alarms?.stop();
     if (broker) await broker.close().catch((err) => logger.error({ err }, 'broker close failed'));
     for (const ext of [...started].reverse()) {
