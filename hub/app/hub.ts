@@ -17,6 +17,7 @@ import { MetricsRegistry } from '../observability/metrics.ts';
 import { EventLoopDelayMonitor } from '../observability/event-loop-delay.ts';
 import { DB_FILE, openDatabase, type Db } from '../store/database.ts';
 import { WalDurability, type WalDurabilityOptions } from '../store/wal-durability.ts';
+import { WalCheckpointer } from '../store/wal-checkpointer.ts';
 import { SqliteRegistryStore } from '../store/registry-store.ts';
 import { AlarmJournal } from '../store/alarm-journal.ts';
 import { MqttBroker } from '../broker/mqtt-broker.ts';
@@ -76,7 +77,6 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
   const loopDelay = new EventLoopDelayMonitor(metrics);
   const bus = new EventEmitter() as HubBus;
   bus.setMaxListeners(50);
-  // A listener that throws must never break the broker's path.
   // Commits are not fsynced on the event loop: the WAL is fsynced on the thread pool, and an event is
   // acknowledged to its device once durable (store/wal-durability.ts).
   const syncOnLoop = opts.journalSync === 'full';
@@ -89,6 +89,9 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
     fsyncFile: opts.fsyncFile,
     observe: (seconds, failed) => (failed ? fsyncErrors.inc() : fsyncSeconds.observe(seconds)),
   });
+  // Checkpoints (WAL → database file, with their fsyncs) run in a worker's connection, not on the event loop.
+  const checkpointSeconds = metrics.histogram('smokehub_journal_checkpoint_seconds', 'checkpoints of the hub database (in a worker thread)', [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5]);
+  const checkpointer = syncOnLoop ? null : new WalCheckpointer({ db, path: join(config.dataDir, DB_FILE), logger, observe: (r) => checkpointSeconds.observe(r.seconds) });
   const started: HubExtension[] = [];
   let broker: MqttBroker | null = null;
   let http: HttpServer | null = null;
@@ -113,6 +116,7 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
       http.closeAllConnections?.();
       await new Promise<void>((resolve) => http!.close(() => resolve()));
     }
+    await checkpointer?.close();
     await durability?.close();
     if (db.open) db.close();
   };
