@@ -17,10 +17,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
-import { openDatabase } from '../hub/store/database.ts';
-import { SqliteRegistryStore } from '../hub/store/registry-store.ts';
-import { importCsv } from '../hub/store/csv-import.ts';
+import { alarmSamples as samples, enrolTeams } from './lib/neighbourhood.ts';
 import { median, percentile, printTable, round } from './lib/stats.ts';
 import { runAsMain, startHubProcess, stopHubProcess, writeResults, type HubProcess } from './lib/hub-process.ts';
 
@@ -28,23 +25,6 @@ const SAMPLES = Number(process.env.BENCH_DURABILITY_SAMPLES ?? 200);
 const TEAMS = 2 * SAMPLES; // a fresh team per sample and phase
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const progress = (what: string) => process.stderr.write(`[journal-durability ${new Date().toISOString().slice(11, 19)}] ${what}\n`);
-
-interface Cred {
-  household: string;
-  device: string;
-  secret: string;
-}
-
-function enrol(dataDir: string): Cred[] {
-  const rows = ['team,household,name,address,phone,lat,lon,device,kind,secret'];
-  for (let t = 0; t < TEAMS; t++) for (let h = 0; h < 10; h++) rows.push(`T${t},T${t}H${h},Nhà ${t}.${h},${h} Lê Lợi,0900000000,20.9,107.0,T${t}H${h}-smoke,smoke,`);
-  const db = openDatabase(dataDir);
-  try {
-    return importCsv(new SqliteRegistryStore(db, { dataDir }), rows.join('\n') + '\n').credentials;
-  } finally {
-    db.close();
-  }
-}
 
 function startHub(dataDir: string, mode: 'full' | 'async'): Promise<HubProcess> {
   return startHubProcess(dataDir, { HUB_CHILD_EXTENSIONS: 'none', HUB_CHILD_JOURNAL_SYNC: mode });
@@ -59,30 +39,6 @@ function startDiskWriter(dir: string): ChildProcess {
   return spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
 }
 
-async function connect(port: number, c: Cred): Promise<MqttClient> {
-  return mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: c.device, username: c.device, password: c.secret, reconnectPeriod: 0, keepalive: 0 });
-}
-
-async function samples(port: number, creds: Cred[], teams: number[], tag: string): Promise<{ alert: number[]; puback: number[] }> {
-  const alert: number[] = [];
-  const puback: number[] = [];
-  for (const t of teams) {
-    const o = await connect(port, creds.find((c) => c.household === `T${t}H0`)!);
-    const neighbour = creds.find((c) => c.household === `T${t}H1`)!;
-    const n = await connect(port, neighbour);
-    await n.subscribeAsync(`smokehub/h/${neighbour.household}/alert`, { qos: 1 });
-    const got = new Promise<number>((resolve) => n.on('message', (_t, p) => JSON.parse(p.toString()).state === 'active' && resolve(performance.now())));
-    const t0 = performance.now();
-    await o.publishAsync(`smokehub/h/T${t}H0/d/T${t}H0-smoke/event`, JSON.stringify({ id: `${tag}-${t}`, type: 'smoke' }), { qos: 1 });
-    puback.push(performance.now() - t0);
-    alert.push((await Promise.race([got, sleep(10_000).then(() => NaN)])) - t0);
-    await o.endAsync(true);
-    await n.endAsync(true);
-    await sleep(30);
-  }
-  return { alert: alert.filter(Number.isFinite), puback };
-}
-
 const figures = (xs: number[]) => ({ p50Ms: round(median(xs), 2), p99Ms: round(percentile(xs, 99), 2), maxMs: round(Math.max(...xs), 2) });
 
 export async function run(): Promise<Record<string, unknown>> {
@@ -93,7 +49,7 @@ export async function run(): Promise<Record<string, unknown>> {
     let hub: ChildProcess | null = null;
     let writer: ChildProcess | null = null;
     try {
-      const creds = enrol(dataDir);
+      const creds = enrolTeams(dataDir, TEAMS);
       const h = await startHub(dataDir, mode);
       hub = h.child;
       progress(`${mode}: quiet disk`);

@@ -31,13 +31,10 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
 import Database from 'better-sqlite3';
-import { openDatabase } from '../hub/store/database.ts';
-import { SqliteRegistryStore } from '../hub/store/registry-store.ts';
-import { importCsv } from '../hub/store/csv-import.ts';
 import { startInfluxd, type Influxd } from '../test/helpers/influxd.ts';
 import { cpuSeconds, median, percentile, printTable, round } from './lib/stats.ts';
+import { alarmSamples, enrolTeams, type Cred } from './lib/neighbourhood.ts';
 import { runAsMain, startHubProcess, stopHubProcess, writeResults } from './lib/hub-process.ts';
 import { reading } from './telemetry-load.ts';
 
@@ -48,26 +45,8 @@ const FANOUT_SAMPLES = Number(process.env.BENCH_FANOUT_SAMPLES ?? 200);
 const PROVINCE_RATE = 530;
 const PHASES = 4; // idle, saturation, steady rate, province rate
 const TEAMS = Math.ceil(CLIENTS / 10) + PHASES * FANOUT_SAMPLES + 1;
-const TEAM_SIZE = 10;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface Cred {
-  household: string;
-  device: string;
-  secret: string;
-}
-
-function neighbourhood(): string {
-  const rows = ['team,household,name,address,phone,lat,lon,device,kind,secret'];
-  for (let t = 0; t < TEAMS; t++) {
-    for (let h = 0; h < TEAM_SIZE; h++) {
-      const id = `T${t}H${h}`;
-      rows.push(`T${t},${id},Nhà ${id},${h} Lê Lợi,0900000000,20.9,107.0,${id}-smoke,smoke,`);
-    }
-  }
-  return rows.join('\n') + '\n';
-}
 
 const progress = (what: string) => process.stderr.write(`[telemetry-ingest ${new Date().toISOString().slice(11, 19)}] ${what}\n`);
 
@@ -138,10 +117,6 @@ async function rawBaseline(influxd: Influxd, devices: Cred[], base: number): Pro
   return (POINTS * 1000) / ms;
 }
 
-async function connect(port: number, c: Cred): Promise<MqttClient> {
-  return mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: c.device, username: c.device, password: c.secret, reconnectPeriod: 0, keepalive: 0 });
-}
-
 /** The load generator process (bench/telemetry-load.ts). */
 interface Load {
   pid: number;
@@ -185,30 +160,8 @@ async function startLoad(port: number, creds: Cred[]): Promise<Load> {
   };
 }
 
-/** Alarm fan-out: origin smoke event → neighbour's `active` alert, one team per sample (stops early once `until()`). */
-async function fanout(port: number, creds: Cred[], teams: number[], tag: string, until: () => boolean = () => false): Promise<number[]> {
-  const out: number[] = [];
-  for (const t of teams) {
-    if (until()) break;
-    const origin = creds.find((c) => c.household === `T${t}H0`)!;
-    const neighbour = creds.find((c) => c.household === `T${t}H1`)!;
-    const o = await connect(port, origin);
-    const n = await connect(port, neighbour);
-    await n.subscribeAsync(`smokehub/h/${neighbour.household}/alert`, { qos: 1 });
-    const got = new Promise<number>((resolve) => {
-      n.on('message', (_topic, payload) => {
-        if (JSON.parse(payload.toString()).state === 'active') resolve(performance.now());
-      });
-    });
-    const t0 = performance.now();
-    await o.publishAsync(`smokehub/h/${origin.household}/d/${origin.device}/event`, JSON.stringify({ id: `${tag}-${t}`, type: 'smoke' }), { qos: 1 });
-    out.push((await Promise.race([got, sleep(10_000).then(() => NaN)])) - t0);
-    await o.endAsync(true);
-    await n.endAsync(true);
-    await sleep(50);
-  }
-  return out.filter((x) => Number.isFinite(x));
-}
+/** Alarm fan-out samples (origin smoke → neighbour's `active` alert, ms). */
+const fanout = async (port: number, creds: Cred[], teams: number[], tag: string, until?: () => boolean) => (await alarmSamples(port, creds, teams, tag, until)).alert;
 
 /** The hub's fan-out histogram (cumulative counts by upper bound in seconds). */
 async function hubFanoutHistogram(httpPort: number): Promise<Array<[number, number]>> {
@@ -267,9 +220,7 @@ export async function runOne(store: 'influxdb' | 'embedded', ingressSliceMs = pr
   let hub: ChildProcess | null = null;
   let load: Load | null = null;
   try {
-    const db = openDatabase(dataDir);
-    const creds: Cred[] = importCsv(new SqliteRegistryStore(db, { dataDir }), neighbourhood()).credentials;
-    db.close();
+    const creds = enrolTeams(dataDir, TEAMS);
     const publishers = creds.filter((c) => Number(/^T(\d+)/.exec(c.household)![1]) >= PHASES * FANOUT_SAMPLES).slice(0, CLIENTS);
     const base = Date.now() - 6 * 3_600_000;
 
@@ -310,29 +261,29 @@ export async function runOne(store: 'influxdb' | 'embedded', ingressSliceMs = pr
     const hubRate = (saturated.n * 1000) / (saturated.at - t0);
     const acceptRate = (POINTS * 1000) / (acked - t0);
 
-    // Fan-out while telemetry flows at a steady rate below saturation (default: 20,000 points/s or
-    // 90 % of the measured rate, whichever is lower) — the alarm-path figure.
+    /** Fan-out samples while readings [from, …) flow at `rate` points/s; returns the phase and the next reading number. */
+    const pacedPhase = async (from: number, rate: number, phase: number, tag: string) => {
+      const points = Math.round(rate * Math.max(4, FANOUT_SAMPLES * 0.25));
+      progress(`fan-out at ${rate} points/s`);
+      const paced = load!.publish(from, from + points, base, rate);
+      await sleep(500);
+      const figures = await measuredPhase(hubPid, h.httpPort, load!.pid, influxd?.pid, () => fanout(port, creds, teamsOf(phase), tag));
+      await paced;
+      return { figures, next: from + points };
+    };
+    // At a steady rate below saturation (default: 20,000 points/s or 90 % of the measured rate,
+    // whichever is lower) — the alarm-path figure; then at the province rate (1,600 teams × 10
+    // households, one reading a minute).
     const pacedRate = Number(process.env.BENCH_FANOUT_RATE ?? Math.round(Math.min(20_000, hubRate * 0.9)));
-    const pacedPoints = Math.round(pacedRate * Math.max(4, FANOUT_SAMPLES * 0.25));
-    progress(`fan-out at ${pacedRate} points/s`);
-    const paced = load.publish(POINTS, POINTS + pacedPoints, base, pacedRate);
-    await sleep(500);
-    const ratePhase = await measuredPhase(hubPid, h.httpPort, load.pid, influxd?.pid, () => fanout(port, creds, teamsOf(2), 'rate'));
+    const steady = await pacedPhase(POINTS, pacedRate, 2, 'rate');
+    const ratePhase = steady.figures;
     const atRate = ratePhase.samples;
-    await paced;
-
-    // Fan-out at the province rate (1,600 teams × 10 households, one reading a minute).
-    const provinceFrom = POINTS + pacedPoints;
-    const provincePoints = Math.round(PROVINCE_RATE * Math.max(4, FANOUT_SAMPLES * 0.25));
-    progress('fan-out at the province rate');
-    const province = load.publish(provinceFrom, provinceFrom + provincePoints, base, PROVINCE_RATE);
-    await sleep(500);
-    const provincePhase = await measuredPhase(hubPid, h.httpPort, load.pid, influxd?.pid, () => fanout(port, creds, teamsOf(3), 'province'));
+    const provinceRun = await pacedPhase(steady.next, PROVINCE_RATE, 3, 'province');
+    const provincePhase = provinceRun.figures;
     const atProvince = provincePhase.samples;
-    await province;
 
     // Outage under province load (InfluxDB only).
-    const outageFrom = provinceFrom + provincePoints;
+    const outageFrom = provinceRun.next;
     let outage: Record<string, unknown> | null = null;
     if (influxd) {
       const beforeOutage = 5 * PROVINCE_RATE;

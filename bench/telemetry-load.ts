@@ -12,14 +12,8 @@
  *   {op:'publish', id, from, to, base, rate?}       → {op:'published', id, at}   (Date.now() when all were acknowledged)
  *   {op:'close'}                                    → exits
  */
-import mqtt from 'mqtt';
 import { LightClient } from './lib/light-mqtt-client.ts';
-
-export interface LoadCred {
-  household: string;
-  device: string;
-  secret: string;
-}
+import { connectDevice, type Cred } from './lib/neighbourhood.ts';
 
 const WINDOW = 64; // QoS 1 publishes in flight per client
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -32,19 +26,19 @@ export function reading(i: number, base: number): { ts: number; battery: number;
 
 /** One publishing device connection, whichever client library holds it. */
 export interface LoadClient {
-  cred: LoadCred;
+  cred: Cred;
   /** QoS 1; resolves on PUBACK. */
   publish(topic: string, payload: string): Promise<unknown>;
   close(): Promise<void>;
 }
 
-export async function connectLoadClient(port: number, cred: LoadCred, kind = process.env.BENCH_LOAD_CLIENT ?? 'mqttjs'): Promise<LoadClient> {
+export async function connectLoadClient(port: number, cred: Cred, kind = process.env.BENCH_LOAD_CLIENT ?? 'mqttjs'): Promise<LoadClient> {
   if (kind === 'light') {
     const c = new LightClient({ port, clientId: cred.device, username: cred.device, password: cred.secret });
     await c.connect();
     return { cred, publish: (topic, payload) => c.publish(topic, payload, 1), close: async () => c.destroy() };
   }
-  const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: cred.device, username: cred.device, password: cred.secret, reconnectPeriod: 0, keepalive: 0 });
+  const c = await connectDevice(port, cred);
   return { cred, publish: (topic, payload) => c.publishAsync(topic, payload, { qos: 1 }), close: () => c.endAsync(true).then(() => undefined) };
 }
 
@@ -74,7 +68,7 @@ export async function publishRange(clients: LoadClient[], from: number, to: numb
 }
 
 type FromParent =
-  | { op: 'connect'; port: number; creds: LoadCred[] }
+  | { op: 'connect'; port: number; creds: Cred[] }
   | { op: 'publish'; id: number; from: number; to: number; base: number; rate?: number }
   | { op: 'close' };
 

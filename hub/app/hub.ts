@@ -188,9 +188,17 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
       }
     }, 6 * 3600 * 1000);
     pruneTimer.unref();
-    // Writes nobody waits on (sessions, notices, supervision state) reach the disk within a second.
+    // Writes nobody waits on (sessions, notices, supervision state) reach the disk within a second;
+    // an idle hub does not fsync (an SD card wears).
     if (durability) {
-      flushTimer = setInterval(() => durability.flushSoon(), 1000);
+      const changes = db.prepare('SELECT total_changes()').pluck();
+      let flushed = changes.get();
+      flushTimer = setInterval(() => {
+        const now = changes.get();
+        if (now === flushed) return;
+        flushed = now;
+        durability.flushSoon();
+      }, 1000);
       flushTimer.unref();
     }
 

@@ -145,3 +145,17 @@ test('the hub announces an alarm at once and acknowledges the event only once th
   const metrics = await (await fetch(`${th.httpUrl}/metrics`)).text();
   assert.ok(Number(/^smokehub_journal_fsync_seconds_count (\d+)$/m.exec(metrics)?.[1]) >= 2, 'fsyncs are measured');
 });
+
+test('writes nobody waits on reach the disk within a second; an idle hub does not fsync', { timeout: 30_000 }, async (t) => {
+  let fsyncs = 0;
+  const th = await startTestHub({ extensions: [], fsyncFile: (fd, done) => (fsyncs++, fsync(fd, done)) });
+  t.after(() => th.stop());
+  await new Promise((r) => setTimeout(r, 1500)); // start-up writes flushed
+  const settled = fsyncs;
+  await new Promise((r) => setTimeout(r, 2500));
+  assert.equal(fsyncs, settled, 'no fsync while nothing is written');
+  await th.login('admin', th.adminPassword); // writes a session row; nobody waits for its fsync
+  const deadline = Date.now() + 2500;
+  while (fsyncs === settled && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(fsyncs > settled, 'the session reached the disk within the flush interval');
+});
