@@ -1,16 +1,20 @@
 /**
- * Carries out the alarm engine's effects: journal (durable, synchronous) before announce (MQTT),
- * one timer for the engine's next deadline, de-duplication of device events, metrics.
+ * Carries out the alarm engine's effects: journal (through the journal writer, which never loses an
+ * acknowledged write), deadlines armed, then announce (MQTT alerts, the retained open-alarm state,
+ * sounder commands), then the bus. One timer for the engine's next deadline, de-duplication of
+ * device events, metrics.
  */
-import type { AlarmEngine, Effect, DeviceSource } from '../core/alarm-engine.ts';
+import type { AlarmEngine, Cause, Effect, DeviceSource } from '../core/alarm-engine.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import type { AlarmJournal } from '../store/alarm-journal.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { MetricsRegistry, Counter, Histogram } from '../observability/metrics.ts';
-import type { AlarmView, DeviceEvent, ResponseKind } from '../protocol/schema.ts';
+import type { AlarmView, DeviceEvent, ResponseKind, TelemetryReading } from '../protocol/schema.ts';
 import { topics } from '../protocol/topics.ts';
 import { ERROR_CODES, ForbiddenError, NotFoundError, SmokehubError } from '../protocol/errors.ts';
 import type { HubBus, MqttPublisher } from './context.ts';
+import type { JournalWriter } from './journal-writer.ts';
+import { RetainedAlarmState } from './retained-alarm-state.ts';
 
 /** A set that forgets its oldest entries beyond `max`. */
 class BoundedSet {
@@ -29,20 +33,20 @@ class BoundedSet {
 export interface AlarmServiceDeps {
   engine: AlarmEngine;
   journal: AlarmJournal;
+  writer: JournalWriter;
   mqtt: MqttPublisher;
   clock: Clock;
   bus: HubBus;
   logger: Logger;
   metrics: MetricsRegistry;
-  /** Makes journal commits durable off the event loop (absent: the database fsyncs each commit). */
-  durability?: Durability;
+  /** Devices of a household (its sounders get `silence` commands). */
+  devicesOf(household: string): Array<{ id: string }>;
+  /** Every enrolled household (the retained state is rebuilt for each at start). */
+  allHouseholds(): string[];
 }
 
-/** What the alarm service needs of store/wal-durability.ts. */
-export interface Durability {
-  flushSoon(): void;
-  durable(): Promise<void>;
-}
+/** How long an HTTP answer waits for the journal before it says 503 (the action still stands). */
+const HTTP_DURABLE_WAIT_MS = 10_000;
 
 export class AlarmService {
   private timer: TimerHandle | null = null;
@@ -50,10 +54,10 @@ export class AlarmService {
   private readonly transitions: Counter;
   private readonly fanoutSeconds: Histogram;
   private readonly announced: Counter;
-  private readonly journalErrors: Counter;
   private stopped = false;
-  /** Recent event ids, for de-duplication when the journal cannot be written. */
+  /** Recent event ids, for de-duplication while the journal cannot be written. */
   private readonly recentEvents = new BoundedSet(10_000);
+  private readonly retained: RetainedAlarmState;
 
   constructor(private readonly d: AlarmServiceDeps) {
     this.transitions = d.metrics.counter('smokehub_alarm_transitions_total', 'Alarm transitions by kind of transition');
@@ -63,19 +67,23 @@ export class AlarmService {
       'Hub-side time from a device event arriving to the last alert of its fan-out being handed to the broker',
       [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     );
-    this.journalErrors = d.metrics.counter('smokehub_journal_errors_total', 'Alarm journal writes that failed (alarms were still announced)');
     d.metrics.gauge('smokehub_alarms_open', 'Open alarms by state', () => {
       const counts = new Map<string, number>();
       for (const a of d.engine.openAlarms()) counts.set(a.state, (counts.get(a.state) ?? 0) + 1);
-      return ['pre-alarm', 'active', 'escalated'].map((s) => [{ state: s }, counts.get(s) ?? 0] as [Record<string, string>, number]);
+      return ['pre-alarm', 'active', 'escalated', 'hushed'].map((s) => [{ state: s }, counts.get(s) ?? 0] as [Record<string, string>, number]);
     });
+    this.retained = new RetainedAlarmState({ engine: d.engine, mqtt: d.mqtt, clock: d.clock });
   }
 
-  /** Restores open alarms from the journal and re-arms their deadlines. */
+  /**
+   * Restores open alarms from the journal, re-arms their deadlines and publishes every household's
+   * retained open-alarm state (call before devices are accepted).
+   */
   start(): void {
     const open = this.d.journal.openRecords();
     this.d.engine.restore(open);
     if (open.length > 0) this.d.logger.info({ open: open.length }, 'restored open alarms from the journal');
+    this.retained.publishAll(this.d.allHouseholds());
     // Deadlines that passed while the hub was down fire now.
     this.apply(this.d.engine.tick(this.d.clock.now()), performance.now());
     this.reschedule();
@@ -85,6 +93,7 @@ export class AlarmService {
     this.stopped = true;
     this.timer?.cancel();
     this.timer = null;
+    this.d.writer.stop();
   }
 
   /** A validated device event. Returns false when it was a duplicate (already handled). */
@@ -92,38 +101,49 @@ export class AlarmService {
     const started = performance.now();
     const key = `${src.device}\u0000${event.id}`;
     let fresh = true;
-    let ran = false;
     let effects: Effect[] = [];
-    try {
-      // De-duplication, the transition(s) and their journal entries: one transaction, one fsync.
-      this.d.journal.atomically(() => {
-        fresh = this.d.journal.markEventSeen(src.device, event.id, receivedAt);
-        if (!fresh) return;
-        effects = this.d.engine.handleDeviceEvent(src, event, receivedAt);
-        ran = true;
-        this.journal(effects);
-      });
-      this.d.durability?.flushSoon();
-    } catch (err) {
-      // The journal failed (disk full, I/O error). A life-safety hub still handles and announces
-      // the event — de-duplicated in memory — and says so loudly.
-      if (!ran) {
-        fresh = !this.recentEvents.has(key);
-        if (fresh) effects = this.d.engine.handleDeviceEvent(src, event, receivedAt);
+    let handled = false;
+    const handle = () => {
+      effects = this.d.engine.handleDeviceEvent(src, event, receivedAt);
+      handled = true;
+    };
+    // De-duplication, the transition(s) and their journal entries: one transaction, one fsync.
+    const committed = this.d.writer.attempt(() => {
+      fresh = this.d.journal.markEventSeen(src.device, event.id, receivedAt);
+      if (!fresh) return;
+      handle();
+      this.journal(effects);
+    });
+    if (!committed) {
+      // The journal is behind (disk full, I/O error): de-duplicate from memory and what is on disk,
+      // handle the event and announce it at once; its writes wait in order (no PUBACK until they land).
+      if (!handled) {
+        fresh = !this.recentEvents.has(key) && !this.safeIsSeen(src.device, event.id);
+        if (fresh) handle();
       }
-      this.journalFailed(err, effects);
+      if (fresh) {
+        const written = effects;
+        this.d.writer.commit(() => {
+          this.d.journal.markEventSeen(src.device, event.id, receivedAt);
+          this.journal(written);
+        });
+      }
     }
     this.recentEvents.add(key);
     if (!fresh) return false;
-    this.announce(effects, started);
-    this.reschedule();
+    this.carryOut(effects, started);
     return true;
   }
 
-  /** A household's response; throws a typed error when it is refused. */
-  respond(household: string, alarmId: string, response: ResponseKind): AlarmView {
-    const now = this.d.clock.now();
-    const out = this.d.engine.handleResponse(household, alarmId, response, now);
+  /** Validated telemetry: fire evidence may re-raise a hushed alarm or open a heat alarm. */
+  handleTelemetry(src: DeviceSource, reading: TelemetryReading, receivedAt: number): void {
+    const effects = this.d.engine.handleTelemetry(src, reading, receivedAt);
+    if (effects.length > 0) this.apply(effects, performance.now());
+  }
+
+  /** A household's response; `cause` says who answered and how. Throws a typed error when refused. */
+  respond(household: string, alarmId: string, response: ResponseKind, cause: Cause): AlarmView {
+    const out = this.d.engine.handleResponse(household, alarmId, response, this.d.clock.now(), cause);
     if (!out.ok) {
       if (out.code === 'not_found') {
         const closed = this.d.journal.get(alarmId);
@@ -134,27 +154,40 @@ export class AlarmService {
       throw new SmokehubError(ERROR_CODES.CONFLICT, out.message);
     }
     this.apply(out.effects, performance.now());
-    this.reschedule();
     return this.viewOf(alarmId)!;
   }
 
   /** The station resolves an alarm. */
-  resolve(alarmId: string, by: string): AlarmView {
-    const now = this.d.clock.now();
-    const out = this.d.engine.resolveByStation(alarmId, by, now);
+  resolve(alarmId: string, cause: Cause): AlarmView {
+    const out = this.d.engine.resolveByStation(alarmId, this.d.clock.now(), cause);
     if (!out.ok) {
       const closed = this.d.journal.get(alarmId);
       if (closed) throw new SmokehubError(ERROR_CODES.CONFLICT, `alarm ${alarmId} is already ${closed.view.state}`);
       throw new NotFoundError(out.message);
     }
     this.apply(out.effects, performance.now());
-    this.reschedule();
     return this.viewOf(alarmId)!;
   }
 
-  /** Resolves once everything journalled so far is on disk (at once when each commit is fsynced). */
-  durable(): Promise<void> {
-    return this.d.durability?.durable() ?? Promise.resolve();
+  /** Calls back once everything journalled so far is committed and on disk (the device's PUBACK). */
+  whenDurable(cb: () => void): void {
+    this.d.writer.whenDurable(cb);
+  }
+
+  /**
+   * Resolves once everything journalled so far is on disk; rejects with 503 `unavailable` when the
+   * journal cannot be written within 10 s (the action was taken and announced, and is kept in memory
+   * and retried).
+   */
+  durable(timeoutMs = HTTP_DURABLE_WAIT_MS): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new SmokehubError(ERROR_CODES.UNAVAILABLE, 'done and announced, but not yet on disk: the alarm journal cannot be written (disk full?); the hub keeps retrying')), timeoutMs);
+      t.unref();
+      this.d.writer.whenDurable(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
   }
 
   /** The current view of an alarm, open or closed. */
@@ -172,16 +205,19 @@ export class AlarmService {
     return this.d.engine.alarmsConcerning(household);
   }
 
-  /** Journal then announce (inputs other than device events, and timers). */
+  /** Journal, then carry out (inputs other than device events, and timers). */
   private apply(effects: Effect[], startedAt: number /* performance.now() */): void {
     if (effects.length === 0) return;
+    this.d.writer.commit(() => this.journal(effects));
+    this.carryOut(effects, startedAt);
+  }
+
+  private safeIsSeen(device: string, id: string): boolean {
     try {
-      this.d.journal.atomically(() => this.journal(effects));
-      this.d.durability?.flushSoon();
-    } catch (err) {
-      this.journalFailed(err, effects);
+      return this.d.journal.isEventSeen(device, id);
+    } catch {
+      return false;
     }
-    this.announce(effects, startedAt);
   }
 
   /** Every transition goes to the timeline; each alarm's state row is written once, with its last state. */
@@ -191,39 +227,47 @@ export class AlarmService {
     effects.forEach((e, i) => {
       if (e.type !== 'journal') return;
       const final = last.get(e.record.id) === i;
-      this.d.journal.write(e.record, final ? this.d.engine.view(e.record) : null, e.transition, e.detail);
+      this.d.journal.write({ record: e.record, view: final ? this.d.engine.view(e.record) : null, transition: e.transition, detail: e.detail, by: e.by, via: e.via });
     });
   }
 
-  private journalFailed(err: unknown, effects: Effect[]): void {
-    this.journalErrors.inc();
-    this.d.logger.error({ err, transitions: effects.filter((e) => e.type === 'journal').length }, 'ALARM JOURNAL WRITE FAILED: announcing anyway');
-  }
-
   /**
-   * Publishes, then records. One input can move an alarm twice (raised then activated at once):
-   * people get only its latest view, sent once to the union of the households concerned; the
-   * journal, the logs and the bus still see every transition.
+   * Deadlines first (nothing that follows can leave an alarm without its timer), then publish, then
+   * tell the bus. One input can move an alarm twice (raised then activated at once): people get only
+   * its latest view, sent once to the union of the households concerned; the journal, the logs and
+   * the bus still see every transition.
    */
-  private announce(effects: Effect[], startedAt: number): void {
-    const announces = effects.filter((e): e is Extract<Effect, { type: 'announce' }> => e.type === 'announce');
-    if (announces.length === 0) return;
+  private carryOut(effects: Effect[], startedAt: number): void {
+    this.reschedule();
     const latest = new Map<string, { view: AlarmView; households: Set<string>; station: boolean }>();
-    for (const a of announces) {
-      const cur = latest.get(a.view.alarm);
+    for (const e of effects) {
+      if (e.type !== 'announce') continue;
+      const cur = latest.get(e.view.alarm);
       const households = cur?.households ?? new Set<string>();
-      for (const h of a.households) households.add(h);
-      latest.set(a.view.alarm, { view: a.view, households, station: (cur?.station ?? false) || a.station });
+      for (const h of e.households) households.add(h);
+      latest.set(e.view.alarm, { view: e.view, households, station: (cur?.station ?? false) || e.station });
     }
     let published = 0;
+    const touched = new Set<string>();
     for (const { view, households, station } of latest.values()) {
       const payload = JSON.stringify(view);
-      for (const h of households) this.d.mqtt.publish(topics.household(h, 'alert'), payload, { qos: 1 });
+      for (const h of households) {
+        this.d.mqtt.publish(topics.household(h, 'alert'), payload, { qos: 1 });
+        touched.add(h);
+      }
       if (station) this.d.mqtt.publish(topics.station('alarm'), payload, { qos: 1 });
       published += households.size + (station ? 1 : 0);
     }
-    this.fanoutSeconds.observe((performance.now() - startedAt) / 1000);
-    this.announced.inc(undefined, published);
+    for (const e of effects) {
+      if (e.type !== 'command') continue;
+      const payload = JSON.stringify(e.command);
+      for (const dev of this.d.devicesOf(e.household)) this.d.mqtt.publish(topics.device(e.household, dev.id, 'cmd'), payload, { qos: 1 });
+    }
+    if (latest.size > 0) {
+      this.fanoutSeconds.observe((performance.now() - startedAt) / 1000);
+      this.announced.inc(undefined, published);
+      this.retained.publish(touched);
+    }
 
     let transition = '';
     for (const e of effects) {
@@ -231,10 +275,10 @@ export class AlarmService {
         transition = e.transition;
         this.transitions.inc({ transition });
         this.d.logger.info(
-          { alarm: e.record.id, team: e.record.team, household: e.record.originHousehold, state: e.record.state, transition, ...e.detail },
+          { alarm: e.record.id, team: e.record.team, household: e.record.originHousehold, state: e.record.state, transition, by: e.by, via: e.via, ...e.detail },
           'alarm transition',
         );
-      } else {
+      } else if (e.type === 'announce') {
         this.d.bus.emit('alarm-changed', e.view, transition);
       }
     }

@@ -27,6 +27,11 @@ import { createHttpServer } from '../http/http-server.ts';
 import { registerRegistryRoutes } from '../http/registry-routes.ts';
 import { registerAlarmRoutes } from '../http/alarm-routes.ts';
 import { AlarmService } from './alarm-service.ts';
+import { JournalWriter } from './journal-writer.ts';
+import { HubHealth } from './hub-health.ts';
+import { DiskReserve, DEFAULT_RESERVE_BYTES } from '../store/disk-reserve.ts';
+import { topics } from '../protocol/topics.ts';
+import type { Notice } from '../protocol/schema.ts';
 import { openFilesLimit, openFilesWarning } from './resource-limits.ts';
 import { defaultExtensions } from './extensions.ts';
 import type { HubBus, HubContext, HubExtension } from './context.ts';
@@ -45,6 +50,8 @@ export interface StartHubOptions {
   journalSync?: 'async' | 'full';
   /** Test hook: the fsync of the database WAL (wal-durability.ts). */
   fsyncFile?: WalDurabilityOptions['fsyncFile'];
+  /** Size of the data dir's reserve file (default 16 MiB; 0: none) — tests on a small tmpfs. */
+  reserveBytes?: number;
 }
 
 export interface RunningHub {
@@ -52,6 +59,7 @@ export interface RunningHub {
   mqttPort: number;
   httpPort: number;
   alarms: AlarmService;
+  health: HubHealth;
   broker: MqttBroker;
   registry: SqliteRegistryStore;
   /** Set on first start with an empty user table: the generated password of `admin`. */
@@ -76,6 +84,7 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
   const metrics = new MetricsRegistry();
   const loopDelay = new EventLoopDelayMonitor(metrics);
   const bus = new EventEmitter() as HubBus;
+  const health = new HubHealth();
   bus.setMaxListeners(50);
   // Commits are not fsynced on the event loop: the WAL is fsynced on the thread pool, and an event is
   // acknowledged to its device once durable (store/wal-durability.ts).
@@ -125,11 +134,15 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
     const registry = new SqliteRegistryStore(db, { dataDir: config.dataDir, clock });
     const adminPassword = await registry.ensureAdmin();
     const journal = new AlarmJournal(db);
+    // Space held back for the journal on a full disk (released on its first failed write).
+    const reserve = new DiskReserve(config.dataDir, opts.reserveBytes ?? DEFAULT_RESERVE_BYTES);
+    if (!reserve.ensure() && (opts.reserveBytes ?? DEFAULT_RESERVE_BYTES) > 0) logger.warn({ path: reserve.path }, 'no room for the data directory reserve file: the alarm journal has no space held back for a full disk');
     const engine = new AlarmEngine(
       {
         verifyWindowMs: config.verifyWindowS * 1000,
         escalateAfterMs: config.escalateAfterS * 1000,
         resolveQuietMs: config.resolveQuietS * 1000,
+        hushPeriodMs: config.hushPeriodS * 1000,
       },
       {
         household: (id) => registry.getHousehold(id),
@@ -148,10 +161,37 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
       logger,
       metrics,
       ingressSliceMs: opts.ingressSliceMs,
-      durability: durability ?? undefined,
+      slowClientTimeoutS: config.slowClientTimeoutS,
+      sessionsDir: join(config.dataDir, 'mqtt-sessions'),
     });
     await broker.init();
-    alarms = new AlarmService({ engine, journal, mqtt: broker, clock, bus, logger: logger.child({ module: 'alarms' }), metrics, durability: durability ?? undefined });
+    const alarmLog = logger.child({ module: 'alarms' });
+    const writer = new JournalWriter({ journal, durability: durability ?? undefined, reserve, health, clock, logger: alarmLog, metrics });
+    alarms = new AlarmService({
+      engine,
+      journal,
+      writer,
+      mqtt: broker,
+      clock,
+      bus,
+      logger: alarmLog,
+      metrics,
+      devicesOf: (household) => registry.listDevices({ household }),
+      allHouseholds: () => registry.listHouseholds().map((h) => h.id),
+    });
+    // The station hears at once when the journal cannot be written (published from memory: the disk may be full).
+    health.onChange((reason, problem) => {
+      const n: Notice = {
+        notice: problem ? `hub-${reason}-failing` : `hub-${reason}-recovered`,
+        severity: problem ? 'trouble' : 'info',
+        household: null,
+        device: null,
+        text: problem ? `The hub cannot write its alarm journal (${problem.message}): alarms are still sent, acknowledgements wait until it is written.` : 'The hub writes its alarm journal again.',
+        at: clock.now(),
+      };
+      broker?.publish(topics.station('notice'), JSON.stringify(n), { qos: 1 });
+      bus.emit('notice', n);
+    });
     const router = new MessageRouter({ registry, alarms, bus, mqtt: broker, clock, logger, metrics });
     broker.attach(router, alarms);
 
@@ -163,6 +203,7 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
       metrics,
       clock,
       startedAt: clock.now(),
+      degraded: () => health.reasons(),
       deviceStatus: (id: string) => {
         const p = presence.info(id);
         return { online: p.online, lastSeen: p.since };
@@ -221,6 +262,7 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
       mqttPort,
       httpPort,
       alarms,
+      health,
       broker,
       registry,
       adminPassword,

@@ -21,6 +21,7 @@ import {
   parseResponse,
   parseStatus,
   parseTelemetry,
+  type Actor,
   type Issue,
 } from '../protocol/schema.ts';
 import { ERROR_CODES, SmokehubError, type ErrorCode } from '../protocol/errors.ts';
@@ -92,6 +93,8 @@ export class MessageRouter {
             return 'drop';
           }
           if (r.warnings.length > 0) this.reject(principal, clientId, topic, r.warnings, 'telemetry');
+          // Fire evidence (a hushed fire heating up, a detector whose event was lost) before storage.
+          this.d.alarms.handleTelemetry(ref, r.value, now);
           this.d.bus.emit('telemetry', ref, r.value, now);
           return 'forward';
         }
@@ -115,7 +118,7 @@ export class MessageRouter {
         return 'drop';
       }
       try {
-        this.d.alarms.respond(t.household, r.value.alarm, r.value.response);
+        this.d.alarms.respond(t.household, r.value.alarm, r.value.response, { by: actorOf(principal), via: 'mqtt' });
       } catch (err) {
         if (!(err instanceof SmokehubError)) throw err;
         this.reject(principal, clientId, topic, [{ code: err.code, message: err.message }], 'response');
@@ -148,6 +151,11 @@ export class MessageRouter {
       this.d.mqtt.publish(topics.device(principal.household, principal.device, 'error'), JSON.stringify(body), { qos: 0 });
     }
   }
+}
+
+/** Who did it, for the journal. */
+function actorOf(p: Principal): Actor {
+  return p.type === 'device' ? { kind: 'device', id: p.device } : { kind: 'user', id: p.username, role: p.role };
 }
 
 /** Who sent a message, for logs. */

@@ -26,6 +26,8 @@ export const CONFIG_SPEC = {
   verifyWindowS: { kind: 'number', flag: 'verify-window', env: 'SMOKEHUB_VERIFY_WINDOW_S', default: 20, min: 0, max: 600, help: 'seconds a pre-alarm waits before neighbours are alerted (0 disables)' },
   escalateAfterS: { kind: 'number', flag: 'escalate-after', env: 'SMOKEHUB_ESCALATE_AFTER_S', default: 120, min: 1, max: 3600, help: 'seconds an active alarm may stay uncancelled before it is escalated' },
   resolveQuietS: { kind: 'number', flag: 'resolve-quiet', env: 'SMOKEHUB_RESOLVE_QUIET_S', default: 60, min: 0, max: 3600, help: 'seconds without smoke after all devices cleared before an alarm resolves' },
+  hushPeriodS: { kind: 'number', flag: 'hush-period', env: 'SMOKEHUB_HUSH_PERIOD_S', default: 300, min: 5, max: 900, help: 'seconds a hushed alarm is watched before it is re-raised (devices still alarming) or cancelled' },
+  slowClientTimeoutS: { kind: 'number', flag: 'slow-client-timeout', env: 'SMOKEHUB_SLOW_CLIENT_TIMEOUT_S', default: 30, min: 1, max: 600, help: 'seconds an MQTT connection may stay unable to drain its deliveries before it is closed' },
   influxUrl: { kind: 'url', flag: 'influx', env: 'SMOKEHUB_INFLUX_URL', default: null, help: 'InfluxDB 1.x URL http://[user:pass@]HOST:PORT/DB (default: embedded SQLite store)' },
   influxUser: { kind: 'string', flag: 'influx-user', env: 'SMOKEHUB_INFLUX_USER', default: null, help: 'InfluxDB user (or in the URL)' },
   influxPassword: { kind: 'string', flag: 'influx-password', env: 'SMOKEHUB_INFLUX_PASSWORD', default: null, help: 'InfluxDB password (or in the URL)' },

@@ -2,92 +2,43 @@
  * The alarm state machine: pure and synchronous. Time comes in as `now`, registry reads through an
  * injected `Directory`, ids from an injected generator. Every call returns the effects to carry out,
  * in order: `journal` effects must be made durable before the `announce` effects that follow them.
+ * Every journal effect says who caused it (`by`) and through which channel (`via`).
  *
  *   smoke/heat/co ──► pre-alarm ──(verify window, or panic / 2nd device / need-help)──► active
  *   active ──(neighbour need-help | 2 households of a team | escalate-after)──► escalated
- *   open ──(origin hush / false-alarm)──► cancelled        open ──(all clear + quiet | station)──► resolved
+ *   pre-alarm ──(device hush | origin false-alarm)──► hushed ◄──(origin false-alarm)── active
+ *   hushed ──(hush period ends still alarming | new device | panic | need-help | fire evidence)──► active
+ *   hushed ──(all clear + quiet)──► cancelled       pre-alarm/active ──(all clear + quiet)──► resolved
+ *   any open ──(station)──► resolved                escalated: closed only by the station
  */
-import type {
-  AlarmKind,
-  AlarmState,
-  AlarmView,
-  DeviceEvent,
-  ResponseKind,
-  Responder,
-} from '../protocol/schema.ts';
+import type { Actor, AlarmKind, DeviceEvent, ResponseKind, TelemetryReading } from '../protocol/schema.ts';
 import { isAlarmKind, isOpenState } from '../protocol/schema.ts';
+import {
+  alarmView,
+  unique,
+  type AlarmRecord,
+  type Cause,
+  type DeviceSource,
+  type Directory,
+  type Effect,
+  type EngineSettings,
+  type EscalationReason,
+  type ResponseOutcome,
+} from './alarm-record.ts';
+import { FireEvidence, type Evidence } from './fire-evidence.ts';
 
-export interface EngineSettings {
-  /** ms a pre-alarm waits before neighbours are alerted; 0: alert at once. */
-  verifyWindowMs: number;
-  /** ms an active alarm may stay uncancelled before it is escalated. */
-  escalateAfterMs: number;
-  /** ms without smoke after every alarming device cleared before the alarm resolves. */
-  resolveQuietMs: number;
-}
+export type { AlarmRecord, Cause, DeviceSource, Directory, Effect, EngineSettings, EscalationReason, HouseholdInfo, ResponseOutcome } from './alarm-record.ts';
 
-export interface HouseholdInfo {
-  id: string;
-  team: string;
-  name: string;
-  address: string;
-  lat: number | null;
-  lon: number | null;
-}
-
-/** Synchronous registry reads the engine needs. */
-export interface Directory {
-  household(id: string): HouseholdInfo | undefined;
-  /** Ids of every household of a team (including the asker). */
-  householdsOfTeam(team: string): string[];
-}
-
-export type EscalationReason = 'neighbour-need-help' | 'multiple-households' | 'not-cancelled-in-time';
-
-/** The durable state of one alarm (what the journal stores and restores). */
-export interface AlarmRecord {
-  id: string;
-  team: string;
-  kind: AlarmKind;
-  state: AlarmState;
-  originHousehold: string;
-  originDevice: string;
-  raisedAt: number;
-  updatedAt: number;
-  closedAt: number | null;
-  /** Devices currently alarming (not cleared), device id → household id. */
-  alarming: Record<string, string>;
-  responders: Responder[];
-  escalation: EscalationReason | null;
-  falseAlarm: boolean;
-  /** Whether the neighbours (not just the origin household) have been alerted. */
-  neighboursAlerted: boolean;
-  verifyDeadline: number | null;
-  escalateDeadline: number | null;
-  resolveDeadline: number | null;
-}
-
-export interface DeviceSource {
-  team: string;
-  household: string;
-  device: string;
-}
-
-export type Effect =
-  | { type: 'journal'; record: AlarmRecord; transition: string; detail: Record<string, unknown> }
-  /** Publish `view` to each household's alert topic, and to the station when `station`. */
-  | { type: 'announce'; view: AlarmView; households: string[]; station: boolean };
-
-export type ResponseOutcome =
-  | { ok: true; effects: Effect[] }
-  | { ok: false; code: 'not_found' | 'forbidden' | 'conflict'; message: string };
-
-const CLOSED_STATES: AlarmState[] = ['cancelled', 'resolved'];
+const timer = (reason: string): Cause => ({ by: { kind: 'hub', reason }, via: 'timer' });
+const deviceCause = (src: DeviceSource): Cause => ({ by: { kind: 'device', id: src.device }, via: 'mqtt' });
 
 export class AlarmEngine {
   private alarms = new Map<string, AlarmRecord>();
   /** household → its open alarm id */
   private openByHousehold = new Map<string, string>();
+  private readonly evidence = new FireEvidence();
+  /** Who caused the input being handled (inputs are synchronous: one at a time). */
+  private cause: Cause = timer('start');
 
   constructor(
     private readonly settings: EngineSettings,
@@ -117,11 +68,11 @@ export class AlarmEngine {
     return id === undefined ? undefined : this.alarms.get(id);
   }
 
-  /** The earliest pending deadline (verify, escalate, resolve), for the caller's single timer. */
+  /** The earliest pending deadline (verify, escalate, resolve, hush), for the caller's single timer. */
   nextDeadline(): number | null {
     let next: number | null = null;
     for (const a of this.alarms.values()) {
-      for (const d of [a.verifyDeadline, a.escalateDeadline, a.resolveDeadline]) {
+      for (const d of [a.verifyDeadline, a.escalateDeadline, a.resolveDeadline, a.hushDeadline ?? null]) {
         if (d !== null && (next === null || d < next)) next = d;
       }
     }
@@ -129,70 +80,92 @@ export class AlarmEngine {
   }
 
   /** Open alarms a household must see right now (origin's own, or its team's alerted ones). */
-  alarmsConcerning(household: string): AlarmView[] {
+  alarmsConcerning(household: string): ReturnType<AlarmEngine['view']>[] {
     const team = this.directory.household(household)?.team;
     if (team === undefined) return [];
-    const out: AlarmView[] = [];
+    const out = [];
     for (const a of this.alarms.values()) {
       if (a.team !== team) continue;
-      if (a.originHousehold === household || a.neighboursAlerted || household in invert(a.alarming)) out.push(this.view(a));
+      if (a.originHousehold === household || a.neighboursAlerted || Object.values(a.alarming).includes(household)) out.push(this.view(a));
     }
     return out;
   }
 
+  view(a: AlarmRecord) {
+    return alarmView(a, this.directory);
+  }
+
   // ---- inputs -------------------------------------------------------------------------------
 
-  /** A validated, de-duplicated device event. */
+  /** A validated, de-duplicated device event (it came over MQTT from the device itself). */
   handleDeviceEvent(src: DeviceSource, event: DeviceEvent, now: number): Effect[] {
+    this.cause = deviceCause(src);
     const type = event.type;
-    if (isAlarmKind(type)) return this.onAlarmSignal(src, type, now);
+    if (event.level !== undefined && (type === 'smoke' || type === 'clear')) this.evidence.recordSmokeLevel(src.device, now, event.level);
+    if (isAlarmKind(type)) return this.onAlarmSignal(src, type, now, { device: src.device, kind: type });
     if (type === 'clear') return this.onClear(src, now);
-    if (type === 'hush') {
-      const a = this.openAlarmOf(src.household);
-      return a ? this.cancelByOrigin(a, now, 'hush', { device: src.device }) : [];
-    }
+    if (type === 'hush') return this.onHush(src, now);
     // test (self-test), fault, tamper: never open, change or close an alarm.
     return [];
   }
 
-  /** A household's (or the station's, on a household's behalf) response to an alarm. */
-  handleResponse(household: string, alarmId: string, response: ResponseKind, now: number): ResponseOutcome {
+  /**
+   * Validated telemetry of a device. Fire evidence re-raises the household's hushed alarm, or opens
+   * a `heat` alarm when none is open (a detector whose event was lost).
+   */
+  handleTelemetry(src: DeviceSource, reading: TelemetryReading, now: number): Effect[] {
+    const { temperature, smoke } = reading.values;
+    if (temperature === undefined && smoke === undefined) return [];
+    this.cause = deviceCause(src);
+    let found: Evidence | null = this.evidence.record(src.device, reading.ts ?? now, { temperature, smoke });
+    const a = this.openAlarmOf(src.household);
+    if (a?.state === 'hushed') {
+      found ??= FireEvidence.smokeRising(smoke, a.hushSmoke?.[src.device]);
+      if (!found) return [];
+      a.alarming[src.device] = src.household;
+      a.resolveDeadline = null;
+      return this.reRaise(a, now, found.kind, { device: src.device, value: found.value });
+    }
+    if (!found || a) return [];
+    return this.onAlarmSignal(src, 'heat', now, { device: src.device, kind: 'heat', evidence: found.kind, value: found.value });
+  }
+
+  /** A household's response (its device, its user, or the station on its behalf: `cause.by` says who). */
+  handleResponse(household: string, alarmId: string, response: ResponseKind, now: number, cause: Cause): ResponseOutcome {
+    this.cause = cause;
     const a = this.alarms.get(alarmId);
     if (!a) return { ok: false, code: 'not_found', message: `no open alarm ${alarmId}` };
     const team = this.directory.household(household)?.team;
     if (team !== a.team) return { ok: false, code: 'forbidden', message: `household ${household} is not in team ${a.team}` };
     const isOrigin = household === a.originHousehold;
-    if (isOrigin && response === 'false-alarm') {
-      return { ok: true, effects: this.cancelByOrigin(a, now, 'false-alarm', { household }) };
+    if (response === 'false-alarm') {
+      if (!isOrigin) return { ok: false, code: 'conflict', message: 'only the origin household can report a false alarm' };
+      return { ok: true, effects: this.falseAlarmFromOrigin(a, now, household) };
     }
-    if (!isOrigin && response === 'false-alarm') {
-      return { ok: false, code: 'conflict', message: 'only the origin household can report a false alarm' };
-    }
-    const effects: Effect[] = [];
     const existing = a.responders.find((r) => r.household === household);
-    if (existing) {
-      existing.response = response;
-      existing.at = now;
-    } else {
-      a.responders.push({ household, response, at: now });
-    }
+    const entry = { household, response, at: now, by: cause.by, via: cause.via };
+    if (existing) Object.assign(existing, entry);
+    else a.responders.push(entry);
     a.updatedAt = now;
     if (response === 'need-help') {
+      const effects: Effect[] = [];
+      if (a.state === 'hushed') effects.push(...this.reRaise(a, now, 'need-help', { household }));
       if (isOrigin) {
         if (a.state === 'pre-alarm') return { ok: true, effects: this.activate(a, now, 'need-help') };
+        if (effects.length > 0) return { ok: true, effects };
       } else if (a.state !== 'escalated') {
-        return { ok: true, effects: this.escalate(a, now, 'neighbour-need-help', { household }) };
+        return { ok: true, effects: [...effects, ...this.escalate(a, now, 'neighbour-need-help', { household })] };
       }
     }
-    effects.push(...this.transition(a, now, 'response', { household, response }));
-    return { ok: true, effects };
+    return { ok: true, effects: this.transition(a, now, 'response', { household, response }) };
   }
 
-  /** The station closes an alarm. */
-  resolveByStation(alarmId: string, by: string, now: number): ResponseOutcome {
+  /** The station closes an alarm (any open state). */
+  resolveByStation(alarmId: string, now: number, cause: Cause): ResponseOutcome {
+    this.cause = cause;
     const a = this.alarms.get(alarmId);
     if (!a) return { ok: false, code: 'not_found', message: `no open alarm ${alarmId}` };
-    return { ok: true, effects: this.close(a, now, 'resolved', 'resolved-by-station', { by }) };
+    return { ok: true, effects: this.close(a, now, 'resolved', 'resolved-by-station', {}) };
   }
 
   /** Fires every deadline that is due at `now`. */
@@ -200,15 +173,24 @@ export class AlarmEngine {
     const effects: Effect[] = [];
     for (const a of [...this.alarms.values()]) {
       if (a.resolveDeadline !== null && a.resolveDeadline <= now) {
-        effects.push(...this.close(a, now, 'resolved', 'all-clear', {}));
+        this.cause = timer('resolve-quiet');
+        effects.push(...this.closeQuiet(a, now));
         continue;
       }
-      if (a.verifyDeadline !== null && a.verifyDeadline <= now) {
-        a.verifyDeadline = null;
-        if (Object.keys(a.alarming).length > 0) effects.push(...this.activate(a, now, 'verify-window-elapsed'));
+      if (a.hushDeadline != null && a.hushDeadline <= now) {
+        this.cause = timer('hush-period');
+        a.hushDeadline = null;
+        if (a.state === 'hushed' && Object.keys(a.alarming).length > 0) effects.push(...this.reRaise(a, now, 'hush-expired', { devices: Object.keys(a.alarming) }));
       }
-      if (a.escalateDeadline !== null && a.escalateDeadline <= now && a.state === 'active') {
-        effects.push(...this.escalate(a, now, 'not-cancelled-in-time', {}));
+      if (a.verifyDeadline !== null && a.verifyDeadline <= now) {
+        this.cause = timer('verify-window');
+        a.verifyDeadline = null;
+        if (a.state === 'pre-alarm' && Object.keys(a.alarming).length > 0) effects.push(...this.activate(a, now, 'verify-window-elapsed'));
+      }
+      if (a.escalateDeadline !== null && a.escalateDeadline <= now) {
+        this.cause = timer('escalate-after');
+        a.escalateDeadline = null;
+        if (a.state === 'active') effects.push(...this.escalate(a, now, 'not-cancelled-in-time', {}));
       }
     }
     return effects;
@@ -216,27 +198,27 @@ export class AlarmEngine {
 
   // ---- transitions --------------------------------------------------------------------------
 
-  private onAlarmSignal(src: DeviceSource, kind: AlarmKind, now: number): Effect[] {
-    const existing = this.openAlarmOf(src.household);
-    if (existing) {
-      const a = existing;
+  private onAlarmSignal(src: DeviceSource, kind: AlarmKind, now: number, detail: Record<string, unknown>): Effect[] {
+    const a = this.openAlarmOf(src.household);
+    if (a) {
       const wasAlarming = a.alarming[src.device] !== undefined;
       a.alarming[src.device] = src.household;
       a.resolveDeadline = null;
+      if (a.state === 'hushed') {
+        if (kind === 'panic') return this.reRaise(a, now, 'panic', { device: src.device });
+        if (!wasAlarming) return this.reRaise(a, now, 'new-device', { device: src.device, kind });
+        return []; // the hushed device repeating itself: the hush holds (its period is watched)
+      }
       const secondDevice = !wasAlarming && Object.keys(a.alarming).length >= 2;
       if (a.state === 'pre-alarm' && (kind === 'panic' || secondDevice || a.verifyDeadline === null)) {
         return this.activate(a, now, kind === 'panic' ? 'panic' : secondDevice ? 'second-device' : 'smoke-after-window');
       }
-      if (!wasAlarming) {
-        a.updatedAt = now;
-        return this.transition(a, now, 'device-alarming', { device: src.device, kind });
-      }
+      if (!wasAlarming) return this.transition(a, now, 'device-alarming', detail);
       return []; // the same device repeating itself: no new fan-out
     }
-    const id = this.newId(now);
     const immediate = kind === 'panic' || this.settings.verifyWindowMs === 0;
-    const a: AlarmRecord = {
-      id,
+    const created: AlarmRecord = {
+      id: this.newId(now),
       team: src.team,
       kind,
       state: 'pre-alarm',
@@ -253,12 +235,16 @@ export class AlarmEngine {
       verifyDeadline: immediate ? null : now + this.settings.verifyWindowMs,
       escalateDeadline: null,
       resolveDeadline: null,
+      hushedAt: null,
+      hushDeadline: null,
+      silencedAt: null,
+      originSaysFalseAlarm: false,
     };
-    this.alarms.set(id, a);
-    this.openByHousehold.set(src.household, id);
-    const effects = this.transition(a, now, 'raised', { device: src.device, kind });
-    if (immediate) effects.push(...this.activate(a, now, kind === 'panic' ? 'panic' : 'no-verify-window'));
-    effects.push(...this.crossEscalate(a.team, now));
+    this.alarms.set(created.id, created);
+    this.openByHousehold.set(src.household, created.id);
+    const effects = this.transition(created, now, 'raised', detail);
+    if (immediate) effects.push(...this.activate(created, now, kind === 'panic' ? 'panic' : 'no-verify-window'));
+    effects.push(...this.crossEscalate(created.team, now));
     return effects;
   }
 
@@ -266,11 +252,67 @@ export class AlarmEngine {
     const a = this.openAlarmOf(src.household);
     if (!a || a.alarming[src.device] === undefined) return [];
     delete a.alarming[src.device];
-    a.updatedAt = now;
-    if (Object.keys(a.alarming).length === 0) a.resolveDeadline = now + this.settings.resolveQuietMs;
+    // An escalated alarm is closed only by the station; the others once quiet.
+    if (Object.keys(a.alarming).length === 0 && a.state !== 'escalated') a.resolveDeadline = now + this.settings.resolveQuietMs;
     const effects = this.transition(a, now, 'device-cleared', { device: src.device });
-    if (a.resolveDeadline !== null && a.resolveDeadline <= now) effects.push(...this.close(a, now, 'resolved', 'all-clear', {}));
+    if (a.resolveDeadline !== null && a.resolveDeadline <= now) effects.push(...this.closeQuiet(a, now));
     return effects;
+  }
+
+  /** Every device cleared and stayed quiet: a hushed alarm was a false alarm, any other is over. */
+  private closeQuiet(a: AlarmRecord, now: number): Effect[] {
+    if (a.state !== 'hushed') return this.close(a, now, 'resolved', 'all-clear', {});
+    a.falseAlarm = true;
+    return this.close(a, now, 'cancelled', 'confirmed-false', {});
+  }
+
+  /** A device of the household pressed hush: silence, never cancel. */
+  private onHush(src: DeviceSource, now: number): Effect[] {
+    const a = this.openAlarmOf(src.household);
+    if (!a) return [];
+    if (a.state === 'pre-alarm') return this.hush(a, now, 'hush', { device: src.device });
+    if (a.state === 'active' || a.state === 'escalated') {
+      a.silencedAt = now;
+      return [...this.transition(a, now, 'silenced', { device: src.device }), this.silenceCommand(a)];
+    }
+    return []; // already hushed: the hush period is not extended
+  }
+
+  private falseAlarmFromOrigin(a: AlarmRecord, now: number, household: string): Effect[] {
+    if (a.state === 'pre-alarm' || a.state === 'active') return this.hush(a, now, 'false-alarm', { household });
+    if (a.state === 'escalated') {
+      a.originSaysFalseAlarm = true;
+      return this.transition(a, now, 'false-alarm-reported', { household });
+    }
+    return []; // already hushed
+  }
+
+  /** The origin household silenced it: neighbours stand down, the hub watches it for the hush period. */
+  private hush(a: AlarmRecord, now: number, how: 'hush' | 'false-alarm', detail: Record<string, unknown>): Effect[] {
+    a.state = 'hushed';
+    a.hushedAt = now;
+    a.hushDeadline = now + this.settings.hushPeriodMs;
+    a.verifyDeadline = null;
+    a.escalateDeadline = null;
+    a.hushSmoke = {};
+    for (const device of Object.keys(a.alarming)) {
+      const level = this.evidence.smokeLevel(device);
+      if (level !== null) a.hushSmoke[device] = level;
+    }
+    return [...this.transition(a, now, 'hushed', { how, ...detail }), this.silenceCommand(a)];
+  }
+
+  /** A hushed alarm shows fire again: straight to active (no second verify window), neighbours alerted. */
+  private reRaise(a: AlarmRecord, now: number, why: string, detail: Record<string, unknown>): Effect[] {
+    if (a.state !== 'hushed') return [];
+    a.state = 'active';
+    a.hushDeadline = null;
+    a.hushSmoke = {};
+    a.resolveDeadline = null;
+    a.silencedAt = null;
+    a.neighboursAlerted = true;
+    a.escalateDeadline = now + this.settings.escalateAfterMs;
+    return this.transition(a, now, 're-raised', { why, ...detail });
   }
 
   private activate(a: AlarmRecord, now: number, why: string): Effect[] {
@@ -279,7 +321,6 @@ export class AlarmEngine {
     a.verifyDeadline = null;
     a.neighboursAlerted = true;
     a.escalateDeadline = now + this.settings.escalateAfterMs;
-    a.updatedAt = now;
     return this.transition(a, now, 'activated', { why });
   }
 
@@ -288,9 +329,8 @@ export class AlarmEngine {
     a.state = 'escalated';
     a.escalation = reason;
     a.neighboursAlerted = true;
-    a.verifyDeadline = null;
-    a.escalateDeadline = null;
-    a.updatedAt = now;
+    a.verifyDeadline = a.escalateDeadline = a.resolveDeadline = null;
+    a.hushDeadline = null;
     return this.transition(a, now, 'escalated', { reason, ...detail });
   }
 
@@ -303,74 +343,32 @@ export class AlarmEngine {
     return effects;
   }
 
-  /**
-   * The origin household says it is a false alarm (hush button or response). It cancels, unless
-   * others have independently confirmed a fire (a neighbour's need-help, or alarms in two
-   * households): then it is recorded and only the station or an all-clear closes the alarm.
-   */
-  private cancelByOrigin(a: AlarmRecord, now: number, how: 'hush' | 'false-alarm', detail: Record<string, unknown>): Effect[] {
-    if (a.state === 'escalated' && a.escalation !== 'not-cancelled-in-time') {
-      a.updatedAt = now;
-      return this.transition(a, now, 'cancel-refused', { how, reason: a.escalation, ...detail });
-    }
-    a.falseAlarm = true;
-    return this.close(a, now, 'cancelled', how, detail);
-  }
-
   private close(a: AlarmRecord, now: number, state: 'cancelled' | 'resolved', transition: string, detail: Record<string, unknown>): Effect[] {
-    if (CLOSED_STATES.includes(a.state)) return [];
+    if (!isOpenState(a.state)) return [];
     a.state = state;
     a.closedAt = now;
-    a.updatedAt = now;
     a.verifyDeadline = a.escalateDeadline = a.resolveDeadline = null;
+    a.hushDeadline = null;
     const effects = this.transition(a, now, transition, detail);
     this.alarms.delete(a.id);
     if (this.openByHousehold.get(a.originHousehold) === a.id) this.openByHousehold.delete(a.originHousehold);
     return effects;
   }
 
+  private silenceCommand(a: AlarmRecord): Effect {
+    return { type: 'command', household: a.originHousehold, command: { cmd: 'silence', alarm: a.id } };
+  }
+
   /** Journal the new state, then announce it to whoever it concerns. */
   private transition(a: AlarmRecord, now: number, transition: string, detail: Record<string, unknown>): Effect[] {
     a.updatedAt = now;
-    const view = this.view(a);
     const households = a.neighboursAlerted
       ? this.directory.householdsOfTeam(a.team)
       : unique([a.originHousehold, ...Object.values(a.alarming)]);
+    const by: Actor = { ...this.cause.by };
     return [
-      { type: 'journal', record: structuredClone(a), transition, detail },
-      { type: 'announce', view, households, station: true },
+      { type: 'journal', record: structuredClone(a), transition, detail, by, via: this.cause.via },
+      { type: 'announce', view: this.view(a), households, station: true },
     ];
   }
-
-  view(a: AlarmRecord): AlarmView {
-    const h = this.directory.household(a.originHousehold);
-    return {
-      alarm: a.id,
-      state: a.state,
-      kind: a.kind,
-      team: a.team,
-      origin: {
-        household: a.originHousehold,
-        name: h?.name ?? '',
-        address: h?.address ?? '',
-        lat: h?.lat ?? null,
-        lon: h?.lon ?? null,
-        device: a.originDevice,
-      },
-      raisedAt: a.raisedAt,
-      updatedAt: a.updatedAt,
-      responders: a.responders.map((r) => ({ ...r })),
-      escalation: a.escalation,
-      households: unique(Object.values(a.alarming)),
-    };
-  }
-}
-
-function unique(xs: string[]): string[] {
-  return [...new Set(xs)];
-}
-function invert(o: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(o)) out[v] = k;
-  return out;
 }

@@ -6,7 +6,7 @@ import type { AlarmService } from '../app/alarm-service.ts';
 import type { AlarmJournal, AlarmQuery } from '../store/alarm-journal.ts';
 import type { RegistryStore } from '../store/registry-types.ts';
 import { canSeeHousehold, canSeeTeam } from '../core/acl.ts';
-import { ALARM_KINDS, ALARM_STATES, OPEN_ALARM_STATES, RESPONSES, type ResponseKind } from '../protocol/schema.ts';
+import { ALARM_KINDS, ALARM_STATES, CLOSED_ALARM_STATES, OPEN_ALARM_STATES, RESPONSES, type Actor, type ResponseKind } from '../protocol/schema.ts';
 import { ERROR_CODES, ForbiddenError, NotFoundError, ValidationError } from '../protocol/errors.ts';
 import { isValidId } from '../protocol/topics.ts';
 
@@ -32,7 +32,7 @@ export function alarmQueryFor(user: UserPrincipal, q: URLSearchParams, registry:
   const out: AlarmQuery = {};
   const state = q.get('state');
   if (state) {
-    const states = state === 'open' ? [...OPEN_ALARM_STATES] : state === 'closed' ? ['cancelled', 'resolved'] : state.split(',');
+    const states = state === 'open' ? [...OPEN_ALARM_STATES] : state === 'closed' ? [...CLOSED_ALARM_STATES] : state.split(',');
     for (const s of states) if (!(ALARM_STATES as readonly string[]).includes(s)) throw badQuery(`unknown state "${s.slice(0, 32)}"; expected open, closed or ${ALARM_STATES.join(', ')}`);
     out.states = states;
   }
@@ -69,6 +69,10 @@ export function alarmQueryFor(user: UserPrincipal, q: URLSearchParams, registry:
   return out;
 }
 
+function actorOf(user: UserPrincipal): Actor {
+  return { kind: 'user', id: user.username, role: user.role };
+}
+
 export function registerAlarmRoutes(router: Router, d: AlarmRouteDeps): void {
   const teamOf = (h: string) => d.registry.teamOf(h);
 
@@ -93,7 +97,7 @@ export function registerAlarmRoutes(router: Router, d: AlarmRouteDeps): void {
     '/api/alarms/:id/resolve',
     async (req) => {
       readable(req, req.params.id!);
-      const view = d.alarms.resolve(req.params.id!, req.user!.username);
+      const view = d.alarms.resolve(req.params.id!, { by: actorOf(req.user!), via: 'http' });
       await d.alarms.durable(); // 200 only once the resolution would survive a power cut
       return { body: view };
     },
@@ -110,7 +114,7 @@ export function registerAlarmRoutes(router: Router, d: AlarmRouteDeps): void {
     }
     if (!canSeeHousehold(user, household, teamOf)) throw new ForbiddenError(`not allowed to answer for household ${household}`);
     readable(req, req.params.id!);
-    const view = d.alarms.respond(household, req.params.id!, body.response as ResponseKind);
+    const view = d.alarms.respond(household, req.params.id!, body.response as ResponseKind, { by: actorOf(user), via: 'http' });
     await d.alarms.durable();
     return { body: view };
   });

@@ -12,6 +12,8 @@ export interface HealthRouteDeps {
   /** When the hub started (clock ms). */
   startedAt: number;
   version?: string;
+  /** Reasons the hub is degraded now (`journal`, …): 503 while any. */
+  degraded?: () => string[];
 }
 
 let cachedVersion: string | null = null;
@@ -46,9 +48,12 @@ export function registerHealthRoutes(router: Router, deps: HealthRouteDeps): voi
     '/health',
     () => {
       const now = deps.clock.now();
+      const reasons = deps.degraded?.() ?? [];
       return {
+        status: reasons.length > 0 ? 503 : 200,
         body: {
-          status: 'ok',
+          status: reasons.length > 0 ? 'degraded' : 'ok',
+          ...(reasons.length > 0 ? { reasons } : {}),
           version,
           uptimeS: Math.max(0, Math.round((now - deps.startedAt) / 1000)),
           startedAt: deps.startedAt,

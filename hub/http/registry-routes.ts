@@ -19,9 +19,10 @@ export interface RegistryRouteDeps {
   startedAt: number;
   deviceStatus?: DeviceStatusFn;
   version?: string;
+  degraded?: () => string[];
 }
 
 export function registerRegistryRoutes(router: Router, deps: RegistryRouteDeps): void {
-  registerHealthRoutes(router, { metrics: deps.metrics, clock: deps.clock, startedAt: deps.startedAt, version: deps.version });
+  registerHealthRoutes(router, { metrics: deps.metrics, clock: deps.clock, startedAt: deps.startedAt, version: deps.version, degraded: deps.degraded });
   registerHouseholdRoutes(router, { registry: deps.registry, deviceStatus: deps.deviceStatus });
 }

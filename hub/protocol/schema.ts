@@ -25,9 +25,11 @@ export function isAlarmKind(t: string): t is AlarmKind {
 export const RESPONSES = ['coming', 'unable', 'need-help', 'false-alarm'] as const;
 export type ResponseKind = (typeof RESPONSES)[number];
 
-export const ALARM_STATES = ['pre-alarm', 'active', 'escalated', 'cancelled', 'resolved'] as const;
+export const ALARM_STATES = ['pre-alarm', 'active', 'escalated', 'hushed', 'cancelled', 'resolved'] as const;
 export type AlarmState = (typeof ALARM_STATES)[number];
-export const OPEN_ALARM_STATES: readonly AlarmState[] = ['pre-alarm', 'active', 'escalated'];
+/** `hushed`: the origin household silenced it; the hub still watches it and re-raises it on fire evidence. */
+export const OPEN_ALARM_STATES: readonly AlarmState[] = ['pre-alarm', 'active', 'escalated', 'hushed'];
+export const CLOSED_ALARM_STATES: readonly AlarmState[] = ['cancelled', 'resolved'];
 export function isOpenState(s: AlarmState): boolean {
   return OPEN_ALARM_STATES.includes(s);
 }
@@ -84,10 +86,22 @@ export interface AlarmOrigin {
   lon: number | null;
   device: string;
 }
+/** Who did something to an alarm (journal entries, timeline items, responders). */
+export type Actor =
+  | { kind: 'device'; id: string }
+  | { kind: 'user'; id: string; role: string }
+  | { kind: 'hub'; reason: string };
+/** The channel an action came through. */
+export const VIAS = ['mqtt', 'http', 'timer'] as const;
+export type Via = (typeof VIAS)[number];
+
 export interface Responder {
   household: string;
   response: ResponseKind;
   at: number;
+  /** Who answered for the household (its device, its user, the station on its behalf). */
+  by?: Actor;
+  via?: Via;
 }
 /** The alarm view published on `alert` and `station/alarm` topics and returned by the API. */
 export interface AlarmView {
@@ -103,6 +117,19 @@ export interface AlarmView {
   escalation?: string | null;
   /** Households of the origin's team other than the origin that have alarming devices too. */
   households?: string[];
+  /** When the origin household silenced its own sounders during a confirmed alarm (`hush` in active/escalated). */
+  silencedAt?: number | null;
+  /** While `hushed`: when the hush was given and when the watch ends. */
+  hushedAt?: number | null;
+  hushUntil?: number | null;
+  /** The origin household said "false alarm" while the alarm could not be cancelled (escalated): shown to the station. */
+  originSaysFalseAlarm?: boolean;
+}
+
+/** Retained on `smokehub/h/H/alarms` (every open alarm that concerns H) and `smokehub/station/alarms` (all open alarms). */
+export interface OpenAlarmsState {
+  open: AlarmView[];
+  at: number;
 }
 
 export const NOTICE_SEVERITIES = ['info', 'warning', 'trouble'] as const;
@@ -301,3 +328,25 @@ export function parseAlarmView(payload: Uint8Array | string): Result<AlarmView> 
 }
 
 export { isValidId };
+
+/** Validates the retained open-alarm state (`smokehub/h/H/alarms`, `smokehub/station/alarms`). */
+export function parseOpenAlarmsState(payload: Uint8Array | string): Result<OpenAlarmsState> {
+  const text = typeof payload === 'string' ? payload : new TextDecoder().decode(payload);
+  let o: unknown;
+  try {
+    o = JSON.parse(text);
+  } catch {
+    return fail(ERROR_CODES.BAD_JSON, 'open-alarm state is not valid JSON');
+  }
+  const v = o as Partial<OpenAlarmsState> | null;
+  if (!v || typeof v !== 'object' || !Array.isArray(v.open) || typeof v.at !== 'number') {
+    return fail(ERROR_CODES.BAD_PAYLOAD, 'not an open-alarm state');
+  }
+  const open: AlarmView[] = [];
+  for (const item of v.open) {
+    const r = parseAlarmView(JSON.stringify(item));
+    if (!r.ok) return r;
+    open.push(r.value);
+  }
+  return { ok: true, value: { open, at: v.at } };
+}

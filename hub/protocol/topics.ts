@@ -2,8 +2,8 @@
  * MQTT topic contract v1 (see docs/mqtt-api.md). Pure, browser-safe.
  *
  *   smokehub/h/H/d/D/{event,telemetry,status,error,cmd}
- *   smokehub/h/H/{alert,response,notice}
- *   smokehub/station/{alarm,notice}
+ *   smokehub/h/H/{alert,alarms,response,notice}   (alarms: retained open-alarm state)
+ *   smokehub/station/{alarm,alarms,notice}
  */
 export const TOPIC_ROOT = 'smokehub';
 
@@ -15,9 +15,9 @@ export function isValidId(value: unknown): value is string {
 
 export const DEVICE_CHANNELS = ['event', 'telemetry', 'status', 'error', 'cmd'] as const;
 export type DeviceChannel = (typeof DEVICE_CHANNELS)[number];
-export const HOUSEHOLD_CHANNELS = ['alert', 'response', 'notice'] as const;
+export const HOUSEHOLD_CHANNELS = ['alert', 'alarms', 'response', 'notice'] as const;
 export type HouseholdChannel = (typeof HOUSEHOLD_CHANNELS)[number];
-export const STATION_CHANNELS = ['alarm', 'notice'] as const;
+export const STATION_CHANNELS = ['alarm', 'alarms', 'notice'] as const;
 export type StationChannel = (typeof STATION_CHANNELS)[number];
 
 export type ParsedTopic =

@@ -5,8 +5,8 @@
  */
 import type { Db } from './database.ts';
 import { migrate } from './database.ts';
-import type { AlarmRecord } from '../core/alarm-engine.ts';
-import type { AlarmView } from '../protocol/schema.ts';
+import type { AlarmRecord } from '../core/alarm-record.ts';
+import { OPEN_ALARM_STATES, type Actor, type AlarmView, type Via } from '../protocol/schema.ts';
 
 export interface TimelineEntry {
   seq: number;
@@ -14,7 +14,23 @@ export interface TimelineEntry {
   transition: string;
   state: string;
   detail: Record<string, unknown>;
+  /** Who did it (`{"kind":"hub","reason":"…"}` for entries written before this was recorded). */
+  by: Actor;
+  via: Via;
 }
+
+/** One journal entry: a transition with who caused it and how. */
+export interface JournalEntry {
+  record: AlarmRecord;
+  /** The alarm's view to store as its current state; null: only the timeline entry. */
+  view: AlarmView | null;
+  transition: string;
+  detail: Record<string, unknown>;
+  by: Actor;
+  via: Via;
+}
+
+const UNKNOWN_ACTOR: Actor = { kind: 'hub', reason: 'unrecorded' };
 
 export interface AlarmRow {
   view: AlarmView;
@@ -40,6 +56,7 @@ export class AlarmJournal {
   private readonly upsertAlarm;
   private readonly insertTimeline;
   private readonly insertSeen;
+  private readonly selectSeen;
   private readonly writeTx;
   private readonly runInTx: (fn: () => unknown) => unknown;
 
@@ -60,6 +77,8 @@ export class AlarmJournal {
        CREATE TABLE seen_events (device TEXT NOT NULL, event_id TEXT NOT NULL, at INTEGER NOT NULL,
          PRIMARY KEY (device, event_id)) WITHOUT ROWID;
        CREATE INDEX seen_events_at ON seen_events(at);`,
+      `ALTER TABLE alarm_timeline ADD COLUMN by_json TEXT;
+       ALTER TABLE alarm_timeline ADD COLUMN via TEXT;`,
     ]);
     this.upsertAlarm = db.prepare(
       `INSERT INTO alarms (id, team, household, kind, state, raised_at, updated_at, closed_at, false_alarm, view_json, record_json)
@@ -69,11 +88,12 @@ export class AlarmJournal {
          view_json = excluded.view_json, record_json = excluded.record_json`,
     );
     this.insertTimeline = db.prepare(
-      'INSERT INTO alarm_timeline (alarm_id, at, transition, state, detail_json) VALUES (?, ?, ?, ?, ?)',
+      'INSERT INTO alarm_timeline (alarm_id, at, transition, state, detail_json, by_json, via) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
     this.runInTx = db.transaction((fn: () => unknown) => fn());
     this.insertSeen = db.prepare('INSERT OR IGNORE INTO seen_events (device, event_id, at) VALUES (?, ?, ?)');
-    this.writeTx = db.transaction((record: AlarmRecord, view: AlarmView | null, transition: string, detail: Record<string, unknown>) => {
+    this.selectSeen = db.prepare('SELECT 1 FROM seen_events WHERE device = ? AND event_id = ?');
+    this.writeTx = db.transaction(({ record, view, transition, detail, by, via }: JournalEntry) => {
       if (view) this.upsertAlarm.run({
         id: record.id,
         team: record.team,
@@ -87,7 +107,7 @@ export class AlarmJournal {
         view: JSON.stringify(view),
         record: JSON.stringify(record),
       });
-      this.insertTimeline.run(record.id, record.updatedAt, transition, record.state, JSON.stringify(detail));
+      this.insertTimeline.run(record.id, record.updatedAt, transition, record.state, JSON.stringify(detail), JSON.stringify(by), via);
     });
   }
 
@@ -101,13 +121,18 @@ export class AlarmJournal {
    * Durably records one transition (returns after the commit, or with the enclosing transaction).
    * `view` null: only the timeline entry (a later transition of the same input saves the state).
    */
-  write(record: AlarmRecord, view: AlarmView | null, transition: string, detail: Record<string, unknown>): void {
-    this.writeTx(record, view, transition, detail);
+  write(entry: JournalEntry): void {
+    this.writeTx(entry);
   }
 
   /** Records an event id; false when this device already sent it (a duplicate or redelivery). */
   markEventSeen(device: string, eventId: string, at: number): boolean {
     return this.insertSeen.run(device, eventId, at).changes === 1;
+  }
+
+  /** Read-only: was this event id recorded (works on a full disk, where `markEventSeen` cannot)? */
+  isEventSeen(device: string, eventId: string): boolean {
+    return this.selectSeen.get(device, eventId) !== undefined;
   }
 
   pruneSeenEvents(now: number): number {
@@ -117,8 +142,8 @@ export class AlarmJournal {
   /** Open alarms' full records, to restore the engine after a restart. */
   openRecords(): AlarmRecord[] {
     const rows = this.db
-      .prepare("SELECT record_json FROM alarms WHERE state IN ('pre-alarm', 'active', 'escalated') ORDER BY raised_at")
-      .all() as Array<{ record_json: string }>;
+      .prepare(`SELECT record_json FROM alarms WHERE state IN (${OPEN_ALARM_STATES.map(() => '?').join(', ')}) ORDER BY raised_at`)
+      .all(...OPEN_ALARM_STATES) as Array<{ record_json: string }>;
     return rows.map((r) => JSON.parse(r.record_json) as AlarmRecord);
   }
 
@@ -131,9 +156,17 @@ export class AlarmJournal {
 
   timeline(id: string): TimelineEntry[] {
     const rows = this.db
-      .prepare('SELECT seq, at, transition, state, detail_json FROM alarm_timeline WHERE alarm_id = ? ORDER BY seq')
-      .all(id) as Array<{ seq: number; at: number; transition: string; state: string; detail_json: string }>;
-    return rows.map((r) => ({ seq: r.seq, at: r.at, transition: r.transition, state: r.state, detail: JSON.parse(r.detail_json) }));
+      .prepare('SELECT seq, at, transition, state, detail_json, by_json, via FROM alarm_timeline WHERE alarm_id = ? ORDER BY seq')
+      .all(id) as Array<{ seq: number; at: number; transition: string; state: string; detail_json: string; by_json: string | null; via: string | null }>;
+    return rows.map((r) => ({
+      seq: r.seq,
+      at: r.at,
+      transition: r.transition,
+      state: r.state,
+      detail: JSON.parse(r.detail_json),
+      by: r.by_json ? (JSON.parse(r.by_json) as Actor) : UNKNOWN_ACTOR,
+      via: (r.via ?? 'timer') as Via,
+    }));
   }
 
   list(q: AlarmQuery = {}): AlarmRow[] {

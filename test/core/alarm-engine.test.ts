@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AlarmEngine, type Directory, type Effect, type EngineSettings } from '../../hub/core/alarm-engine.ts';
+import { AlarmEngine, type Cause, type Directory, type Effect, type EngineSettings } from '../../hub/core/alarm-engine.ts';
 import type { AlarmView } from '../../hub/protocol/schema.ts';
 
 const T0 = Date.UTC(2026, 10, 29, 8, 0, 0);
@@ -15,7 +15,16 @@ const directory: Directory = {
 
 function engine(settings: Partial<EngineSettings> = {}) {
   let n = 0;
-  return new AlarmEngine({ verifyWindowMs: 20_000, escalateAfterMs: 120_000, resolveQuietMs: 60_000, ...settings }, directory, () => `A${++n}`);
+  return new AlarmEngine({ verifyWindowMs: 20_000, escalateAfterMs: 120_000, resolveQuietMs: 60_000, hushPeriodMs: 300_000, ...settings }, directory, () => `A${++n}`);
+}
+/** A household answering through its phone (a user of the household). */
+const user = (id: string, role = 'household'): Cause => ({ by: { kind: 'user', id, role }, via: 'mqtt' });
+const station: Cause = { by: { kind: 'user', id: 'chief', role: 'station' }, via: 'http' };
+function journals(effects: Effect[]): Array<Extract<Effect, { type: 'journal' }>> {
+  return effects.filter((e): e is Extract<Effect, { type: 'journal' }> => e.type === 'journal');
+}
+function commands(effects: Effect[]): Array<Extract<Effect, { type: 'command' }>> {
+  return effects.filter((e): e is Extract<Effect, { type: 'command' }> => e.type === 'command');
 }
 const src = (household: string, device = `${household}-smoke`) => ({ team: household === 'x' ? 'other' : 'team1', household, device });
 const ev = (type: string, id = `${type}-${Math.random()}`) => ({ id, type: type as never });
@@ -27,6 +36,7 @@ function lastState(effects: Effect[]): string | undefined {
   return announces(effects).at(-1)?.view.state;
 }
 function journalBeforeAnnounce(effects: Effect[]): void {
+  effects = effects.filter((e) => e.type !== 'command');
   for (let i = 0; i < effects.length; i += 2) {
     assert.equal(effects[i]!.type, 'journal', 'every announce is preceded by its journal entry');
     assert.equal(effects[i + 1]!.type, 'announce');
@@ -63,7 +73,7 @@ test('panic, a second device, and need-help from the origin skip the window', ()
 
   const e3 = engine();
   const id = announces(e3.handleDeviceEvent(src('a'), ev('smoke'), T0))[0]!.view.alarm;
-  const r = e3.handleResponse('a', id, 'need-help', T0 + 500);
+  const r = e3.handleResponse('a', id, 'need-help', T0 + 500, user('a'));
   assert.ok(r.ok);
   assert.equal(lastState(r.effects), 'active');
 });
@@ -76,46 +86,49 @@ test('the same device repeating smoke never fans out twice', () => {
   assert.equal(e.openAlarms().length, 1);
 });
 
-test('origin hush cancels a pre-alarm without ever alerting neighbours', () => {
+test('origin hush silences a pre-alarm (hushed, watched) without ever alerting neighbours', () => {
   const e = engine();
   e.handleDeviceEvent(src('a'), ev('smoke'), T0);
   const fx = e.handleDeviceEvent(src('a'), ev('hush'), T0 + 5000);
-  assert.equal(lastState(fx), 'cancelled');
+  journalBeforeAnnounce(fx);
+  assert.equal(lastState(fx), 'hushed');
   assert.deepEqual(announces(fx)[0]!.households, ['a']);
-  assert.equal(e.openAlarms().length, 0);
-  assert.equal(e.nextDeadline(), null);
+  assert.deepEqual(commands(fx).map((c) => [c.household, c.command.cmd]), [['a', 'silence']], "the household's own sounders are silenced");
+  assert.equal(announces(fx)[0]!.view.hushUntil, T0 + 5000 + 300_000);
+  assert.equal(e.openAlarms().length, 1, 'still open: the hub watches it');
+  assert.equal(e.nextDeadline(), T0 + 305_000, 'the verify window no longer runs; the hush period does');
 });
 
-test('origin false-alarm after activation cancels and the stand-down reaches the alerted neighbours', () => {
+test('origin false-alarm after activation hushes and stands the alerted neighbours down', () => {
   const e = engine({ verifyWindowMs: 0 });
   const id = announces(e.handleDeviceEvent(src('a'), ev('smoke'), T0)).at(-1)!.view.alarm;
-  const r = e.handleResponse('a', id, 'false-alarm', T0 + 30_000);
+  const r = e.handleResponse('a', id, 'false-alarm', T0 + 30_000, user('a'));
   assert.ok(r.ok);
-  assert.equal(lastState(r.effects), 'cancelled');
-  assert.deepEqual(announces(r.effects)[0]!.households.sort(), ['a', 'b', 'c', 'd']);
-  const j = r.effects[0]!;
-  assert.ok(j.type === 'journal' && j.record.falseAlarm);
+  assert.equal(lastState(r.effects), 'hushed');
+  assert.deepEqual(announces(r.effects)[0]!.households.sort(), ['a', 'b', 'c', 'd'], 'the stand-down reaches the alerted neighbours');
+  assert.equal(e.get(id)!.escalateDeadline, null, 'a hushed alarm does not escalate');
+  assert.deepEqual(e.tick(T0 + 150_000), []);
 });
 
 test('a neighbour cannot declare a false alarm; a household of another team cannot respond', () => {
   const e = engine({ verifyWindowMs: 0 });
   const id = announces(e.handleDeviceEvent(src('a'), ev('smoke'), T0)).at(-1)!.view.alarm;
-  const r1 = e.handleResponse('b', id, 'false-alarm', T0 + 1);
+  const r1 = e.handleResponse('b', id, 'false-alarm', T0 + 1, user('b'));
   assert.equal(r1.ok, false);
-  const r2 = e.handleResponse('x', id, 'coming', T0 + 1);
+  const r2 = e.handleResponse('x', id, 'coming', T0 + 1, user('x'));
   assert.ok(!r2.ok && r2.code === 'forbidden');
-  const r3 = e.handleResponse('b', 'nope', 'coming', T0 + 1);
+  const r3 = e.handleResponse('b', 'nope', 'coming', T0 + 1, user('b'));
   assert.ok(!r3.ok && r3.code === 'not_found');
 });
 
 test('neighbour responses are recorded once per household and re-published', () => {
   const e = engine({ verifyWindowMs: 0 });
   const id = announces(e.handleDeviceEvent(src('a'), ev('smoke'), T0)).at(-1)!.view.alarm;
-  const r1 = e.handleResponse('b', id, 'coming', T0 + 1000);
+  const r1 = e.handleResponse('b', id, 'coming', T0 + 1000, user('b'));
   assert.ok(r1.ok);
-  const r2 = e.handleResponse('c', id, 'unable', T0 + 2000);
+  const r2 = e.handleResponse('c', id, 'unable', T0 + 2000, user('c'));
   assert.ok(r2.ok);
-  const r3 = e.handleResponse('b', id, 'unable', T0 + 3000);
+  const r3 = e.handleResponse('b', id, 'unable', T0 + 3000, user('b'));
   assert.ok(r3.ok);
   const view = announces(r3.effects)[0]!.view;
   assert.deepEqual(
@@ -128,7 +141,7 @@ test('neighbour responses are recorded once per household and re-published', () 
 test('escalation: neighbour need-help', () => {
   const e = engine({ verifyWindowMs: 0 });
   const id = announces(e.handleDeviceEvent(src('a'), ev('smoke'), T0)).at(-1)!.view.alarm;
-  const r = e.handleResponse('b', id, 'need-help', T0 + 1000);
+  const r = e.handleResponse('b', id, 'need-help', T0 + 1000, user('b'));
   assert.ok(r.ok);
   assert.equal(lastState(r.effects), 'escalated');
   assert.equal(announces(r.effects)[0]!.view.escalation, 'neighbour-need-help');
@@ -148,7 +161,7 @@ test('escalation: alarms in two households of one team escalate both', () => {
   assert.equal(lastState(e2.handleDeviceEvent(src('x'), ev('smoke'), T0)), 'pre-alarm');
 });
 
-test('escalation: an active alarm not cancelled within escalate-after', () => {
+test('escalation: an active alarm not cancelled within escalate-after; then only the station closes it', () => {
   const e = engine({ verifyWindowMs: 0 });
   e.handleDeviceEvent(src('a'), ev('smoke'), T0);
   assert.equal(e.nextDeadline(), T0 + 120_000);
@@ -156,21 +169,133 @@ test('escalation: an active alarm not cancelled within escalate-after', () => {
   const fx = e.tick(T0 + 120_000);
   assert.equal(lastState(fx), 'escalated');
   assert.equal(announces(fx)[0]!.view.escalation, 'not-cancelled-in-time');
-  // the origin may still cancel a timed-out escalation (nobody else confirmed a fire)
   const id = announces(fx)[0]!.view.alarm;
-  const r = e.handleResponse('a', id, 'false-alarm', T0 + 130_000);
+  // the origin's false alarm is recorded and shown to the station, nothing more
+  const r = e.handleResponse('a', id, 'false-alarm', T0 + 130_000, user('a'));
   assert.ok(r.ok);
-  assert.equal(lastState(r.effects), 'cancelled');
+  assert.equal(lastState(r.effects), 'escalated');
+  assert.equal(journals(r.effects)[0]!.transition, 'false-alarm-reported');
+  assert.equal(announces(r.effects)[0]!.view.originSaysFalseAlarm, true);
+  // a hush only silences the origin's sounders
+  const h = e.handleDeviceEvent(src('a'), ev('hush'), T0 + 131_000);
+  assert.equal(lastState(h), 'escalated');
+  assert.equal(announces(h)[0]!.view.silencedAt, T0 + 131_000);
+  assert.deepEqual(commands(h).map((c) => c.household), ['a']);
+  assert.deepEqual(announces(h)[0]!.households.sort(), ['a', 'b', 'c', 'd'], 'neighbours are not stood down');
+  // clearing and staying quiet does not close an escalated alarm
+  e.handleDeviceEvent(src('a'), ev('clear'), T0 + 132_000);
+  assert.deepEqual(e.tick(T0 + 500_000), []);
+  assert.equal(e.get(id)!.state, 'escalated');
+  const s = e.resolveByStation(id, T0 + 600_000, station);
+  assert.ok(s.ok);
+  assert.equal(lastState(s.effects), 'resolved');
+  assert.deepEqual(journals(s.effects)[0]!.by, { kind: 'user', id: 'chief', role: 'station' });
 });
 
-test('a hush does not cancel an alarm confirmed by others (need-help) — recorded instead', () => {
-  const e = engine({ verifyWindowMs: 0 });
+test('the reproduced bug: one hush no longer closes an escalated fire, and a hushed pre-alarm still burning comes back', () => {
+  const e = engine({ verifyWindowMs: 20_000 });
   const id = announces(e.handleDeviceEvent(src('a'), ev('smoke'), T0)).at(-1)!.view.alarm;
-  e.handleResponse('b', id, 'need-help', T0 + 1000);
-  const fx = e.handleDeviceEvent(src('a'), ev('hush'), T0 + 2000);
-  assert.equal(lastState(fx), 'escalated');
-  const j = fx[0]!;
-  assert.ok(j.type === 'journal' && j.transition === 'cancel-refused');
+  e.tick(T0 + 20_000);
+  e.tick(T0 + 140_000);
+  assert.equal(e.get(id)!.state, 'escalated');
+  assert.equal(lastState(e.handleDeviceEvent(src('a'), ev('hush'), T0 + 150_000)), 'escalated');
+  assert.equal(e.openAlarms().length, 1);
+  // a hush in pre-alarm while the detector keeps alarming: re-raised when the hush period ends
+  const e2 = engine();
+  const id2 = announces(e2.handleDeviceEvent(src('a'), ev('smoke'), T0)).at(-1)!.view.alarm;
+  e2.handleDeviceEvent(src('a'), ev('hush'), T0 + 5000);
+  assert.deepEqual(e2.tick(T0 + 304_999), []);
+  const fx = e2.tick(T0 + 305_000);
+  assert.equal(lastState(fx), 'active', 'straight to active, no second verify window');
+  assert.equal(journals(fx)[0]!.transition, 're-raised');
+  assert.deepEqual(journals(fx)[0]!.by, { kind: 'hub', reason: 'hush-period' });
+  assert.equal(journals(fx)[0]!.via, 'timer');
+  assert.deepEqual(announces(fx)[0]!.households.sort(), ['a', 'b', 'c', 'd']);
+  assert.equal(e2.get(id2)!.escalateDeadline, T0 + 305_000 + 120_000, 'the escalation timer starts');
+});
+
+test('a hushed alarm is re-raised by a new device, a panic, a neighbour need-help, or fire evidence in telemetry', () => {
+  const hushed = () => {
+    const e = engine();
+    const id = announces(e.handleDeviceEvent(src('a', 'a-smoke'), { id: 's1', type: 'smoke', level: 900 }, T0)).at(-1)!.view.alarm;
+    e.handleDeviceEvent(src('a', 'a-smoke'), ev('hush'), T0 + 1000);
+    assert.equal(e.get(id)!.state, 'hushed');
+    return { e, id };
+  };
+  let { e, id } = hushed();
+  assert.deepEqual(e.handleDeviceEvent(src('a', 'a-smoke'), ev('smoke'), T0 + 2000), [], 'the hushed device repeating itself holds the hush');
+  const f1 = e.handleDeviceEvent(src('a', 'a-heat'), ev('heat'), T0 + 3000);
+  assert.equal(lastState(f1), 'active');
+  assert.equal(journals(f1)[0]!.detail.why, 'new-device');
+
+  ({ e, id } = hushed());
+  assert.equal(lastState(e.handleDeviceEvent(src('a', 'a-panic'), ev('panic'), T0 + 3000)), 'active');
+
+  ({ e, id } = hushed());
+  const r = e.handleResponse('b', id, 'need-help', T0 + 3000, user('b'));
+  assert.ok(r.ok);
+  assert.deepEqual(journals(r.effects).map((j) => j.transition), ['re-raised', 'escalated']);
+
+  ({ e, id } = hushed());
+  const temp = (t: number, at: number) => e.handleTelemetry(src('a', 'a-smoke'), { values: { temperature: t } }, at);
+  assert.deepEqual(temp(40, T0 + 2000), []);
+  assert.deepEqual(temp(47.9, T0 + 3000), [], 'below 57 °C and a rise under 8 °C');
+  const f2 = temp(57, T0 + 70_000);
+  assert.equal(lastState(f2), 'active');
+  assert.equal(journals(f2)[0]!.detail.why, 'heat-evidence');
+  assert.deepEqual(journals(f2)[0]!.by, { kind: 'device', id: 'a-smoke' });
+
+  ({ e, id } = hushed());
+  assert.deepEqual(temp(30, T0 + 2000), []);
+  assert.deepEqual(temp(37.9, T0 + 50_000), [], '7.9 °C in 48 s');
+  const f3 = temp(38.1, T0 + 55_000);
+  assert.equal(journals(f3)[0]!.detail.why, 'rate-of-rise', '8.1 °C within a minute');
+  ({ e, id } = hushed());
+  assert.deepEqual(temp(30, T0 + 2000), []);
+  assert.deepEqual(temp(39, T0 + 70_000), [], 'a slower rise: 9 °C in 68 s');
+
+  ({ e, id } = hushed());
+  const smoke = (v: number, at: number) => e.handleTelemetry(src('a', 'a-smoke'), { values: { smoke: v } }, at);
+  assert.deepEqual(smoke(1700, T0 + 2000), [], 'under twice the level at the hush (900)');
+  assert.equal(journals(smoke(1800, T0 + 3000))[0]!.detail.why, 'smoke-rising');
+});
+
+test('a hushed alarm whose devices all cleared and stayed quiet is a confirmed false alarm (cancelled)', () => {
+  const e = engine();
+  const id = announces(e.handleDeviceEvent(src('a'), ev('smoke'), T0)).at(-1)!.view.alarm;
+  const r = e.handleResponse('a', id, 'false-alarm', T0 + 2000, user('a'));
+  assert.ok(r.ok && lastState(r.effects) === 'hushed');
+  e.handleDeviceEvent(src('a'), ev('clear'), T0 + 10_000);
+  assert.deepEqual(e.tick(T0 + 69_999), []);
+  const fx = e.tick(T0 + 70_000);
+  assert.equal(lastState(fx), 'cancelled');
+  assert.equal(journals(fx)[0]!.transition, 'confirmed-false');
+  assert.ok(journals(fx)[0]!.record.falseAlarm);
+  assert.equal(e.openAlarms().length, 0);
+  assert.equal(e.nextDeadline(), null, 'the hush deadline went with it');
+});
+
+test('telemetry evidence opens a heat alarm when none is open (a detector whose event was lost)', () => {
+  const e = engine();
+  assert.deepEqual(e.handleTelemetry(src('b', 'b-smoke'), { values: { temperature: 35, smoke: 10 } }, T0), []);
+  const fx = e.handleTelemetry(src('b', 'b-smoke'), { values: { temperature: 60 } }, T0 + 1000);
+  assert.equal(lastState(fx), 'pre-alarm');
+  assert.equal(announces(fx)[0]!.view.kind, 'heat');
+  assert.equal(journals(fx)[0]!.detail.evidence, 'heat-evidence');
+  assert.deepEqual(e.handleTelemetry(src('b', 'b-smoke'), { values: { temperature: 61 } }, T0 + 2000), [], 'one alarm, not one per reading');
+});
+
+test('every journal entry says who did it and how', () => {
+  const e = engine({ verifyWindowMs: 20_000 });
+  const fx = e.handleDeviceEvent(src('a'), ev('smoke'), T0);
+  assert.deepEqual([journals(fx)[0]!.by, journals(fx)[0]!.via], [{ kind: 'device', id: 'a-smoke' }, 'mqtt']);
+  const t = e.tick(T0 + 20_000);
+  assert.deepEqual([journals(t)[0]!.by, journals(t)[0]!.via], [{ kind: 'hub', reason: 'verify-window' }, 'timer']);
+  const id = announces(t)[0]!.view.alarm;
+  const r = e.handleResponse('b', id, 'coming', T0 + 21_000, station);
+  assert.ok(r.ok);
+  assert.deepEqual(journals(r.effects)[0]!.by, { kind: 'user', id: 'chief', role: 'station' }, 'the station answering for b is journaled as the station');
+  assert.deepEqual(announces(r.effects)[0]!.view.responders[0]!.by, { kind: 'user', id: 'chief', role: 'station' });
 });
 
 test('resolved when every alarming device cleared and no smoke for the quiet period; new smoke re-arms', () => {
@@ -203,11 +328,11 @@ test('a pre-alarm whose smoke cleared within the window never alerts the neighbo
 test('the station resolves; a closed alarm cannot be answered', () => {
   const e = engine({ verifyWindowMs: 0 });
   const id = announces(e.handleDeviceEvent(src('a'), ev('smoke'), T0)).at(-1)!.view.alarm;
-  const r = e.resolveByStation(id, 'admin', T0 + 1000);
+  const r = e.resolveByStation(id, T0 + 1000, station);
   assert.ok(r.ok);
   assert.equal(lastState(r.effects), 'resolved');
-  assert.equal(e.handleResponse('b', id, 'coming', T0 + 2000).ok, false);
-  assert.equal(e.resolveByStation(id, 'admin', T0 + 3000).ok, false);
+  assert.equal(e.handleResponse('b', id, 'coming', T0 + 2000, user('b')).ok, false);
+  assert.equal(e.resolveByStation(id, T0 + 3000, station).ok, false);
 });
 
 test('test, fault and tamper events never open an alarm', () => {

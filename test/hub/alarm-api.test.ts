@@ -87,15 +87,34 @@ test('pre-alarm → active after the verify window → escalated after escalate-
   assert.equal((await th.api(admin, '/api/alarms/nope')).status, 404);
 });
 
-test('all clear + quiet period resolves; origin hush cancels a pre-alarm', async () => {
+test('all clear + quiet period resolves; origin hush silences a pre-alarm, then all clear + quiet cancels it', async () => {
   const origin = await pool.device(th.mqttUrl, th.device('t2-h1-smoke'));
   const inbox = new Inbox(origin);
   await origin.subscribeAsync('smokehub/h/t2-h1/alert', { qos: 1 });
+  await origin.subscribeAsync('smokehub/h/t2-h1/d/t2-h1-smoke/cmd', { qos: 1 });
   await origin.publishAsync('smokehub/h/t2-h1/d/t2-h1-smoke/event', JSON.stringify({ id: 'q-1', type: 'smoke' }), { qos: 1 });
-  await inbox.next((m) => m.json().state === 'pre-alarm');
+  await inbox.next((m) => m.topic.endsWith('/alert') && m.json().state === 'pre-alarm');
   await origin.publishAsync('smokehub/h/t2-h1/d/t2-h1-smoke/event', JSON.stringify({ id: 'q-2', type: 'hush' }), { qos: 1 });
-  const cancelled = (await inbox.next((m) => m.json().state === 'cancelled')).json();
-  assert.equal(cancelled.origin.household, 't2-h1');
+  const hushed = (await inbox.next((m) => m.topic.endsWith('/alert') && m.json().state === 'hushed')).json();
+  assert.equal(hushed.origin.household, 't2-h1');
+  const silence = (await inbox.next((m) => m.topic.endsWith('/cmd'), 2000, 'silence command')).json();
+  assert.deepEqual(silence, { cmd: 'silence', alarm: hushed.alarm });
+  await origin.publishAsync('smokehub/h/t2-h1/d/t2-h1-smoke/event', JSON.stringify({ id: 'q-2c', type: 'clear' }), { qos: 1 });
+  await sleep(100);
+  clock.advance(60_000);
+  const cancelled = (await inbox.next((m) => m.topic.endsWith('/alert') && m.json().state === 'cancelled', 2000, 'a confirmed false alarm')).json();
+  assert.equal(cancelled.alarm, hushed.alarm);
+  const admin = await th.login('admin', th.adminPassword);
+  const read = await th.api(admin, `/api/alarms/${hushed.alarm}`);
+  assert.deepEqual(
+    read.body.timeline.map((t: any) => [t.transition, t.by, t.via]),
+    [
+      ['raised', { kind: 'device', id: 't2-h1-smoke' }, 'mqtt'],
+      ['hushed', { kind: 'device', id: 't2-h1-smoke' }, 'mqtt'],
+      ['device-cleared', { kind: 'device', id: 't2-h1-smoke' }, 'mqtt'],
+      ['confirmed-false', { kind: 'hub', reason: 'resolve-quiet' }, 'timer'],
+    ],
+  );
 
   inbox.clear();
   await origin.publishAsync('smokehub/h/t2-h1/d/t2-h1-smoke/event', JSON.stringify({ id: 'q-3', type: 'smoke' }), { qos: 1 });
@@ -111,23 +130,38 @@ test('all clear + quiet period resolves; origin hush cancels a pre-alarm', async
   await inbox.next((m) => m.json().state === 'resolved', 2000, 'resolved after the quiet period');
 });
 
-test('when the journal cannot be written (disk full, I/O error) alarms are still raised, de-duplicated, and the failure is counted', async () => {
+test('when the journal cannot be written (disk full, I/O error) alarms are still raised and de-duplicated, the PUBACK waits until the write lands, /health is degraded', async () => {
   const origin = await pool.device(th.mqttUrl, th.device('t2-h3-smoke'));
   const neighbour = await pool.device(th.mqttUrl, th.device('t2-h2-panic'));
   const inbox = new Inbox(neighbour);
   await neighbour.subscribeAsync('smokehub/h/t2-h2/alert', { qos: 1 });
+  await neighbour.subscribeAsync('smokehub/station/notice', { qos: 1 }).catch(() => {}); // a device may not: refused, harmless
   th.hub.ctx.db.pragma('query_only = ON'); // every write now fails
+  let acked = 0;
   try {
     const payload = JSON.stringify({ id: 'disk-full-1', type: 'panic' });
-    await origin.publishAsync('smokehub/h/t2-h3/d/t2-h3-smoke/event', payload, { qos: 1 });
+    origin.publish('smokehub/h/t2-h3/d/t2-h3-smoke/event', payload, { qos: 1 }, () => acked++);
     const alert = (await inbox.next((m) => m.json().origin.household === 't2-h3' && m.json().state === 'active', 2000, 'alert without a journal')).json();
     assert.equal(alert.kind, 'panic');
-    await origin.publishAsync('smokehub/h/t2-h3/d/t2-h3-smoke/event', payload, { qos: 1 });
-    await sleep(200);
+    origin.publish('smokehub/h/t2-h3/d/t2-h3-smoke/event', payload, { qos: 1 }, () => acked++);
+    const health = await fetch(`${th.httpUrl}/health`);
+    assert.equal(health.status, 503);
+    assert.deepEqual((await health.json()).reasons, ['journal']);
+    await sleep(1500); // two retries fail meanwhile
+    assert.equal(acked, 0, 'no PUBACK while the event is not in the journal');
     assert.equal(inbox.count((m) => m.json().origin.household === 't2-h3'), 1, 'the redelivery is still recognised');
     const metrics = await (await fetch(`${th.httpUrl}/metrics`)).text();
     assert.match(metrics, /smokehub_journal_errors_total [1-9]/);
+    assert.match(metrics, /smokehub_journal_backlog [1-9]/);
   } finally {
     th.hub.ctx.db.pragma('query_only = OFF');
   }
+  const deadline = Date.now() + 5000;
+  while (acked < 2 && Date.now() < deadline) await sleep(50);
+  assert.equal(acked, 2, 'both PUBACKs once the write landed');
+  assert.equal((await fetch(`${th.httpUrl}/health`)).status, 200);
+  const admin = await th.login('admin', th.adminPassword);
+  const list = await th.api(admin, '/api/alarms?household=t2-h3');
+  assert.equal(list.body.alarms.length, 1, 'the alarm is in the journal');
+  assert.equal((th.hub.ctx.db.prepare("SELECT COUNT(*) AS n FROM seen_events WHERE event_id = 'disk-full-1'").get() as { n: number }).n, 1);
 });

@@ -23,7 +23,7 @@ after(async () => {
 beforeEach(async () => {
   await pool.closeAll();
   // every test starts with no open alarm
-  for (const v of th.hub.alarms.openViews()) th.hub.alarms.resolve(v.alarm, 'test');
+  for (const v of th.hub.alarms.openViews()) th.hub.alarms.resolve(v.alarm, { by: { kind: 'user', id: 'test', role: 'station' }, via: 'http' });
 });
 
 let seq = 0;
@@ -90,7 +90,7 @@ test('a duplicate event id (QoS 1 redelivery) never fans out twice', async () =>
   assert.equal(new Set(alarms.map((m) => m.json().alarm)).size, 1);
 });
 
-test('responses are recorded and re-published; the origin household can cancel with false-alarm', async () => {
+test('responses are recorded and re-published; the origin household\'s false-alarm hushes (neighbours stand down)', async () => {
   const origin = await pool.device(th.mqttUrl, th.device('t1-h1-panic'));
   const neighbour = await pool.device(th.mqttUrl, th.device('t1-h2-smoke'));
   const inbox = new Inbox(neighbour);
@@ -105,8 +105,9 @@ test('responses are recorded and re-published; the origin household can cancel w
     [['t1-h2', 'coming']],
   );
   await origin.publishAsync('smokehub/h/t1-h1/response', JSON.stringify({ alarm, response: 'false-alarm' }), { qos: 1 });
-  const standDown = await inbox.next((m) => m.json().state === 'cancelled');
+  const standDown = await inbox.next((m) => m.json().state === 'hushed');
   assert.equal(standDown.json().alarm, alarm);
+  assert.ok(standDown.json().hushUntil > standDown.json().hushedAt, 'the hub watches it');
 });
 
 test('a household that (re)connects is sent every open alarm of its team at once', async () => {

@@ -1,0 +1,45 @@
+/**
+ * What is wrong with the hub right now, by reason (`journal`, …): `GET /health` answers 503
+ * `{"status":"degraded","reasons":[…]}` while any reason is set. Parts report; listeners (the
+ * station notice) hear each change once.
+ */
+export type HealthReason = 'journal';
+
+export interface HealthProblem {
+  reason: HealthReason;
+  /** For people and logs: what failed. */
+  message: string;
+  since: number;
+}
+
+export class HubHealth {
+  private readonly problems = new Map<HealthReason, HealthProblem>();
+  private readonly listeners: Array<(reason: HealthReason, problem: HealthProblem | null) => void> = [];
+
+  /** Sets (problem) or clears (null) a reason; listeners hear only real changes. */
+  report(reason: HealthReason, problem: { message: string; at: number } | null): void {
+    const had = this.problems.get(reason);
+    if (problem === null) {
+      if (!had) return;
+      this.problems.delete(reason);
+      for (const l of this.listeners) l(reason, null);
+      return;
+    }
+    if (had) return;
+    const p = { reason, message: problem.message, since: problem.at };
+    this.problems.set(reason, p);
+    for (const l of this.listeners) l(reason, p);
+  }
+
+  reasons(): HealthReason[] {
+    return [...this.problems.keys()].sort();
+  }
+
+  list(): HealthProblem[] {
+    return [...this.problems.values()];
+  }
+
+  onChange(listener: (reason: HealthReason, problem: HealthProblem | null) => void): void {
+    this.listeners.push(listener);
+  }
+}
