@@ -23,7 +23,10 @@ export interface DeviceBridgeOptions {
   logger: Logger;
   clock: Clock;
   metrics: MetricsRegistry;
-  /** After a reconnect, alarms the hub has not re-sent within this window are stood down (default 15 s). */
+  /**
+   * After a reconnect, alarms the hub has not re-sent within this window are stood down (default 15 s).
+   * A hub that publishes the retained open-alarm state ends the wait as soon as that state arrives.
+   */
   resyncMs?: number;
 }
 
@@ -63,6 +66,8 @@ export class DeviceBridge {
       this.raise('fault');
     });
     o.link.on('alert', (view) => this.apply(this.tracker.onView(view)));
+    // The retained open-alarm state: what is not in it is over (e.g. closed while the link was down).
+    o.link.on('open-alarms', (state) => this.apply(this.tracker.onOpenState(state)));
     o.link.on('command', (cmd) => {
       this.log.info({ cmd: cmd.cmd, alarm: cmd.alarm }, 'command from hub');
       this.apply(this.tracker.onCommand(cmd));
@@ -110,7 +115,9 @@ export class DeviceBridge {
   private onBoardEvent(type: EventType, level: number | undefined): void {
     if (type === 'hush') {
       // The board's own hush/silence button. Send `hush` unless only neighbours' alarms were
-      // ringing (a neighbour cannot cancel another home's alarm; silencing is local).
+      // ringing (a neighbour cannot hush another home's alarm; silencing is local). During the
+      // household's own pre-alarm the hub hushes it; during its active/escalated alarm it only
+      // silences the household's own sounders.
       const neighboursOnly = this.tracker.tracked().some((a) => !a.silenced) && !this.tracker.tracked().some((a) => a.own && !a.silenced);
       const actions = this.tracker.onSilencePress();
       this.apply(actions.filter((a) => a.do !== 'hush'));

@@ -2,14 +2,14 @@
  * The bridge's MQTT link to the hub (MQTT.js 5, MQTT 3.1.1): a persistent session (clean=false,
  * client id = device id), credentials = device id + secret, last will `offline` (retained) on
  * the status topic and `online` (retained) once up, subscriptions to the household's `alert`
- * topic and the device's `cmd` topic. Reconnects itself with capped exponential backoff and
+ * topic, its retained open-alarm state (`alarms`) and the device's `cmd` topic. Reconnects itself with capped exponential backoff and
  * jitter; a refused CONNACK (wrong secret, not enrolled) is said clearly and retried slowly.
  * Incoming payloads are validated with the shared schema; invalid ones are logged and counted.
  */
 import { EventEmitter } from 'node:events';
 import mqtt, { type MqttClient } from 'mqtt';
 import { topics } from '../hub/protocol/topics.ts';
-import { parseAlarmView, parseCommand, type AlarmView, type DeviceCommand } from '../hub/protocol/schema.ts';
+import { parseAlarmView, parseCommand, parseOpenAlarmsState, type AlarmView, type DeviceCommand, type OpenAlarmsState } from '../hub/protocol/schema.ts';
 import type { Clock, TimerHandle } from '../hub/core/clock.ts';
 import { liveClock } from './live-clock.ts';
 import type { Logger } from '../hub/observability/logger.ts';
@@ -64,6 +64,8 @@ export interface HubLinkEvents {
   connected: [sessionPresent: boolean];
   disconnected: [];
   alert: [view: AlarmView];
+  /** The hub's retained open-alarm state of the household (on every subscribe and every change). */
+  'open-alarms': [state: OpenAlarmsState];
   command: [cmd: DeviceCommand];
   /** The hub refused our credentials (CONNACK 4/5). */
   refused: [code: number, message: string];
@@ -82,6 +84,7 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
   private up = false;
   readonly statusTopic: string;
   readonly alertTopic: string;
+  readonly alarmsTopic: string;
   readonly cmdTopic: string;
 
   constructor(private readonly opts: HubLinkOptions) {
@@ -92,6 +95,7 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
     this.rateLog = new RateLimitedLog(this.log, this.clock, 60_000);
     this.statusTopic = topics.device(opts.household, opts.device, 'status');
     this.alertTopic = topics.household(opts.household, 'alert');
+    this.alarmsTopic = topics.household(opts.household, 'alarms');
     this.cmdTopic = topics.device(opts.household, opts.device, 'cmd');
   }
 
@@ -169,6 +173,7 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
     client.subscribe(
       [
         { topic: this.alertTopic, qos: 1 },
+        { topic: this.alarmsTopic, qos: 1 },
         { topic: this.cmdTopic, qos: 1 },
       ].reduce<Record<string, { qos: 1 }>>((m, s) => ((m[s.topic] = { qos: 1 }), m), {}),
       (err, granted) => {
@@ -192,6 +197,13 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
         return;
       }
       this.emit('alert', r.value);
+    } else if (topic === this.alarmsTopic) {
+      const r = parseOpenAlarmsState(payload);
+      if (!r.ok) {
+        this.rateLog.warn(`bad-alarms`, { topic, issues: r.issues }, 'ignored an invalid open-alarm state from the hub');
+        return;
+      }
+      this.emit('open-alarms', r.value);
     } else if (topic === this.cmdTopic) {
       const r = parseCommand(payload);
       if (!r.ok) {

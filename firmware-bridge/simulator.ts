@@ -273,7 +273,7 @@ export class Simulator extends EventEmitter<{ alert: [household: string, view: A
     this.emit('alert', v.cred.household, view);
     const h = v.cred.household;
     if (view.origin.household === h) {
-      // The origin household: sometimes it was the rice cooker — hush during pre-alarm.
+      // The origin household: sometimes it was the rice cooker — hush during pre-alarm, then clear.
       const key = `${view.alarm}|hush`;
       if (view.state === 'pre-alarm' && !this.handled.has(key)) {
         this.handled.add(key);
@@ -283,6 +283,9 @@ export class Simulator extends EventEmitter<{ alert: [household: string, view: A
             const origin = this.byHousehold.get(h)?.find((d) => d.cred.device === view.origin.device) ?? v;
             origin.smoky = false;
             this.publishEvent(origin, 'hush');
+            // The smoke clears soon after: the hub then cancels the hushed alarm (confirmed false);
+            // a detector still alarming when the hush period ends would re-raise it.
+            this.later(5000 + this.random() * 10_000, () => this.publishEvent(origin, 'clear'));
           });
         }
       }

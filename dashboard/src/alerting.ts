@@ -2,8 +2,48 @@
  * Getting a person's attention when an alarm arrives: a synthesised temporal-three (T3) tone via
  * WebAudio (no audio files, nothing from the network), a blinking title and a red favicon.
  * Browsers only allow sound after a user gesture: `installAudioUnlock` waits for the first one.
+ * Which alarms call for attention is decided here too (`alertsViewer`): a hushed alarm never does.
  */
-import { getState, setState } from './store.ts';
+import type { AlarmView } from '../../hub/protocol/schema.ts';
+import { isOpenState } from '../../hub/protocol/schema.ts';
+import type { Role } from './api.ts';
+import { getState, setState, type AlarmChange } from './store.ts';
+
+/** Who is looking: the station and team leaders see every alarm; a household its own and its alerted neighbours'. */
+export interface Viewer {
+  role: Role;
+  household: string | null;
+}
+
+/**
+ * Does this alarm call for this viewer's attention (tone, title, favicon)? Never when `hushed`:
+ * the origin household silenced it and neighbours stood down (the hub still watches it). A
+ * household hears its own alarm from pre-alarm on, a neighbour's once neighbours are alerted.
+ */
+export function alertsViewer(view: AlarmView, viewer: Viewer): boolean {
+  if (!isOpenState(view.state) || view.state === 'hushed') return false;
+  if (viewer.role !== 'household') return true;
+  return view.origin.household === viewer.household || view.state === 'active' || view.state === 'escalated';
+}
+
+/**
+ * What a change calls for: `alarm` when an alarm starts alerting the viewer (new, a neighbour's
+ * alarm becoming active, or re-raised from hushed), `escalated` when an alerting one escalates.
+ */
+export function attentionFor(change: AlarmChange, viewer: Viewer): 'alarm' | 'escalated' | null {
+  const { prev, next } = change;
+  if (!next || !alertsViewer(next, viewer)) return null;
+  if (!prev || !alertsViewer(prev, viewer)) return 'alarm';
+  return next.state === 'escalated' && prev.state !== 'escalated' ? 'escalated' : null;
+}
+
+/** How many open alarms alert this viewer (for the title and favicon). */
+export function alertingCount(alarms: Record<string, AlarmView>, viewer: Viewer | null): number {
+  if (!viewer) return 0;
+  let n = 0;
+  for (const v of Object.values(alarms)) if (alertsViewer(v, viewer)) n++;
+  return n;
+}
 
 let ctx: AudioContext | null = null;
 

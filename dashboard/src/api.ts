@@ -4,7 +4,7 @@
  * Response shapes are normalised here so that pages never depend on the wire format.
  */
 import type { Household } from '../../hub/store/registry-types.ts';
-import type { AlarmKind, AlarmState, AlarmView, Notice, ResponseKind, TelemetryField } from '../../hub/protocol/schema.ts';
+import type { Actor, AlarmKind, AlarmState, AlarmView, Notice, ResponseKind, TelemetryField } from '../../hub/protocol/schema.ts';
 
 export type Role = 'station' | 'team-leader' | 'household';
 export interface SessionUser {
@@ -263,6 +263,21 @@ export interface TimelineEntry {
   transition: string;
   state: AlarmState | string;
   detail: Record<string, unknown> | null;
+  /** Who did it (a device, a user, the hub's own timer, an SMS); null when the hub did not say. */
+  by: Actor | null;
+  /** Through which channel (`mqtt`, `http`, `timer`, …); null when the hub did not say. */
+  via: string | null;
+}
+
+/** An actor as the hub sends it, checked (an unknown `kind` is kept with its fields as strings). */
+export function toActor(raw: unknown): Actor | null {
+  if (!raw || typeof raw !== 'object') return null;
+  const o = raw as Record<string, unknown>;
+  const kind = str(o.kind);
+  if (!kind) return null;
+  const out: Record<string, string> = { kind };
+  for (const [k, v] of Object.entries(o)) if (typeof v === 'string' || typeof v === 'number') out[k] = String(v);
+  return out as unknown as Actor;
 }
 export interface AlarmDetail extends AlarmView {
   timeline: TimelineEntry[];
@@ -294,6 +309,8 @@ function toTimeline(raw: unknown): TimelineEntry[] {
       transition: String(e.transition ?? e.type ?? ''),
       state: String(e.state ?? ''),
       detail: detail && typeof detail === 'object' ? (detail as Record<string, unknown>) : null,
+      by: toActor(e.by),
+      via: str(e.via),
     };
   });
 }

@@ -2,7 +2,7 @@
 import { FlameIcon } from './components/icons.tsx';
 import { useEffect } from 'preact/hooks';
 import type { ComponentChildren } from 'preact';
-import { updateAttention } from './alerting.ts';
+import { alertingCount, updateAttention } from './alerting.ts';
 import { useRoute, navigate, householdPath } from './router.ts';
 import { homePath, logout } from './session.ts';
 import { setLang, setSoundEnabled, t, useApp } from './store.ts';
@@ -121,7 +121,8 @@ function Shell({ children, current }: { children: ComponentChildren; current: st
 export function App() {
   const app = useApp();
   const route = useRoute();
-  const openCount = Object.keys(app.alarms).length;
+  // Title and favicon count the alarms that call for this user's attention (a hushed one does not).
+  const openCount = alertingCount(app.alarms, app.user ? { role: app.user.role, household: app.user.household } : null);
 
   useEffect(() => {
     updateAttention(openCount, t('title.alarm', { n: openCount }), t('title.quiet'));

@@ -34,6 +34,7 @@ export const STATE_ICON: Record<AlarmState, string> = {
   'pre-alarm': '⚠',
   active: '▲',
   escalated: '⚑',
+  hushed: '⊘',
   cancelled: '✕',
   resolved: '✓',
 };

@@ -2,24 +2,29 @@
  * Live updates: MQTT over WebSocket to the hub's own broker at `/mqtt` (MQTT 3.1.1, QoS 1),
  * authenticated with username = the user's name and password = the session token from login.
  * Each role subscribes to what the broker's ACL lets it see (docs/dashboard.md):
- *   station      smokehub/station/alarm, smokehub/station/notice
- *   team-leader  smokehub/h/<H>/alert and /notice for every household H of its team
- *   household    smokehub/h/<own>/alert and /notice
- * On every (re)connect the open alarms are fetched again from /api/alarms?state=open (catch-up);
- * while the broker is unreachable the same request is polled so nothing is missed.
+ *   station      smokehub/station/alarm, /alarms (retained), /notice
+ *   team-leader  smokehub/h/<H>/alert, /alarms (retained) and /notice for every household H of its team
+ *   household    smokehub/h/<own>/alert, /alarms (retained) and /notice
+ * A retained open-alarm state replaces the open alarms it speaks for, so an alarm closed while the
+ * page could not hear the hub disappears as soon as it (re)subscribes. On every (re)connect the
+ * open alarms are also fetched from /api/alarms?state=open (catch-up); while the broker is
+ * unreachable the same request is polled so nothing is missed.
  */
 import mqtt from 'mqtt';
 import type { MqttClient } from 'mqtt';
-import { parseAlarmView, type AlarmView, type Notice } from '../../hub/protocol/schema.ts';
-import { topics } from '../../hub/protocol/topics.ts';
+import { parseAlarmView, parseOpenAlarmsState, type AlarmView, type Notice } from '../../hub/protocol/schema.ts';
+import { parseTopic, topics } from '../../hub/protocol/topics.ts';
 import * as api from './api.ts';
-import { addNotice, applyAlarm, getState, replaceOpenAlarms, setState } from './store.ts';
+import { alertingCount, alertsViewer, attentionFor, type Viewer } from './alerting.ts';
+import { addNotice, applyAlarm, clearAlarms, getState, replaceOpenAlarms, setState, type AlarmChange } from './store.ts';
 
 export interface LiveHooks {
-  /** An alarm not seen before is open (sound, attention). */
+  /** An alarm starts calling for this user's attention: new, a neighbour's now active, or re-raised (sound). */
   onNewAlarm(view: AlarmView): void;
   /** An alarm became escalated. */
   onEscalated(view: AlarmView): void;
+  /** No open alarm calls for attention any more (e.g. the only one was hushed or closed). */
+  onQuiet(): void;
   /** The broker refused us and the HTTP session is gone too. */
   onSessionExpired(): void;
 }
@@ -45,14 +50,21 @@ function clientId(): string {
   return `web-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`; // 20 chars (broker limit 23)
 }
 
+const householdTopics = (h: string) => [topics.household(h, 'alert'), topics.household(h, 'alarms'), topics.household(h, 'notice')];
+
 async function subscriptionsFor(user: api.SessionUser): Promise<string[]> {
-  if (user.role === 'station') return [topics.station('alarm'), topics.station('notice')];
-  if (user.role === 'household' && user.household) return [topics.household(user.household, 'alert'), topics.household(user.household, 'notice')];
+  if (user.role === 'station') return [topics.station('alarm'), topics.station('alarms'), topics.station('notice')];
+  if (user.role === 'household' && user.household) return householdTopics(user.household);
   if (user.role === 'team-leader' && user.team) {
     const hs = await api.households(user.team);
-    return hs.flatMap((h) => [topics.household(h.id, 'alert'), topics.household(h.id, 'notice')]);
+    return hs.flatMap((h) => householdTopics(h.id));
   }
   return [];
+}
+
+function viewer(): Viewer | null {
+  const u = session?.user;
+  return u ? { role: u.role, household: u.household } : null;
 }
 
 function parseNotice(text: string): (Notice & { id?: string }) | null {
@@ -73,10 +85,46 @@ function parseNotice(text: string): (Notice & { id?: string }) | null {
   }
 }
 
-function handleAlarm(view: AlarmView): void {
-  const { isNew, escalatedNow } = applyAlarm(view);
-  if (isNew) hooks?.onNewAlarm(view);
-  else if (escalatedNow) hooks?.onEscalated(view);
+/** Sound and attention for what changed. */
+function attend(changes: AlarmChange[]): void {
+  const who = viewer();
+  if (!who || changes.length === 0) return;
+  let stopped = false;
+  for (const c of changes) {
+    const need = attentionFor(c, who);
+    if (need === 'alarm') hooks?.onNewAlarm(c.next!);
+    else if (need === 'escalated') hooks?.onEscalated(c.next!);
+    else if (c.prev && alertsViewer(c.prev, who) && !(c.next && alertsViewer(c.next, who))) stopped = true;
+  }
+  if (stopped && alertingCount(getState().alarms, who) === 0) hooks?.onQuiet();
+}
+
+/** A retained open-alarm state: it replaces the open alarms it speaks for. */
+function handleOpenState(household: string | null, text: string): void {
+  const parsed = parseOpenAlarmsState(text);
+  if (!parsed.ok) return;
+  const { open, at } = parsed.value;
+  const role = session?.user.role;
+  // The station's state and a household user's own state cover everything the page shows; a team
+  // leader gets one state per household, each authoritative for the alarms that household raised.
+  const covers = household && role === 'team-leader' ? (v: AlarmView) => v.origin.household === household : undefined;
+  attend(replaceOpenAlarms(open, { at, covers, pushed: household !== null }));
+}
+
+function handleMessage(topic: string, text: string): void {
+  const t = parseTopic(topic);
+  if (!t || t.scope === 'device') return;
+  if (t.channel === 'notice') {
+    const n = parseNotice(text);
+    if (n) addNotice(n);
+    return;
+  }
+  const household = t.scope === 'household' ? t.household : null;
+  if (t.channel === 'alarms') return handleOpenState(household, text);
+  const parsed = parseAlarmView(text);
+  if (!parsed.ok) return;
+  const change = applyAlarm(parsed.value, { pushed: household !== null });
+  if (change) attend([change]);
 }
 
 /** Fetches the open alarms and replaces the board's list (after a (re)connect, or while polling). */
@@ -85,13 +133,7 @@ export async function catchUp(): Promise<void> {
   try {
     const list = await api.alarms({ state: 'open' });
     if (gen !== generation) return;
-    const before = getState().alarms;
-    const fresh = replaceOpenAlarms(list);
-    for (const id of fresh) {
-      const v = getState().alarms[id];
-      if (v) hooks?.onNewAlarm(v);
-    }
-    for (const v of list) if (v.state === 'escalated' && before[v.alarm] && before[v.alarm]!.state !== 'escalated') hooks?.onEscalated(v);
+    attend(replaceOpenAlarms(list));
     setState({ liveError: null });
   } catch (err) {
     if (gen !== generation) return;
@@ -156,14 +198,7 @@ async function connect(gen: number): Promise<void> {
   });
   c.on('message', (topic, payload) => {
     if (gen !== generation) return;
-    const text = new TextDecoder().decode(payload);
-    if (topic.endsWith('/notice')) {
-      const n = parseNotice(text);
-      if (n) addNotice(n);
-      return;
-    }
-    const parsed = parseAlarmView(text);
-    if (parsed.ok) handleAlarm(parsed.value);
+    handleMessage(topic, new TextDecoder().decode(payload));
   });
   c.on('close', () => {
     if (gen !== generation) return;
@@ -213,5 +248,6 @@ export function stopLive(): void {
   if (client) client.end(true);
   client = null;
   session = null;
-  setState({ live: 'idle', liveError: null, alarms: {}, notices: [] });
+  clearAlarms();
+  setState({ live: 'idle', liveError: null, notices: [] });
 }

@@ -4,7 +4,7 @@
  * HttpOnly, SameSite=Strict session cookie.
  */
 import * as api from './api.ts';
-import { playAlarmTone } from './alerting.ts';
+import { playAlarmTone, silence } from './alerting.ts';
 import { startLive, stopLive } from './live.ts';
 import { navigate } from './router.ts';
 import { setState, getState } from './store.ts';
@@ -38,6 +38,7 @@ function begin(user: api.SessionUser, token: string | null): void {
     startLive(user, token, {
       onNewAlarm: () => playAlarmTone(3),
       onEscalated: () => playAlarmTone(1),
+      onQuiet: () => silence(),
       onSessionExpired: () => expire(),
     });
   }

@@ -1,4 +1,7 @@
-/** One open alarm on the board: who, where, state, age, responders, escalation, timeline, resolve. */
+/**
+ * One open alarm on the board: who, where, state, age, responders (and who answered for them),
+ * escalation, hush and silence, the origin's false-alarm report, timeline, resolve.
+ */
 import { FlameIcon } from './icons.tsx';
 import { useEffect, useState } from 'preact/hooks';
 import type { AlarmView } from '../../../hub/protocol/schema.ts';
@@ -8,7 +11,7 @@ import { householdPath } from '../router.ts';
 import { getState, t } from '../store.ts';
 import { KindBadge, StateBadge } from './badges.tsx';
 import { ErrorBox } from './error-box.tsx';
-import { Timeline, known } from './timeline.tsx';
+import { Timeline, describeActor, describeVia, known } from './timeline.tsx';
 import type { MsgKey } from '../i18n.ts';
 
 export function AlarmCard({ view, version, now, canResolve }: { view: AlarmView; version: number; now: number; canResolve: boolean }) {
@@ -58,6 +61,12 @@ export function AlarmCard({ view, version, now, canResolve }: { view: AlarmView;
         </h3>
         <StateBadge state={view.state} />
         <KindBadge kind={view.kind} />
+        {view.originSaysFalseAlarm && (
+          <span class="badge flag-false" data-flag="origin-says-false-alarm">
+            <span aria-hidden="true">↺ </span>
+            {t('board.originSaysFalse')}
+          </span>
+        )}
       </header>
       <dl class="facts">
         <div>
@@ -95,6 +104,34 @@ export function AlarmCard({ view, version, now, canResolve }: { view: AlarmView;
             </dd>
           </div>
         )}
+        {view.state === 'hushed' && (
+          <div class="wide">
+            <dt>{t('board.hushed')}</dt>
+            <dd class="hushed-info">
+              <span aria-hidden="true">⊘ </span>
+              {t('board.hushedText', {
+                at: formatClock(lang, view.hushedAt ?? view.updatedAt),
+                until: view.hushUntil ? formatClock(lang, view.hushUntil) : '—',
+                left: formatDuration(lang, Math.max(0, (view.hushUntil ?? now) - now)),
+              })}
+            </dd>
+          </div>
+        )}
+        {view.state !== 'hushed' && view.silencedAt != null && (
+          <div class="wide">
+            <dt>{t('board.silenced')}</dt>
+            <dd class="silenced-info">
+              <span aria-hidden="true">✕ </span>
+              {t('board.silencedText', { at: formatClock(lang, view.silencedAt) })}
+            </dd>
+          </div>
+        )}
+        {view.originSaysFalseAlarm && (
+          <div class="wide">
+            <dt>{t('board.originSaysFalse')}</dt>
+            <dd class="origin-false">{t('board.originSaysFalseText')}</dd>
+          </div>
+        )}
         {others.length > 0 && (
           <div>
             <dt>{t('board.others')}</dt>
@@ -107,6 +144,12 @@ export function AlarmCard({ view, version, now, canResolve }: { view: AlarmView;
           {view.responders.map((r) => (
             <li key={`${r.household}-${r.at}`} class={`resp-${r.response}`}>
               <a href={`#${householdPath(r.household)}`}>{r.household}</a>: {known('response', r.response)} <span class="muted">{formatClock(lang, r.at)}</span>
+              {(r.by || r.via) && (
+                <span class="muted responder-by">
+                  {' '}
+                  ({[describeActor(r.by), describeVia(r.via)].filter(Boolean).join(', ')})
+                </span>
+              )}
             </li>
           ))}
         </ul>

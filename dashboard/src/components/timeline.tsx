@@ -1,4 +1,4 @@
-/** An alarm's journaled timeline, in words. */
+/** An alarm's journaled timeline, in words: what happened, who did it, and through which channel. */
 import type { TimelineEntry } from '../api.ts';
 import { formatClock } from '../format.ts';
 import { DICTIONARIES, type MsgKey } from '../i18n.ts';
@@ -15,6 +15,7 @@ export function describeDetail(d: Record<string, unknown> | null): string {
   const parts: string[] = [];
   if (typeof d.household === 'string') parts.push(t('detail.household', { v: d.household }));
   if (typeof d.response === 'string') parts.push(known('response', d.response));
+  if (typeof d.how === 'string') parts.push(known('how', d.how));
   if (typeof d.why === 'string') parts.push(known('why', d.why));
   if (typeof d.reason === 'string') parts.push(known('esc', d.reason));
   if (typeof d.device === 'string') parts.push(t('detail.device', { v: d.device }));
@@ -24,16 +25,54 @@ export function describeDetail(d: Record<string, unknown> | null): string {
   return parts.join(' · ');
 }
 
+/**
+ * Who did it: "chief (trạm)", "thiết bị A-s", "hub: hết thời gian xác minh", "SMS from +84…".
+ * Takes any actor the hub sends (an unknown kind is shown by its fields).
+ */
+export function describeActor(by: { kind: string; [k: string]: unknown } | null | undefined): string {
+  if (!by) return '';
+  const f = (k: string) => (by[k] === undefined || by[k] === null ? '' : String(by[k]));
+  switch (by.kind) {
+    case 'device':
+      return t('by.device', { id: f('id') });
+    case 'user':
+      return t('by.user', { id: f('id'), role: known('byRole', f('role')) });
+    case 'hub':
+      return t('by.hub', { reason: known('hubReason', f('reason')) });
+    case 'sms':
+      return t('by.sms', { phone: f('phone') });
+    default:
+      return Object.entries(by).filter(([k]) => k !== 'kind').map(([, v]) => String(v)).join(' ') || by.kind;
+  }
+}
+
+export function describeVia(via: string | null | undefined): string {
+  return via ? known('via', via) : '';
+}
+
 export function Timeline({ entries }: { entries: TimelineEntry[] }) {
   const lang = getState().lang;
   return (
     <ol class="timeline">
-      {entries.map((e, i) => (
-        <li key={i}>
-          <time dateTime={new Date(e.at).toISOString()}>{formatClock(lang, e.at)}</time> <strong>{known('tr', e.transition)}</strong>
-          {describeDetail(e.detail) && <span class="muted"> — {describeDetail(e.detail)}</span>}
-        </li>
-      ))}
+      {entries.map((e, i) => {
+        const detail = describeDetail(e.detail);
+        const by = describeActor(e.by);
+        const via = describeVia(e.via);
+        return (
+          <li key={i} data-transition={e.transition}>
+            <time dateTime={new Date(e.at).toISOString()}>{formatClock(lang, e.at)}</time> <strong>{known('tr', e.transition)}</strong>
+            {detail && <span class="muted"> — {detail}</span>}
+            {(by || via) && (
+              <span class="tl-by">
+                {' · '}
+                {by && <span class="by">{by}</span>}
+                {by && via && ', '}
+                {via && <span class="via muted">{via}</span>}
+              </span>
+            )}
+          </li>
+        );
+      })}
     </ol>
   );
 }

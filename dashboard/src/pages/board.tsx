@@ -9,7 +9,8 @@ import { useNow } from '../hooks.ts';
 import { t, useApp } from '../store.ts';
 import { silence } from '../alerting.ts';
 
-const SEVERITY: Record<string, number> = { escalated: 0, active: 1, 'pre-alarm': 2 };
+/** Escalated, active, pre-alarm, then hushed (the household silenced it; the hub watches it). */
+const SEVERITY: Record<string, number> = { escalated: 0, active: 1, 'pre-alarm': 2, hushed: 3 };
 export function sortAlarms(list: AlarmView[]): AlarmView[] {
   return [...list].sort((a, b) => (SEVERITY[a.state] ?? 9) - (SEVERITY[b.state] ?? 9) || b.raisedAt - a.raisedAt);
 }

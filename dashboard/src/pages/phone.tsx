@@ -1,6 +1,8 @@
 /**
  * The neighbours' phone view: one big, clear alert per open alarm of the team, with one-tap answers.
  * Built for 375×667 and one hand: answers are full-width buttons at the bottom of each alert.
+ * The own household's "False alarm" hushes its alarm (after a confirmation that says so); a
+ * neighbour's hushed alarm is shown as "stand down".
  */
 import { FlameIcon } from '../components/icons.tsx';
 import { useState } from 'preact/hooks';
@@ -9,16 +11,21 @@ import * as api from '../api.ts';
 import { StateBadge } from '../components/badges.tsx';
 import { ErrorBox } from '../components/error-box.tsx';
 import { NoticeList } from '../components/notice-list.tsx';
-import { formatDistance, formatDuration, respondersSummary } from '../format.ts';
+import { formatClock, formatDistance, formatDuration, respondersSummary } from '../format.ts';
 import { distanceMeters } from '../geo.ts';
 import { useAsync, useNow } from '../hooks.ts';
 import { getState, t, useApp } from '../store.ts';
 import { known } from '../components/timeline.tsx';
 import type { MsgKey } from '../i18n.ts';
 
-/** Which alarms a household sees: its own at once, a neighbour's once neighbours are alerted. */
-export function visibleToHousehold(alarms: AlarmView[], own: string): AlarmView[] {
-  return alarms.filter((a) => a.origin.household === own || a.state !== 'pre-alarm').sort((a, b) => b.raisedAt - a.raisedAt);
+/**
+ * Which alarms a household sees: its own at once, a neighbour's once neighbours are alerted, and a
+ * neighbour's `hushed` alarm when the hub told this household (it had been alerted: stand down).
+ */
+export function visibleToHousehold(alarms: AlarmView[], own: string, pushed: Record<string, true> = {}): AlarmView[] {
+  return alarms
+    .filter((a) => a.origin.household === own || a.state === 'active' || a.state === 'escalated' || (a.state === 'hushed' && pushed[a.alarm] === true))
+    .sort((a, b) => b.raisedAt - a.raisedAt);
 }
 
 function ownAnswer(view: AlarmView, household: string): ResponseKind | null {
@@ -31,12 +38,15 @@ function AlertCard({ view, own, ownPos, now }: { view: AlarmView; own: string; o
   const lang = getState().lang;
   const [sending, setSending] = useState<ResponseKind | null>(null);
   const [sent, setSent] = useState<ResponseKind | null>(null);
+  const [confirming, setConfirming] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const isOwn = view.origin.household === own;
+  const hushed = view.state === 'hushed';
+  const standDown = !isOwn && hushed;
   const what = t(`headline.${view.kind}` as MsgKey);
   const o = view.origin;
   const distance = !isOwn && ownPos && o.lat !== null && o.lon !== null ? formatDistance(distanceMeters(ownPos.lat, ownPos.lon, o.lat, o.lon)) : null;
-  const answer = ownAnswer(view, own) ?? sent;
+  const answer = ownAnswer(view, own) ?? sent ?? (isOwn && view.originSaysFalseAlarm ? 'false-alarm' : null);
 
   const send = async (response: ResponseKind) => {
     setSending(response);
@@ -44,25 +54,33 @@ function AlertCard({ view, own, ownPos, now }: { view: AlarmView; own: string; o
     try {
       await api.respond(view.alarm, own, response);
       setSent(response);
+      setConfirming(false);
     } catch (err) {
       setError(err);
     } finally {
       setSending(null);
     }
   };
+  // Own alarm: "False alarm" hushes it (pre-alarm, active) or is reported to the station (escalated);
+  // once hushed only "Need help" is left. A neighbour told to stand down can still ask for help.
   const buttons: [ResponseKind, MsgKey, string][] = isOwn
-    ? [
-        ['false-alarm', 'phone.falseAlarm', '↺'],
-        ['need-help', 'phone.needHelp', '⚠'],
-      ]
-    : [
-        ['coming', 'phone.coming', '➜'],
-        ['unable', 'phone.unable', '✕'],
-        ['need-help', 'phone.needHelp', '⚠'],
-      ];
+    ? hushed
+      ? [['need-help', 'phone.needHelp', '⚠']]
+      : [
+          ['false-alarm', 'phone.falseAlarm', '↺'],
+          ['need-help', 'phone.needHelp', '⚠'],
+        ]
+    : standDown
+      ? [['need-help', 'phone.needHelp', '⚠']]
+      : [
+          ['coming', 'phone.coming', '➜'],
+          ['unable', 'phone.unable', '✕'],
+          ['need-help', 'phone.needHelp', '⚠'],
+        ];
+  const press = (r: ResponseKind) => (r === 'false-alarm' ? setConfirming(true) : void send(r));
 
   return (
-    <article class={`phone-alert state-${view.state} ${isOwn ? 'own' : ''}`} data-alarm={view.alarm} aria-labelledby={`pa-${view.alarm}`}>
+    <article class={`phone-alert state-${view.state} ${isOwn ? 'own' : ''} ${standDown ? 'stand-down' : ''}`} data-alarm={view.alarm} aria-labelledby={`pa-${view.alarm}`}>
       <h2 id={`pa-${view.alarm}`} class="phone-headline">
         {view.kind === 'panic' ? <span aria-hidden="true">⚠ </span> : <FlameIcon />}{' '}
         {isOwn ? t('phone.yourHome', { what }) : t('phone.fireAt', { what, name: o.name || o.household })}
@@ -74,10 +92,28 @@ function AlertCard({ view, own, ownPos, now }: { view: AlarmView; own: string; o
       <p class="phone-meta">
         <StateBadge state={view.state} /> <span class="muted">{formatDuration(lang, now - view.raisedAt)}</span>
       </p>
-      <p class="phone-responders">
-        {t('responders.label')}: {respondersSummary(lang, view.responders)}
-      </p>
-      {isOwn && <p class="muted">{t('phone.ownHint')}</p>}
+      {standDown && (
+        <>
+          <p class="phone-standdown" role="status">
+            <span aria-hidden="true">⊘ </span>
+            {t('phone.standDown')}
+          </p>
+          <p class="muted">{t('phone.standDownHint')}</p>
+        </>
+      )}
+      {!standDown && (
+        <p class="phone-responders">
+          {t('responders.label')}: {respondersSummary(lang, view.responders)}
+        </p>
+      )}
+      {isOwn && hushed && (
+        <p class="phone-hushed" role="status">
+          {t('phone.hushedOwn', { at: formatClock(lang, view.hushedAt ?? view.updatedAt), until: view.hushUntil ? formatClock(lang, view.hushUntil) : '—' })}
+        </p>
+      )}
+      {isOwn && !hushed && view.silencedAt != null && <p class="phone-silenced">{t('phone.silenced', { at: formatClock(lang, view.silencedAt) })}</p>}
+      {isOwn && view.originSaysFalseAlarm && <p class="phone-reported">{t('phone.reportedFalse')}</p>}
+      {isOwn && (view.state === 'pre-alarm' || view.state === 'active') && <p class="muted">{t('phone.ownHint')}</p>}
       {answer && (
         <p class="phone-answer" role="status">
           <span aria-hidden="true">✓ </span>
@@ -85,14 +121,31 @@ function AlertCard({ view, own, ownPos, now }: { view: AlarmView; own: string; o
         </p>
       )}
       <ErrorBox error={error} />
-      <div class="phone-buttons">
-        {buttons.map(([r, label, icon]) => (
-          <button key={r} type="button" class={`btn huge resp-${r}`} data-response={r} aria-pressed={answer === r} disabled={sending !== null} onClick={() => void send(r)}>
-            <span aria-hidden="true">{icon} </span>
-            {t(label)}
-          </button>
-        ))}
-      </div>
+      {confirming ? (
+        <div class="phone-confirm" role="alertdialog" aria-labelledby={`pc-${view.alarm}`}>
+          <p id={`pc-${view.alarm}`} class="confirm-text">
+            {t(view.state === 'escalated' ? 'phone.confirmFalseEscalated' : 'phone.confirmFalse')}
+          </p>
+          <div class="phone-buttons">
+            <button type="button" class="btn huge resp-false-alarm" data-action="confirm-false-alarm" disabled={sending !== null} onClick={() => void send('false-alarm')}>
+              <span aria-hidden="true">↺ </span>
+              {t('phone.confirmYes')}
+            </button>
+            <button type="button" class="btn huge confirm-no" disabled={sending !== null} onClick={() => setConfirming(false)}>
+              {t('phone.confirmNo')}
+            </button>
+          </div>
+        </div>
+      ) : (
+        <div class="phone-buttons">
+          {buttons.map(([r, label, icon]) => (
+            <button key={r} type="button" class={`btn huge resp-${r}`} data-response={r} aria-pressed={answer === r} disabled={sending !== null} onClick={() => press(r)}>
+              <span aria-hidden="true">{icon} </span>
+              {t(label)}
+            </button>
+          ))}
+        </div>
+      )}
     </article>
   );
 }
@@ -110,7 +163,7 @@ export function PhonePage() {
     );
   }
   const ownPos = hh.data && hh.data.lat !== null && hh.data.lon !== null ? { lat: hh.data.lat, lon: hh.data.lon } : null;
-  const alarms = visibleToHousehold(Object.values(app.alarms), own);
+  const alarms = visibleToHousehold(Object.values(app.alarms), own, app.pushed);
   return (
     <section class="page phone-page" aria-labelledby="phone-title">
       <h1 id="phone-title" class="sr-only">
