@@ -3,7 +3,6 @@
  * Extensions (telemetry, supervision, ...) are started with it and stopped in reverse order,
  * in the spirit of zigbee2mqtt's extensions and fastify's encapsulated plugins.
  */
-import type { EventEmitter } from 'node:events';
 import type { Logger } from '../observability/logger.ts';
 import type { MetricsRegistry } from '../observability/metrics.ts';
 import type { HubConfig } from '../config/config.ts';
@@ -21,7 +20,7 @@ export interface DeviceRef {
   kind: DeviceKind;
 }
 
-/** Events the hub emits on its bus. Listeners must be quick and never throw (enqueue, don't work). */
+/** Events the hub emits on its bus. Listeners must be quick (enqueue, don't work); a throw is caught and counted. */
 export interface HubEvents {
   'device-connected': [ref: DeviceRef, at: number];
   'device-disconnected': [ref: DeviceRef, at: number];
@@ -37,10 +36,13 @@ export interface HubEvents {
   notice: [notice: Notice];
 }
 
-export interface HubBus extends EventEmitter {
-  on<K extends keyof HubEvents>(event: K, listener: (...args: HubEvents[K]) => void): this;
-  off<K extends keyof HubEvents>(event: K, listener: (...args: HubEvents[K]) => void): this;
-  emit<K extends keyof HubEvents>(event: K, ...args: HubEvents[K]): boolean;
+/** The hub's event bus (app/event-bus.ts): listeners keyed by owner, each wrapped (a throw is counted, never reaches the emitter). */
+export interface HubBus {
+  /** Adds `owner`'s listener; returns a function that removes it. */
+  on<K extends keyof HubEvents>(owner: string, event: K, listener: (...args: HubEvents[K]) => void): () => void;
+  /** Removes every listener of `owner` (call on stop). */
+  removeOwner(owner: string): void;
+  emit<K extends keyof HubEvents>(event: K, ...args: HubEvents[K]): void;
 }
 
 export interface PublishOptions {

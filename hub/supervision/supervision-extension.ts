@@ -98,7 +98,6 @@ export function supervisionExtension(opts: SupervisionExtensionOptions = {}): Hu
   let sweeping: Promise<void> | null = null;
   let stopped = false;
   let lastSync = 0;
-  const listeners: Array<[string, (...args: never[]) => void]> = [];
   const batteries = new Map<string, BatteryReading>();
   const dirtyBatteries = new Map<string, BatteryReading>();
   // A fault or tamper a device reported stays open until the device passes a test (round or button).
@@ -200,17 +199,9 @@ export function supervisionExtension(opts: SupervisionExtensionOptions = {}): Hu
       const interrupted = health.closeUnfinishedRounds(startNow);
       if (interrupted > 0) log.warn({ rounds: interrupted }, 'self-test rounds interrupted by the last shutdown were closed');
 
-      // Bus listeners: record only (they run on the broker's path).
+      // Bus listeners: record only (they run on the broker's path; the bus catches and counts a throw).
       const on = <A extends unknown[]>(event: string, fn: (...args: A) => void) => {
-        const safe = (...args: A) => {
-          try {
-            fn(...args);
-          } catch (err) {
-            log.error({ err, event }, 'supervision listener failed');
-          }
-        };
-        bus.on(event as 'notice', safe as never);
-        listeners.push([event, safe as never]);
+        bus.on('supervision', event as 'notice', fn as never);
       };
       on('device-heard', (ref: DeviceRef, at: number) => tracker.heard(ref, at));
       on('device-connected', (ref: DeviceRef, at: number) => tracker.connected(ref, at));
@@ -324,8 +315,7 @@ export function supervisionExtension(opts: SupervisionExtensionOptions = {}): Hu
       sweepTimer?.cancel();
       sweepTimer = null;
       if (!ctx) return;
-      for (const [event, fn] of listeners) ctx.bus.off(event as 'notice', fn as never);
-      listeners.length = 0;
+      ctx.bus.removeOwner('supervision');
       const h = ext.handle;
       if (!h) return;
       await h.jobs.stop();

@@ -22,7 +22,7 @@ const boardSays = (profile: SerialProfile, text: string) =>
 /** Every device event the hub accepted, with its duplicate flag. */
 function recordEvents(hub: RunningHub): Array<{ event: DeviceEvent; duplicate: boolean }> {
   const seen: Array<{ event: DeviceEvent; duplicate: boolean }> = [];
-  hub.ctx.bus.on('device-event', (ref, event, _at, duplicate) => {
+  hub.ctx.bus.on('test', 'device-event', (ref, event, _at, duplicate) => {
     if (ref.device === 't1-h1-smoke') seen.push({ event, duplicate });
   });
   return seen;

@@ -33,7 +33,7 @@ test('PTY pair: board line → hub event, neighbour alarm → ALARM line', { ski
   const pool = new ClientPool();
   cleanup(() => pool.closeAll());
   const accepted: DeviceEvent[] = [];
-  hub.hub.ctx.bus.on('device-event', (ref, event) => {
+  hub.hub.ctx.bus.on('test', 'device-event', (ref, event) => {
     if (ref.device === 't1-h1-smoke') accepted.push(event);
   });
 

@@ -43,8 +43,8 @@ test('simulated households: telemetry, self-test answers, an alarm and the neigh
   cleanup(() => hub.stop());
   const events: Array<{ device: string; event: DeviceEvent }> = [];
   let telemetry = 0;
-  hub.hub.ctx.bus.on('device-event', (ref, event) => events.push({ device: ref.device, event }));
-  hub.hub.ctx.bus.on('telemetry', () => telemetry++);
+  hub.hub.ctx.bus.on('test', 'device-event', (ref, event) => events.push({ device: ref.device, event }));
+  hub.hub.ctx.bus.on('test', 'telemetry', () => telemetry++);
   const sim = new Simulator({ hub: hub.mqttUrl, credentials: hub.credentials, logger: testLogger(), rate: 40, responseDelayMs: [50, 300], falseAlarmRate: 0 });
   cleanup(() => sim.stop());
   await sim.start();

@@ -226,9 +226,9 @@ test('real broker: an alarm overtakes a telemetry flood from another device; not
   });
   const N = 3000;
   const smokeSeen: number[] = [];
-  th.hub.ctx.bus.on('telemetry', (_ref, r) => smokeSeen.push(r.values.smoke!));
+  th.hub.ctx.bus.on('test', 'telemetry', (_ref, r) => smokeSeen.push(r.values.smoke!));
   const atEvent = new Map<string, { depth: number; telemetry: number }>();
-  th.hub.ctx.bus.on('device-event', (ref, e) => atEvent.set(`${ref.device}:${e.type}`, { depth: th.hub.broker.ingressDepth, telemetry: smokeSeen.length }));
+  th.hub.ctx.bus.on('test', 'device-event', (ref, e) => atEvent.set(`${ref.device}:${e.type}`, { depth: th.hub.broker.ingressDepth, telemetry: smokeSeen.length }));
 
   const flooder = await pool.device(th.mqttUrl, th.device('t1-h1-smoke'));
   const origin = await pool.device(th.mqttUrl, th.device('t1-h2-smoke'));

@@ -170,7 +170,7 @@ test('bad input gets a clear error on the device error topic, the hub keeps runn
   const st = await station();
   const faults: string[] = [];
   const onEvent = (ref: any, e: any) => e.type === 'fault' && faults.push(ref.device);
-  th.hub.ctx.bus.on('device-event', onEvent);
+  const offEvent = th.hub.ctx.bus.on('test', 'device-event', onEvent);
   const base = 'smokehub/h/t1-h2/d/t1-h2-smoke';
   const cases: Array<[string, string | Buffer, string]> = [
     [`${base}/event`, '{not json', 'bad_json'],
@@ -189,7 +189,7 @@ test('bad input gets a clear error on the device error topic, the hub keeps runn
     assert.equal(m.json().error, code, `${topic} ${String(payload).slice(0, 30)}`);
     assert.ok(m.json().issues[0].message.length > 5);
   }
-  th.hub.ctx.bus.off('device-event', onEvent);
+  offEvent();
   assert.ok(faults.length >= 5 && faults.every((d) => d === 't1-h2-smoke'), 'a malformed detector message marks it fault');
   assert.ok(dev.connected);
   assert.equal(st.inbox.count((m) => m.topic === 'smokehub/station/alarm'), 0, 'garbage never raises (or clears) an alarm');
@@ -203,10 +203,10 @@ test('telemetry: valid fields are kept while invalid fields are reported one by 
   await dev.subscribeAsync('smokehub/h/t1-h3/d/t1-h3-smoke/error');
   const got: any[] = [];
   const onT = (_ref: any, r: any) => got.push(r);
-  th.hub.ctx.bus.on('telemetry', onT);
+  const offT = th.hub.ctx.bus.on('test', 'telemetry', onT);
   await dev.publishAsync('smokehub/h/t1-h3/d/t1-h3-smoke/telemetry', JSON.stringify({ smoke: 12, battery: 'full', temperature: 31.5, foo: 1 }), { qos: 1 });
   const err = await inbox.next(() => true, 2000);
-  th.hub.ctx.bus.off('telemetry', onT);
+  offT();
   assert.deepEqual(err.json().issues.map((i: any) => i.field).sort(), ['battery', 'foo']);
   assert.deepEqual(got[0].values, { smoke: 12, temperature: 31.5 });
 });
@@ -297,4 +297,32 @@ test('MQTT over WebSocket at /mqtt: a device raises an alarm; an oversize packet
   const big = mqttPacket.generate({ cmd: 'publish', topic: 'smokehub/h/t2-h3/d/t2-h3-panic/telemetry', payload: Buffer.alloc(1024 * 1024), qos: 0, retain: false, dup: false } as any);
   for (let i = 0; i < 4; i++) ws.send(big.subarray(i * 32 * 1024, (i + 1) * 32 * 1024));
   assert.equal(await Promise.race([closed, sleep(5000).then(() => 'still open')]), 'closed');
+});
+
+test('a bus listener that throws cannot break the alarm path: the alert goes out, deadlines are armed, the failure is counted', async () => {
+  th.hub.ctx.bus.on('thrower', 'alarm-changed', () => {
+    throw new Error('listener bug');
+  });
+  th.hub.ctx.bus.on('thrower', 'device-event', () => {
+    throw new Error('listener bug');
+  });
+  try {
+    const origin = await pool.device(th.mqttUrl, th.device('t2-h1-smoke'));
+    const neighbour = await pool.device(th.mqttUrl, th.device('t2-h2-smoke'));
+    const inbox = new Inbox(neighbour);
+    await neighbour.subscribeAsync('smokehub/h/t2-h2/alert', { qos: 1 });
+    await origin.publishAsync('smokehub/h/t2-h1/d/t2-h1-smoke/event', evt('smoke'), { qos: 1 });
+    const alert = (await inbox.next((m) => m.json().state === 'active', 2000, 'alert despite the throwing listener')).json();
+    const open = th.hub.alarms.openViews().find((v) => v.alarm === alert.alarm);
+    assert.ok(open, 'the alarm is open');
+    // the escalation deadline is armed (verify window 0: active at once, escalates after escalate-after)
+    const record = (th.hub.alarms as any).d.engine.get(alert.alarm);
+    assert.ok(record.escalateDeadline > Date.now(), 'the escalation deadline is armed');
+    assert.ok((th.hub.alarms as any).timerAt !== null, 'the service timer is set');
+    const metrics = await (await fetch(`${th.httpUrl}/metrics`)).text();
+    assert.match(metrics, /smokehub_bus_listener_errors_total\{event="alarm-changed",owner="thrower"\} [1-9]/);
+    assert.match(metrics, /smokehub_bus_listener_errors_total\{event="device-event",owner="thrower"\} [1-9]/);
+  } finally {
+    th.hub.ctx.bus.removeOwner('thrower');
+  }
 });
