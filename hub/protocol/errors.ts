@@ -20,6 +20,8 @@ export const ERROR_CODES = {
   BAD_REQUEST: 'bad_request',
   CONFLICT: 'conflict',
   UNAVAILABLE: 'unavailable',
+  /** A telemetry reading at a `ts` the device already used, with a different value (docs/telemetry.md). */
+  DUPLICATE_TS: 'duplicate_ts',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

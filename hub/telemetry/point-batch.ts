@@ -16,6 +16,34 @@ import { PRIORITY, type Priority, type StoredPoint, type TelemetryTags } from '.
 
 const FIELDS = TELEMETRY_FIELD_NAMES.length;
 
+/** The field order `readFields` reads by name; checked against the schema's at load. */
+const NAMED_ORDER = ['smoke', 'temperature', 'humidity', 'co', 'battery', 'rssi'];
+const BY_NAME = FIELDS === NAMED_ORDER.length && NAMED_ORDER.every((n, i) => TELEMETRY_FIELD_NAMES[i] === n);
+const finite = (x: unknown): number => (typeof x === 'number' && x - x === 0 ? x : NaN);
+
+/**
+ * Writes a reading's values into `out[at .. at + FIELDS)` in TELEMETRY_FIELD_NAMES order, NaN for a
+ * field not sent (or not a finite number); returns how many were kept. Named property reads: a
+ * keyed read of an absent field (most readings carry 2–4 of the 6) costs several times more.
+ */
+export function readFields(values: TelemetryReading['values'], out: Float64Array, at: number): number {
+  if (BY_NAME) {
+    const a = (out[at] = finite(values.smoke));
+    const b = (out[at + 1] = finite(values.temperature));
+    const c = (out[at + 2] = finite(values.humidity));
+    const d = (out[at + 3] = finite(values.co));
+    const e = (out[at + 4] = finite(values.battery));
+    const f = (out[at + 5] = finite(values.rssi));
+    return (a === a ? 1 : 0) + (b === b ? 1 : 0) + (c === c ? 1 : 0) + (d === d ? 1 : 0) + (e === e ? 1 : 0) + (f === f ? 1 : 0);
+  }
+  let kept = 0;
+  for (let f = 0; f < FIELDS; f++) {
+    const x = (out[at + f] = finite(values[TELEMETRY_FIELD_NAMES[f]!]));
+    if (x === x) kept++;
+  }
+  return kept;
+}
+
 /**
  * A batch as posted to the worker. Its typed arrays are cloned by postMessage (a memcpy of a few
  * tens of KB), not transferred: the main thread keeps the batch until the worker confirmed its
@@ -75,22 +103,13 @@ export class PointBatchBuilder {
   }
 
   /**
-   * Adds a validated reading: the device's time when it sent one (already checked sane), else the
-   * hub's. Returns false when no field is left to store (nothing added), like `telemetryPoint`.
+   * Adds a validated reading: the device's time when it sent one (already checked sane), else
+   * `receivedAt` (the extension passes ReadingStamper's stamp). Returns false when no field is
+   * left to store (nothing added), like `telemetryPoint`.
    */
   addReading(ref: DeviceRef, reading: TelemetryReading, receivedAt: number): boolean {
     if (this.n >= this.capacity) throw new RangeError('point batch is full');
-    const base = this.n * FIELDS;
-    const v = reading.values;
-    let kept = 0;
-    for (let f = 0; f < FIELDS; f++) {
-      const x = v[TELEMETRY_FIELD_NAMES[f]!];
-      if (typeof x === 'number' && Number.isFinite(x)) {
-        this.values[base + f] = x;
-        kept++;
-      } else this.values[base + f] = NaN;
-    }
-    if (kept === 0) return false;
+    if (readFields(reading.values, this.values, this.n * FIELDS) === 0) return false;
     let idx = this.deviceIndex.get(ref.device);
     if (idx === undefined) {
       idx = this.refs.length / 4;

@@ -47,7 +47,10 @@ export interface StoredPoint {
   priority: Priority;
 }
 
-/** The telemetry point of a validated reading: device time when it sent one (already checked sane), else the hub's. */
+/**
+ * The telemetry point of a validated reading: device time when it sent one (already checked sane),
+ * else `receivedAt` — in the hub, the stamp ReadingStamper gave it (reading-stamps.ts).
+ */
 export function telemetryPoint(ref: DeviceRef, reading: TelemetryReading, receivedAt: number): StoredPoint | null {
   const fields: Record<string, number> = {};
   let n = 0;

@@ -2,9 +2,11 @@
  * The telemetry extension: bus events → points → storage worker → (outbox → InfluxDB) or
  * (embedded SQLite store), the query API, and its metrics.
  *
- * The main thread carries alarms, so it only builds and batches points: bus listeners add a
- * reading to a columnar batch (no object per reading), and every ~100 ms (or 2,000 points) the
- * batch is posted to a `worker_threads` worker (telemetry-worker.ts) that owns the durable outbox,
+ * The main thread carries alarms, so it only builds and batches points: bus listeners give each
+ * reading its timestamp (reading-stamps.ts: one point per reading; a different value at a `ts` the
+ * device already used is refused, `duplicate_ts`) and add it to a columnar batch (no object per
+ * reading); every ~100 ms (or 2,000 points) the batch is posted to a `worker_threads` worker
+ * (telemetry-worker.ts) that owns the durable outbox,
  * the InfluxDB writer and the embedded store's writes, each with its own SQLite connection.
  * Queries stay on the main thread: a read-only connection to the embedded store (WAL: readers never
  * wait for the writer), or HTTP queries to InfluxDB.
@@ -19,9 +21,12 @@
 import type { HubConfig } from '../config/config.ts';
 import type { DeviceRef, HubContext, HubExtension } from '../app/context.ts';
 import { ERROR_CODES, SmokehubError } from '../protocol/errors.ts';
-import type { AlarmView, DeviceEvent, TelemetryReading } from '../protocol/schema.ts';
+import type { AlarmView, DeviceEvent, Issue, TelemetryReading } from '../protocol/schema.ts';
+import { topics } from '../protocol/topics.ts';
+import { RateLimitedLog } from '../observability/rate-limited-log.ts';
 import { InfluxTelemetryStore, parseInfluxUrl } from './influx-store.ts';
 import { alarmTransitionPoint, deviceEventPoint, EventTimeSeparator, type Priority } from './point.ts';
+import { ReadingStamper } from './reading-stamps.ts';
 import { SqliteTelemetryStore } from './sqlite-store.ts';
 import { registerTelemetryRoutes } from './telemetry-routes.ts';
 import type { TelemetryStore } from './telemetry-store.ts';
@@ -58,6 +63,7 @@ export class TelemetryExtension implements HubExtension {
   private reader: TelemetryStore | null = null;
   private client: TelemetryWorkerClient | null = null;
   private readonly separator = new EventTimeSeparator();
+  private readonly stamper = new ReadingStamper();
   private listeners: Array<() => void> = [];
 
   constructor(private readonly config: HubConfig, private readonly opts: TelemetryExtensionOptions = {}) {}
@@ -93,6 +99,47 @@ export class TelemetryExtension implements HubExtension {
       holding = next;
       return holding;
     });
+  }
+
+  /**
+   * The `telemetry` bus listener: each reading gets its timestamp from the stamper (one point per
+   * reading, reading-stamps.ts), then goes into the batch. A reading at a `ts` the device already
+   * used with a different value is refused like any rejected input: logged (rate-limited), counted
+   * in `smokehub_rejects_total{reason="duplicate_ts"}`, explained on the device's `error` topic.
+   */
+  private telemetryListener(ctx: HubContext, client: TelemetryWorkerClient, log: HubContext['logger']) {
+    const m = ctx.metrics;
+    const rejects = m.counter('smokehub_rejects_total', 'Rejected inputs by reason (error code) and channel');
+    const moved = m.counter('smokehub_telemetry_stamps_moved_total', 'readings without ts stamped after the device\'s previous timestamp (arrival millisecond taken)');
+    const redeliveries = m.counter('smokehub_telemetry_redeliveries_total', 'readings at a ts the device already used, with the same values (stored once)');
+    const merged = m.counter('smokehub_telemetry_merged_total', 'readings at a ts the device already used that only added fields (merged)');
+    const rejectLog = new RateLimitedLog(log, ctx.clock, 60_000);
+    const stamper = this.stamper;
+    const refuse = (ref: DeviceRef, ts: number): void => {
+      const fields = stamper.conflictFields.join(', ');
+      const issue: Issue = {
+        code: ERROR_CODES.DUPLICATE_TS,
+        field: 'ts',
+        message: `a reading at ts ${ts} with a different ${fields} was already received; the first one is kept and this one is not stored`,
+      };
+      const topic = topics.device(ref.household, ref.device, 'telemetry');
+      rejects.inc({ reason: issue.code, channel: 'telemetry' });
+      rejectLog.warn(`${ref.device}|telemetry|${issue.code}`, { device: ref.device, household: ref.household, topic, issues: [issue] }, 'rejected input');
+      ctx.mqtt.publish(topics.device(ref.household, ref.device, 'error'), JSON.stringify({ topic, error: issue.code, issues: [issue], at: ctx.clock.now() }), { qos: 0 });
+    };
+    return (ref: DeviceRef, reading: TelemetryReading, receivedAt: number): void => {
+      try {
+        const outcome = stamper.stamp(ref.device, reading, receivedAt);
+        if (outcome === 'conflict') return refuse(ref, stamper.ts);
+        if (outcome === 'moved') moved.inc();
+        else if (outcome === 'duplicate') redeliveries.inc();
+        else if (outcome === 'merged') merged.inc();
+        // The builder stores a reading at its own `ts`, else at the time given: the stamp.
+        client.addReading(ref, reading, stamper.ts);
+      } catch (err) {
+        log.error({ err: (err as Error).message, device: ref.device }, 'telemetry point not built');
+      }
+    };
   }
 
   async start(ctx: HubContext): Promise<void> {
@@ -207,13 +254,7 @@ export class TelemetryExtension implements HubExtension {
       log.info({ file: 'telemetry.db', retentionDays: config.embeddedRetentionDays }, 'telemetry goes to the embedded store (no --influx), written by the storage worker');
     }
 
-    const onTelemetry = (ref: DeviceRef, reading: TelemetryReading, receivedAt: number): void => {
-      try {
-        client.addReading(ref, reading, receivedAt);
-      } catch (err) {
-        log.error({ err: (err as Error).message, device: ref.device }, 'telemetry point not built');
-      }
-    };
+    const onTelemetry = this.telemetryListener(ctx, client, log);
     const onDeviceEvent = (ref: DeviceRef, event: DeviceEvent, receivedAt: number, duplicate: boolean): void => {
       try {
         const p = deviceEventPoint(ref, event, receivedAt, duplicate);
@@ -229,13 +270,10 @@ export class TelemetryExtension implements HubExtension {
         log.error({ err: (err as Error).message, alarm: view?.alarm }, 'alarm transition point not built');
       }
     };
-    ctx.bus.on('telemetry', onTelemetry);
-    ctx.bus.on('device-event', onDeviceEvent);
-    ctx.bus.on('alarm-changed', onAlarmChanged);
     this.listeners = [
-      () => ctx.bus.off('telemetry', onTelemetry),
-      () => ctx.bus.off('device-event', onDeviceEvent),
-      () => ctx.bus.off('alarm-changed', onAlarmChanged),
+      ctx.bus.on('telemetry', 'telemetry', onTelemetry),
+      ctx.bus.on('telemetry', 'device-event', onDeviceEvent),
+      ctx.bus.on('telemetry', 'alarm-changed', onAlarmChanged),
     ];
 
     registerTelemetryRoutes(ctx.http, {

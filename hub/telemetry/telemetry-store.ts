@@ -2,6 +2,8 @@
  * The one interface telemetry is stored and read through: InfluxDB 1.x (influx-store.ts) or the
  * embedded SQLite store (sqlite-store.ts). Both keep InfluxDB's rule that a point with the same
  * series and timestamp overwrites the earlier one (fields merge), so replays never duplicate.
+ * What reaches them never overwrites a different value silently: the timestamps are decided
+ * before (reading-stamps.ts: one point per reading, equal `ts` kept once, merged or refused).
  */
 import type { TelemetryField } from '../protocol/schema.ts';
 import type { StoredPoint } from './point.ts';

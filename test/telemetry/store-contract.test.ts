@@ -1,7 +1,7 @@
 /**
  * One contract, two stores: the same assertions run against the embedded SQLite store and a real
  * influxd (write, overwrite on replay, series query with server-side downsampling, time ranges,
- * latest per device, events).
+ * latest per device, events), and the timestamp rule in front of both (one point per reading).
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +12,8 @@ import { SqliteTelemetryStore } from '../../hub/telemetry/sqlite-store.ts';
 import { InfluxTelemetryStore, parseInfluxUrl } from '../../hub/telemetry/influx-store.ts';
 import { bucketWidth, MAX_SERIES_POINTS, type TelemetryStore } from '../../hub/telemetry/telemetry-store.ts';
 import { alarmTransitionPoint, deviceEventPoint, telemetryPoint, type StoredPoint } from '../../hub/telemetry/point.ts';
+import { ReadingStamper } from '../../hub/telemetry/reading-stamps.ts';
+import type { TelemetryReading } from '../../hub/protocol/schema.ts';
 import type { DeviceRef } from '../../hub/app/context.ts';
 import type { AlarmView } from '../../hub/protocol/schema.ts';
 import { startInfluxd, type Influxd } from '../helpers/influxd.ts';
@@ -191,6 +193,40 @@ for (const [name, make] of [['embedded SQLite', embedded], ['InfluxDB 1.x', infl
       assert.equal(events.length, 2);
       assert.deepEqual(events[0], { at: BASE + 1000, device: 'd1', kind: 'smoke', type: 'smoke', state: null, fields: { id: 'e1', level: 812 } });
       assert.deepEqual(events[1], { at: BASE + 2000, device: 'd1', kind: 'smoke', type: 'activated', state: 'active', fields: { alarm: 'a-1', responders: 0 } });
+    });
+
+    it('readings stamped on arrival keep one point each; an equal ts is kept once, merged or refused', async () => {
+      // As the telemetry extension does it: the stamper decides each reading's timestamp, a
+      // conflicting one is refused, the others become points. All arrive in one millisecond.
+      const d4: DeviceRef = { team: 't2', household: 'h4', device: 'd4', kind: 'smoke' };
+      const at = BASE + HOUR;
+      const stamper = new ReadingStamper();
+      const points: StoredPoint[] = [];
+      const offer = (reading: TelemetryReading): string => {
+        const outcome = stamper.stamp(d4.device, reading, at);
+        if (outcome !== 'conflict') points.push(telemetryPoint(d4, reading, stamper.ts)!);
+        return outcome;
+      };
+      const n = 25;
+      for (let i = 0; i < n; i++) offer({ values: { smoke: i } });
+      const ts = at - 10_000;
+      const outcomes = [
+        offer({ ts, values: { smoke: 500, battery: 40 } }),
+        offer({ ts, values: { smoke: 500, battery: 40 } }), // redelivery
+        offer({ ts, values: { rssi: -60 } }), // the same instant's other field
+        offer({ ts, values: { smoke: 501 } }), // a different value
+      ];
+      assert.deepEqual(outcomes, ['new', 'duplicate', 'merged', 'conflict']);
+      // Two batches, the redelivery in the second (as after a reconnect).
+      await h.store.write(points.slice(0, n + 1));
+      await h.store.write(points.slice(n + 1));
+      const [smoke] = await h.store.querySeries({ household: 'h4', device: 'd4', field: 'smoke', from: ts, to: at + HOUR, every: 1 });
+      assert.ok(smoke);
+      assert.equal(smoke.points.length, n + 1);
+      assert.deepEqual(smoke.points.map((p) => [p.t, p.mean]), [[ts, 500], ...Array.from({ length: n }, (_, i) => [at + i, i])]);
+      const latest = await h.store.latest('h4', NOW, 24 * HOUR);
+      assert.deepEqual(latest[0]!.values.battery, { value: 40, at: ts });
+      assert.deepEqual(latest[0]!.values.rssi, { value: -60, at: ts });
     });
   });
 }
