@@ -22,7 +22,10 @@ export function enrolTeams(dataDir: string, teams: number, perTeam = 10): Cred[]
   for (let t = 0; t < teams; t++) {
     for (let h = 0; h < perTeam; h++) {
       const id = `T${t}H${h}`;
-      rows.push(`T${t},${id},Nhà ${id},${h} Lê Lợi,0900000000,20.9,107.0,${id}-smoke,smoke,`);
+      // Teams ~1.1 km apart, houses 30 m apart: nobody of another team within the nearby radius (50 m).
+      const lat = (20.9 + (t % 100) * 0.01 + h * 0.0003).toFixed(6);
+      const lon = (107.0 + Math.floor(t / 100) * 0.01).toFixed(6);
+      rows.push(`T${t},${id},Nhà ${id},${h} Lê Lợi,0900000000,${lat},${lon},${id}-smoke,smoke,`);
     }
   }
   const db = openDatabase(dataDir);

@@ -9,7 +9,8 @@ import type { Clock, TimerHandle } from '../core/clock.ts';
 import type { AlarmJournal } from '../store/alarm-journal.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { MetricsRegistry, Counter, Histogram } from '../observability/metrics.ts';
-import type { AlarmView, DeviceEvent, ResponseKind, TelemetryReading } from '../protocol/schema.ts';
+import type { AlarmView, DeviceEvent, DispatchState, ResponseKind, TelemetryReading } from '../protocol/schema.ts';
+import type { ResponseOutcome } from '../core/alarm-record.ts';
 import { topics } from '../protocol/topics.ts';
 import { ERROR_CODES, ForbiddenError, NotFoundError, SmokehubError } from '../protocol/errors.ts';
 import type { HubBus, MqttPublisher } from './context.ts';
@@ -94,6 +95,7 @@ export class AlarmService {
     this.timer?.cancel();
     this.timer = null;
     this.d.writer.stop();
+    this.retained.stop();
   }
 
   /** A validated device event. Returns false when it was a duplicate (already handled). */
@@ -143,7 +145,31 @@ export class AlarmService {
 
   /** A household's response; `cause` says who answered and how. Throws a typed error when refused. */
   respond(household: string, alarmId: string, response: ResponseKind, cause: Cause): AlarmView {
-    const out = this.d.engine.handleResponse(household, alarmId, response, this.d.clock.now(), cause);
+    return this.outcome(alarmId, this.d.engine.handleResponse(household, alarmId, response, this.d.clock.now(), cause));
+  }
+
+  /** The station resolves an alarm. */
+  resolve(alarmId: string, cause: Cause): AlarmView {
+    return this.outcome(alarmId, this.d.engine.resolveByStation(alarmId, this.d.clock.now(), cause));
+  }
+
+  /** The station has seen the alarm (`acknowledged`) or sent a truck (`dispatched`). */
+  dispatch(alarmId: string, state: DispatchState, info: { etaMin?: number; note?: string }, cause: Cause): AlarmView {
+    return this.outcome(alarmId, this.d.engine.dispatchByStation(alarmId, state, info, this.d.clock.now(), cause));
+  }
+
+  /** Starts a drill at a household (the station or the team's leader). */
+  startDrill(household: string, cause: Cause): AlarmView {
+    const out = this.d.engine.startDrill(household, this.d.clock.now(), cause);
+    if (!out.ok) throw out.code === 'not_found' ? new NotFoundError(out.message) : new SmokehubError(ERROR_CODES.CONFLICT, out.message);
+    this.apply(out.effects, performance.now());
+    const started = out.effects.find((e): e is Extract<typeof e, { type: 'announce' }> => e.type === 'announce');
+    if (!started) throw new SmokehubError(ERROR_CODES.CONFLICT, 'the drill did not start');
+    return this.viewOf(started.view.alarm) ?? started.view;
+  }
+
+  /** Carries out an engine outcome for `alarmId`, or throws its typed error. */
+  private outcome(alarmId: string, out: ResponseOutcome): AlarmView {
     if (!out.ok) {
       if (out.code === 'not_found') {
         const closed = this.d.journal.get(alarmId);
@@ -152,18 +178,6 @@ export class AlarmService {
       }
       if (out.code === 'forbidden') throw new ForbiddenError(out.message);
       throw new SmokehubError(ERROR_CODES.CONFLICT, out.message);
-    }
-    this.apply(out.effects, performance.now());
-    return this.viewOf(alarmId)!;
-  }
-
-  /** The station resolves an alarm. */
-  resolve(alarmId: string, cause: Cause): AlarmView {
-    const out = this.d.engine.resolveByStation(alarmId, this.d.clock.now(), cause);
-    if (!out.ok) {
-      const closed = this.d.journal.get(alarmId);
-      if (closed) throw new SmokehubError(ERROR_CODES.CONFLICT, `alarm ${alarmId} is already ${closed.view.state}`);
-      throw new NotFoundError(out.message);
     }
     this.apply(out.effects, performance.now());
     return this.viewOf(alarmId)!;
@@ -239,24 +253,32 @@ export class AlarmService {
    */
   private carryOut(effects: Effect[], startedAt: number): void {
     this.reschedule();
-    const latest = new Map<string, { view: AlarmView; households: Set<string>; station: boolean }>();
+    const latest = new Map<string, { view: AlarmView; households: Set<string>; nearby: Set<string>; station: boolean }>();
     for (const e of effects) {
       if (e.type !== 'announce') continue;
       const cur = latest.get(e.view.alarm);
       const households = cur?.households ?? new Set<string>();
+      const nearby = cur?.nearby ?? new Set<string>();
       for (const h of e.households) households.add(h);
-      latest.set(e.view.alarm, { view: e.view, households, station: (cur?.station ?? false) || e.station });
+      for (const h of e.nearby) nearby.add(h);
+      latest.set(e.view.alarm, { view: e.view, households, nearby, station: (cur?.station ?? false) || e.station });
     }
     let published = 0;
     const touched = new Set<string>();
-    for (const { view, households, station } of latest.values()) {
+    for (const { view, households, nearby, station } of latest.values()) {
       const payload = JSON.stringify(view);
       for (const h of households) {
         this.d.mqtt.publish(topics.household(h, 'alert'), payload, { qos: 1 });
         touched.add(h);
       }
+      // Households of other teams nearby: the same view, marked — they are told, not counted on.
+      const nearbyPayload = nearby.size > 0 ? JSON.stringify({ ...view, nearby: true }) : '';
+      for (const h of nearby) {
+        this.d.mqtt.publish(topics.household(h, 'alert'), nearbyPayload, { qos: 1 });
+        touched.add(h);
+      }
       if (station) this.d.mqtt.publish(topics.station('alarm'), payload, { qos: 1 });
-      published += households.size + (station ? 1 : 0);
+      published += households.size + nearby.size + (station ? 1 : 0);
     }
     for (const e of effects) {
       if (e.type !== 'command') continue;

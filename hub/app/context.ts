@@ -51,7 +51,8 @@ export interface PublishOptions {
 }
 /** Publishing from the hub itself (bypasses client ACLs). */
 export interface MqttPublisher {
-  publish(topic: string, payload: string | Buffer, opts?: PublishOptions): void;
+  /** `done` hears whether the broker took it (a retained message fails when its store cannot be written). */
+  publish(topic: string, payload: string | Buffer, opts?: PublishOptions, done?: (err: Error | null) => void): void;
 }
 
 /** The broker's ingress control: a part that stores telemetry holds it back while it is full. */

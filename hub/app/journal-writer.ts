@@ -44,12 +44,16 @@ export interface JournalWriterDeps {
 
 type Callback = () => void;
 
+/** How often a released reserve file is made again while the disk has no room for it. */
+const RESERVE_RETRY_MS = 10_000;
+
 export class JournalWriter {
   /** Writes that could not be committed yet, in order. */
   private backlog: Array<() => void> = [];
   /** Acknowledgements waiting for the backlog to land. */
   private waiting: Callback[] = [];
   private retryTimer: NodeJS.Timeout | null = null;
+  private reserveTimer: NodeJS.Timeout | null = null;
   private fsyncFailing = false;
   private reserveReleased = false;
   private stopped = false;
@@ -108,7 +112,8 @@ export class JournalWriter {
   stop(): void {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
+    if (this.reserveTimer) clearTimeout(this.reserveTimer);
+    this.retryTimer = this.reserveTimer = null;
     if (this.backlog.length > 0) this.d.logger.error({ writes: this.backlog.length }, 'ALARM JOURNAL: writes still unwritten at stop (their events were not acknowledged: devices resend them)');
   }
 
@@ -178,8 +183,25 @@ export class JournalWriter {
     this.fsyncFailing = false;
     this.syncThen(cbs);
     this.updateHealth();
-    // The disk took the backlog: hold space back again for the next time, if there is room.
-    if (this.reserveReleased && this.backlog.length === 0 && this.d.reserve?.ensure()) this.reserveReleased = false;
+    this.remakeReserve();
+  }
+
+  /**
+   * Holds space back again for the next time once the disk has room for it (checked every 10 s
+   * while the reserve is released: right after a recovery the disk is usually still nearly full).
+   */
+  private remakeReserve(): void {
+    if (!this.reserveReleased || this.stopped || this.reserveTimer) return;
+    if (this.backlog.length === 0 && this.d.reserve?.ensure()) {
+      this.reserveReleased = false;
+      this.d.logger.info('the data directory reserve file is in place again');
+      return;
+    }
+    this.reserveTimer = setTimeout(() => {
+      this.reserveTimer = null;
+      this.remakeReserve();
+    }, RESERVE_RETRY_MS);
+    this.reserveTimer.unref();
   }
 
   private updateHealth(message?: string): void {

@@ -10,11 +10,13 @@
  *   hushed ──(hush period ends still alarming | new device | panic | need-help | fire evidence)──► active
  *   hushed ──(all clear + quiet)──► cancelled       pre-alarm/active ──(all clear + quiet)──► resolved
  *   any open ──(station)──► resolved                escalated: closed only by the station
+ *   drill (station / team leader) ──► active, never escalated ──(station, or its duration)──► resolved
  */
-import type { Actor, AlarmKind, DeviceEvent, ResponseKind, TelemetryReading } from '../protocol/schema.ts';
+import type { Actor, DeviceAlarmKind, DeviceEvent, DispatchState, ResponseKind, TelemetryReading } from '../protocol/schema.ts';
 import { isAlarmKind, isOpenState } from '../protocol/schema.ts';
 import {
   alarmView,
+  newAlarmRecord,
   unique,
   type AlarmRecord,
   type Cause,
@@ -31,6 +33,7 @@ export type { AlarmRecord, Cause, DeviceSource, Directory, Effect, EngineSetting
 
 const timer = (reason: string): Cause => ({ by: { kind: 'hub', reason }, via: 'timer' });
 const deviceCause = (src: DeviceSource): Cause => ({ by: { kind: 'device', id: src.device }, via: 'mqtt' });
+const DEFAULT_DRILL_MS = 15 * 60_000;
 
 export class AlarmEngine {
   private alarms = new Map<string, AlarmRecord>();
@@ -51,7 +54,7 @@ export class AlarmEngine {
     for (const r of records) {
       if (!isOpenState(r.state)) continue;
       this.alarms.set(r.id, structuredClone(r));
-      this.openByHousehold.set(r.originHousehold, r.id);
+      if (r.kind !== 'drill') this.openByHousehold.set(r.originHousehold, r.id);
     }
   }
 
@@ -85,7 +88,10 @@ export class AlarmEngine {
     if (team === undefined) return [];
     const out = [];
     for (const a of this.alarms.values()) {
-      if (a.team !== team) continue;
+      if (a.team !== team) {
+        if (a.neighboursAlerted && a.nearby?.includes(household)) out.push({ ...this.view(a), nearby: true });
+        continue;
+      }
       if (a.originHousehold === household || a.neighboursAlerted || Object.values(a.alarming).includes(household)) out.push(this.view(a));
     }
     return out;
@@ -136,17 +142,21 @@ export class AlarmEngine {
     const a = this.alarms.get(alarmId);
     if (!a) return { ok: false, code: 'not_found', message: `no open alarm ${alarmId}` };
     const team = this.directory.household(household)?.team;
-    if (team !== a.team) return { ok: false, code: 'forbidden', message: `household ${household} is not in team ${a.team}` };
+    const nearby = a.neighboursAlerted && (a.nearby?.includes(household) ?? false);
+    if (team !== a.team && !nearby) return { ok: false, code: 'forbidden', message: `household ${household} is not in team ${a.team}` };
     const isOrigin = household === a.originHousehold;
     if (response === 'false-alarm') {
       if (!isOrigin) return { ok: false, code: 'conflict', message: 'only the origin household can report a false alarm' };
+      if (a.kind === 'drill') return { ok: false, code: 'conflict', message: 'a drill is not a false alarm: the station or the team leader ends it' };
       return { ok: true, effects: this.falseAlarmFromOrigin(a, now, household) };
     }
     const existing = a.responders.find((r) => r.household === household);
     const entry = { household, response, at: now, by: cause.by, via: cause.via };
     if (existing) Object.assign(existing, entry);
     else a.responders.push(entry);
+    if (a.kind === 'drill' && !a.firstResponses?.some((r) => r.household === household)) (a.firstResponses ??= []).push({ ...entry });
     a.updatedAt = now;
+    if (a.kind === 'drill') return { ok: true, effects: this.transition(a, now, 'response', { household, response }) };
     if (response === 'need-help') {
       const effects: Effect[] = [];
       if (a.state === 'hushed') effects.push(...this.reRaise(a, now, 'need-help', { household }));
@@ -168,13 +178,50 @@ export class AlarmEngine {
     return { ok: true, effects: this.close(a, now, 'resolved', 'resolved-by-station', {}) };
   }
 
+  /** The station has seen the alarm, or a truck is on its way (`etaMin` minutes). */
+  dispatchByStation(alarmId: string, state: DispatchState, info: { etaMin?: number; note?: string }, now: number, cause: Cause): ResponseOutcome {
+    this.cause = cause;
+    const a = this.alarms.get(alarmId);
+    if (!a) return { ok: false, code: 'not_found', message: `no open alarm ${alarmId}` };
+    if (a.kind === 'drill') return { ok: false, code: 'conflict', message: 'a drill is never dispatched' };
+    if (state === 'acknowledged' && a.dispatch?.state === 'dispatched') return { ok: true, effects: [] }; // a truck is already on its way
+    const by = cause.by.kind === 'user' ? cause.by.id : cause.by.kind;
+    a.dispatch = { state, at: now, by, ...(info.etaMin !== undefined ? { etaMin: info.etaMin } : {}), ...(info.note ? { note: info.note } : {}) };
+    return { ok: true, effects: this.transition(a, now, state, { ...info }) };
+  }
+
+  /**
+   * Starts a drill at `household`: it alerts the team like a real alarm (active at once) but is
+   * marked as a drill everywhere, never escalated, never sent to the fire station, and ends by itself
+   * after the drill duration. A real alarm of the same household is separate (a real fire during a
+   * drill is never taken for the drill).
+   */
+  startDrill(household: string, now: number, cause: Cause): ResponseOutcome {
+    this.cause = cause;
+    const h = this.directory.household(household);
+    if (!h) return { ok: false, code: 'not_found', message: `no household ${household}` };
+    if ([...this.alarms.values()].some((x) => x.kind === 'drill' && x.team === h.team)) {
+      return { ok: false, code: 'conflict', message: `team ${h.team} already has a drill running` };
+    }
+    const drill: AlarmRecord = {
+      ...this.newRecord({ team: h.team, household, device: '' }, 'drill', now),
+      state: 'active',
+      neighboursAlerted: true,
+      verifyDeadline: null,
+      resolveDeadline: now + (this.settings.drillDurationMs ?? DEFAULT_DRILL_MS),
+      firstResponses: [],
+    };
+    this.alarms.set(drill.id, drill);
+    return { ok: true, effects: this.transition(drill, now, 'drill-started', { household }) };
+  }
+
   /** Fires every deadline that is due at `now`. */
   tick(now: number): Effect[] {
     const effects: Effect[] = [];
     for (const a of [...this.alarms.values()]) {
       if (a.resolveDeadline !== null && a.resolveDeadline <= now) {
-        this.cause = timer('resolve-quiet');
-        effects.push(...this.closeQuiet(a, now));
+        this.cause = timer(a.kind === 'drill' ? 'drill-duration' : 'resolve-quiet');
+        effects.push(...(a.kind === 'drill' ? this.close(a, now, 'resolved', 'drill-ended', {}) : this.closeQuiet(a, now)));
         continue;
       }
       if (a.hushDeadline != null && a.hushDeadline <= now) {
@@ -198,7 +245,7 @@ export class AlarmEngine {
 
   // ---- transitions --------------------------------------------------------------------------
 
-  private onAlarmSignal(src: DeviceSource, kind: AlarmKind, now: number, detail: Record<string, unknown>): Effect[] {
+  private onAlarmSignal(src: DeviceSource, kind: DeviceAlarmKind, now: number, detail: Record<string, unknown>): Effect[] {
     const a = this.openAlarmOf(src.household);
     if (a) {
       const wasAlarming = a.alarming[src.device] !== undefined;
@@ -217,35 +264,18 @@ export class AlarmEngine {
       return []; // the same device repeating itself: no new fan-out
     }
     const immediate = kind === 'panic' || this.settings.verifyWindowMs === 0;
-    const created: AlarmRecord = {
-      id: this.newId(now),
-      team: src.team,
-      kind,
-      state: 'pre-alarm',
-      originHousehold: src.household,
-      originDevice: src.device,
-      raisedAt: now,
-      updatedAt: now,
-      closedAt: null,
-      alarming: { [src.device]: src.household },
-      responders: [],
-      escalation: null,
-      falseAlarm: false,
-      neighboursAlerted: false,
-      verifyDeadline: immediate ? null : now + this.settings.verifyWindowMs,
-      escalateDeadline: null,
-      resolveDeadline: null,
-      hushedAt: null,
-      hushDeadline: null,
-      silencedAt: null,
-      originSaysFalseAlarm: false,
-    };
+    const created = this.newRecord(src, kind, now);
+    if (immediate) created.verifyDeadline = null;
     this.alarms.set(created.id, created);
     this.openByHousehold.set(src.household, created.id);
     const effects = this.transition(created, now, 'raised', detail);
     if (immediate) effects.push(...this.activate(created, now, kind === 'panic' ? 'panic' : 'no-verify-window'));
     effects.push(...this.crossEscalate(created.team, now));
     return effects;
+  }
+
+  private newRecord(src: DeviceSource, kind: AlarmRecord['kind'], now: number): AlarmRecord {
+    return newAlarmRecord(this.newId(now), src, kind, now, now + this.settings.verifyWindowMs);
   }
 
   private onClear(src: DeviceSource, now: number): Effect[] {
@@ -310,7 +340,7 @@ export class AlarmEngine {
     a.hushSmoke = {};
     a.resolveDeadline = null;
     a.silencedAt = null;
-    a.neighboursAlerted = true;
+    this.alertNeighbours(a);
     a.escalateDeadline = now + this.settings.escalateAfterMs;
     return this.transition(a, now, 're-raised', { why, ...detail });
   }
@@ -319,16 +349,22 @@ export class AlarmEngine {
     if (a.state !== 'pre-alarm') return [];
     a.state = 'active';
     a.verifyDeadline = null;
-    a.neighboursAlerted = true;
+    this.alertNeighbours(a);
     a.escalateDeadline = now + this.settings.escalateAfterMs;
     return this.transition(a, now, 'activated', { why });
   }
 
+  /** The team, and the households of other teams nearby (fixed at the first alert: who was told stays told). */
+  private alertNeighbours(a: AlarmRecord): void {
+    if (!a.neighboursAlerted) a.nearby = this.directory.nearbyHouseholds?.(a.originHousehold) ?? [];
+    a.neighboursAlerted = true;
+  }
+
   private escalate(a: AlarmRecord, now: number, reason: EscalationReason, detail: Record<string, unknown>): Effect[] {
-    if (!isOpenState(a.state) || a.state === 'escalated') return [];
+    if (!isOpenState(a.state) || a.state === 'escalated' || a.kind === 'drill') return [];
     a.state = 'escalated';
     a.escalation = reason;
-    a.neighboursAlerted = true;
+    this.alertNeighbours(a);
     a.verifyDeadline = a.escalateDeadline = a.resolveDeadline = null;
     a.hushDeadline = null;
     return this.transition(a, now, 'escalated', { reason, ...detail });
@@ -336,7 +372,7 @@ export class AlarmEngine {
 
   /** Two or more households of one team alarming at once: every open alarm of the team escalates. */
   private crossEscalate(team: string, now: number): Effect[] {
-    const open = [...this.alarms.values()].filter((x) => x.team === team);
+    const open = [...this.alarms.values()].filter((x) => x.team === team && x.kind !== 'drill');
     if (open.length < 2) return [];
     const effects: Effect[] = [];
     for (const x of open) effects.push(...this.escalate(x, now, 'multiple-households', { households: open.map((o) => o.originHousehold) }));
@@ -365,10 +401,11 @@ export class AlarmEngine {
     const households = a.neighboursAlerted
       ? this.directory.householdsOfTeam(a.team)
       : unique([a.originHousehold, ...Object.values(a.alarming)]);
+    const nearby = a.neighboursAlerted ? [...(a.nearby ?? [])] : [];
     const by: Actor = { ...this.cause.by };
     return [
       { type: 'journal', record: structuredClone(a), transition, detail, by, via: this.cause.via },
-      { type: 'announce', view: this.view(a), households, station: true },
+      { type: 'announce', view: this.view(a), households, nearby, station: true },
     ];
   }
 }

@@ -3,7 +3,7 @@
  * the effects it asks its caller to carry out, and the view people are shown. Pure types and
  * one pure function (the view).
  */
-import type { Actor, AlarmKind, AlarmState, AlarmView, DeviceCommand, Responder, Via } from '../protocol/schema.ts';
+import type { Actor, AlarmKind, AlarmState, AlarmView, DeviceCommand, Dispatch, Responder, Via } from '../protocol/schema.ts';
 
 export interface EngineSettings {
   /** ms a pre-alarm waits before neighbours are alerted; 0: alert at once. */
@@ -14,6 +14,8 @@ export interface EngineSettings {
   resolveQuietMs: number;
   /** ms a hushed alarm is watched: still alarming when it ends → re-raised. */
   hushPeriodMs: number;
+  /** ms a drill stays open before it ends by itself (default 15 min). */
+  drillDurationMs?: number;
 }
 
 export interface HouseholdInfo {
@@ -30,6 +32,8 @@ export interface Directory {
   household(id: string): HouseholdInfo | undefined;
   /** Ids of every household of a team (including the asker). */
   householdsOfTeam(team: string): string[];
+  /** Households of other teams within the nearby radius of this one (none when unknown). */
+  nearbyHouseholds?(household: string): string[];
 }
 
 export type EscalationReason = 'neighbour-need-help' | 'multiple-households' | 'not-cancelled-in-time';
@@ -64,6 +68,11 @@ export interface AlarmRecord {
   silencedAt?: number | null;
   /** The origin said "false alarm" when it could no longer cancel (escalated). */
   originSaysFalseAlarm?: boolean;
+  /** Households of other teams within the nearby radius, alerted with the team. */
+  nearby?: string[];
+  dispatch?: Dispatch | null;
+  /** Drills: each household's first response (the drill report). */
+  firstResponses?: Responder[];
 }
 
 /** Who caused an input and through which channel: every journal entry carries it. */
@@ -80,8 +89,8 @@ export interface DeviceSource {
 
 export type Effect =
   | { type: 'journal'; record: AlarmRecord; transition: string; detail: Record<string, unknown>; by: Actor; via: Via }
-  /** Publish `view` to each household's alert topic, and to the station when `station`. */
-  | { type: 'announce'; view: AlarmView; households: string[]; station: boolean }
+  /** Publish `view` to each household's alert topic (`nearby` ones get it marked so), and to the station when `station`. */
+  | { type: 'announce'; view: AlarmView; households: string[]; nearby: string[]; station: boolean }
   /** Send `command` to every device of `household` (its sounders). */
   | { type: 'command'; household: string; command: DeviceCommand };
 
@@ -118,6 +127,37 @@ export function alarmView(a: AlarmRecord, directory: Directory): AlarmView {
     hushedAt: a.state === 'hushed' ? a.hushedAt ?? null : null,
     hushUntil: a.state === 'hushed' ? a.hushDeadline ?? null : null,
     originSaysFalseAlarm: a.originSaysFalseAlarm ?? false,
+    dispatch: a.dispatch ?? null,
+    nearbyHouseholds: [...(a.nearby ?? [])],
   };
   return view;
+}
+
+/** A new alarm in `pre-alarm` (its verify window ending at `verifyDeadline`). */
+export function newAlarmRecord(id: string, src: DeviceSource, kind: AlarmKind, now: number, verifyDeadline: number | null): AlarmRecord {
+  return {
+    id,
+    team: src.team,
+    kind,
+    state: 'pre-alarm',
+    originHousehold: src.household,
+    originDevice: src.device,
+    raisedAt: now,
+    updatedAt: now,
+    closedAt: null,
+    alarming: src.device ? { [src.device]: src.household } : {},
+    responders: [],
+    escalation: null,
+    falseAlarm: false,
+    neighboursAlerted: false,
+    verifyDeadline,
+    escalateDeadline: null,
+    resolveDeadline: null,
+    hushedAt: null,
+    hushDeadline: null,
+    silencedAt: null,
+    originSaysFalseAlarm: false,
+    nearby: [],
+    dispatch: null,
+  };
 }

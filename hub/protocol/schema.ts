@@ -16,11 +16,14 @@ export type DeviceKind = (typeof DEVICE_KINDS)[number];
 export const EVENT_TYPES = ['smoke', 'heat', 'co', 'panic', 'clear', 'test', 'hush', 'fault', 'tamper'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 /** Event types that raise an alarm. */
-export const ALARM_KINDS = ['smoke', 'heat', 'co', 'panic'] as const;
-export type AlarmKind = (typeof ALARM_KINDS)[number];
-export function isAlarmKind(t: string): t is AlarmKind {
-  return (ALARM_KINDS as readonly string[]).includes(t);
+export const DEVICE_ALARM_KINDS = ['smoke', 'heat', 'co', 'panic'] as const;
+export type DeviceAlarmKind = (typeof DEVICE_ALARM_KINDS)[number];
+export function isAlarmKind(t: string): t is DeviceAlarmKind {
+  return (DEVICE_ALARM_KINDS as readonly string[]).includes(t);
 }
+/** Kinds of alarm: what a device raises, or `drill` (started by the station or a team leader). */
+export const ALARM_KINDS = [...DEVICE_ALARM_KINDS, 'drill'] as const;
+export type AlarmKind = (typeof ALARM_KINDS)[number];
 
 export const RESPONSES = ['coming', 'unable', 'need-help', 'false-alarm'] as const;
 export type ResponseKind = (typeof RESPONSES)[number];
@@ -90,9 +93,10 @@ export interface AlarmOrigin {
 export type Actor =
   | { kind: 'device'; id: string }
   | { kind: 'user'; id: string; role: string }
-  | { kind: 'hub'; reason: string };
+  | { kind: 'hub'; reason: string }
+  | { kind: 'sms'; phone: string };
 /** The channel an action came through. */
-export const VIAS = ['mqtt', 'http', 'timer'] as const;
+export const VIAS = ['mqtt', 'http', 'timer', 'sms'] as const;
 export type Via = (typeof VIAS)[number];
 
 export interface Responder {
@@ -124,6 +128,23 @@ export interface AlarmView {
   hushUntil?: number | null;
   /** The origin household said "false alarm" while the alarm could not be cancelled (escalated): shown to the station. */
   originSaysFalseAlarm?: boolean;
+  /** The fire station's side: it has seen the alarm, or a truck is on its way. */
+  dispatch?: Dispatch | null;
+  /** Set in the copy sent to a household of another team within the nearby radius: told, not counted on. */
+  nearby?: boolean;
+  /** Households of other teams within the nearby radius that were alerted. */
+  nearbyHouseholds?: string[];
+}
+
+export const DISPATCH_STATES = ['acknowledged', 'dispatched'] as const;
+export type DispatchState = (typeof DISPATCH_STATES)[number];
+export interface Dispatch {
+  state: DispatchState;
+  at: number;
+  /** The station user. */
+  by: string;
+  etaMin?: number;
+  note?: string;
 }
 
 /** Retained on `smokehub/h/H/alarms` (every open alarm that concerns H) and `smokehub/station/alarms` (all open alarms). */

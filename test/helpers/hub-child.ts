@@ -5,6 +5,7 @@
 import { loadConfig } from '../../hub/config/config.ts';
 import { startHub } from '../../hub/app/hub.ts';
 import { silentLogger } from '../../hub/observability/logger.ts';
+import { pino } from 'pino';
 
 // HUB_CHILD_EXTENSIONS=none starts the bare hub (benchmarks separate the extensions' cost).
 const extensions = process.env.HUB_CHILD_EXTENSIONS === 'none' ? [] : undefined;
@@ -12,6 +13,12 @@ const extensions = process.env.HUB_CHILD_EXTENSIONS === 'none' ? [] : undefined;
 const slice = process.env.HUB_CHILD_INGRESS_SLICE_MS;
 // HUB_CHILD_JOURNAL_SYNC=full fsyncs each journal commit on the event loop (the hub before wal-durability.ts).
 const journalSync = process.env.HUB_CHILD_JOURNAL_SYNC === 'full' ? 'full' : undefined;
-const hub = await startHub(loadConfig({ env: process.env }), { logger: silentLogger(), extensions, ingressSliceMs: slice === undefined ? undefined : Number(slice), journalSync });
+// HUB_CHILD_RESERVE_BYTES sets the data dir's reserve file (0: none) — tests on a small tmpfs.
+const reserve = process.env.HUB_CHILD_RESERVE_BYTES;
+const reserveBytes = reserve === undefined ? undefined : Number(reserve);
+// HUB_CHILD_LOG_LEVEL=warn (etc.) logs to stderr (stdout carries the ports line) instead of nothing.
+const logLevel = process.env.HUB_CHILD_LOG_LEVEL;
+const logger = logLevel ? pino({ level: logLevel, base: undefined }, pino.destination(2)) : silentLogger();
+const hub = await startHub(loadConfig({ env: process.env }), { logger, extensions, ingressSliceMs: slice === undefined ? undefined : Number(slice), journalSync, reserveBytes });
 process.stdout.write(JSON.stringify({ mqttPort: hub.mqttPort, httpPort: hub.httpPort }) + '\n');
 process.on('SIGTERM', () => void hub.stop().then(() => process.exit(0)));

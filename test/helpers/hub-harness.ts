@@ -49,8 +49,9 @@ export function neighbourhoodCsv(teams = 2, perTeam = 3): string {
       const lon = (107.08 + h * 0.0003).toFixed(6);
       const name = `Nhà Nguyễn ${t}.${h}`;
       const address = `"${h} Lê Lợi, tổ ${t}"`;
-      rows.push(`t${t},${id},${name},${address},090000${t}${h},${lat},${lon},${id}-smoke,smoke,`);
-      rows.push(`t${t},${id},${name},${address},090000${t}${h},${lat},${lon},${id}-panic,panic,`);
+      const phone = `09${String(t).padStart(4, '0')}${String(h).padStart(4, '0')}`; // 0900010002: a valid local mobile number
+      rows.push(`t${t},${id},${name},${address},${phone},${lat},${lon},${id}-smoke,smoke,`);
+      rows.push(`t${t},${id},${name},${address},${phone},${lat},${lon},${id}-panic,panic,`);
     }
   }
   return rows.join('\n') + '\n';

@@ -23,7 +23,7 @@ export function StateBadge({ state, falseAlarm }: { state: AlarmState; falseAlar
   );
 }
 
-const KIND_ICON: Record<AlarmKind, string> = { smoke: '≋', heat: '♨', co: '☁', panic: '⚠' };
+const KIND_ICON: Record<AlarmKind, string> = { smoke: '≋', heat: '♨', co: '☁', panic: '⚠', drill: '◎' };
 export function KindBadge({ kind }: { kind: AlarmKind }) {
   return (
     <span class="badge kind">

@@ -13,7 +13,7 @@ const STOP_TIMEOUT_MS = 20_000;
 
 function flagSpec(): Record<string, FlagSpec> {
   const spec: Record<string, FlagSpec> = { config: { type: 'string' } };
-  for (const s of Object.values(CONFIG_SPEC)) spec[s.flag] = { type: 'string' };
+  for (const s of Object.values(CONFIG_SPEC)) spec[s.flag] = { type: s.kind === 'bool' ? 'boolean' : 'string' };
   return spec;
 }
 
@@ -48,7 +48,10 @@ function waitForStopSignal(): Promise<NodeJS.Signals> {
 async function run(argv: string[], io: CliIo): Promise<number> {
   const args = parseCommandArgs(argv, flagSpec());
   const flags: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(args.flags)) if (typeof v === 'string') flags[k] = v;
+  for (const [k, v] of Object.entries(args.flags)) {
+    if (typeof v === 'string') flags[k] = v;
+    else if (v === true) flags[k] = 'true'; // a switch such as --sms-unaccented
+  }
   const config = loadConfig({ flags, env: io.env, configFile: stringFlag(args, 'config') });
   const { startHub } = await import('../../app/hub.ts');
   const signal = waitForStopSignal();
