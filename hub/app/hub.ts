@@ -2,7 +2,6 @@
  * The composition root: builds the hub's parts around the pure core and starts them in order,
  * stops them in reverse (drain MQTT, stop extensions — they flush —, close HTTP, close the DB).
  */
-import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +11,7 @@ import type { HubConfig } from '../config/config.ts';
 import type { Clock } from '../core/clock.ts';
 import { systemClock } from '../core/clock.ts';
 import { AlarmEngine } from '../core/alarm-engine.ts';
+import { householdsNear } from '../core/geo.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
 import { MetricsRegistry } from '../observability/metrics.ts';
 import { EventLoopDelayMonitor } from '../observability/event-loop-delay.ts';
@@ -26,7 +26,9 @@ import { Router } from '../http/router.ts';
 import { createHttpServer } from '../http/http-server.ts';
 import { registerRegistryRoutes } from '../http/registry-routes.ts';
 import { registerAlarmRoutes } from '../http/alarm-routes.ts';
+import { registerStationRoutes } from '../http/station-routes.ts';
 import { AlarmService } from './alarm-service.ts';
+import { EventBus } from './event-bus.ts';
 import { JournalWriter } from './journal-writer.ts';
 import { HubHealth } from './hub-health.ts';
 import { DiskReserve, DEFAULT_RESERVE_BYTES } from '../store/disk-reserve.ts';
@@ -83,9 +85,8 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
   const logger = opts.logger ?? createLogger({ level: config.logLevel });
   const metrics = new MetricsRegistry();
   const loopDelay = new EventLoopDelayMonitor(metrics);
-  const bus = new EventEmitter() as HubBus;
+  const bus: HubBus = new EventBus(metrics, logger, clock);
   const health = new HubHealth();
-  bus.setMaxListeners(50);
   // Commits are not fsynced on the event loop: the WAL is fsynced on the thread pool, and an event is
   // acknowledged to its device once durable (store/wal-durability.ts).
   const syncOnLoop = opts.journalSync === 'full';
@@ -147,6 +148,10 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
       {
         household: (id) => registry.getHousehold(id),
         householdsOfTeam: (team) => registry.householdsOfTeam(team).map((h) => h.id),
+        nearbyHouseholds: (id) => {
+          const origin = registry.getHousehold(id);
+          return origin ? householdsNear(origin, registry.listHouseholds(), config.nearbyRadiusM) : [];
+        },
       },
       newAlarmId,
     );
@@ -210,6 +215,12 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
       },
     });
     registerAlarmRoutes(httpRouter, { alarms, journal, registry });
+    registerStationRoutes(httpRouter, {
+      alarms,
+      journal,
+      registry,
+      drillResponses: (id) => engine.get(id)?.firstResponses ?? journal.record(id)?.firstResponses,
+    });
     const server = createHttpServer({ router: httpRouter, sessions: registry, logger, metrics, staticDir: dashboardDir(), clock });
     http = server;
     broker.attachWebSocket(server);

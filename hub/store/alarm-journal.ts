@@ -154,6 +154,12 @@ export class AlarmJournal {
     return row && { view: JSON.parse(row.view_json), closedAt: row.closed_at, falseAlarm: row.false_alarm === 1 };
   }
 
+  /** The full record of an alarm, open or closed (what the engine had at its last transition). */
+  record(id: string): AlarmRecord | undefined {
+    const row = this.db.prepare('SELECT record_json FROM alarms WHERE id = ?').get(id) as { record_json: string } | undefined;
+    return row ? (JSON.parse(row.record_json) as AlarmRecord) : undefined;
+  }
+
   timeline(id: string): TimelineEntry[] {
     const rows = this.db
       .prepare('SELECT seq, at, transition, state, detail_json, by_json, via FROM alarm_timeline WHERE alarm_id = ? ORDER BY seq')
