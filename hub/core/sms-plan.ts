@@ -99,6 +99,7 @@ export function planFor(view: AlarmView, transition: string, ctx: PlanContext): 
         actions.push({ kind: 'call', to: ctx.stationPhones[0]!, household: null, priority: PRIORITY.station, dedupeKey: key('station-call', ctx.stationPhones[0]!), notBefore: ctx.now, stationIndex: 0 });
       }
       break;
+    }
     case 'hushed':
       toTexted('hushed');
       return { actions, cancelCalls: true };
