@@ -57,6 +57,7 @@ export class AlarmJournal {
   private readonly insertTimeline;
   private readonly insertSeen;
   private readonly selectSeen;
+  private readonly selectState;
   private readonly writeTx;
   private readonly runInTx: (fn: () => unknown) => unknown;
 
@@ -93,6 +94,7 @@ export class AlarmJournal {
     this.runInTx = db.transaction((fn: () => unknown) => fn());
     this.insertSeen = db.prepare('INSERT OR IGNORE INTO seen_events (device, event_id, at) VALUES (?, ?, ?)');
     this.selectSeen = db.prepare('SELECT 1 FROM seen_events WHERE device = ? AND event_id = ?');
+    this.selectState = db.prepare('SELECT state FROM alarms WHERE id = ?');
     this.writeTx = db.transaction(({ record, view, transition, detail, by, via }: JournalEntry) => {
       if (view) this.upsertAlarm.run({
         id: record.id,
@@ -123,6 +125,17 @@ export class AlarmJournal {
    */
   write(entry: JournalEntry): void {
     this.writeTx(entry);
+  }
+
+  /**
+   * A timeline entry that does not change the alarm (an SMS sent, delivered or failed; a call made),
+   * under the alarm's current state. False when the alarm is unknown.
+   */
+  note(alarmId: string, at: number, transition: string, detail: Record<string, unknown>, by: Actor, via: Via): boolean {
+    const row = this.selectState.get(alarmId) as { state: string } | undefined;
+    if (!row) return false;
+    this.insertTimeline.run(alarmId, at, transition, row.state, JSON.stringify(detail), JSON.stringify(by), via);
+    return true;
   }
 
   /** Records an event id; false when this device already sent it (a duplicate or redelivery). */

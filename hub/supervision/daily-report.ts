@@ -39,8 +39,11 @@ export interface ReportSelfTestRow {
 
 export interface TeamReport {
   team: string;
+  /** Real alarms (drills are counted apart). */
   alarms: number;
   falseAlarms: number;
+  /** Drills of the team that day. */
+  drills: number;
   alarmsByKind: Record<string, number>;
   alarmIds: string[];
   /** Devices that went offline or flapped during the day (distinct), with how often. */
@@ -60,7 +63,7 @@ export interface DailyReport {
   from: number;
   to: number;
   generatedAt: number;
-  totals: { alarms: number; falseAlarms: number; offlineDevices: number; offlineNow: number; failedSelfTests: number; expiringEquipment: number };
+  totals: { alarms: number; falseAlarms: number; drills: number; offlineDevices: number; offlineNow: number; failedSelfTests: number; expiringEquipment: number };
   teams: TeamReport[];
 }
 
@@ -81,7 +84,7 @@ export interface DailyReportInput {
 
 function emptyTeam(team: string): TeamReport {
   return {
-    team, alarms: 0, falseAlarms: 0, alarmsByKind: {}, alarmIds: [], offlineDevices: [], offlineNow: [],
+    team, alarms: 0, falseAlarms: 0, drills: 0, alarmsByKind: {}, alarmIds: [], offlineDevices: [], offlineNow: [],
     failedSelfTests: [], expiringEquipment: [], equippedHouseholds: 0, householdsInDate: 0,
   };
 }
@@ -99,6 +102,10 @@ export function buildDailyReport(input: DailyReportInput): DailyReport {
   for (const a of input.alarms) {
     if (a.raisedAt < input.from || a.raisedAt >= input.to) continue;
     const t = team(a.team);
+    if (a.kind === 'drill') {
+      t.drills++;
+      continue;
+    }
     t.alarms++;
     if (a.falseAlarm) t.falseAlarms++;
     t.alarmsByKind[a.kind] = (t.alarmsByKind[a.kind] ?? 0) + 1;
@@ -164,6 +171,7 @@ function totalsOf(teams: TeamReport[]): DailyReport['totals'] {
   return {
     alarms: sum((t) => t.alarms),
     falseAlarms: sum((t) => t.falseAlarms),
+    drills: sum((t) => t.drills),
     offlineDevices: sum((t) => t.offlineDevices.length),
     offlineNow: sum((t) => t.offlineNow.length),
     failedSelfTests: sum((t) => t.failedSelfTests.length),
@@ -180,5 +188,5 @@ export function reportForTeams(report: DailyReport, allowed: (team: string) => b
 /** One line for the station notice that announces the report. */
 export function reportSummaryText(r: DailyReport): string {
   const t = r.totals;
-  return `Daily report ${r.date}: ${t.alarms} alarm${t.alarms === 1 ? '' : 's'} (${t.falseAlarms} false), ${t.offlineDevices} device${t.offlineDevices === 1 ? '' : 's'} went offline, ${t.failedSelfTests} failed self-test${t.failedSelfTests === 1 ? '' : 's'}, ${t.expiringEquipment} equipment item${t.expiringEquipment === 1 ? '' : 's'} expiring.`;
+  return `Daily report ${r.date}: ${t.alarms} alarm${t.alarms === 1 ? '' : 's'} (${t.falseAlarms} false), ${t.drills} drill${t.drills === 1 ? '' : 's'}, ${t.offlineDevices} device${t.offlineDevices === 1 ? '' : 's'} went offline, ${t.failedSelfTests} failed self-test${t.failedSelfTests === 1 ? '' : 's'}, ${t.expiringEquipment} equipment item${t.expiringEquipment === 1 ? '' : 's'} expiring.`;
 }

@@ -33,6 +33,7 @@ test('the report counts alarms and false alarms per team, offline devices, faile
       { id: 'A2', team: 't1', household: 't1-h2', kind: 'smoke', state: 'cancelled', raisedAt: at(3), falseAlarm: true },
       { id: 'A3', team: 't2', household: 't2-h1', kind: 'panic', state: 'resolved', raisedAt: at(5), falseAlarm: false },
       { id: 'A0', team: 't2', household: 't2-h1', kind: 'smoke', state: 'resolved', raisedAt: start - 1, falseAlarm: true },
+      { id: 'D1', team: 't3', household: 't3-h1', kind: 'drill', state: 'resolved', raisedAt: at(10), falseAlarm: false },
     ],
     troubles: [
       { team: 't1', household: 't1-h1', device: 't1-h1-smoke', notice: 'offline', at: at(1) },
@@ -49,7 +50,8 @@ test('the report counts alarms and false alarms per team, offline devices, faile
       { household: 't3-h1', team: 't3', item: 'extinguisher', serial: 'E3', expires: '2027-06-01' },
     ],
   });
-  assert.deepEqual(r.totals, { alarms: 3, falseAlarms: 1, offlineDevices: 2, offlineNow: 0, failedSelfTests: 1, expiringEquipment: 2 });
+  assert.deepEqual(r.totals, { alarms: 3, falseAlarms: 1, drills: 1, offlineDevices: 2, offlineNow: 0, failedSelfTests: 1, expiringEquipment: 2 });
+  assert.equal(r.teams.find((t) => t.team === 't3')!.drills, 1, 'a drill is counted as a drill of its team, not as an alarm');
   const t1 = r.teams.find((t) => t.team === 't1')!;
   assert.equal(t1.alarms, 2);
   assert.equal(t1.falseAlarms, 1);
@@ -64,6 +66,6 @@ test('the report counts alarms and false alarms per team, offline devices, faile
 
   const own = reportForTeams(r, (t) => t === 't2');
   assert.deepEqual(own.teams.map((t) => t.team), ['t2']);
-  assert.deepEqual(own.totals, { alarms: 1, falseAlarms: 0, offlineDevices: 1, offlineNow: 0, failedSelfTests: 1, expiringEquipment: 0 });
+  assert.deepEqual(own.totals, { alarms: 1, falseAlarms: 0, drills: 0, offlineDevices: 1, offlineNow: 0, failedSelfTests: 1, expiringEquipment: 0 });
   assert.match(reportSummaryText(r), /3 alarms \(1 false\)/);
 });
