@@ -217,14 +217,17 @@ function toDevice(raw: Record<string, unknown>, household: string): DeviceInfo {
 }
 function toHousehold(raw: Record<string, unknown>): HouseholdInfo {
   const id = String(raw.id ?? raw.household ?? '');
+  const card = (raw.card && typeof raw.card === 'object' ? raw.card : {}) as Record<string, unknown>;
   return {
     id,
     team: String(raw.team ?? ''),
     name: String(raw.name ?? ''),
     address: String(raw.address ?? ''),
     phone: String(raw.phone ?? ''),
+    phones: Array.isArray(raw.phones) ? raw.phones.filter((p): p is string => typeof p === 'string') : [],
     lat: num(raw.lat),
     lon: num(raw.lon),
+    card: { access: str(card.access) ?? '', hazards: str(card.hazards) ?? '', vulnerable: str(card.vulnerable) ?? '', water: str(card.water) ?? '' },
     devices: listOf<Record<string, unknown>>(raw.devices ?? [], 'devices').map((d) => toDevice(d, id)),
   };
 }

@@ -1,13 +1,15 @@
 /**
  * `GET /api/households?team=` and `GET /api/households/:id`: households with their devices and
  * each device's live status, scoped by hub/core/acl.ts (station: all; team-leader: its team;
- * household: its own).
+ * household: its own). The list carries the summary; one household's answer adds its E.164
+ * numbers (`phones`) and its dispatch card (`card`: who needs help to get out, hazards, access,
+ * water) — not handed out in bulk.
  */
 import { ERROR_CODES, ForbiddenError, NotFoundError, ValidationError } from '../protocol/errors.ts';
 import { isValidId } from '../protocol/topics.ts';
 import type { DeviceKind } from '../protocol/schema.ts';
 import { canSeeHousehold } from '../core/acl.ts';
-import type { Household, RegistryStore } from '../store/registry-types.ts';
+import type { Household, HouseholdCard, RegistryStore } from '../store/registry-types.ts';
 import type { Router, UserPrincipal } from './router.ts';
 
 /** A device's presence as the broker sees it. */
@@ -20,8 +22,14 @@ export interface DeviceView {
   online: boolean;
   lastSeen: number | null;
 }
-export interface HouseholdView extends Household {
+/** A household in the list: the registry's fields without `phones` and `card`. */
+export interface HouseholdView extends Omit<Household, 'phones' | 'card'> {
   devices: DeviceView[];
+}
+/** One household (`GET /api/households/:id`). */
+export interface HouseholdDetailView extends HouseholdView {
+  phones: string[];
+  card: HouseholdCard;
 }
 
 export interface HouseholdRouteDeps {
@@ -36,7 +44,12 @@ export function householdView(registry: RegistryStore, h: Household, deviceStatu
     const s = deviceStatus(d.id);
     return { id: d.id, kind: d.kind, enrolledAt: d.enrolledAt, online: s.online, lastSeen: s.lastSeen };
   });
-  return { ...h, devices };
+  return { id: h.id, team: h.team, name: h.name, address: h.address, phone: h.phone, lat: h.lat, lon: h.lon, devices };
+}
+
+export function householdDetailView(registry: RegistryStore, h: Household, deviceStatus: DeviceStatusFn): HouseholdDetailView {
+  const { devices, ...summary } = householdView(registry, h, deviceStatus);
+  return { ...summary, phones: h.phones, card: h.card, devices };
 }
 
 /** The households a user may list, optionally narrowed to one team. */
@@ -69,6 +82,6 @@ export function registerHouseholdRoutes(router: Router, deps: HouseholdRouteDeps
     const h = deps.registry.getHousehold(id);
     if (!h) throw new NotFoundError(`household "${id}" does not exist`);
     if (!canSeeHousehold(req.user!, id, (x) => deps.registry.teamOf(x))) throw new ForbiddenError(`household "${id}" is outside what you may see`);
-    return { body: householdView(deps.registry, h, status) };
+    return { body: householdDetailView(deps.registry, h, status) };
   });
 }

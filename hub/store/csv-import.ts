@@ -7,7 +7,14 @@
  * Vietnamese text kept as written, NFC-normalised). Every bad row is reported with its line
  * number and reason, and then nothing at all is applied. Rules:
  * - ids (team, household, device) follow `isValidId`; `kind` is one of DEVICE_KINDS;
- * - `name` and `address` are required (the fire brigade needs them); `phone` may be blank;
+ * - `name` and `address` are required (the fire brigade needs them); `phone` may be blank or hold
+ *   several numbers separated by `;`, each normalised to E.164 with the country code
+ *   (hub/sms/phone-number.ts); a number that cannot be is a bad row;
+ * - optional columns `access`, `hazards`, `vulnerable`, `water` (the dispatch card): a file
+ *   WITHOUT such a column leaves each household's stored value unchanged (new households get '');
+ *   a file WITH it sets the value, and an empty cell clears it. A household spread over several
+ *   rows may give a card field on one row and leave it blank on the others; two different
+ *   non-blank values are a bad row;
  * - `lat`/`lon` are both blank or both numbers within -90..90 / -180..180;
  * - a household spread over several rows must repeat the same team, name, address, phone, lat, lon;
  * - a device appears at most once per file;
@@ -23,14 +30,19 @@ import { isValidId } from '../protocol/topics.ts';
 import { DEVICE_KINDS, type DeviceKind } from '../protocol/schema.ts';
 import { deviceSecretProblem } from './credentials.ts';
 import type { ImportResult, SqliteRegistryStore } from './registry-store.ts';
-import type { Household } from './registry-types.ts';
+import { CARD_FIELDS, type CardField, type HouseholdCard } from './registry-types.ts';
+import { DEFAULT_COUNTRY_CODE, parsePhoneList } from '../sms/phone-number.ts';
 
 export const CSV_COLUMNS = ['team', 'household', 'name', 'address', 'phone', 'lat', 'lon', 'device', 'kind', 'secret'] as const;
-export type CsvColumn = (typeof CSV_COLUMNS)[number];
+/** Optional columns: the dispatch card. */
+export const CSV_OPTIONAL_COLUMNS = CARD_FIELDS;
+export type CsvColumn = (typeof CSV_COLUMNS)[number] | CardField;
 
 export const MAX_NAME_LENGTH = 200;
 export const MAX_ADDRESS_LENGTH = 500;
-export const MAX_PHONE_LENGTH = 32;
+/** The whole `phone` cell (several numbers separated by `;`). */
+export const MAX_PHONE_LENGTH = 200;
+export const MAX_CARD_FIELD_LENGTH = 500;
 /** Bound on the file, so a wrong file (a disk image…) is refused rather than parsed. */
 export const MAX_CSV_BYTES = 50 * 1024 * 1024;
 
@@ -143,8 +155,20 @@ export function parseCsv(text: string): { records: CsvRecord[]; problems: CsvPro
 }
 
 /** A household row of the file, with the line it came from. */
-export interface PlannedHousehold extends Household {
+export interface PlannedHousehold {
   line: number;
+  id: string;
+  team: string;
+  name: string;
+  address: string;
+  /** The cell as written. */
+  phone: string;
+  /** E.164. */
+  phones: string[];
+  lat: number | null;
+  lon: number | null;
+  /** Only the card columns the file has: an absent key leaves the stored value unchanged. */
+  card: Partial<HouseholdCard>;
 }
 export interface PlannedDevice {
   line: number;
@@ -162,39 +186,52 @@ export interface ImportPlan {
 }
 
 const CONTROL_CHARS = /[\u0000-\u0008\u000b-\u001f\u007f]/;
-const PHONE = /^[0-9+() .\-/]*$/;
 const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
 
 function describe(value: string): string {
   return JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value);
 }
 
+export interface PlanOptions {
+  /** Country calling code of local numbers (`0…`); default 84. */
+  countryCode?: number;
+}
+
 /** Validates the whole file; returns the plan, or every problem found. Pure. */
-export function planImport(text: string): { ok: true; plan: ImportPlan } | { ok: false; problems: CsvProblem[]; partial?: ImportPlan } {
+export function planImport(
+  text: string,
+  opts: PlanOptions = {},
+): { ok: true; plan: ImportPlan } | { ok: false; problems: CsvProblem[]; partial?: ImportPlan } {
+  const countryCode = opts.countryCode ?? DEFAULT_COUNTRY_CODE;
+  const expected = `${CSV_COLUMNS.join(',')} (optional: ${CSV_OPTIONAL_COLUMNS.join(', ')})`;
   const problems: CsvProblem[] = [];
   const { records, problems: parseProblems } = parseCsv(text);
   problems.push(...parseProblems);
   const header = records.shift();
   if (!header) {
-    problems.push({ line: 1, reason: `the file is empty; expected the header ${CSV_COLUMNS.join(',')}` });
+    problems.push({ line: 1, reason: `the file is empty; expected the header ${expected}` });
     return { ok: false, problems };
   }
   const names = header.fields.map((f) => f.trim().toLowerCase());
   const col = new Map<string, number>();
   const headerProblems: string[] = [];
   names.forEach((n, i) => {
-    if (!(CSV_COLUMNS as readonly string[]).includes(n)) headerProblems.push(`unknown column ${describe(n)}`);
+    if (!(CSV_COLUMNS as readonly string[]).includes(n) && !(CSV_OPTIONAL_COLUMNS as readonly string[]).includes(n)) {
+      headerProblems.push(`unknown column ${describe(n)}`);
+    }
     else if (col.has(n)) headerProblems.push(`column "${n}" appears twice`);
     else col.set(n, i);
   });
   const missing = CSV_COLUMNS.filter((c) => !col.has(c));
   if (missing.length > 0) headerProblems.push(`missing column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
   if (headerProblems.length > 0) {
-    problems.push({ line: header.line, reason: `bad header: ${headerProblems.join('; ')}; expected ${CSV_COLUMNS.join(',')}` });
+    problems.push({ line: header.line, reason: `bad header: ${headerProblems.join('; ')}; expected ${expected}` });
     return { ok: false, problems };
   }
 
   const households = new Map<string, PlannedHousehold>();
+  /** Where each household's non-blank card values came from (for conflict reports). */
+  const cardLines = new Map<string, Partial<Record<CardField, number>>>();
   const devices = new Map<string, PlannedDevice>();
   const teams: string[] = [];
   const teamSet = new Set<string>();
@@ -236,7 +273,14 @@ export function planImport(text: string): { ok: true; plan: ImportPlan } | { ok:
     const name = text('name', MAX_NAME_LENGTH, true);
     const address = text('address', MAX_ADDRESS_LENGTH, true);
     const phone = text('phone', MAX_PHONE_LENGTH, false);
-    if (phone !== '' && !PHONE.test(phone)) reasons.push(`phone ${describe(phone)} may hold only digits, spaces and + ( ) . - /`);
+    let phones: string[] = [];
+    if (phone !== '') {
+      const parsed = parsePhoneList(phone, countryCode);
+      if (parsed.ok) phones = parsed.phones;
+      else reasons.push(...parsed.reasons);
+    }
+    const card: Partial<HouseholdCard> = {};
+    for (const f of CSV_OPTIONAL_COLUMNS) if (col.has(f)) card[f] = text(f, MAX_CARD_FIELD_LENGTH, false);
     let lat = coord('lat', 90);
     let lon = coord('lon', 180);
     if ((lat === null) !== (lon === null)) {
@@ -263,18 +307,37 @@ export function planImport(text: string): { ok: true; plan: ImportPlan } | { ok:
     }
 
     if (reasons.length === 0) {
-      const planned: PlannedHousehold = { line: rec.line, id: household, team, name, address, phone, lat, lon };
+      const planned: PlannedHousehold = { line: rec.line, id: household, team, name, address, phone, phones, lat, lon, card };
       const seen = households.get(household);
+      const cardGiven: CardField[] = [];
       if (seen) {
         const diffs = (['team', 'name', 'address', 'phone', 'lat', 'lon'] as const).filter((k) => seen[k] !== planned[k]);
         if (diffs.length > 0) reasons.push(`household "${household}" has a different ${diffs.join(', ')} than on line ${seen.line}`);
+        // A card field may be given on one of the household's rows only; two different values conflict.
+        const lines = cardLines.get(household)!;
+        for (const f of CSV_OPTIONAL_COLUMNS) {
+          const mine = card[f] ?? '';
+          const theirs = seen.card[f] ?? '';
+          if (mine !== '' && theirs !== '' && mine !== theirs) reasons.push(`household "${household}" has a different ${f} than on line ${lines[f]}`);
+          else if (mine !== '' && theirs === '') cardGiven.push(f);
+        }
       }
       if (!householdOnly) {
         const dup = devices.get(device);
         if (dup) reasons.push(`device "${device}" already appears on line ${dup.line}`);
       }
       if (reasons.length === 0) {
-        if (!seen) households.set(household, planned);
+        if (!seen) {
+          households.set(household, planned);
+          const lines: Partial<Record<CardField, number>> = {};
+          for (const f of CSV_OPTIONAL_COLUMNS) if ((card[f] ?? '') !== '') lines[f] = rec.line;
+          cardLines.set(household, lines);
+        } else {
+          for (const f of cardGiven) {
+            seen.card[f] = card[f];
+            cardLines.get(household)![f] = rec.line;
+          }
+        }
         if (!teamSet.has(team)) {
           teamSet.add(team);
           teams.push(team);
@@ -293,9 +356,9 @@ export function planImport(text: string): { ok: true; plan: ImportPlan } | { ok:
  * Validates and applies a CSV file in one transaction. Throws CsvImportError with every
  * problem (nothing applied), or returns the counts and the generated credentials.
  */
-export function importCsv(store: SqliteRegistryStore, text: string, opts: { allowMoves?: boolean } = {}): ImportResult {
+export function importCsv(store: SqliteRegistryStore, text: string, opts: { allowMoves?: boolean; countryCode?: number } = {}): ImportResult {
   if (text.length > MAX_CSV_BYTES) throw new CsvImportError([{ line: 0, reason: `the file is larger than ${MAX_CSV_BYTES} bytes` }]);
-  const planned = planImport(text);
+  const planned = planImport(text, { countryCode: opts.countryCode });
   if (!planned.ok) {
     // Report the refused moves of the valid rows too, so one run lists every bad row.
     const moves = planned.partial && !opts.allowMoves ? store.moveProblems(planned.partial.devices) : [];

@@ -14,7 +14,8 @@ import { DEVICE_KINDS, type DeviceKind } from '../protocol/schema.ts';
 import type { Role } from '../core/acl.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
 import { migrate, type Db } from './database.ts';
-import type { Device, Household, RegistryStore, Team, User } from './registry-types.ts';
+import { CARD_FIELDS, type Device, type Household, type HouseholdCard, type RegistryStore, type Team, type User } from './registry-types.ts';
+import { DEFAULT_COUNTRY_CODE, PHONE_LIST_SEPARATOR, validPhones } from '../sms/phone-number.ts';
 import {
   DeviceSecretHasher,
   dummyPasswordHash,
@@ -80,10 +81,30 @@ const MIGRATIONS = [
    );
    CREATE INDEX sessions_user ON sessions(username);
    CREATE INDEX sessions_expiry ON sessions(expires_at);`,
+  // Phone numbers in E.164 (joined by ';'; NULL for rows imported before this step, derived from
+  // `phone` when read) and the dispatch card.
+  `ALTER TABLE households ADD COLUMN phones TEXT;
+   ALTER TABLE households ADD COLUMN access TEXT NOT NULL DEFAULT '';
+   ALTER TABLE households ADD COLUMN hazards TEXT NOT NULL DEFAULT '';
+   ALTER TABLE households ADD COLUMN vulnerable TEXT NOT NULL DEFAULT '';
+   ALTER TABLE households ADD COLUMN water TEXT NOT NULL DEFAULT '';`,
 ];
 
-/** A `households` row is a Household as it is. */
-type HouseholdRow = Household;
+const HOUSEHOLD_COLUMNS = 'id, team, name, address, phone, phones, lat, lon, access, hazards, vulnerable, water';
+interface HouseholdRow extends HouseholdCard {
+  id: string;
+  team: string;
+  name: string;
+  address: string;
+  phone: string;
+  phones: string | null;
+  lat: number | null;
+  lon: number | null;
+}
+
+function copyHousehold(h: Household): Household {
+  return { ...h, phones: [...h.phones], card: { ...h.card } };
+}
 interface DeviceRow {
   id: string;
   household: string;
@@ -148,12 +169,15 @@ export interface RegistryStoreOptions {
   /** The HMAC key for device secrets (tests); read from DATA/hub.key when absent. */
   hubKey?: Buffer;
   clock?: Clock;
+  /** Country code for `phone` cells stored before numbers were normalised (default 84). */
+  countryCode?: number;
 }
 
 export class SqliteRegistryStore implements RegistryStore {
   private readonly db: Db;
   private readonly clock: Clock;
   private readonly hasher: DeviceSecretHasher;
+  private readonly countryCode: number;
   private index: Index | null = null;
   private users: Map<string, UserRow> | null = null;
   private dataVersion = -1;
@@ -162,6 +186,7 @@ export class SqliteRegistryStore implements RegistryStore {
   constructor(db: Db, opts: RegistryStoreOptions = {}) {
     this.db = db;
     this.clock = opts.clock ?? systemClock;
+    this.countryCode = opts.countryCode ?? DEFAULT_COUNTRY_CODE;
     migrate(db, 'registry', MIGRATIONS);
     const key = opts.hubKey ?? loadOrCreateHubKey(opts.dataDir ?? dirname(db.name));
     this.hasher = new DeviceSecretHasher(key);
@@ -203,8 +228,18 @@ export class SqliteRegistryStore implements RegistryStore {
     if (this.index) return this.index;
     const households = new Map<string, Household>();
     const byTeam = new Map<string, Household[]>();
-    for (const r of this.db.prepare('SELECT id, team, name, address, phone, lat, lon FROM households ORDER BY id').all() as HouseholdRow[]) {
-      const h: Household = { id: r.id, team: r.team, name: r.name, address: r.address, phone: r.phone, lat: r.lat, lon: r.lon };
+    for (const r of this.db.prepare(`SELECT ${HOUSEHOLD_COLUMNS} FROM households ORDER BY id`).all() as HouseholdRow[]) {
+      const h: Household = {
+        id: r.id,
+        team: r.team,
+        name: r.name,
+        address: r.address,
+        phone: r.phone,
+        phones: this.phonesOf(r),
+        lat: r.lat,
+        lon: r.lon,
+        card: { access: r.access, hazards: r.hazards, vulnerable: r.vulnerable, water: r.water },
+      };
       households.set(h.id, h);
       let list = byTeam.get(h.team);
       if (!list) byTeam.set(h.team, (list = []));
@@ -225,6 +260,12 @@ export class SqliteRegistryStore implements RegistryStore {
     return this.index;
   }
 
+  /** Stored E.164 numbers; rows imported before they were stored get theirs from `phone` (valid parts only). */
+  private phonesOf(r: HouseholdRow): string[] {
+    if (r.phones === null) return validPhones(r.phone, this.countryCode);
+    return r.phones === '' ? [] : r.phones.split(PHONE_LIST_SEPARATOR);
+  }
+
   private userMap(): Map<string, UserRow> {
     this.checkFreshness();
     if (this.users) return this.users;
@@ -238,7 +279,7 @@ export class SqliteRegistryStore implements RegistryStore {
 
   getHousehold(id: string): Household | undefined {
     const h = this.idx().households.get(id);
-    return h ? { ...h } : undefined;
+    return h ? copyHousehold(h) : undefined;
   }
 
   getDevice(id: string): Device | undefined {
@@ -247,7 +288,7 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   householdsOfTeam(team: string): Household[] {
-    return (this.idx().byTeam.get(team) ?? []).map((h) => ({ ...h }));
+    return (this.idx().byTeam.get(team) ?? []).map(copyHousehold);
   }
 
   teamOf(household: string): string | undefined {
@@ -257,7 +298,7 @@ export class SqliteRegistryStore implements RegistryStore {
   listHouseholds(filter: { team?: string } = {}): Household[] {
     const idx = this.idx();
     const list = filter.team !== undefined ? idx.byTeam.get(filter.team) ?? [] : [...idx.households.values()];
-    return list.map((h) => ({ ...h }));
+    return list.map(copyHousehold);
   }
 
   listDevices(filter: { household?: string; team?: string } = {}): Device[] {
@@ -474,13 +515,15 @@ export class SqliteRegistryStore implements RegistryStore {
       credentials: [],
     };
     const getDevice = this.db.prepare('SELECT id, household, kind, secret_hash, enrolled_at FROM devices WHERE id = ?');
-    const getHousehold = this.db.prepare('SELECT id, team, name, address, phone, lat, lon FROM households WHERE id = ?');
+    const getHousehold = this.db.prepare(`SELECT ${HOUSEHOLD_COLUMNS} FROM households WHERE id = ?`);
     const insertTeam = this.db.prepare('INSERT OR IGNORE INTO teams (id, created_at) VALUES (?, ?)');
     const insertHousehold = this.db.prepare(
-      'INSERT INTO households (id, team, name, address, phone, lat, lon, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      `INSERT INTO households (id, team, name, address, phone, phones, lat, lon, access, hazards, vulnerable, water, created_at, updated_at)
+       VALUES (@id, @team, @name, @address, @phone, @phones, @lat, @lon, @access, @hazards, @vulnerable, @water, @now, @now)`,
     );
     const updateHousehold = this.db.prepare(
-      'UPDATE households SET team = ?, name = ?, address = ?, phone = ?, lat = ?, lon = ?, updated_at = ? WHERE id = ?',
+      `UPDATE households SET team = @team, name = @name, address = @address, phone = @phone, phones = @phones, lat = @lat, lon = @lon,
+         access = @access, hazards = @hazards, vulnerable = @vulnerable, water = @water, updated_at = @now WHERE id = @id`,
     );
     const insertDevice = this.db.prepare(
       'INSERT INTO devices (id, household, kind, secret_hash, enrolled_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
@@ -495,14 +538,15 @@ export class SqliteRegistryStore implements RegistryStore {
       for (const team of plan.teams) result.teamsCreated += insertTeam.run(team, now).changes;
       for (const h of plan.households) {
         const existing = getHousehold.get(h.id) as HouseholdRow | undefined;
+        // A card column missing from the file keeps the stored value (new households: '').
+        const card = {} as HouseholdCard;
+        for (const f of CARD_FIELDS) card[f] = h.card[f] ?? existing?.[f] ?? '';
+        const row: HouseholdRow = { id: h.id, team: h.team, name: h.name, address: h.address, phone: h.phone, phones: h.phones.join(PHONE_LIST_SEPARATOR), lat: h.lat, lon: h.lon, ...card };
         if (!existing) {
-          insertHousehold.run(h.id, h.team, h.name, h.address, h.phone, h.lat, h.lon, now, now);
+          insertHousehold.run({ ...row, now });
           result.households.created++;
-        } else if (
-          existing.team !== h.team || existing.name !== h.name || existing.address !== h.address ||
-          existing.phone !== h.phone || existing.lat !== h.lat || existing.lon !== h.lon
-        ) {
-          updateHousehold.run(h.team, h.name, h.address, h.phone, h.lat, h.lon, now, h.id);
+        } else if ((Object.keys(row) as Array<keyof HouseholdRow>).some((k) => existing[k] !== row[k])) {
+          updateHousehold.run({ ...row, now });
           if (existing.team !== h.team) updateHouseholdUsers.run(h.team, h.id);
           result.households.updated++;
         } else {

@@ -9,14 +9,28 @@ import type { Role } from '../core/acl.ts';
 export interface Team {
   id: string;
 }
+/** The dispatch card: what the fire brigade needs to know about a household (optional CSV columns). */
+export const CARD_FIELDS = ['access', 'hazards', 'vulnerable', 'water'] as const;
+export type CardField = (typeof CARD_FIELDS)[number];
+/**
+ * `access`: alley width, gate, where a truck can stop; `hazards`: gas cylinders, stored goods;
+ * `vulnerable`: people who need help to get out; `water`: nearest hydrant, well or pond.
+ * Each is '' when unknown.
+ */
+export type HouseholdCard = Record<CardField, string>;
+
 export interface Household {
   id: string;
   team: string;
   name: string;
   address: string;
+  /** The `phone` cell as written in the CSV (kept for compatibility and display). */
   phone: string;
+  /** The household's numbers in E.164 (`+84901000002`), in the order written; [] when none. */
+  phones: string[];
   lat: number | null;
   lon: number | null;
+  card: HouseholdCard;
 }
 export interface Device {
   id: string;

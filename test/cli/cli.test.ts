@@ -77,7 +77,7 @@ test('import prints generated credentials as CSV; re-import prints none; househo
   const rows = list.stdout.trim().split('\n');
   assert.match(rows[0]!, /^TEAM\s+HOUSEHOLD\s+NAME\s+ADDRESS\s+PHONE\s+LAT,LON\s+DEVICES$/);
   assert.equal(rows.length, 4);
-  assert.match(rows[1]!, /^T1\s+H1\s+Nguyễn Văn An\s+12 Lê Lợi, Huế\s+0912 345 678\s+16\.46,107\.59\s+D1\(smoke\) D2\(panic\)$/);
+  assert.match(rows[1]!, /^T1\s+H1\s+Nguyễn Văn An\s+12 Lê Lợi, Huế\s+\+84912345678\s+16\.46,107\.59\s+D1\(smoke\) D2\(panic\)$/);
   const t2 = await cli(['households', '--team', 'T2', '--data', data]);
   assert.equal(t2.stdout.trim().split('\n').length, 2);
   assert.match(t2.stdout, /H3/);

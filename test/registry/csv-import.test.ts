@@ -43,7 +43,12 @@ test('a good file enrols teams, households and devices; generated secrets are �
   }
   assert.ok(store.verifyDeviceSecret('D003', 'operator-chosen-secret-1'));
   const h1 = store.getHousehold('H001')!;
-  assert.deepEqual(h1, { id: 'H001', team: 'T01', name: 'Nguyễn Văn An', address: '12 Lê Lợi, phường Phú Hội, Huế', phone: '0912 345 678', lat: 16.4637, lon: 107.5909 });
+  assert.deepEqual(h1, {
+    id: 'H001', team: 'T01', name: 'Nguyễn Văn An', address: '12 Lê Lợi, phường Phú Hội, Huế', phone: '0912 345 678', phones: ['+84912345678'],
+    lat: 16.4637, lon: 107.5909, card: { access: '', hazards: '', vulnerable: '', water: '' },
+  });
+  assert.deepEqual(store.getHousehold('H002')!.phones, ['+842343822111']);
+  assert.deepEqual(store.getHousehold('H003')!.phones, []);
   assert.equal(store.getHousehold('H002')!.name, 'Trần Thị "Bé" Hoa');
   assert.equal(store.getHousehold('H002')!.lat, null);
   assert.equal(store.getHousehold('H003')!.address, 'Kiệt 5\nHẻm 3');

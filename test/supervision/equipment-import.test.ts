@@ -88,7 +88,7 @@ test('smokehub equipment import FILE.csv: applies a good file, refuses a bad one
   const dir = tmp();
   const data = join(dir, 'data');
   const reg = join(dir, 'registry.csv');
-  writeFileSync(reg, 'team,household,name,address,phone,lat,lon,device,kind,secret\nt1,t1-h1,Nhà A,1 Lê Lợi,0900,,,t1-h1-smoke,smoke,\n');
+  writeFileSync(reg, 'team,household,name,address,phone,lat,lon,device,kind,secret\nt1,t1-h1,Nhà A,1 Lê Lợi,0900000001,,,t1-h1-smoke,smoke,\n');
   const env = { ...process.env, SMOKEHUB_LOG_LEVEL: 'silent' };
   await run(process.execPath, ['--import', 'tsx', 'hub/cli/main.ts', 'import', reg, '--data', data], { cwd: process.cwd(), env });
   const good = join(dir, 'good.csv');

@@ -9,7 +9,7 @@ export const householdsCommand: CliCommand = {
   summary: 'list enrolled households with their devices',
   help: `Usage: smokehub households [--team T] [--data DIR]
 
-Lists households (team, id, name, address, phone, position, devices), sorted by team.
+Lists households (team, id, name, address, phone numbers in E.164, position, devices), sorted by team.
 Options:
   --team T     only team T
   --data DIR   data directory (env SMOKEHUB_DATA, default ./data)`,
@@ -27,12 +27,12 @@ Options:
           h.id,
           h.name,
           h.address,
-          h.phone,
+          h.phones.join(' '),
           h.lat === null || h.lon === null ? '' : `${h.lat},${h.lon}`,
           devices.map((d) => `${d.id}(${d.kind})`).join(' '),
         ];
       });
-      io.stdout(formatTable(['TEAM', 'HOUSEHOLD', 'NAME', 'ADDRESS', 'PHONE', 'LAT,LON', 'DEVICES'], rows, [24, 24, 30, 40, 16, 24, 80]));
+      io.stdout(formatTable(['TEAM', 'HOUSEHOLD', 'NAME', 'ADDRESS', 'PHONE', 'LAT,LON', 'DEVICES'], rows, [24, 24, 30, 40, 40, 24, 80]));
       io.stderr(`${households.length} household${households.length === 1 ? '' : 's'}${team === undefined ? '' : ` in team ${team}`}\n`);
       return 0;
     } finally {
