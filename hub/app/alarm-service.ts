@@ -13,7 +13,7 @@ import type { AlarmView, DeviceEvent, DispatchState, ResponseKind, TelemetryRead
 import type { ResponseOutcome } from '../core/alarm-record.ts';
 import { topics } from '../protocol/topics.ts';
 import { ERROR_CODES, ForbiddenError, NotFoundError, SmokehubError } from '../protocol/errors.ts';
-import type { HubBus, MqttPublisher } from './context.ts';
+import type { AlarmPort, HubBus, MqttPublisher } from './context.ts';
 import type { JournalWriter } from './journal-writer.ts';
 import { RetainedAlarmState } from './retained-alarm-state.ts';
 
@@ -49,7 +49,7 @@ export interface AlarmServiceDeps {
 /** How long an HTTP answer waits for the journal before it says 503 (the action still stands). */
 const HTTP_DURABLE_WAIT_MS = 10_000;
 
-export class AlarmService {
+export class AlarmService implements AlarmPort {
   private timer: TimerHandle | null = null;
   private timerAt: number | null = null;
   private readonly transitions: Counter;
@@ -181,6 +181,12 @@ export class AlarmService {
     }
     this.apply(out.effects, performance.now());
     return this.viewOf(alarmId)!;
+  }
+
+  /** A timeline entry that does not change the alarm (an SMS sent, delivered or failed; a call made). */
+  note(alarmId: string, transition: string, detail: Record<string, unknown>, cause: Cause): void {
+    const at = this.d.clock.now();
+    this.d.writer.commit(() => void this.d.journal.note(alarmId, at, transition, detail, cause.by, cause.via));
   }
 
   /** Calls back once everything journalled so far is committed and on disk (the device's PUBACK). */

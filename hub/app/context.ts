@@ -9,7 +9,7 @@ import type { HubConfig } from '../config/config.ts';
 import type { Db } from '../store/database.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Router } from '../http/router.ts';
-import type { AlarmView, DeviceEvent, DeviceKind, TelemetryReading, Notice } from '../protocol/schema.ts';
+import type { Actor, AlarmView, DeviceEvent, DeviceKind, ResponseKind, TelemetryReading, Notice, Via } from '../protocol/schema.ts';
 import type { RegistryStore } from '../store/registry-types.ts';
 
 /** Identifies the device a message came from, resolved from the registry. */
@@ -61,6 +61,20 @@ export interface IngressControl {
   holdTelemetryWhile(check: () => boolean): void;
 }
 
+/** What extensions may do with alarms (the alarm service implements it). */
+export interface AlarmPort {
+  /** A household's response; throws a typed error (not_found, forbidden, conflict) when refused. */
+  respond(household: string, alarmId: string, response: ResponseKind, cause: { by: Actor; via: Via }): AlarmView;
+  viewOf(alarmId: string): AlarmView | undefined;
+  /** Open alarms a household must know about. */
+  concerning(household: string): AlarmView[];
+  /** A timeline entry that does not change the alarm (an SMS sent, a call made). */
+  note(alarmId: string, transition: string, detail: Record<string, unknown>, cause: { by: Actor; via: Via }): void;
+}
+
+/** Extra fields an extension adds to `GET /api/alarms/:id` (e.g. `contacts`: who was texted and called). */
+export type AlarmDetailProvider = (alarmId: string) => unknown;
+
 export interface HubContext {
   config: HubConfig;
   logger: Logger;
@@ -72,6 +86,9 @@ export interface HubContext {
   mqtt: MqttPublisher;
   ingress: IngressControl;
   http: Router;
+  alarms: AlarmPort;
+  /** Field name → provider, merged into `GET /api/alarms/:id`. */
+  alarmDetails: Map<string, AlarmDetailProvider>;
 }
 
 export interface HubExtension {

@@ -6,11 +6,13 @@ import type { HubConfig } from '../config/config.ts';
 import type { HubExtension } from './context.ts';
 import { telemetryExtension } from '../telemetry/telemetry-extension.ts';
 import { supervisionExtension } from '../supervision/supervision-extension.ts';
+import { smsExtension } from '../sms/sms-extension.ts';
 
 export function defaultExtensions(config: HubConfig): HubExtension[] {
   void config;
   return [
     telemetryExtension(config),
     supervisionExtension(),
+    smsExtension(config),
   ];
 }

@@ -36,7 +36,7 @@ import { topics } from '../protocol/topics.ts';
 import type { Notice } from '../protocol/schema.ts';
 import { openFilesLimit, openFilesWarning } from './resource-limits.ts';
 import { defaultExtensions } from './extensions.ts';
-import type { HubBus, HubContext, HubExtension } from './context.ts';
+import type { AlarmDetailProvider, HubBus, HubContext, HubExtension } from './context.ts';
 
 export interface StartHubOptions {
   clock?: Clock;
@@ -132,7 +132,7 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
   };
 
   try {
-    const registry = new SqliteRegistryStore(db, { dataDir: config.dataDir, clock });
+    const registry = new SqliteRegistryStore(db, { dataDir: config.dataDir, clock, countryCode: config.countryCode });
     const adminPassword = await registry.ensureAdmin();
     const journal = new AlarmJournal(db);
     // Space held back for the journal on a full disk (released on its first failed write).
@@ -201,7 +201,8 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
     broker.attach(router, alarms);
 
     const httpRouter = new Router();
-    const ctx: HubContext = { config, logger, metrics, db, clock, registry, bus, mqtt: broker, ingress: broker, http: httpRouter };
+    const alarmDetails = new Map<string, AlarmDetailProvider>();
+    const ctx: HubContext = { config, logger, metrics, db, clock, registry, bus, mqtt: broker, ingress: broker, http: httpRouter, alarms, alarmDetails };
     const presence = broker.presence;
     registerRegistryRoutes(httpRouter, {
       registry,
@@ -214,7 +215,7 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
         return { online: p.online, lastSeen: p.since };
       },
     });
-    registerAlarmRoutes(httpRouter, { alarms, journal, registry });
+    registerAlarmRoutes(httpRouter, { alarms, journal, registry, details: alarmDetails });
     registerStationRoutes(httpRouter, {
       alarms,
       journal,

@@ -19,7 +19,7 @@ export function openRegistry(config: HubConfig, mustExist: boolean): { db: Db; s
   }
   const db = openDatabase(config.dataDir, DB_FILE);
   try {
-    return { db, store: new SqliteRegistryStore(db, { dataDir: config.dataDir }) };
+    return { db, store: new SqliteRegistryStore(db, { dataDir: config.dataDir, countryCode: config.countryCode }) };
   } catch (err) {
     db.close();
     throw err;

@@ -6,12 +6,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../protocol/errors.ts';
 
-type Kind = 'string' | 'int' | 'number' | 'url' | 'cron' | 'timezone';
+type Kind = 'string' | 'int' | 'number' | 'bool' | 'url' | 'cron' | 'timezone';
 interface Spec {
   kind: Kind;
   flag: string;
   env: string;
-  default: string | number | null;
+  default: string | number | boolean | null;
   min?: number;
   max?: number;
   help: string;
@@ -28,6 +28,14 @@ export const CONFIG_SPEC = {
   resolveQuietS: { kind: 'number', flag: 'resolve-quiet', env: 'SMOKEHUB_RESOLVE_QUIET_S', default: 60, min: 0, max: 3600, help: 'seconds without smoke after all devices cleared before an alarm resolves' },
   hushPeriodS: { kind: 'number', flag: 'hush-period', env: 'SMOKEHUB_HUSH_PERIOD_S', default: 300, min: 5, max: 900, help: 'seconds a hushed alarm is watched before it is re-raised (devices still alarming) or cancelled' },
   slowClientTimeoutS: { kind: 'number', flag: 'slow-client-timeout', env: 'SMOKEHUB_SLOW_CLIENT_TIMEOUT_S', default: 30, min: 1, max: 600, help: 'seconds an MQTT connection may stay unable to drain its deliveries before it is closed' },
+  nearbyRadiusM: { kind: 'number', flag: 'nearby-radius', env: 'SMOKEHUB_NEARBY_RADIUS_M', default: 50, min: 0, max: 5000, help: 'metres around a fire within which households of other teams are alerted too (0: none)' },
+  modem: { kind: 'string', flag: 'modem', env: 'SMOKEHUB_MODEM', default: null, help: 'serial port of a GSM modem for SMS and calls, e.g. /dev/ttyUSB2 (several: comma-separated)' },
+  modemBaud: { kind: 'int', flag: 'modem-baud', env: 'SMOKEHUB_MODEM_BAUD', default: 115200, min: 1200, max: 921600, help: 'baud rate of the modem serial port' },
+  modemPin: { kind: 'string', flag: 'modem-pin', env: 'SMOKEHUB_MODEM_PIN', default: null, help: "the SIM card's PIN, when it asks for one" },
+  smsUnaccented: { kind: 'bool', flag: 'sms-unaccented', env: 'SMOKEHUB_SMS_UNACCENTED', default: false, help: 'send SMS in GSM-7 without Vietnamese diacritics (160 characters per SMS instead of 70)' },
+  callAfterS: { kind: 'number', flag: 'call-after', env: 'SMOKEHUB_CALL_AFTER_S', default: 60, min: 5, max: 3600, help: 'seconds a texted neighbour has to answer before the hub calls them' },
+  callRingS: { kind: 'number', flag: 'call-ring', env: 'SMOKEHUB_CALL_RING_S', default: 30, min: 5, max: 120, help: 'seconds a voice call rings before the hub hangs up (a missed call wakes a sleeper)' },
+  stationPhones: { kind: 'string', flag: 'station-phones', env: 'SMOKEHUB_STATION_PHONES', default: null, help: 'fire station numbers (E.164, comma-separated): called in order and sent the dispatch card when an alarm escalates' },
   influxUrl: { kind: 'url', flag: 'influx', env: 'SMOKEHUB_INFLUX_URL', default: null, help: 'InfluxDB 1.x URL http://[user:pass@]HOST:PORT/DB (default: embedded SQLite store)' },
   influxUser: { kind: 'string', flag: 'influx-user', env: 'SMOKEHUB_INFLUX_USER', default: null, help: 'InfluxDB user (or in the URL)' },
   influxPassword: { kind: 'string', flag: 'influx-password', env: 'SMOKEHUB_INFLUX_PASSWORD', default: null, help: 'InfluxDB password (or in the URL)' },
@@ -36,6 +44,7 @@ export const CONFIG_SPEC = {
   embeddedRetentionDays: { kind: 'int', flag: 'embedded-retention-days', env: 'SMOKEHUB_EMBEDDED_RETENTION_DAYS', default: 7, min: 1, max: 365, help: 'days telemetry is kept in the embedded SQLite store' },
   outboxMaxPoints: { kind: 'int', flag: 'outbox-max-points', env: 'SMOKEHUB_OUTBOX_MAX_POINTS', default: 5_000_000, min: 1000, max: 100_000_000, help: 'bound of the durable telemetry outbox (points)' },
   supervisionWindowS: { kind: 'number', flag: 'supervision-window', env: 'SMOKEHUB_SUPERVISION_WINDOW_S', default: 200, min: 1, max: 86400, help: 'seconds a device may stay silent before it is reported offline' },
+  countryCode: { kind: 'int', flag: 'country-code', env: 'SMOKEHUB_COUNTRY_CODE', default: 84, min: 1, max: 999, help: 'country calling code of local phone numbers (0…) in the registry, for E.164' },
   timezone: { kind: 'timezone', flag: 'timezone', env: 'SMOKEHUB_TIMEZONE', default: 'Asia/Ho_Chi_Minh', help: 'timezone of schedules and daily reports' },
   selfTestCron: { kind: 'cron', flag: 'self-test-cron', env: 'SMOKEHUB_SELF_TEST_CRON', default: '0 9 * * 0', help: 'weekly detector self-test schedule' },
   dailyCron: { kind: 'cron', flag: 'daily-cron', env: 'SMOKEHUB_DAILY_CRON', default: '0 18 * * *', help: 'daily battery / end-of-life check schedule' },
@@ -50,7 +59,7 @@ export const CONFIG_SPEC = {
 } as const satisfies Record<string, Spec>;
 
 export type ConfigKey = keyof typeof CONFIG_SPEC;
-type ValueOf<S extends Spec> = S['kind'] extends 'int' | 'number' ? number : string;
+type ValueOf<S extends Spec> = S['kind'] extends 'int' | 'number' ? number : S['kind'] extends 'bool' ? boolean : string;
 export type HubConfig = {
   [K in ConfigKey]: (typeof CONFIG_SPEC)[K]['default'] extends null ? ValueOf<(typeof CONFIG_SPEC)[K]> | null : ValueOf<(typeof CONFIG_SPEC)[K]>;
 };
@@ -80,7 +89,7 @@ export function isValidTimezone(tz: string): boolean {
   }
 }
 
-function coerce(key: string, spec: Spec, raw: unknown, source: string): string | number | null {
+function coerce(key: string, spec: Spec, raw: unknown, source: string): string | number | boolean | null {
   if (raw === null || raw === undefined || raw === '') return spec.default;
   const where = `${key} (${source})`;
   switch (spec.kind) {
@@ -94,6 +103,13 @@ function coerce(key: string, spec: Spec, raw: unknown, source: string): string |
         throw new ConfigError(`${where} must be between ${spec.min} and ${spec.max}, got ${n}`);
       }
       return n;
+    }
+    case 'bool': {
+      if (typeof raw === 'boolean') return raw;
+      const t = String(raw).trim().toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(t)) return true;
+      if (['0', 'false', 'no', 'off'].includes(t)) return false;
+      throw new ConfigError(`${where} must be true or false, got "${String(raw)}"`);
     }
     case 'url': {
       const s = String(raw);

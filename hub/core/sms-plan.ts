@@ -115,12 +115,19 @@ export function planFor(view: AlarmView, transition: string, ctx: PlanContext): 
   return { actions, cancelCalls: false };
 }
 
-/** The next station number to call after `index` did not answer (null: all were tried). */
-export function nextStationCall(alarm: string, updatedAt: number, stationPhones: string[], index: number, now: number): PlannedCall | null {
-  const next = index + 1;
-  if (next >= stationPhones.length) return null;
-  const to = stationPhones[next]!;
-  return { kind: 'call', to, household: null, priority: PRIORITY.station, dedupeKey: `${alarm}:station-call:${updatedAt}:${to}`, notBefore: now, stationIndex: next };
+/** The next station number to call after `previous` did not answer (null: every number was tried). */
+export function nextStationCall(previous: { to: string; dedupeKey: string }, stationPhones: string[], now: number): PlannedCall | null {
+  const index = stationPhones.indexOf(previous.to);
+  const to = index < 0 ? undefined : stationPhones[index + 1];
+  if (to === undefined) return null;
+  const at = previous.dedupeKey.lastIndexOf(`:${previous.to}`);
+  const dedupeKey = `${previous.dedupeKey.slice(0, at < 0 ? previous.dedupeKey.length : at)}:${to}`;
+  return { kind: 'call', to, household: null, priority: PRIORITY.station, dedupeKey, notBefore: now, stationIndex: index + 1 };
+}
+
+/** Whether a queued call is one of the station chain's (planned by `planFor` on escalation). */
+export function isStationCall(dedupeKey: string): boolean {
+  return dedupeKey.includes(':station-call:');
 }
 
 /** A reply code from a household's phone: `0` false alarm (the origin), `1` coming, `2` cannot come, `3` need help. */

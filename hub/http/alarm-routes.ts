@@ -14,6 +14,8 @@ export interface AlarmRouteDeps {
   alarms: AlarmService;
   journal: AlarmJournal;
   registry: RegistryStore;
+  /** Extra fields of `GET /api/alarms/:id` from extensions (e.g. `contacts`). */
+  details?: Map<string, (alarmId: string) => unknown>;
 }
 
 function badQuery(message: string): ValidationError {
@@ -89,8 +91,16 @@ export function registerAlarmRoutes(router: Router, d: AlarmRouteDeps): void {
   });
 
   router.get('/api/alarms/:id', (req) => {
-    const row = readable(req, req.params.id!);
-    return { body: { ...row.view, closedAt: row.closedAt, falseAlarm: row.falseAlarm, timeline: d.journal.timeline(req.params.id!) } };
+    const id = req.params.id!;
+    const row = readable(req, id);
+    const extra: Record<string, unknown> = {};
+    for (const [field, provide] of d.details ?? []) extra[field] = provide(id);
+    // The dispatch card (who needs help to get out, gas cylinders…): the station, the team leader and the household itself.
+    const user = req.user!;
+    const origin = row.view.origin.household;
+    const mayReadCard = user.role !== 'household' || user.household === origin;
+    const card = mayReadCard ? d.registry.getHousehold(origin)?.card : undefined;
+    return { body: { ...row.view, closedAt: row.closedAt, falseAlarm: row.falseAlarm, ...(card ? { card } : {}), ...extra, timeline: d.journal.timeline(id) } };
   });
 
   router.post(

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nextStationCall, parseReplyCode, planFor, PRIORITY, type PlanContext } from '../../hub/core/sms-plan.ts';
+import { isStationCall, nextStationCall, parseReplyCode, planFor, PRIORITY, type PlanContext } from '../../hub/core/sms-plan.ts';
 import type { AlarmView } from '../../hub/protocol/schema.ts';
 
 const T0 = Date.UTC(2026, 11, 1, 19, 0, 0);
@@ -38,9 +38,12 @@ test('escalation calls the first station number and sends every station number t
   // escalated straight from a pre-alarm (two households alarming): the neighbours are texted too
   const fromPre = planFor(view({ state: 'escalated' }), 'escalated', ctx({ texted: ['+84901000002'] }));
   assert.deepEqual(fromPre.actions.filter((a) => a.kind === 'sms' && a.message !== 'dispatch-card').map((a) => a.to), ['+84901000022', '+84901000003', '+84901000099']);
-  const next = nextStationCall('A1', T0 + 20_000, ['+84203114', '+84203115'], 0, T0 + 60_000);
+  const first = p.actions.find((a) => a.kind === 'call')!;
+  assert.ok(isStationCall(first.dedupeKey));
+  const next = nextStationCall(first, ['+84203114', '+84203115'], T0 + 60_000);
   assert.equal(next?.to, '+84203115');
-  assert.equal(nextStationCall('A1', T0, ['+84203114', '+84203115'], 1, T0), null);
+  assert.ok(next && isStationCall(next.dedupeKey) && next.dedupeKey !== first.dedupeKey);
+  assert.equal(nextStationCall(next!, ['+84203114', '+84203115'], T0), null, 'every number tried');
   assert.ok(planFor(view({ kind: 'drill', state: 'escalated' }), 'escalated', ctx({ texted: all })).actions.length === 0);
   const drill = planFor(view({ kind: 'drill' }), 'drill-started', ctx());
   assert.ok(drill.actions.every((a) => a.kind === 'sms'), 'drills text, they do not call');

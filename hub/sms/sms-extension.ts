@@ -1,0 +1,240 @@
+/**
+ * Reaching people, not only devices: SMS and calls through GSM modems (`--modem PATH[,PATH2]`).
+ *
+ * On every alarm change (bus `alarm-changed`) the pure planner (hub/core/sms-plan.ts) says who gets
+ * which text or call; the texts are rendered (sms-texts.ts) and put in the durable outgoing queue
+ * (outbound-queue.ts: survives kill -9, de-duplicated, in priority order); one sender per modem
+ * (sms-sender.ts) sends them. Replies (`0` false alarm, `1` coming, `2` cannot come, `3` need help)
+ * from a known number are that household's response. The modems are supervised like devices.
+ * Everything sent is in the alarm's timeline and in `GET /api/alarms/:id` (`contacts`).
+ */
+import type { HubContext, HubExtension } from '../app/context.ts';
+import type { HubConfig } from '../config/config.ts';
+import type { AlarmView, Notice } from '../protocol/schema.ts';
+import { topics } from '../protocol/topics.ts';
+import { ConfigError, SmokehubError } from '../protocol/errors.ts';
+import { isStationCall, nextStationCall, parseReplyCode, planFor, PRIORITY, type PlannedAction } from '../core/sms-plan.ts';
+import { RateLimitedLog } from '../observability/rate-limited-log.ts';
+import { OutboundQueue, type OutboundItem } from './outbound-queue.ts';
+import { GsmModem, type IncomingSms, type ModemStatus } from './gsm-modem.ts';
+import { normalisePhone, parsePhoneList } from './phone-number.ts';
+import { renderSms } from './sms-render.ts';
+import { smsText, type SmsLanguage } from './sms-texts.ts';
+import { SmsSender, type ModemPort } from './sms-sender.ts';
+import type { Logger } from '../observability/logger.ts';
+
+/** A modem as the extension uses it (GsmModem; tests may hand in their own). */
+export interface ManagedModem extends ModemPort {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  on(event: 'sms', listener: (m: IncomingSms) => void): unknown;
+  on(event: 'status', listener: (s: ModemStatus) => void): unknown;
+  on(event: 'delivered', listener: (r: { ref: number; ok: boolean; recipient: string }) => void): unknown;
+}
+
+export interface SmsExtensionOptions {
+  /** Instead of opening `config.modem` (tests, benchmarks). */
+  modems?: Array<{ name: string; modem: ManagedModem }>;
+  lang?: SmsLanguage;
+  ringMs?: number;
+}
+
+/** At most one help text per number per hour. */
+const HELP_EVERY_MS = 3600_000;
+const HELP_MEMORY = 10_000;
+
+export class SmsExtension implements HubExtension {
+  readonly name = 'sms';
+  private senders: SmsSender[] = [];
+  private modems: Array<{ name: string; modem: ManagedModem }> = [];
+  private readonly helpSent = new Map<string, number>();
+  private phoneIndex: { built: number; byPhone: Map<string, string[]> } | null = null;
+
+  constructor(
+    private readonly config: HubConfig,
+    private readonly opts: SmsExtensionOptions = {},
+  ) {}
+
+  async start(ctx: HubContext): Promise<void> {
+    if (!this.config.modem && !this.opts.modems) return;
+    const log = ctx.logger.child({ module: 'sms' });
+    const stationPhones = this.stationPhones();
+    const queue = new OutboundQueue(ctx.db);
+    const recovered = queue.recover(ctx.clock.now());
+    if (recovered.requeued > 0) log.warn(recovered, 'outgoing messages that were being sent when the hub stopped are queued again');
+    const sent = ctx.metrics.counter('smokehub_sms_sent_total', 'SMS and calls handed to a modem, by kind and result');
+    const rejectLog = new RateLimitedLog(log, ctx.clock, 60_000);
+    const rejects = ctx.metrics.counter('smokehub_rejects_total', 'Rejected inputs by reason (error code) and channel');
+    ctx.metrics.gauge('smokehub_sms_queue', 'Outgoing SMS and calls by state', () => Object.entries(queue.counts()).map(([state, n]) => [{ state }, n]));
+    const lang = this.opts.lang ?? 'vi';
+    const render = (id: Parameters<typeof renderSms>[0], view: AlarmView) =>
+      renderSms(id, view, { lang, unaccented: this.config.smsUnaccented, timeZone: this.config.timezone, card: ctx.registry.getHousehold(view.origin.household)?.card ?? { access: '', hazards: '', vulnerable: '', water: '' } });
+    const hub = { by: { kind: 'hub' as const, reason: 'sms' }, via: 'sms' as const };
+    const kickAll = () => this.senders.forEach((s) => s.kick());
+
+    const enqueue = (a: PlannedAction, view: AlarmView) => {
+      const text = a.kind === 'sms' ? render(a.message, view) : null;
+      const r = queue.enqueue({ kind: a.kind, to: a.to, text, priority: a.priority, alarm: view.alarm, household: a.household, dedupeKey: a.dedupeKey, notBefore: a.kind === 'call' ? a.notBefore : undefined }, ctx.clock.now());
+      return r.created;
+    };
+
+    // ---- alarm changes → texts and calls -------------------------------------------------------
+    ctx.bus.on('sms', 'alarm-changed', (view, transition) => {
+      if (transition === 'response') {
+        // A household that answered is not called any more.
+        const last = view.responders.reduce((a, r) => (a && a.at > r.at ? a : r), view.responders[0]);
+        if (last) queue.cancel({ alarm: view.alarm, kind: 'call', household: last.household }, ctx.clock.now(), 'answered');
+        return;
+      }
+      const texted = queue.listForAlarm(view.alarm).filter((i) => i.kind === 'sms' && i.state !== 'cancelled').map((i) => i.to);
+      const plan = planFor(view, transition, {
+        phonesOf: (h) => ctx.registry.getHousehold(h)?.phones ?? [],
+        teamHouseholds: ctx.registry.householdsOfTeam(view.team).map((h) => h.id),
+        stationPhones,
+        texted,
+        now: ctx.clock.now(),
+        callAfterMs: this.config.callAfterS * 1000,
+      });
+      if (plan.cancelCalls) queue.cancel({ alarm: view.alarm, kind: 'call' }, ctx.clock.now(), view.state);
+      let queued = 0;
+      for (const a of plan.actions) if (enqueue(a, view)) queued++;
+      if (queued > 0) {
+        log.info({ alarm: view.alarm, transition, queued }, 'texts and calls queued');
+        kickAll();
+      }
+    });
+
+    // ---- senders, one per modem ----------------------------------------------------------------
+    const hooks = {
+      shouldCall: (item: OutboundItem) => {
+        if (!item.alarm) return true;
+        const view = ctx.alarms.viewOf(item.alarm);
+        if (!view || view.state === 'cancelled' || view.state === 'resolved' || view.state === 'hushed') return false;
+        return !item.household || !view.responders.some((r) => r.household === item.household);
+      },
+      sent: (item: OutboundItem, info: Record<string, unknown>) => {
+        if (item.alarm) ctx.alarms.note(item.alarm, 'sms-sent', { to: item.to, household: item.household, parts: info.parts }, hub);
+      },
+      failed: (item: OutboundItem, error: string, final: boolean) => {
+        if (item.alarm) ctx.alarms.note(item.alarm, item.kind === 'sms' ? 'sms-failed' : 'call-failed', { to: item.to, household: item.household, error, final }, hub);
+      },
+      called: (item: OutboundItem, outcome: string) => {
+        if (!item.alarm) return;
+        ctx.alarms.note(item.alarm, 'called', { to: item.to, household: item.household, outcome }, hub);
+        // The station numbers are called in order until one answers.
+        if (isStationCall(item.dedupeKey) && outcome !== 'answered') {
+          const next = nextStationCall(item, stationPhones, ctx.clock.now());
+          if (next && enqueue(next, ctx.alarms.viewOf(item.alarm)!)) kickAll();
+        }
+      },
+    };
+    this.modems = this.opts.modems ?? (this.config.modem ?? '').split(',').map((p) => p.trim()).filter(Boolean).map((path) => ({
+      name: path,
+      modem: new GsmModem({ path, baudRate: this.config.modemBaud, ...(this.config.modemPin ? { pin: this.config.modemPin } : {}), clock: ctx.clock, logger: ctx.logger }),
+    }));
+    const up = new Map<string, number>();
+    ctx.metrics.gauge('smokehub_modem_up', '1 while a modem can send (port open, SIM ready, registered)', () => this.modems.map((m) => [{ modem: m.name }, up.get(m.name) ?? 0]));
+    for (const { name, modem } of this.modems) {
+      const sender = new SmsSender({ name, modem, queue, clock: ctx.clock, logger: log.child({ modem: name }), hooks, unaccented: this.config.smsUnaccented, ringMs: this.opts.ringMs ?? this.config.callRingS * 1000, sent });
+      this.senders.push(sender);
+      modem.on('status', (st) => {
+        const ok = st.up && st.registered ? 1 : 0;
+        if (up.get(name) !== ok) this.modemNotice(ctx, name, st, ok === 1, up.has(name));
+        up.set(name, ok);
+        sender.kick();
+      });
+      modem.on('sms', (m) => this.onReply(ctx, m, queue, log, rejectLog, rejects, kickAll));
+      modem.on('delivered', (r) => log.info({ modem: name, ref: r.ref, ok: r.ok, to: r.recipient }, 'SMS delivery report'));
+      sender.start();
+      await modem.start();
+      up.set(name, modem.status.up && modem.status.registered ? 1 : 0);
+      if (up.get(name) === 0) this.modemNotice(ctx, name, modem.status, false, false);
+    }
+
+    ctx.alarmDetails.set('contacts', (alarmId) =>
+      queue.listForAlarm(alarmId).map((i) => ({ kind: i.kind, to: i.to, household: i.household, state: i.state, queuedAt: i.createdAt, sentAt: i.sentAt, attempts: i.attempts, error: i.error, ...(i.info?.outcome ? { outcome: i.info.outcome } : {}), ...(i.info?.parts ? { parts: i.info.parts } : {}) })),
+    );
+    log.info({ modems: this.modems.map((m) => m.name), stationPhones: stationPhones.length }, 'SMS and calls through GSM modems');
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.senders.map((s) => s.stop()));
+    await Promise.all(this.modems.map((m) => m.modem.stop().catch(() => {})));
+    this.senders = [];
+  }
+
+  private stationPhones(): string[] {
+    if (!this.config.stationPhones) return [];
+    const r = parsePhoneList(this.config.stationPhones.replaceAll(',', ';'), this.config.countryCode);
+    if (!r.ok) throw new ConfigError(`--station-phones: ${r.reasons.join('; ')}`);
+    return r.phones;
+  }
+
+  /** A reply from a phone: the household's response to the open alarm it concerns, or one help text an hour. */
+  private onReply(ctx: HubContext, m: IncomingSms, queue: OutboundQueue, log: Logger, rejectLog: RateLimitedLog, rejects: { inc(l?: Record<string, string>): void }, kick: () => void): void {
+    const n = normalisePhone(m.from, this.config.countryCode);
+    const phone = n.ok ? n.e164 : m.from;
+    const households = n.ok ? this.householdsOf(ctx, phone) : [];
+    const response = parseReplyCode(m.text);
+    const help = (id: 'help-unknown-code' | 'help-unknown-number', why: string) => {
+      rejects.inc({ reason: id === 'help-unknown-number' ? 'unknown_number' : 'unknown_code', channel: 'sms' });
+      rejectLog.warn(`${phone}|${id}`, { from: phone, text: m.text.slice(0, 40), why }, 'SMS reply not understood');
+      const last = this.helpSent.get(phone);
+      const now = ctx.clock.now();
+      if (!n.ok || (last !== undefined && now - last < HELP_EVERY_MS)) return;
+      this.helpSent.set(phone, now);
+      if (this.helpSent.size > HELP_MEMORY) this.helpSent.delete(this.helpSent.keys().next().value as string);
+      queue.enqueue({ kind: 'sms', to: phone, text: smsText({ id }, { lang: this.opts.lang ?? 'vi', unaccented: this.config.smsUnaccented }), priority: PRIORITY.help, dedupeKey: `help:${phone}:${now}` }, now);
+      kick();
+    };
+    if (households.length === 0) return help('help-unknown-number', 'number not in the registry');
+    if (response === null) return help('help-unknown-code', 'not a reply code');
+    // The open alarm that concerns one of the number's households, latest first.
+    const candidates = households.flatMap((h) => ctx.alarms.concerning(h).map((v) => ({ h, v }))).sort((a, b) => b.v.updatedAt - a.v.updatedAt);
+    const chosen = response === 'false-alarm' ? candidates.find((c) => c.v.origin.household === c.h) ?? candidates[0] : candidates[0];
+    if (!chosen) {
+      log.info({ from: phone, text: m.text.slice(0, 40) }, 'SMS reply for no open alarm');
+      return;
+    }
+    try {
+      ctx.alarms.respond(chosen.h, chosen.v.alarm, response, { by: { kind: 'sms', phone }, via: 'sms' });
+      log.info({ from: phone, household: chosen.h, alarm: chosen.v.alarm, response }, 'SMS reply recorded');
+    } catch (err) {
+      if (!(err instanceof SmokehubError)) throw err;
+      rejects.inc({ reason: err.code, channel: 'sms' });
+      rejectLog.warn(`${phone}|${err.code}`, { from: phone, household: chosen.h, alarm: chosen.v.alarm, response, err: err.message }, 'SMS reply refused');
+    }
+  }
+
+  /** Households whose numbers include `phone` (index rebuilt at most every 30 s when a number is not found). */
+  private householdsOf(ctx: HubContext, phone: string): string[] {
+    const now = ctx.clock.now();
+    const age = this.phoneIndex ? now - this.phoneIndex.built : Infinity;
+    if (age > 30_000 || (age > 5_000 && !this.phoneIndex!.byPhone.has(phone))) {
+      const byPhone = new Map<string, string[]>();
+      for (const h of ctx.registry.listHouseholds()) for (const p of h.phones) byPhone.set(p, [...(byPhone.get(p) ?? []), h.id]);
+      this.phoneIndex = { built: now, byPhone };
+    }
+    return this.phoneIndex!.byPhone.get(phone) ?? [];
+  }
+
+  /** The modem is supervised like a device: down or back, the station is told. */
+  private modemNotice(ctx: HubContext, name: string, st: ModemStatus, ok: boolean, known: boolean): void {
+    if (ok && !known) return;
+    const n: Notice = {
+      notice: ok ? 'modem-up' : 'modem-trouble',
+      severity: ok ? 'info' : 'trouble',
+      household: null,
+      device: null,
+      text: ok ? `GSM modem ${name} is back: SMS and calls are sent again.` : `GSM modem ${name} cannot send (${st.reason ?? (st.up ? 'not registered on the network' : 'not connected')}): SMS and calls wait in the queue.`,
+      at: ctx.clock.now(),
+    };
+    ctx.mqtt.publish(topics.station('notice'), JSON.stringify(n), { qos: 1 });
+    ctx.bus.emit('notice', n);
+    ctx.logger.warn({ modem: name, status: st }, ok ? 'modem back' : 'modem trouble');
+  }
+}
+
+export function smsExtension(config: HubConfig, opts?: SmsExtensionOptions): SmsExtension {
+  return new SmsExtension(config, opts);
+}
