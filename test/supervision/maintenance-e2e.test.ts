@@ -18,7 +18,8 @@ const pool = new ClientPool();
 const ext = supervisionExtension({ sweepIntervalMs: 1000 });
 
 before(async () => {
-  th = await startTestHub({ clock, csv: neighbourhoodCsv(2, 2), extensions: [ext] });
+  // resolveQuietS 0: a hushed alarm whose detector cleared is a confirmed false alarm at once
+  th = await startTestHub({ clock, csv: neighbourhoodCsv(2, 2), extensions: [ext], config: { resolveQuietS: 0 } });
   await th.hub.registry.addUser({ username: 'leader1', role: 'team-leader', team: 't1', password: 'leader-password-1' });
   await th.hub.registry.addUser({ username: 'leader2', role: 'team-leader', team: 't2', password: 'leader-password-2' });
   await th.hub.registry.addUser({ username: 'home11', role: 'household', household: 't1-h1', password: 'household-password' });
@@ -37,11 +38,14 @@ test('daily battery check, monthly equipment reminders, daily report', async () 
   const fine = await pool.device(th.mqttUrl, th.device('t2-h1-smoke'));
   await low.publishAsync('smokehub/h/t1-h1/d/t1-h1-smoke/telemetry', JSON.stringify({ battery: 15, temperature: 29 }), { qos: 1 });
   await fine.publishAsync('smokehub/h/t2-h1/d/t2-h1-smoke/telemetry', JSON.stringify({ battery: 90 }), { qos: 1 });
-  // one alarm in team 1 today, cancelled by its household as a false alarm
+  // one alarm in team 1 today, hushed by its household as a false alarm, then confirmed (all clear, quiet)
   await low.publishAsync('smokehub/h/t1-h1/d/t1-h1-smoke/event', JSON.stringify({ id: 'm-smoke-1', type: 'smoke' }), { qos: 1 });
   await sleep(200);
-  await low.publishAsync('smokehub/h/t1-h1/response', JSON.stringify({ alarm: (await openAlarm()).alarm, response: 'false-alarm' }), { qos: 1 });
-  await sleep(200);
+  const alarmId = (await openAlarm()).alarm;
+  await low.publishAsync('smokehub/h/t1-h1/response', JSON.stringify({ alarm: alarmId, response: 'false-alarm' }), { qos: 1 });
+  await low.publishAsync('smokehub/h/t1-h1/d/t1-h1-smoke/event', JSON.stringify({ id: 'm-clear-1', type: 'clear' }), { qos: 1 });
+  for (let i = 0; i < 100 && th.hub.alarms.viewOf(alarmId)?.state !== 'cancelled'; i++) await sleep(20);
+  assert.equal(th.hub.alarms.viewOf(alarmId)?.state, 'cancelled', 'a confirmed false alarm');
 
   const daily = await ext.handle!.jobs.runNow('daily-check');
   assert.equal(daily.outcome, 'ok', daily.error ?? '');
