@@ -81,7 +81,10 @@ export function registerAlarmRoutes(router: Router, d: AlarmRouteDeps): void {
   const readable = (req: ApiRequest, id: string) => {
     const row = d.journal.get(id);
     if (!row) throw new NotFoundError(`no alarm ${id}`);
-    if (!canSeeTeam(req.user!, row.view.team, teamOf)) throw new ForbiddenError(`not allowed to see alarm ${id}`);
+    // A household of another team within the nearby radius was alerted: it may read and answer the alarm too.
+    const user = req.user!;
+    const nearby = user.role === 'household' && user.household !== null && (d.alarms.viewOf(id) ?? row.view).nearbyHouseholds?.includes(user.household);
+    if (!canSeeTeam(user, row.view.team, teamOf) && !nearby) throw new ForbiddenError(`not allowed to see alarm ${id}`);
     return row;
   };
 

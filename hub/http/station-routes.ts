@@ -5,6 +5,7 @@
  *   POST /api/drills {team, household?}          start a drill (station, or that team's leader)
  *   GET  /api/drills[?team=T]                    drills, newest first (scoped)
  *   GET  /api/drills/:id                         a drill with each household's first response and its time
+ *   POST /api/drills/:id/end                     end it now (station, or that team's leader)
  */
 import type { Router, UserPrincipal } from './router.ts';
 import type { AlarmService } from '../app/alarm-service.ts';
@@ -100,6 +101,21 @@ export function registerStationRoutes(router: Router, d: StationRouteDeps): void
   };
 
   router.get('/api/drills/:id', (req) => ({ body: drillReport(req.params.id!, req.user!) }));
+
+  // The station, or the drill's team leader, ends a drill before its duration is over.
+  router.post(
+    '/api/drills/:id/end',
+    async (req) => {
+      const user = req.user!;
+      const row = d.journal.get(req.params.id!);
+      if (!row || row.view.kind !== 'drill') throw new NotFoundError(`no drill ${req.params.id}`);
+      if (user.role === 'team-leader' && user.team !== row.view.team) throw new ForbiddenError(`a team leader may end drills of team ${user.team} only`);
+      d.alarms.resolve(req.params.id!, { by: actorOf(user), via: 'http' });
+      await d.alarms.durable();
+      return { body: drillReport(req.params.id!, user) };
+    },
+    { roles: ['station', 'team-leader'] },
+  );
 
   router.get('/api/drills', (req) => {
     const user = req.user!;

@@ -38,6 +38,11 @@ test('a house of another team 10 m away gets the alert marked nearby and may ans
   assert.deepEqual(alert.nearbyHouseholds, ['t2-near']);
   await near.publishAsync('smokehub/h/t2-near/response', JSON.stringify({ alarm: alert.alarm, response: 'coming' }), { qos: 1 });
   await nearIn.next((m) => m.json().responders.some((r: any) => r.household === 't2-near'), 3000, 'the nearby answer is recorded');
+  await th.hub.registry.addUser({ username: 'tu', role: 'household', household: 't2-near', password: 'household-password-tu' });
+  const tu = await th.login('tu', 'household-password-tu');
+  assert.equal((await th.api(tu, `/api/alarms/${alert.alarm}`)).status, 200, 'the nearby household reads the alarm');
+  const byHttp = await th.api(tu, `/api/alarms/${alert.alarm}/respond`, { method: 'POST', body: JSON.stringify({ response: 'unable' }) });
+  assert.equal(byHttp.status, 200, 'and answers it over HTTP');
   assert.equal(farIn.messages.length, 0, 'a house of the other team 1 km away is not alerted');
 
   const admin = await th.login('admin', th.adminPassword);
@@ -88,4 +93,8 @@ test('drills: a team leader starts one for its team (not another), households an
   assert.equal((await th.api(home, '/api/drills', { method: 'POST', body: JSON.stringify({ team: 't1' }) })).status, 403);
   const admin = await th.login('admin', th.adminPassword);
   assert.equal((await th.api(admin, `/api/alarms/${alert.alarm}/dispatch`, { method: 'POST', body: '{}' })).status, 409, 'a drill is never dispatched');
+  const ended = await th.api(leader, `/api/drills/${alert.alarm}/end`, { method: 'POST' });
+  assert.equal(ended.status, 200, 'the team leader ends the drill');
+  assert.equal(ended.body.state, 'resolved');
+  assert.equal((await th.api(leader, `/api/drills/${alert.alarm}/end`, { method: 'POST' })).status, 409, 'already ended');
 });
