@@ -1,6 +1,7 @@
 /**
  * Getting a person's attention when an alarm arrives: a synthesised temporal-three (T3) tone via
- * WebAudio (no audio files, nothing from the network), a blinking title and a red favicon.
+ * WebAudio (no audio files, nothing from the network) — for a drill a distinct two-note chime —,
+ * a blinking title and a red favicon.
  * Browsers only allow sound after a user gesture: `installAudioUnlock` waits for the first one.
  * Which alarms call for attention is decided here too (`alertsViewer`): a hushed alarm never does.
  */
@@ -37,11 +38,11 @@ export function attentionFor(change: AlarmChange, viewer: Viewer): 'alarm' | 'es
   return next.state === 'escalated' && prev.state !== 'escalated' ? 'escalated' : null;
 }
 
-/** How many open alarms alert this viewer (for the title and favicon). */
-export function alertingCount(alarms: Record<string, AlarmView>, viewer: Viewer | null): number {
+/** How many open alarms (of those `which` picks) alert this viewer (for the title and favicon). */
+export function alertingCount(alarms: Record<string, AlarmView>, viewer: Viewer | null, which: (v: AlarmView) => boolean = () => true): number {
   if (!viewer) return 0;
   let n = 0;
-  for (const v of Object.values(alarms)) if (alertsViewer(v, viewer)) n++;
+  for (const v of Object.values(alarms)) if (which(v) && alertsViewer(v, viewer)) n++;
   return n;
 }
 
@@ -72,10 +73,46 @@ export function installAudioUnlock(): void {
   window.addEventListener('keydown', unlock, true);
 }
 
+/** One tone of a pattern: start (s from the pattern's start), length (s), pitch (Hz). */
+export interface Beep {
+  at: number;
+  dur: number;
+  freq: number;
+}
+export interface TonePattern {
+  wave: OscillatorType;
+  beeps: Beep[];
+  /** Length of the whole pattern (s). */
+  length: number;
+}
+export type ToneKind = 'fire' | 'drill';
+
+/**
+ * The patterns, pure (tested without audio). `fire`: the temporal-three fire-alarm pattern (ISO 8201:
+ * 0.5 s on, 0.5 s off ×3, then 1.5 s off) on a 950 Hz square wave. `drill`: a soft two-note chime
+ * (660 Hz then 880 Hz sine, 0.3 s each, then 0.9 s off) so that nobody takes a drill for a fire.
+ */
+export function tonePattern(kind: ToneKind, cycles: number): TonePattern {
+  const beeps: Beep[] = [];
+  let t = 0;
+  for (let cycle = 0; cycle < cycles; cycle++) {
+    if (kind === 'fire') {
+      for (let beep = 0; beep < 3; beep++) {
+        beeps.push({ at: t, dur: 0.5, freq: 950 });
+        t += 1;
+      }
+      t += 0.5;
+    } else {
+      beeps.push({ at: t, dur: 0.3, freq: 660 }, { at: t + 0.3, dur: 0.3, freq: 880 });
+      t += 1.5;
+    }
+  }
+  return { wave: kind === 'fire' ? 'square' : 'sine', beeps, length: t };
+}
+
 let stopAt = 0;
 const playing = new Set<OscillatorNode>();
-/** Plays the fire-alarm temporal-three pattern (0.5 s on, 0.5 s off ×3, 1.5 s pause), `cycles` times. */
-export function playAlarmTone(cycles = 2): void {
+function playPattern(p: TonePattern, volume: number): void {
   const s = getState();
   if (!s.soundEnabled) return;
   const c = audioContext();
@@ -85,26 +122,36 @@ export function playAlarmTone(cycles = 2): void {
   gain.gain.value = 0;
   gain.connect(c.destination);
   const osc = c.createOscillator();
-  osc.type = 'square';
-  osc.frequency.value = 950;
+  osc.type = p.wave;
+  osc.frequency.setValueAtTime(p.beeps[0]?.freq ?? 950, start);
   osc.connect(gain);
-  let t = start;
-  for (let cycle = 0; cycle < cycles; cycle++) {
-    for (let beep = 0; beep < 3; beep++) {
-      gain.gain.setValueAtTime(0.18, t);
-      gain.gain.setValueAtTime(0, t + 0.5);
-      t += 1;
-    }
-    t += 0.5;
+  for (const b of p.beeps) {
+    osc.frequency.setValueAtTime(b.freq, start + b.at);
+    gain.gain.setValueAtTime(volume, start + b.at);
+    gain.gain.setValueAtTime(0, start + b.at + b.dur);
   }
+  const end = start + p.length;
   osc.start(start);
-  osc.stop(t);
-  stopAt = t;
+  osc.stop(end);
+  stopAt = end;
   playing.add(osc);
   osc.onended = () => {
     playing.delete(osc);
     gain.disconnect();
   };
+}
+/** Plays the fire-alarm temporal-three pattern (0.5 s on, 0.5 s off ×3, 1.5 s pause), `cycles` times. */
+export function playAlarmTone(cycles = 2): void {
+  playPattern(tonePattern('fire', cycles), 0.18);
+}
+/** Plays the drill chime (two soft notes), `cycles` times: never the fire pattern. */
+export function playDrillTone(cycles = 2): void {
+  playPattern(tonePattern('drill', cycles), 0.22);
+}
+/** The tone an alarm calls for: the drill chime for a drill, the fire pattern otherwise. */
+export function playToneFor(view: AlarmView, cycles: number): void {
+  if (view.kind === 'drill') playDrillTone(cycles);
+  else playAlarmTone(cycles);
 }
 /** Stops the tone now. */
 export function silence(): void {

@@ -1,9 +1,11 @@
 /**
- * The dashboard's one door to the hub's HTTP API (docs/dashboard.md lists the routes used).
- * Every call goes through `request`: same-origin session cookie, JSON in and out, typed errors.
- * Response shapes are normalised here so that pages never depend on the wire format.
+ * The dashboard's door to the hub's HTTP API (docs/dashboard.md lists the routes used; drills are in
+ * api-drills.ts). Every call goes through `request` (api-core.ts): same-origin session cookie, JSON
+ * in and out, typed errors. Response shapes are normalised here so that pages never depend on the
+ * wire format.
  */
-import type { Household } from '../../hub/store/registry-types.ts';
+import type { Household, HouseholdCard } from '../../hub/store/registry-types.ts';
+import { ApiError, enc, listOf, num, query, request, str, time } from './api-core.ts';
 import type { Actor, AlarmKind, AlarmState, AlarmView, Notice, ResponseKind, TelemetryField } from '../../hub/protocol/schema.ts';
 
 export type Role = 'station' | 'team-leader' | 'household';
@@ -14,103 +16,7 @@ export interface SessionUser {
   household: string | null;
 }
 
-/** An API call that did not succeed: HTTP status (0 = hub unreachable), stable code, message. */
-export class ApiError extends Error {
-  readonly status: number;
-  readonly code: string;
-  /** Seconds to wait before retrying (429). */
-  readonly retryAfterS: number | null;
-  constructor(status: number, code: string, message: string, retryAfterS: number | null = null) {
-    super(message);
-    this.name = 'ApiError';
-    this.status = status;
-    this.code = code;
-    this.retryAfterS = retryAfterS;
-  }
-}
-
-type UnauthorizedHandler = () => void;
-let onUnauthorized: UnauthorizedHandler = () => {};
-/** The app decides what a 401 means (session expired → back to the login page). */
-export function setUnauthorizedHandler(fn: UnauthorizedHandler): void {
-  onUnauthorized = fn;
-}
-
-const REQUEST_TIMEOUT_MS = 15_000;
-
-async function request<T>(method: string, path: string, body?: unknown, opts: { authFailureIsExpiry?: boolean } = {}): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const ctrl = new AbortController();
-  const timer = setTimeout(() => ctrl.abort(), REQUEST_TIMEOUT_MS);
-  let res: Response;
-  try {
-    res = await fetch(path, {
-      method,
-      headers,
-      credentials: 'same-origin',
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: ctrl.signal,
-    });
-  } catch (err) {
-    throw new ApiError(0, 'unreachable', err instanceof Error ? err.message : String(err));
-  } finally {
-    clearTimeout(timer);
-  }
-  const text = await res.text();
-  let json: unknown = undefined;
-  if (text.length > 0) {
-    try {
-      json = JSON.parse(text);
-    } catch {
-      if (res.ok) throw new ApiError(res.status, 'bad_response', `the hub answered ${path} with something that is not JSON`);
-    }
-  }
-  if (!res.ok) {
-    const o = (json ?? {}) as { error?: unknown; message?: unknown; retryAfterMs?: unknown; details?: { retryAfterMs?: unknown } };
-    const code = typeof o.error === 'string' ? o.error : `http_${res.status}`;
-    const message = typeof o.message === 'string' ? o.message : text.slice(0, 200) || res.statusText;
-    const retry = retryAfterSeconds(res.headers.get('Retry-After'), o, message);
-    const err = new ApiError(res.status, code, message, retry);
-    if (res.status === 401 && opts.authFailureIsExpiry !== false) onUnauthorized();
-    throw err;
-  }
-  return json as T;
-}
-
-function retryAfterSeconds(header: string | null, body: { retryAfterMs?: unknown; details?: { retryAfterMs?: unknown } }, message: string): number | null {
-  if (header && /^\d+$/.test(header.trim())) return Number(header.trim());
-  const ms = typeof body.retryAfterMs === 'number' ? body.retryAfterMs : typeof body.details?.retryAfterMs === 'number' ? body.details.retryAfterMs : null;
-  if (ms !== null) return Math.max(1, Math.ceil(ms / 1000));
-  const m = /(\d+)\s*s\b/.exec(message);
-  return m ? Number(m[1]) : null;
-}
-
-const enc = encodeURIComponent;
-function query(params: Record<string, string | number | null | undefined>): string {
-  const parts = Object.entries(params)
-    .filter(([, v]) => v !== undefined && v !== null && v !== '')
-    .map(([k, v]) => `${enc(k)}=${enc(String(v))}`);
-  return parts.length ? `?${parts.join('&')}` : '';
-}
-
-/** Picks the array out of `{key:[...]}` or a bare array. */
-function listOf<T>(raw: unknown, key: string): T[] {
-  if (Array.isArray(raw)) return raw as T[];
-  if (raw && typeof raw === 'object' && Array.isArray((raw as Record<string, unknown>)[key])) return (raw as Record<string, T[]>)[key]!;
-  return [];
-}
-const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : null);
-const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
-/** Timestamps may come as ms numbers or ISO strings. */
-const time = (v: unknown): number | null => {
-  if (typeof v === 'number' && Number.isFinite(v)) return v;
-  if (typeof v === 'string' && v) {
-    const n = Date.parse(v);
-    return Number.isNaN(n) ? null : n;
-  }
-  return null;
-};
+export { ApiError, setUnauthorizedHandler } from './api-core.ts';
 
 // ---------- session ----------
 
@@ -215,9 +121,14 @@ function toDevice(raw: Record<string, unknown>, household: string): DeviceInfo {
     selfTestReason: selfTestObj ? str(selfTestObj.reason ?? null) : null,
   };
 }
+/** The dispatch card (access, hazards, vulnerable, water; '' when unknown), or null when the hub sent none. */
+export function toCard(raw: unknown): HouseholdCard | null {
+  if (!raw || typeof raw !== 'object') return null;
+  const card = raw as Record<string, unknown>;
+  return { access: str(card.access) ?? '', hazards: str(card.hazards) ?? '', vulnerable: str(card.vulnerable) ?? '', water: str(card.water) ?? '' };
+}
 function toHousehold(raw: Record<string, unknown>): HouseholdInfo {
   const id = String(raw.id ?? raw.household ?? '');
-  const card = (raw.card && typeof raw.card === 'object' ? raw.card : {}) as Record<string, unknown>;
   return {
     id,
     team: String(raw.team ?? ''),
@@ -227,7 +138,7 @@ function toHousehold(raw: Record<string, unknown>): HouseholdInfo {
     phones: Array.isArray(raw.phones) ? raw.phones.filter((p): p is string => typeof p === 'string') : [],
     lat: num(raw.lat),
     lon: num(raw.lon),
-    card: { access: str(card.access) ?? '', hazards: str(card.hazards) ?? '', vulnerable: str(card.vulnerable) ?? '', water: str(card.water) ?? '' },
+    card: toCard(raw.card) ?? { access: '', hazards: '', vulnerable: '', water: '' },
     devices: listOf<Record<string, unknown>>(raw.devices ?? [], 'devices').map((d) => toDevice(d, id)),
   };
 }
@@ -282,10 +193,43 @@ export function toActor(raw: unknown): Actor | null {
   for (const [k, v] of Object.entries(o)) if (typeof v === 'string' || typeof v === 'number') out[k] = String(v);
   return out as unknown as Actor;
 }
+/** One SMS or call the hub queued for an alarm (`contacts` of `GET /api/alarms/:id`). */
+export interface Contact {
+  kind: 'sms' | 'call' | string;
+  to: string;
+  household: string | null;
+  state: 'queued' | 'sending' | 'sent' | 'failed' | 'cancelled' | string;
+  queuedAt: number | null;
+  sentAt: number | null;
+  attempts: number;
+  error: string | null;
+  /** A call's outcome: `answered`, `no-answer`, `busy`, `failed`. */
+  outcome: string | null;
+  /** How many SMS parts the text took. */
+  parts: number | null;
+}
+export function toContacts(raw: unknown): Contact[] {
+  return listOf<Record<string, unknown>>(raw ?? [], 'contacts').map((c) => ({
+    kind: String(c.kind ?? ''),
+    to: String(c.to ?? ''),
+    household: str(c.household),
+    state: String(c.state ?? ''),
+    queuedAt: time(c.queuedAt ?? null),
+    sentAt: time(c.sentAt ?? null),
+    attempts: num(c.attempts) ?? 0,
+    error: str(c.error),
+    outcome: str(c.outcome),
+    parts: num(c.parts),
+  }));
+}
 export interface AlarmDetail extends AlarmView {
   timeline: TimelineEntry[];
   closedAt: number | null;
   falseAlarm: boolean;
+  /** The origin household's dispatch card (station, team leaders and the origin household only). */
+  card: HouseholdCard | null;
+  /** Who was texted and called (present when the hub sends SMS; [] otherwise). */
+  contacts: Contact[];
 }
 export interface AlarmFilter {
   state?: 'open' | 'closed' | AlarmState | null;
@@ -317,15 +261,24 @@ function toTimeline(raw: unknown): TimelineEntry[] {
     };
   });
 }
-function toAlarm(raw: Record<string, unknown>): AlarmDetail {
+/** The alarm view part of an answer (unknown fields are kept). */
+export function toAlarmView(raw: Record<string, unknown>): AlarmView {
   const v = ((raw.view && typeof raw.view === 'object' ? raw.view : raw) as unknown) as AlarmView & Record<string, unknown>;
   return {
     ...v,
     responders: Array.isArray(v.responders) ? v.responders : [],
     origin: v.origin ?? { household: '', name: '', address: '', lat: null, lon: null, device: '' },
+  };
+}
+function toAlarm(raw: Record<string, unknown>): AlarmDetail {
+  const v = toAlarmView(raw) as AlarmView & Record<string, unknown>;
+  return {
+    ...v,
     timeline: toTimeline(raw.timeline ?? []),
     closedAt: time(raw.closedAt ?? raw.closed_at ?? v.closedAt ?? null),
     falseAlarm: raw.falseAlarm === true || raw.false_alarm === 1 || raw.false_alarm === true || v.falseAlarm === true,
+    card: toCard(raw.card),
+    contacts: toContacts(raw.contacts),
   };
 }
 
@@ -343,6 +296,14 @@ export async function resolveAlarm(id: string): Promise<void> {
 }
 export async function respond(id: string, household: string, response: ResponseKind): Promise<void> {
   await request('POST', `/api/alarms/${enc(id)}/respond`, { household, response });
+}
+/** The station has seen the alarm. */
+export async function acknowledgeAlarm(id: string): Promise<void> {
+  await request('POST', `/api/alarms/${enc(id)}/acknowledge`, {});
+}
+/** A truck is on its way (ETA in minutes 0–240, an optional one-line note of at most 200 characters). */
+export async function dispatchAlarm(id: string, info: { etaMin?: number; note?: string }): Promise<void> {
+  await request('POST', `/api/alarms/${enc(id)}/dispatch`, info);
 }
 
 // ---------- telemetry ----------

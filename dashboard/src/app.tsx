@@ -14,6 +14,7 @@ import { HealthPage } from './pages/health.tsx';
 import { HouseholdPage } from './pages/household.tsx';
 import { HistoryPage } from './pages/history.tsx';
 import { PhonePage } from './pages/phone.tsx';
+import { DrillsPage } from './pages/drills.tsx';
 import { useNow } from './hooks.ts';
 
 function LangSwitch() {
@@ -83,7 +84,7 @@ function Shell({ children, current }: { children: ComponentChildren; current: st
   const links: [string, string, MsgKey][] =
     user.role === 'household'
       ? [['phone', '/phone', 'nav.phone'], ['household', householdPath(user.household ?? ''), 'nav.myHousehold'], ['history', '/history', 'nav.history']]
-      : [['board', '/board', 'nav.board'], ['map', '/map', 'nav.map'], ['health', '/health', 'nav.health'], ['history', '/history', 'nav.history']];
+      : [['board', '/board', 'nav.board'], ['map', '/map', 'nav.map'], ['health', '/health', 'nav.health'], ['history', '/history', 'nav.history'], ['drills', '/drills', 'nav.drills']];
   return (
     <div class={`shell role-${user.role}`}>
       <a class="skip" href="#main" onClick={(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>
@@ -122,11 +123,14 @@ export function App() {
   const app = useApp();
   const route = useRoute();
   // Title and favicon count the alarms that call for this user's attention (a hushed one does not).
-  const openCount = alertingCount(app.alarms, app.user ? { role: app.user.role, household: app.user.household } : null);
+  const viewer = app.user ? { role: app.user.role, household: app.user.household } : null;
+  const openCount = alertingCount(app.alarms, viewer);
+  // Only drills calling: the title says DRILL, not FIRE ALARM.
+  const drillsOnly = openCount > 0 && alertingCount(app.alarms, viewer, (v) => v.kind !== 'drill') === 0;
 
   useEffect(() => {
-    updateAttention(openCount, t('title.alarm', { n: openCount }), t('title.quiet'));
-  }, [openCount, app.lang]);
+    updateAttention(openCount, t(drillsOnly ? 'title.drill' : 'title.alarm', { n: openCount }), t('title.quiet'));
+  }, [openCount, drillsOnly, app.lang]);
 
   useEffect(() => {
     if (app.booting) return;
@@ -159,6 +163,9 @@ export function App() {
       break;
     case 'phone':
       page = <PhonePage />;
+      break;
+    case 'drills':
+      page = <DrillsPage />;
       break;
     case 'household':
       page = <HouseholdPage id={route.params.id!} />;

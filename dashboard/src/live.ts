@@ -12,7 +12,7 @@
  */
 import mqtt from 'mqtt';
 import type { MqttClient } from 'mqtt';
-import { parseAlarmView, parseOpenAlarmsState, type AlarmView, type Notice } from '../../hub/protocol/schema.ts';
+import { parseAlarmView, parseOpenAlarmsState, type AlarmView, type Notice, type ResponseKind } from '../../hub/protocol/schema.ts';
 import { parseTopic, topics } from '../../hub/protocol/topics.ts';
 import * as api from './api.ts';
 import { alertingCount, alertsViewer, attentionFor, type Viewer } from './alerting.ts';
@@ -99,12 +99,21 @@ function attend(changes: AlarmChange[]): void {
   if (stopped && alertingCount(getState().alarms, who) === 0) hooks?.onQuiet();
 }
 
+/**
+ * A team leader's households also get `nearby` copies of other teams' alarms; the leader's board
+ * shows its own team (its households' phones show those copies, marked "near you").
+ */
+function ignored(v: AlarmView): boolean {
+  return v.nearby === true && session?.user.role === 'team-leader';
+}
+
 /** A retained open-alarm state: it replaces the open alarms it speaks for. */
 function handleOpenState(household: string | null, text: string): void {
   const parsed = parseOpenAlarmsState(text);
   if (!parsed.ok) return;
-  const { open, at } = parsed.value;
   const role = session?.user.role;
+  const { at } = parsed.value;
+  const open = parsed.value.open.filter((v) => !ignored(v));
   // The station's state and a household user's own state cover everything the page shows; a team
   // leader gets one state per household, each authoritative for the alarms that household raised.
   const covers = household && role === 'team-leader' ? (v: AlarmView) => v.origin.household === household : undefined;
@@ -122,10 +131,16 @@ function handleMessage(topic: string, text: string): void {
   const household = t.scope === 'household' ? t.household : null;
   if (t.channel === 'alarms') return handleOpenState(household, text);
   const parsed = parseAlarmView(text);
-  if (!parsed.ok) return;
+  if (!parsed.ok || ignored(parsed.value)) return;
   const change = applyAlarm(parsed.value, { pushed: household !== null });
   if (change) attend([change]);
 }
+
+/**
+ * What the API's open alarms speak for: everything but the `nearby` copies of other teams' alarms,
+ * which `/api/alarms` (scoped to the user's team) never lists; the retained states cover those.
+ */
+export const apiListCovers = (v: AlarmView): boolean => v.nearby !== true;
 
 /** Fetches the open alarms and replaces the board's list (after a (re)connect, or while polling). */
 export async function catchUp(): Promise<void> {
@@ -133,7 +148,7 @@ export async function catchUp(): Promise<void> {
   try {
     const list = await api.alarms({ state: 'open' });
     if (gen !== generation) return;
-    attend(replaceOpenAlarms(list));
+    attend(replaceOpenAlarms(list, { covers: apiListCovers }));
     setState({ liveError: null });
   } catch (err) {
     if (gen !== generation) return;
@@ -225,6 +240,16 @@ async function connect(gen: number): Promise<void> {
       );
     }
   });
+}
+
+/**
+ * A household's answer over MQTT (`smokehub/h/<own>/response`, QoS 1: resolved once the hub has it
+ * on disk). The phone view uses it for a nearby alarm of another team, which the HTTP route refuses.
+ */
+export async function publishResponse(household: string, alarm: string, response: ResponseKind): Promise<void> {
+  const c = client;
+  if (!c || !c.connected) throw new Error('no live connection to the hub');
+  await c.publishAsync(topics.household(household, 'response'), JSON.stringify({ alarm, response }), { qos: 1 });
 }
 
 export function startLive(user: api.SessionUser, token: string, h: LiveHooks): void {

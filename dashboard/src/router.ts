@@ -12,6 +12,7 @@ const PATTERNS: [string, string][] = [
   ['map', '/map'],
   ['health', '/health'],
   ['history', '/history'],
+  ['drills', '/drills'],
   ['phone', '/phone'],
   ['household', '/household/:id'],
 ];

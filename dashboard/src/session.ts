@@ -4,7 +4,7 @@
  * HttpOnly, SameSite=Strict session cookie.
  */
 import * as api from './api.ts';
-import { playAlarmTone, silence } from './alerting.ts';
+import { playToneFor, silence } from './alerting.ts';
 import { startLive, stopLive } from './live.ts';
 import { navigate } from './router.ts';
 import { setState, getState } from './store.ts';
@@ -36,8 +36,8 @@ function begin(user: api.SessionUser, token: string | null): void {
   setState({ user, booting: false, loginNotice: null });
   if (token) {
     startLive(user, token, {
-      onNewAlarm: () => playAlarmTone(3),
-      onEscalated: () => playAlarmTone(1),
+      onNewAlarm: (view) => playToneFor(view, 3),
+      onEscalated: (view) => playToneFor(view, 1),
       onQuiet: () => silence(),
       onSessionExpired: () => expire(),
     });

@@ -138,7 +138,8 @@ function sameView(a: AlarmView, b: AlarmView): boolean {
   return (
     a.updatedAt === b.updatedAt && a.state === b.state && a.responders.length === b.responders.length &&
     (a.silencedAt ?? null) === (b.silencedAt ?? null) && (a.hushUntil ?? null) === (b.hushUntil ?? null) &&
-    Boolean(a.originSaysFalseAlarm) === Boolean(b.originSaysFalseAlarm)
+    Boolean(a.originSaysFalseAlarm) === Boolean(b.originSaysFalseAlarm) &&
+    (a.dispatch?.state ?? null) === (b.dispatch?.state ?? null) && (a.dispatch?.at ?? null) === (b.dispatch?.at ?? null)
   );
 }
 

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readdirSync, statSync, copyFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DIST_INDEX = join(ROOT, 'dist', 'dashboard', 'index.html');
@@ -69,4 +69,31 @@ export async function screenshot(page: Page, name: string): Promise<void> {
     mkdirSync(DOCS_SCREENSHOT_DIR, { recursive: true });
     copyFileSync(file, join(DOCS_SCREENSHOT_DIR, `${name}.png`));
   }
+}
+
+/**
+ * Records every oscillator the page starts (its wave and the pitches scheduled on it), so that the
+ * test can tell which tone pattern was played. Installed before the dashboard's scripts run.
+ */
+export async function recordTones(ctx: BrowserContext): Promise<void> {
+  await ctx.addInitScript(() => {
+    const w = window as unknown as { __tones: { wave: string; freqs: number[] }[] };
+    w.__tones = [];
+    const scheduled = new WeakMap<AudioParam, number[]>();
+    const setValueAtTime = AudioParam.prototype.setValueAtTime;
+    AudioParam.prototype.setValueAtTime = function (this: AudioParam, value: number, at: number) {
+      const list = scheduled.get(this) ?? [];
+      list.push(value);
+      scheduled.set(this, list);
+      return setValueAtTime.call(this, value, at);
+    };
+    const start = OscillatorNode.prototype.start;
+    OscillatorNode.prototype.start = function (this: OscillatorNode, when?: number) {
+      w.__tones.push({ wave: this.type, freqs: [...new Set(scheduled.get(this.frequency) ?? [this.frequency.value])] });
+      return start.call(this, when);
+    };
+  });
+}
+export async function tonesOf(page: Page): Promise<{ wave: string; freqs: number[] }[]> {
+  return page.evaluate(() => (window as unknown as { __tones: { wave: string; freqs: number[] }[] }).__tones);
 }

@@ -1,8 +1,11 @@
 /**
  * One open alarm on the board: who, where, state, age, responders (and who answered for them),
- * escalation, hush and silence, the origin's false-alarm report, timeline, resolve.
+ * escalation, hush and silence, the origin's false-alarm report, the fire station's dispatch (with
+ * the station's Acknowledge / Dispatch buttons), the dispatch card, who was texted and called,
+ * timeline, resolve. A drill is marked as such and has no dispatch.
  */
 import { FlameIcon } from './icons.tsx';
+import { Fragment } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { AlarmView } from '../../../hub/protocol/schema.ts';
 import * as api from '../api.ts';
@@ -12,11 +15,20 @@ import { getState, t } from '../store.ts';
 import { KindBadge, StateBadge } from './badges.tsx';
 import { ErrorBox } from './error-box.tsx';
 import { Timeline, describeActor, describeVia, known } from './timeline.tsx';
+import { DispatchActions, DispatchStatus } from './dispatch.tsx';
+import { DispatchCardView } from './dispatch-card.tsx';
+import { ContactList, contactsSummary } from './contacts.tsx';
 import type { MsgKey } from '../i18n.ts';
+
+/** Texts and calls change without the alarm view changing: the detail is read again this often. */
+const DETAIL_REFRESH_MS = 10_000;
+/** A long list of texts and calls starts folded (the timeline stays in view on a wall screen). */
+const CONTACTS_OPEN_UP_TO = 6;
 
 export function AlarmCard({ view, version, now, canResolve }: { view: AlarmView; version: number; now: number; canResolve: boolean }) {
   const lang = getState().lang;
-  const [timeline, setTimeline] = useState<api.TimelineEntry[] | null>(null);
+  const [detail, setDetail] = useState<api.AlarmDetail | null>(null);
+  const [showContacts, setShowContacts] = useState<boolean | null>(null);
   const [timelineError, setTimelineError] = useState<unknown>(null);
   const [confirming, setConfirming] = useState(false);
   const [resolveError, setResolveError] = useState<unknown>(null);
@@ -24,18 +36,25 @@ export function AlarmCard({ view, version, now, canResolve }: { view: AlarmView;
 
   useEffect(() => {
     let alive = true;
-    api.alarm(view.alarm).then(
-      (d) => {
-        if (!alive) return;
-        setTimeline(d.timeline);
-        setTimelineError(null);
-      },
-      (err: unknown) => alive && setTimelineError(err),
-    );
+    const load = () =>
+      api.alarm(view.alarm).then(
+        (d) => {
+          if (!alive) return;
+          setDetail(d);
+          setTimelineError(null);
+        },
+        (err: unknown) => alive && setTimelineError(err),
+      );
+    void load();
+    const timer = setInterval(() => void load(), DETAIL_REFRESH_MS);
     return () => {
       alive = false;
+      clearInterval(timer);
     };
   }, [view.alarm, version]);
+  const timeline = detail?.timeline ?? null;
+  const drill = view.kind === 'drill';
+  const nearby = view.nearbyHouseholds ?? [];
 
   const resolve = async () => {
     setResolving(true);
@@ -53,14 +72,20 @@ export function AlarmCard({ view, version, now, canResolve }: { view: AlarmView;
   const o = view.origin;
   const others = (view.households ?? []).filter((h) => h !== o.household);
   return (
-    <article class={`alarm-card state-${view.state}`} data-alarm={view.alarm} aria-labelledby={`h-${view.alarm}`}>
+    <article class={`alarm-card state-${view.state} ${drill ? 'drill' : ''}`} data-alarm={view.alarm} data-kind={view.kind} aria-labelledby={`h-${view.alarm}`}>
       <header>
         <h3 id={`h-${view.alarm}`}>
           {view.kind === 'panic' ? <span aria-hidden="true">⚠ </span> : <FlameIcon />}{' '}
           {t(`headline.${view.kind}` as MsgKey)} — {o.name || o.household}
         </h3>
-        <StateBadge state={view.state} />
-        <KindBadge kind={view.kind} />
+        {drill && (
+          <span class="badge drill-badge" data-flag="drill">
+            <span aria-hidden="true">◎ </span>
+            {t('drill.badge')}
+          </span>
+        )}
+        <StateBadge state={view.state} drill={drill} />
+        {!drill && <KindBadge kind={view.kind} />}
         {view.originSaysFalseAlarm && (
           <span class="badge flag-false" data-flag="origin-says-false-alarm">
             <span aria-hidden="true">↺ </span>
@@ -68,6 +93,8 @@ export function AlarmCard({ view, version, now, canResolve }: { view: AlarmView;
           </span>
         )}
       </header>
+      {drill && <p class="drill-text">{t('board.drillText')}</p>}
+      <DispatchStatus dispatch={view.dispatch} />
       <dl class="facts">
         <div>
           <dt>{t('board.origin')}</dt>
@@ -138,6 +165,19 @@ export function AlarmCard({ view, version, now, canResolve }: { view: AlarmView;
             <dd class="escalation">{t('board.alsoAlarming', { list: others.join(', ') })}</dd>
           </div>
         )}
+        {nearby.length > 0 && (
+          <div>
+            <dt>{t('board.nearby')}</dt>
+            <dd class="nearby-list">
+              {nearby.map((h, i) => (
+                <Fragment key={h}>
+                  {i > 0 && ', '}
+                  <a href={`#${householdPath(h)}`}>{h}</a>
+                </Fragment>
+              ))}
+            </dd>
+          </div>
+        )}
       </dl>
       {view.responders.length > 0 && (
         <ul class="responder-list">
@@ -154,16 +194,31 @@ export function AlarmCard({ view, version, now, canResolve }: { view: AlarmView;
           ))}
         </ul>
       )}
+      {detail && !drill && <DispatchCardView card={detail.card} />}
+      {detail && (!drill || detail.contacts.length > 0) && (
+        <details
+          class="contacts-box"
+          open={showContacts ?? detail.contacts.length <= CONTACTS_OPEN_UP_TO}
+          onToggle={(e) => setShowContacts((e.currentTarget as HTMLDetailsElement).open)}
+        >
+          <summary>
+            {t('contacts.title')}
+            {detail.contacts.length > 0 && <span class="muted"> · {contactsSummary(detail.contacts)}</span>}
+          </summary>
+          <ContactList contacts={detail.contacts} />
+        </details>
+      )}
       <details class="timeline-box" open>
         <summary>{t('board.timeline')}</summary>
         {timelineError ? <ErrorBox error={timelineError} /> : timeline ? <Timeline entries={timeline} /> : <p class="muted">{t('board.timelineLoading')}</p>}
       </details>
+      {canResolve && !drill && <DispatchActions view={view} />}
       {canResolve && (
         <div class="actions">
           {!confirming ? (
             <button type="button" class="btn" onClick={() => setConfirming(true)}>
               <span aria-hidden="true">✓ </span>
-              {t('board.resolve')}
+              {drill ? t('drills.end') : t('board.resolve')}
             </button>
           ) : (
             <>

@@ -6,7 +6,16 @@ import { shownStatus, type ShownStatus } from '../health-rows.ts';
 import { t } from '../store.ts';
 import type { MsgKey } from '../i18n.ts';
 
-export function StateBadge({ state, falseAlarm }: { state: AlarmState; falseAlarm?: boolean }) {
+export function StateBadge({ state, falseAlarm, drill }: { state: AlarmState; falseAlarm?: boolean; drill?: boolean }) {
+  // A running drill is not "burning": it says so in the drill's colour.
+  if (drill && (state === 'active' || state === 'escalated' || state === 'pre-alarm')) {
+    return (
+      <span class="badge state-drill" data-state={state}>
+        <span aria-hidden="true">◎ </span>
+        {t('drills.running')}
+      </span>
+    );
+  }
   if (falseAlarm) {
     return (
       <span class="badge state-false" data-state="false-alarm">

@@ -6,3 +6,12 @@ export function FlameIcon({ size = '1em' }: { size?: string }) {
     </svg>
   );
 }
+
+/** A fire truck (the station dispatched one). */
+export function TruckIcon({ size = '1em' }: { size?: string }) {
+  return (
+    <svg class="icon" width={size} height={size} viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+      <path fill="currentColor" d="M2 6h11v9h1V9h4.2l3.8 4.3V17h-1.6a2.5 2.5 0 0 0-4.8 0H9.4a2.5 2.5 0 0 0-4.8 0H2V6Zm13 4.5V13h5l-2.2-2.5H15ZM3.5 4h8v1.2h-8V4ZM7 16a1.6 1.6 0 1 1 0 3.2A1.6 1.6 0 0 1 7 16Zm10 0a1.6 1.6 0 1 1 0 3.2 1.6 1.6 0 0 1 0-3.2Z" />
+    </svg>
+  );
+}

@@ -22,6 +22,14 @@ export function describeDetail(d: Record<string, unknown> | null): string {
   if (typeof d.kind === 'string') parts.push(known('kind', d.kind));
   if (typeof d.by === 'string') parts.push(t('detail.by', { v: d.by }));
   if (Array.isArray(d.households)) parts.push(d.households.join(', '));
+  // Texts and calls, the station's dispatch.
+  if (typeof d.to === 'string') parts.push(t('detail.to', { v: d.to }));
+  if (typeof d.outcome === 'string') parts.push(known('outcome', d.outcome));
+  if (typeof d.parts === 'number' && d.parts > 1) parts.push(t('contacts.parts', { n: d.parts }));
+  if (typeof d.error === 'string') parts.push(t('detail.error', { v: d.error }));
+  if (d.final === true) parts.push(t('detail.final'));
+  if (typeof d.etaMin === 'number') parts.push(t('dispatch.eta', { n: d.etaMin }));
+  if (typeof d.note === 'string' && d.note) parts.push(`“${d.note}”`);
   return parts.join(' · ');
 }
 

@@ -1,4 +1,4 @@
-/** The fire station's live alarm board: every open alarm, newest and most serious first. */
+/** The fire station's live alarm board: every open alarm, newest and most serious first; a GSM modem in trouble is said at the top. */
 import { useEffect, useState } from 'preact/hooks';
 import type { AlarmView, Notice } from '../../../hub/protocol/schema.ts';
 import * as api from '../api.ts';
@@ -9,10 +9,11 @@ import { useNow } from '../hooks.ts';
 import { t, useApp } from '../store.ts';
 import { silence } from '../alerting.ts';
 
-/** Escalated, active, pre-alarm, then hushed (the household silenced it; the hub watches it). */
+/** Escalated, active, pre-alarm, then hushed (the household silenced it; the hub watches it); drills after every real alarm. */
 const SEVERITY: Record<string, number> = { escalated: 0, active: 1, 'pre-alarm': 2, hushed: 3 };
+const rank = (v: AlarmView) => (v.kind === 'drill' ? 10 : 0) + (SEVERITY[v.state] ?? 9);
 export function sortAlarms(list: AlarmView[]): AlarmView[] {
-  return [...list].sort((a, b) => (SEVERITY[a.state] ?? 9) - (SEVERITY[b.state] ?? 9) || b.raisedAt - a.raisedAt);
+  return [...list].sort((a, b) => rank(a) - rank(b) || b.raisedAt - a.raisedAt);
 }
 
 export function BoardPage() {
@@ -26,6 +27,8 @@ export function BoardPage() {
   }, []);
   const seen = new Set(app.notices.map(api.noticeKey));
   const notices = [...app.notices, ...initialNotices.filter((n) => !seen.has(api.noticeKey(n)))].sort((a, b) => b.at - a.at);
+  // The GSM modem's latest word: while it is in trouble, texts and calls wait.
+  const modem = notices.find((n) => n.notice === 'modem-trouble' || n.notice === 'modem-up');
 
   return (
     <section class="page board" aria-labelledby="board-title">
@@ -42,6 +45,12 @@ export function BoardPage() {
         )}
       </div>
       {app.liveError && app.live !== 'online' && <ErrorBox error={new Error(app.liveError)} />}
+      {modem?.notice === 'modem-trouble' && (
+        <p class="banner banner-warn modem-trouble" role="alert" data-notice="modem-trouble">
+          <span aria-hidden="true">⚠ </span>
+          {t('notice.modemTrouble')} <span class="muted">{modem.text}</span>
+        </p>
+      )}
       <div class="board-grid">
         <div class="alarm-list" aria-live="polite" aria-relevant="additions">
           {alarms.length === 0 ? (

@@ -1,10 +1,14 @@
-/** One household: its devices and their state, telemetry charts over a chosen time range, alarms and events marked. */
+/**
+ * One household: its phone numbers and dispatch card, its devices and their state, telemetry charts
+ * over a chosen time range, alarms and events marked.
+ */
 import { useMemo, useState } from 'preact/hooks';
 import type { TelemetryField } from '../../../hub/protocol/schema.ts';
 import * as api from '../api.ts';
 import { DeviceStatusBadge, StateBadge } from '../components/badges.tsx';
 import { TimeChart, type Mark } from '../components/chart.tsx';
 import { ErrorBox } from '../components/error-box.tsx';
+import { DispatchCardView } from '../components/dispatch-card.tsx';
 import { useAsync } from '../hooks.ts';
 import { formatAgo, formatTime } from '../format.ts';
 import { getState, t, useApp } from '../store.ts';
@@ -140,16 +144,27 @@ export function HouseholdPage({ id }: { id: string }) {
             <dt>{t('board.team')}</dt>
             <dd>{h.team}</dd>
           </div>
-          {h.phone && (
-            <div>
-              <dt>{t('board.phone')}</dt>
-              <dd>
-                <a href={`tel:${h.phone}`}>{h.phone}</a>
-              </dd>
-            </div>
-          )}
+          <div class="wide">
+            <dt>{t('household.phones')}</dt>
+            <dd class="phones">
+              {h.phones.length === 0 ? (
+                <span class="muted no-phones">{h.phone ? h.phone : t('household.noPhones')}</span>
+              ) : (
+                <ul class="phone-list">
+                  {h.phones.map((p) => (
+                    <li key={p}>
+                      <a href={`tel:${p}`} data-phone={p}>
+                        {p}
+                      </a>
+                    </li>
+                  ))}
+                </ul>
+              )}
+            </dd>
+          </div>
         </dl>
       )}
+      {h && <DispatchCardView card={h.card} />}
       {openAlarm && (
         <p class="banner banner-alarm" role="alert">
           {t('household.openAlarm')}: <StateBadge state={openAlarm.state} /> {known('kind', openAlarm.kind)}

@@ -121,8 +121,8 @@ export function MapPage() {
       const phase = reduced ? 0.5 : (ms % 1200) / 1200;
       for (const p of points) {
         const [x, y] = toScreen(p.x, p.y);
-        // Amber: pre-alarm; blue: hushed (silenced by the household, watched); red otherwise.
-        const colour = p.a.state === 'pre-alarm' ? '217,119,6' : p.a.state === 'hushed' ? '31,95,191' : '196,22,28';
+        // Purple: a drill; amber: pre-alarm; blue: hushed (silenced by the household, watched); red otherwise.
+        const colour = p.a.kind === 'drill' ? '75,46,131' : p.a.state === 'pre-alarm' ? '217,119,6' : p.a.state === 'hushed' ? '31,95,191' : '196,22,28';
         g.beginPath();
         g.arc(x, y, 7 + 22 * phase, 0, Math.PI * 2);
         g.fillStyle = `rgba(${colour},${0.45 * (1 - phase)})`;

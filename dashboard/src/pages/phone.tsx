@@ -2,9 +2,11 @@
  * The neighbours' phone view: one big, clear alert per open alarm of the team, with one-tap answers.
  * Built for 375×667 and one hand: answers are full-width buttons at the bottom of each alert.
  * The own household's "False alarm" hushes its alarm (after a confirmation that says so); a
- * neighbour's hushed alarm is shown as "stand down".
+ * neighbour's hushed alarm is shown as "stand down". A fire truck on its way is said at the top;
+ * a nearby alarm of another team is marked "near you" (told, not counted on); a drill is marked
+ * "DRILL" in its own style.
  */
-import { FlameIcon } from '../components/icons.tsx';
+import { FlameIcon, TruckIcon } from '../components/icons.tsx';
 import { useState } from 'preact/hooks';
 import type { AlarmView, ResponseKind } from '../../../hub/protocol/schema.ts';
 import * as api from '../api.ts';
@@ -16,6 +18,7 @@ import { distanceMeters } from '../geo.ts';
 import { useAsync, useNow } from '../hooks.ts';
 import { getState, t, useApp } from '../store.ts';
 import { known } from '../components/timeline.tsx';
+import { publishResponse } from '../live.ts';
 import type { MsgKey } from '../i18n.ts';
 
 /**
@@ -41,6 +44,8 @@ function AlertCard({ view, own, ownPos, now }: { view: AlarmView; own: string; o
   const [confirming, setConfirming] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const isOwn = view.origin.household === own;
+  const drill = view.kind === 'drill';
+  const nearby = view.nearby === true && !isOwn;
   const hushed = view.state === 'hushed';
   const standDown = !isOwn && hushed;
   const what = t(`headline.${view.kind}` as MsgKey);
@@ -52,7 +57,13 @@ function AlertCard({ view, own, ownPos, now }: { view: AlarmView; own: string; o
     setSending(response);
     setError(null);
     try {
-      await api.respond(view.alarm, own, response);
+      try {
+        await api.respond(view.alarm, own, response);
+      } catch (err) {
+        // Another team's alarm: the HTTP route answers 403; the MQTT contract takes a household's answer.
+        if (!(nearby && err instanceof api.ApiError && err.status === 403)) throw err;
+        await publishResponse(own, view.alarm, response);
+      }
       setSent(response);
       setConfirming(false);
     } catch (err) {
@@ -63,7 +74,10 @@ function AlertCard({ view, own, ownPos, now }: { view: AlarmView; own: string; o
   };
   // Own alarm: "False alarm" hushes it (pre-alarm, active) or is reported to the station (escalated);
   // once hushed only "Need help" is left. A neighbour told to stand down can still ask for help.
-  const buttons: [ResponseKind, MsgKey, string][] = isOwn
+  // A drill is never a false alarm (the hub refuses it): its origin can only practise asking for help.
+  const buttons: [ResponseKind, MsgKey, string][] = isOwn && drill
+    ? [['need-help', 'phone.needHelp', '⚠']]
+    : isOwn
     ? hushed
       ? [['need-help', 'phone.needHelp', '⚠']]
       : [
@@ -80,7 +94,38 @@ function AlertCard({ view, own, ownPos, now }: { view: AlarmView; own: string; o
   const press = (r: ResponseKind) => (r === 'false-alarm' ? setConfirming(true) : void send(r));
 
   return (
-    <article class={`phone-alert state-${view.state} ${isOwn ? 'own' : ''} ${standDown ? 'stand-down' : ''}`} data-alarm={view.alarm} aria-labelledby={`pa-${view.alarm}`}>
+    <article
+      class={`phone-alert state-${view.state} ${isOwn ? 'own' : ''} ${standDown ? 'stand-down' : ''} ${drill ? 'drill' : ''} ${nearby ? 'nearby' : ''}`}
+      data-alarm={view.alarm}
+      data-kind={view.kind}
+      data-nearby={nearby ? 'true' : undefined}
+      aria-labelledby={`pa-${view.alarm}`}
+    >
+      {drill && (
+        <p class="phone-drill-banner" data-flag="drill">
+          <span aria-hidden="true">◎ </span>
+          {t('phone.drill')}
+        </p>
+      )}
+      {nearby && (
+        <p class="phone-nearby-badge" data-flag="nearby">
+          <span aria-hidden="true">◉ </span>
+          {t('phone.nearby')}
+        </p>
+      )}
+      {view.dispatch?.state === 'dispatched' && (
+        <p class="phone-truck" role="status" data-dispatch="dispatched">
+          <TruckIcon size="1.4em" /> {t('phone.truckComing')}
+          {view.dispatch.etaMin !== undefined && <span class="phone-eta"> · {t('dispatch.eta', { n: view.dispatch.etaMin })}</span>}
+          <span class="phone-truck-at"> ({formatClock(lang, view.dispatch.at)})</span>
+        </p>
+      )}
+      {view.dispatch?.state === 'acknowledged' && (
+        <p class="phone-acknowledged" role="status" data-dispatch="acknowledged">
+          <span aria-hidden="true">✓ </span>
+          {t('phone.acknowledged')}
+        </p>
+      )}
       <h2 id={`pa-${view.alarm}`} class="phone-headline">
         {view.kind === 'panic' ? <span aria-hidden="true">⚠ </span> : <FlameIcon />}{' '}
         {isOwn ? t('phone.yourHome', { what }) : t('phone.fireAt', { what, name: o.name || o.household })}
@@ -90,8 +135,11 @@ function AlertCard({ view, own, ownPos, now }: { view: AlarmView; own: string; o
         {!isOwn && <strong> — {distance ?? t('phone.noPosition')}</strong>}
       </p>
       <p class="phone-meta">
-        <StateBadge state={view.state} /> <span class="muted">{formatDuration(lang, now - view.raisedAt)}</span>
+        <StateBadge state={view.state} drill={drill} /> <span class="muted">{formatDuration(lang, now - view.raisedAt)}</span>
       </p>
+      {drill && <p class="phone-drill-hint">{isOwn ? t('phone.drillOwn') : t('phone.drillHint')}</p>}
+      {nearby && !standDown && <p class="phone-nearby-hint">{t('phone.nearbyHint')}</p>}
+      {view.dispatch?.note && <p class="phone-dispatch-note">“{view.dispatch.note}”</p>}
       {standDown && (
         <>
           <p class="phone-standdown" role="status">
@@ -113,7 +161,7 @@ function AlertCard({ view, own, ownPos, now }: { view: AlarmView; own: string; o
       )}
       {isOwn && !hushed && view.silencedAt != null && <p class="phone-silenced">{t('phone.silenced', { at: formatClock(lang, view.silencedAt) })}</p>}
       {isOwn && view.originSaysFalseAlarm && <p class="phone-reported">{t('phone.reportedFalse')}</p>}
-      {isOwn && (view.state === 'pre-alarm' || view.state === 'active') && <p class="muted">{t('phone.ownHint')}</p>}
+      {isOwn && !drill && (view.state === 'pre-alarm' || view.state === 'active') && <p class="muted">{t('phone.ownHint')}</p>}
       {answer && (
         <p class="phone-answer" role="status">
           <span aria-hidden="true">✓ </span>
