@@ -46,6 +46,24 @@ test('devices authenticate with their secret; wrong secret, wrong client id and 
   await assert.rejects(pool.connect(th.mqttUrl, { clientId: 'anon' }), (e: any) => e.code === 4);
 });
 
+test("nobody takes a detector's client id: a person using a device id as client id is refused (CONNACK 5) and the detector stays connected", async () => {
+  const cred = th.device('t1-h2-smoke');
+  const detector = await pool.device(th.mqttUrl, cred);
+  let dropped = false;
+  detector.on('close', () => (dropped = true));
+  await th.hub.registry.addUser({ username: `kicker${++seq}`, role: 'household', household: 't2-h1', password: 'household-password-k' }).catch(() => {});
+  for (const username of ['admin', `kicker${seq}`]) {
+    const password = username === 'admin' ? th.adminPassword : 'household-password-k';
+    await assert.rejects(pool.connect(th.mqttUrl, { clientId: cred.device, username, password, reconnectPeriod: 0 }), (e: any) => e.code === 5, `${username} may not take it`);
+  }
+  await sleep(200);
+  assert.equal(dropped, false, 'the real detector was never kicked off');
+  assert.ok(detector.connected);
+  // people with their own client ids connect as before
+  const ok = await pool.connect(th.mqttUrl, { clientId: `web-${seq}`, username: 'admin', password: th.adminPassword });
+  assert.ok(ok.connected);
+});
+
 test('smoke from one home reaches every household of the team and the station, never another team', async () => {
   const origin = await pool.device(th.mqttUrl, th.device('t1-h1-smoke'));
   const neighbours = await Promise.all(['t1-h2-smoke', 't1-h3-panic'].map((d) => pool.device(th.mqttUrl, th.device(d))));
