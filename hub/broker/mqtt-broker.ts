@@ -1,10 +1,12 @@
 /**
  * The Aedes adapter: MQTT 3.1.1 on TCP (TCP_NODELAY) and on WebSocket at /mqtt of the HTTP server.
  * Authentication (devices by secret, people by password or session token), ACL hooks, presence,
- * and catch-up of open alarms when a household or the station subscribes.
+ * and catch-up of open alarms when a household or the station subscribes. Sessions on disk
+ * (session-store.ts); a slow subscriber delays nobody else (slow-client-guard.ts).
  */
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
+import { createServer as createTlsServer, type Server as TlsServer, type TlsOptions, type TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { Aedes, type Client, type PublishPacket, type Subscription } from 'aedes';
 import { WebSocketServer, createWebSocketStream } from 'ws';
@@ -20,6 +22,9 @@ import type { MessageRouter } from './message-router.ts';
 import { DevicePresence } from './device-presence.ts';
 import { PacketSizeGuard } from './packet-size-guard.ts';
 import { IngressScheduler, type SchedulableClient } from './ingress-scheduler.ts';
+import { SlowClientGuard, type GuardableClient, type GuardedConnection } from './slow-client-guard.ts';
+import { SessionStore } from './session-store.ts';
+import { RateLimitedLog } from '../observability/rate-limited-log.ts';
 import { LoginThrottle } from '../core/login-throttle.ts';
 import { TOPIC_ROOT, topics } from '../protocol/topics.ts';
 
@@ -36,10 +41,18 @@ export interface BrokerDeps {
   clock: Clock;
   logger: Logger;
   metrics: MetricsRegistry;
-  /** Acknowledges events and responses once their journal entries are on disk (wal-durability.ts). */
-  durability?: { whenDurable(cb: (err: Error | null) => void): void };
   /** Longest run of telemetry handled per event-loop turn before sockets are read again (default 2 ms; 0 = no scheduler, as plain Aedes — benchmarks compare). */
   ingressSliceMs?: number;
+  /** A connection that cannot drain its deliveries for this long is closed (slow-client-guard.ts; default 30 s). */
+  slowClientTimeoutS?: number;
+  /** What one connection may hold in unsent deliveries (default 1 MiB). */
+  maxBufferedBytesPerClient?: number;
+  /** Directory of the on-disk session store (session-store.ts); without it sessions live in memory. */
+  sessionsDir?: string;
+  /** Messages queued for one disconnected persistent session (default 100). */
+  maxQueuedPerClient?: number;
+  /** Admission of each accepted MQTT socket (app/connection-budget.ts): false means it was closed. */
+  admitConnection?: (socket: Socket) => boolean;
 }
 
 type AuthError = Error & { returnCode: number };
@@ -64,6 +77,11 @@ export class MqttBroker implements MqttPublisher, IngressControl {
   private guardWarned = false;
   private schedulerWarned = false;
   private readonly ingress: IngressScheduler;
+  private readonly slow: SlowClientGuard;
+  private readonly slowLog: RateLimitedLog;
+  private slowGuardWarned = false;
+  private sessions: SessionStore | null = null;
+  private readonly sessionDropped: (n: number) => void;
 
   constructor(private readonly d: BrokerDeps) {
     this.log = d.logger.child({ module: 'broker' });
@@ -80,6 +98,25 @@ export class MqttBroker implements MqttPublisher, IngressControl {
     d.metrics.gauge('smokehub_ingress_queue_depth', 'Telemetry packets waiting for a slice of the main thread', () => this.ingress.depth);
     d.metrics.gauge('smokehub_ingress_held_connections', 'Connections not read because too much of their telemetry waits', () => this.ingress.held);
     d.metrics.gauge('smokehub_ingress_telemetry_paused', '1 while telemetry is held back because its storage pipeline is full', () => (this.ingress.paused ? 1 : 0));
+    this.slowLog = new RateLimitedLog(this.log, d.clock, 60_000);
+    const dropped = d.metrics.counter('smokehub_deliveries_dropped_total', 'Deliveries to subscribers not made, by reason (slow_client: over its buffer bound; session_queue_full: oldest queued message of a disconnected session deleted)');
+    const cuts = d.metrics.counter('smokehub_slow_client_disconnects_total', 'Connections closed because they could not take their deliveries, by reason');
+    this.slow = new SlowClientGuard({
+      timeoutMs: (d.slowClientTimeoutS ?? 30) * 1000,
+      maxBufferedBytes: d.maxBufferedBytesPerClient,
+      clock: d.clock,
+      onDropped: (qos) => dropped.inc({ reason: 'slow_client', qos: String(qos) }),
+      onDropping: (who, bufferedBytes) => this.slowLog.warn(`dropping|${String(who.clientId)}`, { ...who, bufferedBytes }, 'slow MQTT connection: QoS 0 deliveries to it are dropped until it drains'),
+      onCut: (info) => {
+        cuts.inc({ reason: info.reason });
+        this.slowLog.warn(`cut|${String(info.who.clientId)}`, { ...info.who, reason: info.reason, bufferedBytes: info.bufferedBytes, dropped: info.dropped, stuckMs: info.stuckMs }, 'slow MQTT connection closed');
+      },
+    });
+    d.metrics.gauge('smokehub_slow_clients', 'Connections holding more unsent deliveries than their socket buffer, not drained since', () => this.slow.blocked);
+    d.metrics.gauge('smokehub_slow_client_buffered_bytes', 'Unsent bytes held for those connections', () => this.slow.blockedBytes);
+    d.metrics.gauge('smokehub_slow_client_max_buffered_bytes', 'Unsent bytes held for the most backed-up connection (bounded at 1 MiB)', () => this.slow.maxHeldBytes);
+    d.metrics.gauge('smokehub_session_queued_messages', 'QoS 1 messages queued in persistent sessions (on disk)', () => this.sessions?.totalQueued ?? 0);
+    this.sessionDropped = (n) => dropped.inc({ reason: 'session_queue_full' }, n);
   }
 
   /** Wires the parts that need the broker to exist first. */
@@ -89,10 +126,24 @@ export class MqttBroker implements MqttPublisher, IngressControl {
   }
 
   async init(): Promise<void> {
+    if (this.d.sessionsDir) {
+      this.sessions = await SessionStore.open({
+        dir: this.d.sessionsDir,
+        maxQueuedPerClient: this.d.maxQueuedPerClient,
+        onDropped: (clientId, n) => {
+          this.sessionDropped(n);
+          this.slowLog.warn(`session-full|${clientId}`, { clientId, dropped: n }, 'persistent session queue full: its oldest messages were deleted');
+        },
+        onError: (err) => this.log.error({ err }, 'MQTT session store write failed'),
+      });
+    }
     this.aedes = await Aedes.createBroker({
+      // One id across restarts, so that a session's queued messages keep their order (see below).
       id: 'smokehub',
+      persistence: this.sessions?.persistence,
       maxClientsIdLength: 64,
-      drainTimeout: 10_000,
+      // Aedes' own drain timeout is only a backstop: the slow-client guard closes a stuck connection first.
+      drainTimeout: ((this.d.slowClientTimeoutS ?? 30) + 10) * 1000,
       concurrency: 200,
       heartbeatInterval: 60_000,
       connectTimeout: 10_000,
@@ -100,6 +151,10 @@ export class MqttBroker implements MqttPublisher, IngressControl {
       authorizePublish: (client, packet, done) => this.authorizePublish(client, packet, done),
       authorizeSubscribe: (client, sub, done) => this.authorizeSubscribe(client, sub, done),
     });
+    // Messages queued in the session store are keyed by broker id and this counter, and delivered in
+    // key order: starting it from the clock keeps a restart's messages after (and never on top of)
+    // those queued before it. (Aedes starts it at 0; ~1,000 per millisecond would be needed to overtake.)
+    (this.aedes as unknown as { counter: number }).counter = Date.now() * 1000;
     this.aedes.on('client', (client) => this.onClientReady(client));
     this.aedes.on('clientDisconnect', (client) => this.onClientGone(client));
     this.aedes.on('subscribe', (subs, client) => this.onSubscribed(subs, client));
@@ -108,7 +163,12 @@ export class MqttBroker implements MqttPublisher, IngressControl {
   }
 
   listenTcp(port: number, host: string): Promise<number> {
-    this.tcp = createNetServer({ noDelay: true }, (socket: Socket) => this.hookParser(this.aedes.handle(socket), socket));
+    this.tcp = createNetServer({ noDelay: true }, (socket: Socket) => {
+      if (this.d.admitConnection && !this.d.admitConnection(socket)) return; // over the budget: already closed
+      const client = this.aedes.handle(socket);
+      this.hookParser(client, socket);
+      this.guardSlow(client, { buffered: () => socket.writableLength, drains: [socket], cut: () => socket.destroy(), describe: () => this.describe(client, 'tcp') });
+    });
     return new Promise((resolve, reject) => {
       this.tcp!.once('error', reject);
       this.tcp!.listen(port, host, () => {
@@ -119,8 +179,31 @@ export class MqttBroker implements MqttPublisher, IngressControl {
     });
   }
 
+  /**
+   * MQTT over TLS (mqtts): the same path as TCP once the handshake is done (size guard, ingress
+   * scheduler, slow-client guard). The caller keeps the server: `setSecureContext` for a renewed
+   * certificate, `close()` when the hub stops.
+   */
+  listenTls(port: number, host: string, secureContextOptions: TlsOptions): Promise<{ port: number; server: TlsServer }> {
+    const server = createTlsServer({ ...secureContextOptions, noDelay: true }, (socket: TLSSocket) => {
+      const client = this.aedes.handle(socket);
+      this.hookParser(client, socket);
+      this.guardSlow(client, { buffered: () => socket.writableLength, drains: [socket], cut: () => socket.destroy(), describe: () => ({ ...this.describe(client, 'tcp'), transport: 'tls' }) });
+    });
+    // The raw TCP socket is admitted (or closed) before its TLS handshake: app/connection-budget.ts.
+    if (this.d.admitConnection) server.prependListener('connection', (raw: Socket) => void this.d.admitConnection!(raw));
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        const addr = server.address();
+        resolve({ port: typeof addr === 'object' && addr ? addr.port : port, server });
+      });
+    });
+  }
+
   /** MQTT over WebSocket at `/mqtt` of an HTTP server. */
-  attachWebSocket(server: HttpServer): void {
+  attachWebSocket(server: HttpServer, allowUpgrade?: (req: IncomingMessage, socket: Duplex) => boolean): void {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const path = (req.url ?? '').split('?')[0];
@@ -128,11 +211,20 @@ export class MqttBroker implements MqttPublisher, IngressControl {
         socket.destroy();
         return;
       }
+      if (allowUpgrade && !allowUpgrade(req, socket)) return; // refused before the upgrade (403, http/origin.ts)
       (socket as Socket).setNoDelay?.(true);
       this.wss!.handleUpgrade(req, socket, head, (ws) => {
         const stream = createWebSocketStream(ws);
         stream.on('error', () => stream.destroy());
-        this.hookParser(this.aedes.handle(stream, req), stream); // ws' maxPayload bounds each frame; the guard each packet
+        const client = this.aedes.handle(stream, req);
+        this.hookParser(client, stream); // ws' maxPayload bounds each frame; the guard each packet
+        // What waits for this connection: the stream's buffer, and ws' (bytes the socket has not sent).
+        this.guardSlow(client, {
+          buffered: () => stream.writableLength + ws.bufferedAmount,
+          drains: [stream, socket],
+          cut: () => ws.terminate(),
+          describe: () => this.describe(client, 'ws'),
+        });
       });
     });
   }
@@ -168,12 +260,27 @@ export class MqttBroker implements MqttPublisher, IngressControl {
     }
   }
 
-  publish(topic: string, payload: string | Buffer, opts: PublishOptions = {}): void {
+  /** Deliveries never wait for a slow socket; a stuck connection is bounded and cut (slow-client-guard.ts). */
+  private guardSlow(client: Client, conn: GuardedConnection): void {
+    if (this.slow.attach(client as unknown as GuardableClient, conn) || this.slowGuardWarned) return;
+    this.slowGuardWarned = true;
+    this.log.warn('Aedes internals changed: the slow-client guard is off (one stuck connection can delay every delivery)');
+  }
+
+  /** Who a connection is, for logs. */
+  private describe(client: Client, transport: 'tcp' | 'ws'): Record<string, unknown> {
+    const p = this.principals.get(client);
+    const who = !p ? {} : p.type === 'device' ? { device: p.device, household: p.household } : { user: p.username };
+    return { clientId: client.id, ...who, ip: remoteAddress(client), transport };
+  }
+
+  publish(topic: string, payload: string | Buffer, opts: PublishOptions = {}, done?: (err: Error | null) => void): void {
     this.messagesOut.inc();
     this.aedes.publish(
       { cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos: opts.qos ?? 0, retain: opts.retain ?? false, dup: false },
       (err) => {
         if (err) this.log.error({ err, topic }, 'publish failed');
+        done?.(err ?? null);
       },
     );
   }
@@ -197,8 +304,11 @@ export class MqttBroker implements MqttPublisher, IngressControl {
     const tcpClosed = new Promise<void>((resolve) => (this.tcp ? this.tcp.close(() => resolve()) : resolve()));
     for (const ws of this.wss?.clients ?? []) ws.terminate();
     this.wss?.close();
-    await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
+    if (this.aedes) await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
     await tcpClosed;
+    // The clients' last writes (wills, acknowledgements) were started by the close above.
+    await new Promise((resolve) => setImmediate(resolve));
+    await this.sessions?.close().catch((err) => this.log.error({ err }, 'closing the MQTT session store failed'));
   }
 
   // ---- hooks --------------------------------------------------------------------------------
@@ -232,6 +342,8 @@ export class MqttBroker implements MqttPublisher, IngressControl {
     }
     const byToken = this.d.verifySessionToken?.(username, secret) ?? null;
     const asUser = (u: User) => {
+      // Nobody takes a detector's client id: Aedes would disconnect the real device (a takeover).
+      if (this.d.registry.getDevice(client.id)) return finish(authError(`client id ${client.id} belongs to an enrolled device; people use another (the dashboard: web-<random>)`, 5), false);
       this.principals.set(client, { type: 'user', username: u.username, role: u.role, team: u.team, household: u.household });
       finish(null, true);
     };
@@ -248,7 +360,7 @@ export class MqttBroker implements MqttPublisher, IngressControl {
   private authorizePublish(client: Client | null, packet: PublishPacket, done: (err?: Error | null) => void): void {
     if (!client) return done(null); // the hub's own publications
     const principal = this.principals.get(client);
-    const waitForDisk = this.d.durability !== undefined && journalled(packet.topic);
+    const waitForDisk = this.alarms !== null && journalled(packet.topic);
     let outcome: 'forward' | 'drop' = 'drop';
     try {
       if (principal && this.router) outcome = this.router.route(principal, client.id, packet.topic, packet.payload as Buffer);
@@ -263,9 +375,10 @@ export class MqttBroker implements MqttPublisher, IngressControl {
       packet.retain = false;
     }
     // An event or a response is journalled: the alarm is already announced, the PUBACK waits until
-    // the journal is on disk (the device sends it again if the hub loses power before). A duplicate
-    // waits too: its original may not be on disk yet.
-    if (waitForDisk) this.d.durability!.whenDurable(() => done(null));
+    // the journal entry is committed and on disk — also while the disk is full and the write is
+    // retried (the device keeps the message and sends it again if the hub stops before). A
+    // duplicate waits too: its original may not be on disk yet.
+    if (waitForDisk) this.alarms!.whenDurable(() => done(null));
     else done(null);
   }
 
