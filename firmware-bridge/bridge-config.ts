@@ -3,6 +3,7 @@
  * One table names every setting (flag, env, default, range, help); every value is validated and
  * a bad one is one clear ConfigError naming where it came from.
  */
+import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError } from '../hub/protocol/errors.ts';
@@ -24,6 +25,7 @@ export const BRIDGE_SPEC = {
   household: { kind: 'id', default: null, help: 'household id (as enrolled)' },
   device: { kind: 'id', default: null, help: 'device id (MQTT client id and user name)' },
   secret: { kind: 'string', default: null, help: 'device secret printed by `smokehub import`' },
+  ca: { kind: 'string', default: null, help: "CA certificate (PEM) the hub's TLS certificate is checked against, for mqtts:// or wss:// (the hub's DATA/tls/ca.pem)" },
   serial: { kind: 'string', default: null, help: 'serial line profile: the board\'s port, e.g. /dev/ttyUSB0' },
   firmata: { kind: 'string', default: null, help: 'Firmata profile: the board\'s port, e.g. /dev/ttyACM0' },
   baud: { kind: 'int', default: null, min: 300, max: 4_000_000, help: 'baud rate (default 9600 serial, 57600 Firmata)' },
@@ -137,6 +139,27 @@ export function loadBridgeValues(opts: LoadBridgeConfigOptions): BridgeValues {
   return out as BridgeValues;
 }
 
+/**
+ * Reads the CA certificate file given with --ca: one ConfigError when it is missing or holds no
+ * PEM certificate. A --ca with a plain mqtt:// or ws:// hub URL is refused too (it would do nothing).
+ */
+export function readCaFile(path: string, hubUrl: string | null): string {
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read --ca ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+  try {
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no -----BEGIN CERTIFICATE----- in it');
+    new X509Certificate(pem);
+  } catch (err) {
+    throw new ConfigError(`--ca ${path} is not a PEM certificate: ${(err as Error).message}`);
+  }
+  if (hubUrl !== null && !/^(mqtts|wss):/i.test(hubUrl)) throw new ConfigError(`--ca is for a TLS hub URL (mqtts:// or wss://), but the hub is ${hubUrl}`);
+  return pem;
+}
+
 /** Checks what a running bridge needs and shapes it. */
 export function toBridgeSettings(v: BridgeValues): BridgeSettings {
   for (const k of ['hub', 'household', 'device', 'secret'] as const) {
@@ -151,6 +174,7 @@ export function toBridgeSettings(v: BridgeValues): BridgeSettings {
     secret: String(v.secret),
     state: resolve(String(v.state)),
     outboxMax: Number(v['outbox-max']),
+    ...(v.ca === null ? {} : { ca: readCaFile(String(v.ca), String(v.hub)) }),
   };
   if (v.serial !== null) return { ...base, serial: { path: String(v.serial), baud: Number(v.baud ?? 9600) } };
   return {

@@ -22,6 +22,8 @@ export interface BridgeSettings {
   /** Directory of the durable outbox. */
   state: string;
   outboxMax: number;
+  /** PEM of the CA the hub's TLS certificate is checked against (mqtts:// and wss:// URLs). */
+  ca?: string;
   serial?: { path: string; baud: number };
   firmata?: FirmataSettings;
   backoff?: BackoffPolicy;
@@ -54,6 +56,7 @@ export function buildBridge(s: BridgeSettings, deps: BridgeDeps): BuiltBridge {
     household: s.household,
     device: s.device,
     secret: s.secret,
+    ca: s.ca,
     logger,
     clock,
     backoff: s.backoff,

@@ -4,7 +4,7 @@
  */
 import { ConfigError, SmokehubError } from '../hub/protocol/errors.ts';
 import { createLogger } from '../hub/observability/logger.ts';
-import { bridgeHelp, loadBridgeValues, toBridgeSettings } from './bridge-config.ts';
+import { bridgeHelp, loadBridgeValues, readCaFile, toBridgeSettings } from './bridge-config.ts';
 import { buildBridge } from './build-bridge.ts';
 import { Simulator, loadCredentials } from './simulator.ts';
 import { runDemo } from './demo.ts';
@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline';
 const USAGE = `smokehub-bridge — a detector board to a smokehub hub
 
   smokehub-bridge --hub URL --household H --device D --secret S (--serial PATH | --firmata PATH) [options]
-  smokehub-bridge simulate --hub URL --credentials creds.csv [--rate N] [--alarm-every S] [--connect-rate N]
+  smokehub-bridge simulate --hub URL --credentials creds.csv [--ca FILE] [--rate N] [--alarm-every S] [--connect-rate N]
   smokehub-bridge demo [--data DIR] [--http-port 8080] [--mqtt-port 1883] [--first-alarm-after S] [--alarm-every S]
 
 Bridge options (also --config FILE.json with the same keys, and env SMOKEHUB_BRIDGE_<KEY>):
@@ -77,8 +77,10 @@ async function runSimulate(flags: Record<string, string>): Promise<number> {
     return n;
   };
   const logger = createLogger({ level: flags['log-level'] ?? 'info', name: 'smokehub-simulator' });
+  const caFile = flags.ca ?? process.env.SMOKEHUB_BRIDGE_CA;
   const sim = new Simulator({
     hub,
+    ...(caFile ? { ca: readCaFile(caFile, hub) } : {}),
     credentials: loadCredentials(file),
     logger,
     rate: num('rate', 0.001, 1_000_000),

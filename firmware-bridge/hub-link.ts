@@ -50,6 +50,8 @@ export interface HubLinkOptions {
   household: string;
   device: string;
   secret: string;
+  /** PEM of the CA to check the hub's certificate against (mqtts:// and wss://; default: the system's CAs). */
+  ca?: string;
   logger: Logger;
   clock?: Clock;
   backoff?: BackoffPolicy;
@@ -119,6 +121,7 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
       queueQoSZero: false,
       resubscribe: false,
       will: { topic: this.statusTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
+      ...(o.ca === undefined ? {} : { ca: o.ca }),
     });
     this.client = client;
     client.on('connect', (connack) => this.onConnect(connack.sessionPresent));

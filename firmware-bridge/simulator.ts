@@ -101,6 +101,8 @@ export class VirtualSensor {
 
 export interface SimulatorOptions {
   hub: string;
+  /** PEM of the CA to check the hub's TLS certificate against (mqtts:// and wss:// hub URLs). */
+  ca?: string;
   credentials: Credential[];
   logger: Logger;
   /** Telemetry messages per second across all devices (default: each device every 60 s). */
@@ -232,6 +234,7 @@ export class Simulator extends EventEmitter<{ alert: [household: string, view: A
       connectTimeout: 15_000,
       queueQoSZero: false,
       will: { topic: topics.device(cred.household, cred.device, 'status'), payload: Buffer.from('offline'), qos: 1, retain: true },
+      ...(this.o.ca === undefined ? {} : { ca: this.o.ca }),
     });
     const siblings = this.byHousehold.get(cred.household) ?? [];
     const v: Virtual = { cred, client, sensor: new VirtualSensor(this.random), smoky: false, seq: 0, listensAlerts: siblings.length === 0 };

@@ -23,7 +23,7 @@ import { AlarmJournal } from '../store/alarm-journal.ts';
 import { MqttBroker } from '../broker/mqtt-broker.ts';
 import { MessageRouter } from '../broker/message-router.ts';
 import { Router } from '../http/router.ts';
-import { createHttpServer } from '../http/http-server.ts';
+import { createHttpServers } from '../http/http-server.ts';
 import { registerRegistryRoutes } from '../http/registry-routes.ts';
 import { registerAlarmRoutes } from '../http/alarm-routes.ts';
 import { registerStationRoutes } from '../http/station-routes.ts';
@@ -36,6 +36,12 @@ import { topics } from '../protocol/topics.ts';
 import type { Notice } from '../protocol/schema.ts';
 import { openFilesLimit, openFilesWarning } from './resource-limits.ts';
 import { defaultExtensions } from './extensions.ts';
+import { ConnectionBudget } from './connection-budget.ts';
+import { metricsAccessFor } from '../http/health-routes.ts';
+import { parseAllowedOrigins, upgradeOriginGuard } from '../http/origin.ts';
+import { TLS_SERVER_OPTIONS, TlsService } from '../tls/tls-service.ts';
+import { listenOn, watchTlsServer, type WatchedTlsServer } from '../tls/tls-listeners.ts';
+import { registerTlsRoutes } from '../tls/tls-routes.ts';
 import type { AlarmDetailProvider, HubBus, HubContext, HubExtension } from './context.ts';
 
 export interface StartHubOptions {
@@ -54,12 +60,20 @@ export interface StartHubOptions {
   fsyncFile?: WalDurabilityOptions['fsyncFile'];
   /** Size of the data dir's reserve file (default 16 MiB; 0: none) — tests on a small tmpfs. */
   reserveBytes?: number;
+  /** The wall clock TLS certificates are dated and checked by (default: the system clock) — renewal tests. */
+  tlsClock?: Clock;
 }
 
 export interface RunningHub {
   ctx: HubContext;
+  /** The plain ports; 0 with `--plain off` (nothing listens there). */
   mqttPort: number;
   httpPort: number;
+  /** MQTT over TLS, and HTTPS (API, dashboard, MQTT over secure WebSocket at /mqtt). */
+  mqttsPort: number;
+  httpsPort: number;
+  /** The certificate in use (hub/tls/). */
+  tls: TlsService;
   alarms: AlarmService;
   health: HubHealth;
   broker: MqttBroker;
@@ -105,7 +119,11 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
   const started: HubExtension[] = [];
   let broker: MqttBroker | null = null;
   let http: HttpServer | null = null;
+  let tls: TlsService | null = null;
+  let mqtts: WatchedTlsServer | null = null;
+  let https: WatchedTlsServer | null = null;
   let alarms: AlarmService | null = null;
+  let budget: ConnectionBudget | null = null;
   let pruneTimer: NodeJS.Timeout | null = null;
   let flushTimer: NodeJS.Timeout | null = null;
 
@@ -113,8 +131,13 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
     if (pruneTimer) clearInterval(pruneTimer);
     if (flushTimer) clearInterval(flushTimer);
     loopDelay.stop();
+    budget?.stop();
     alarms?.stop();
+    tls?.stop();
+    const mqttsClosed = mqtts?.close();
     if (broker) await broker.close().catch((err) => logger.error({ err }, 'broker close failed'));
+    mqtts?.destroyAll();
+    await mqttsClosed;
     for (const ext of [...started].reverse()) {
       try {
         await ext.stop?.();
@@ -126,14 +149,36 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
       http.closeAllConnections?.();
       await new Promise<void>((resolve) => http!.close(() => resolve()));
     }
+    if (https) {
+      const closed = https.close();
+      https.destroyAll();
+      await closed;
+    }
     await checkpointer?.close();
     await durability?.close();
     if (db.open) db.close();
   };
 
   try {
+    // The certificate first: a bad --tls-cert/--tls-key is one ConfigError before anything listens.
+    tls = await TlsService.start(config, { logger, clock: opts.tlsClock });
+    const tlsOptions = { ...TLS_SERVER_OPTIONS, ...tls.secureContextOptions() };
     const registry = new SqliteRegistryStore(db, { dataDir: config.dataDir, clock, countryCode: config.countryCode });
     const adminPassword = await registry.ensureAdmin();
+    // Web connections (HTTP, WebSocket) never take the descriptors held back for enrolled devices.
+    const countDevices = db.prepare('SELECT count(*) FROM devices').pluck();
+    budget = new ConnectionBudget({
+      fdLimit: openFilesLimit()?.soft ?? null,
+      enrolledDevices: () => Number(countDevices.get()),
+      connectedDevices: () => broker?.presence.connectedCount() ?? 0,
+      maxWeb: config.httpMaxConnections,
+      maxWebPerAddress: config.httpMaxConnectionsPerAddress,
+      clock,
+      logger,
+      metrics,
+    });
+    const connections = budget;
+    const allowedOrigins = parseAllowedOrigins(config.allowedOrigins);
     const journal = new AlarmJournal(db);
     // Space held back for the journal on a full disk (released on its first failed write).
     const reserve = new DiskReserve(config.dataDir, opts.reserveBytes ?? DEFAULT_RESERVE_BYTES);
@@ -168,6 +213,7 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
       ingressSliceMs: opts.ingressSliceMs,
       slowClientTimeoutS: config.slowClientTimeoutS,
       sessionsDir: join(config.dataDir, 'mqtt-sessions'),
+      admitConnection: (socket) => connections.admit('mqtt', socket),
     });
     await broker.init();
     const alarmLog = logger.child({ module: 'alarms' });
@@ -210,6 +256,7 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
       clock,
       startedAt: clock.now(),
       degraded: () => health.reasons(),
+      metricsAccess: metricsAccessFor(config),
       deviceStatus: (id: string) => {
         const p = presence.info(id);
         return { online: p.online, lastSeen: p.since };
@@ -222,9 +269,15 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
       registry,
       drillResponses: (id) => engine.get(id)?.firstResponses ?? journal.record(id)?.firstResponses,
     });
-    const server = createHttpServer({ router: httpRouter, sessions: registry, logger, metrics, staticDir: dashboardDir(), clock });
+    const tlsNow = tls;
+    registerTlsRoutes(httpRouter, () => tlsNow.material);
+    const web = createHttpServers({ router: httpRouter, sessions: registry, logger, metrics, staticDir: dashboardDir(), clock, hsts: config.plain === 'off', budget, allowedOrigins, timeouts: { headersMs: config.httpHeadersTimeoutS * 1000, requestMs: config.httpRequestTimeoutS * 1000 } }, tlsOptions);
+    const server = web.http;
     http = server;
-    broker.attachWebSocket(server);
+    broker.attachWebSocket(server, upgradeOriginGuard({ allowedOrigins, logger, metrics, clock }));
+    // wss:// goes the same way as ws:// (one WebSocket server, one set of checks).
+    const httpsServer = web.https!;
+    httpsServer.on('upgrade', (req, socket, head) => server.emit('upgrade', req, socket, head));
 
     for (const ext of opts.extensions ?? defaultExtensions(config)) {
       await ext.start(ctx);
@@ -255,8 +308,19 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
       flushTimer.unref();
     }
 
-    const mqttPort = await broker.listenTcp(config.mqttPort, config.host);
-    const httpPort = await new Promise<number>((resolve, reject) => {
+    const plain = config.plain === 'on';
+    const mqttPort = plain ? await broker.listenTcp(config.mqttPort, config.host) : 0;
+    const mqttsListening = await broker.listenTls(config.mqttsPort, config.host, tlsOptions);
+    mqtts = watchTlsServer(mqttsListening.server, 'mqtts', { metrics, logger, clock });
+    const mqttsPort = mqttsListening.port;
+    https = watchTlsServer(httpsServer, 'https', { metrics, logger, clock });
+    const httpsPort = await listenOn(httpsServer, config.httpsPort, config.host);
+    // A renewed certificate: new connections get it, open ones keep theirs.
+    tls.onChange((o) => {
+      mqttsListening.server.setSecureContext(o);
+      httpsServer.setSecureContext(o);
+    });
+    const httpPort = !plain ? 0 : await new Promise<number>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.httpPort, config.host, () => {
         server.off('error', reject);
@@ -264,7 +328,7 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
         resolve(typeof a === 'object' && a ? a.port : config.httpPort);
       });
     });
-    logger.info({ mqttPort, httpPort, dataDir: config.dataDir, extensions: started.map((e) => e.name) }, 'smokehub hub started');
+    logger.info({ mqttPort, httpPort, mqttsPort, httpsPort, dataDir: config.dataDir, extensions: started.map((e) => e.name) }, 'smokehub hub started');
     const fdWarning = openFilesWarning(registry.listDevices().length, openFilesLimit());
     if (fdWarning) logger.warn(fdWarning);
 
@@ -273,6 +337,9 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
       ctx,
       mqttPort,
       httpPort,
+      mqttsPort,
+      httpsPort,
+      tls,
       alarms,
       health,
       broker,

@@ -1,7 +1,8 @@
 /**
  * Every device holds one TCP connection, so the hub needs about one file descriptor per device.
  * Node cannot raise RLIMIT_NOFILE itself: read it (Linux /proc) and warn when it is too low,
- * naming the fix (systemd LimitNOFILE=, or `ulimit -n`).
+ * naming the fix (systemd LimitNOFILE=, or `ulimit -n`). The connection budget (connection-budget.ts)
+ * shares the limit out: devices first, web connections get what remains.
  */
 import { readFileSync } from 'node:fs';
 
@@ -27,7 +28,8 @@ export function openFilesWarning(devices: number, limit: { soft: number; hard: n
   const needed = devices + 512;
   if (limit.soft >= needed) return null;
   return (
-    `the open-files limit (${limit.soft}) is too low for ${devices} enrolled devices (needs about ${needed}): ` +
+    `the open-files limit (${limit.soft}) is too low for ${devices} enrolled devices (needs about ${needed}): web connections ` +
+    `(HTTP, WebSocket) are refused first to keep one descriptor per device (app/connection-budget.ts), and devices beyond the limit are refused. ` +
     `devices beyond it will be refused. Raise it (systemd: LimitNOFILE=${Math.max(65536, needed)}; shell: ulimit -n ${Math.min(limit.hard, Math.max(65536, needed))}).`
   );
 }

@@ -173,6 +173,8 @@ export class MqttBroker implements MqttPublisher, IngressControl {
       this.tcp!.once('error', reject);
       this.tcp!.listen(port, host, () => {
         this.tcp!.off('error', reject);
+        // An accept failure (EMFILE when libuv's reserve descriptor is gone) must not stop the hub.
+        this.tcp!.on('error', (err: NodeJS.ErrnoException) => this.slowLog.error(`accept|${err.code}`, { err: err.message }, 'MQTT server could not accept a connection'));
         const addr = this.tcp!.address();
         resolve(typeof addr === 'object' && addr ? addr.port : port);
       });

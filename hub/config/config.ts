@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../protocol/errors.ts';
 
-type Kind = 'string' | 'int' | 'number' | 'bool' | 'url' | 'cron' | 'timezone';
+type Kind = 'string' | 'int' | 'number' | 'bool' | 'onoff' | 'url' | 'cron' | 'timezone';
 interface Spec {
   kind: Kind;
   flag: string;
@@ -23,11 +23,23 @@ export const CONFIG_SPEC = {
   host: { kind: 'string', flag: 'host', env: 'SMOKEHUB_HOST', default: '0.0.0.0', help: 'address the MQTT and HTTP servers listen on' },
   mqttPort: { kind: 'int', flag: 'mqtt-port', env: 'SMOKEHUB_MQTT_PORT', default: 1883, min: 0, max: 65535, help: 'MQTT TCP port (0: any free port)' },
   httpPort: { kind: 'int', flag: 'http-port', env: 'SMOKEHUB_HTTP_PORT', default: 8080, min: 0, max: 65535, help: 'HTTP port: API, dashboard, MQTT over WebSocket at /mqtt' },
+  mqttsPort: { kind: 'int', flag: 'mqtts-port', env: 'SMOKEHUB_MQTTS_PORT', default: 8883, min: 0, max: 65535, help: 'MQTT over TLS port (0: any free port)' },
+  httpsPort: { kind: 'int', flag: 'https-port', env: 'SMOKEHUB_HTTPS_PORT', default: 8443, min: 0, max: 65535, help: 'HTTPS port: API, dashboard, MQTT over secure WebSocket at /mqtt (0: any free port)' },
+  plain: { kind: 'onoff', flag: 'plain', env: 'SMOKEHUB_PLAIN', default: 'on', help: 'on or off: off closes the plain MQTT and HTTP ports (TLS only, HSTS sent), for a hub reached over the internet' },
+  tlsCert: { kind: 'string', flag: 'tls-cert', env: 'SMOKEHUB_TLS_CERT', default: null, help: "the operator's own server certificate (PEM, chain included) instead of the hub's local CA in DATA/tls" },
+  tlsKey: { kind: 'string', flag: 'tls-key', env: 'SMOKEHUB_TLS_KEY', default: null, help: 'the private key (PEM) of --tls-cert' },
   verifyWindowS: { kind: 'number', flag: 'verify-window', env: 'SMOKEHUB_VERIFY_WINDOW_S', default: 20, min: 0, max: 600, help: 'seconds a pre-alarm waits before neighbours are alerted (0 disables)' },
   escalateAfterS: { kind: 'number', flag: 'escalate-after', env: 'SMOKEHUB_ESCALATE_AFTER_S', default: 120, min: 1, max: 3600, help: 'seconds an active alarm may stay uncancelled before it is escalated' },
   resolveQuietS: { kind: 'number', flag: 'resolve-quiet', env: 'SMOKEHUB_RESOLVE_QUIET_S', default: 60, min: 0, max: 3600, help: 'seconds without smoke after all devices cleared before an alarm resolves' },
   hushPeriodS: { kind: 'number', flag: 'hush-period', env: 'SMOKEHUB_HUSH_PERIOD_S', default: 300, min: 5, max: 900, help: 'seconds a hushed alarm is watched before it is re-raised (devices still alarming) or cancelled' },
   slowClientTimeoutS: { kind: 'number', flag: 'slow-client-timeout', env: 'SMOKEHUB_SLOW_CLIENT_TIMEOUT_S', default: 30, min: 1, max: 600, help: 'seconds an MQTT connection may stay unable to drain its deliveries before it is closed' },
+  httpHeadersTimeoutS: { kind: 'number', flag: 'http-headers-timeout', env: 'SMOKEHUB_HTTP_HEADERS_TIMEOUT_S', default: 15, min: 0.5, max: 20, help: 'seconds an HTTP client has to send its request line and headers before the connection is closed' },
+  httpRequestTimeoutS: { kind: 'number', flag: 'http-request-timeout', env: 'SMOKEHUB_HTTP_REQUEST_TIMEOUT_S', default: 30, min: 1, max: 300, help: 'seconds an HTTP client has to send a whole request (headers and body)' },
+  httpMaxConnections: { kind: 'int', flag: 'http-max-connections', env: 'SMOKEHUB_HTTP_MAX_CONNECTIONS', default: 2048, min: 16, max: 1_000_000, help: 'open HTTP and WebSocket connections at most (they never take the file descriptors held back for enrolled devices)' },
+  httpMaxConnectionsPerAddress: { kind: 'int', flag: 'http-max-connections-per-address', env: 'SMOKEHUB_HTTP_MAX_CONNECTIONS_PER_ADDRESS', default: 256, min: 1, max: 1_000_000, help: 'open HTTP and WebSocket connections at most from one IP address' },
+  allowedOrigins: { kind: 'string', flag: 'allowed-origins', env: 'SMOKEHUB_ALLOWED_ORIGINS', default: null, help: "web origins (scheme://host[:port], comma-separated) besides the hub's own whose pages may use the API and MQTT over WebSocket" },
+  metricsPublic: { kind: 'bool', flag: 'metrics-public', env: 'SMOKEHUB_METRICS_PUBLIC', default: false, help: '/metrics without login also when the hub listens beyond loopback' },
+  metricsToken: { kind: 'string', flag: 'metrics-token', env: 'SMOKEHUB_METRICS_TOKEN', default: null, help: 'bearer token that may read /metrics (Prometheus authorization), at least 16 characters' },
   nearbyRadiusM: { kind: 'number', flag: 'nearby-radius', env: 'SMOKEHUB_NEARBY_RADIUS_M', default: 50, min: 0, max: 5000, help: 'metres around a fire within which households of other teams are alerted too (0: none)' },
   modem: { kind: 'string', flag: 'modem', env: 'SMOKEHUB_MODEM', default: null, help: 'serial port of a GSM modem for SMS and calls, e.g. /dev/ttyUSB2 (several: comma-separated)' },
   modemBaud: { kind: 'int', flag: 'modem-baud', env: 'SMOKEHUB_MODEM_BAUD', default: 115200, min: 1200, max: 921600, help: 'baud rate of the modem serial port' },
@@ -59,7 +71,7 @@ export const CONFIG_SPEC = {
 } as const satisfies Record<string, Spec>;
 
 export type ConfigKey = keyof typeof CONFIG_SPEC;
-type ValueOf<S extends Spec> = S['kind'] extends 'int' | 'number' ? number : S['kind'] extends 'bool' ? boolean : string;
+type ValueOf<S extends Spec> = S['kind'] extends 'int' | 'number' ? number : S['kind'] extends 'bool' ? boolean : S['kind'] extends 'onoff' ? 'on' | 'off' : string;
 export type HubConfig = {
   [K in ConfigKey]: (typeof CONFIG_SPEC)[K]['default'] extends null ? ValueOf<(typeof CONFIG_SPEC)[K]> | null : ValueOf<(typeof CONFIG_SPEC)[K]>;
 };
@@ -110,6 +122,12 @@ function coerce(key: string, spec: Spec, raw: unknown, source: string): string |
       if (['1', 'true', 'yes', 'on'].includes(t)) return true;
       if (['0', 'false', 'no', 'off'].includes(t)) return false;
       throw new ConfigError(`${where} must be true or false, got "${String(raw)}"`);
+    }
+    case 'onoff': {
+      const t = typeof raw === 'boolean' ? (raw ? 'on' : 'off') : String(raw).trim().toLowerCase();
+      if (['on', 'true', 'yes', '1'].includes(t)) return 'on';
+      if (['off', 'false', 'no', '0'].includes(t)) return 'off';
+      throw new ConfigError(`${where} must be on or off, got "${String(raw)}"`);
     }
     case 'url': {
       const s = String(raw);

@@ -1,10 +1,57 @@
-/** `GET /health` and `GET /metrics`: public, for supervisors and Prometheus. */
+/**
+ * `GET /health` (public, for supervisors) and `GET /metrics` (Prometheus). `/metrics` is public only
+ * when the hub listens on loopback or `--metrics-public` says so; otherwise it needs a station login
+ * (cookie or bearer session token) or the configured `--metrics-token` (Prometheus
+ * `authorization: { credentials: … }`, sent as `Authorization: Bearer …`).
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Clock } from '../core/clock.ts';
 import type { MetricsRegistry } from '../observability/metrics.ts';
 import type { Router } from './router.ts';
+import { AuthError, ConfigError, ForbiddenError } from '../protocol/errors.ts';
+
+/** Who may read `/metrics`. */
+export interface MetricsAccess {
+  /** No credentials needed. */
+  public: boolean;
+  /** A bearer token that may read it (besides a station session); null: none. */
+  token: string | null;
+}
+
+/** 127.0.0.0/8, ::1 (also IPv4-mapped) and `localhost`: only this machine can connect. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '');
+  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
+  const v4 = h.startsWith('::ffff:') ? h.slice(7) : h;
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
+}
+
+export const MIN_METRICS_TOKEN_LENGTH = 16;
+
+/** The access rule from the configuration; a token too short to resist guessing is a start-up error. */
+export function metricsAccessFor(config: { host: string; metricsPublic: boolean; metricsToken: string | null }): MetricsAccess {
+  const token = config.metricsToken;
+  if (token !== null && (token.length < MIN_METRICS_TOKEN_LENGTH || /\s/.test(token))) {
+    throw new ConfigError(`metricsToken must be at least ${MIN_METRICS_TOKEN_LENGTH} characters without spaces (e.g. openssl rand -hex 24)`);
+  }
+  return { public: config.metricsPublic || isLoopbackHost(config.host), token };
+}
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/** Compares in constant time (the token's length does not leak either). */
+function sameToken(given: string, expected: string): boolean {
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+function bearerOf(header: string | string[] | undefined): string | null {
+  if (typeof header !== 'string') return null;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return m ? m[1]! : null;
+}
 
 export interface HealthRouteDeps {
   metrics: MetricsRegistry;
@@ -14,6 +61,8 @@ export interface HealthRouteDeps {
   version?: string;
   /** Reasons the hub is degraded now (`journal`, …): 503 while any. */
   degraded?: () => string[];
+  /** Who may read /metrics (default: public — the hub passes metricsAccessFor(config)). */
+  metricsAccess?: MetricsAccess;
 }
 
 let cachedVersion: string | null = null;
@@ -63,5 +112,20 @@ export function registerHealthRoutes(router: Router, deps: HealthRouteDeps): voi
     },
     { auth: 'none' },
   );
-  router.get('/metrics', () => ({ body: deps.metrics.render(), contentType: PROMETHEUS_CONTENT_TYPE }), { auth: 'none' });
+  const access = deps.metricsAccess ?? { public: true, token: null };
+  router.get(
+    '/metrics',
+    (req) => {
+      if (!access.public) {
+        const bearer = bearerOf(req.headers.authorization);
+        const byToken = access.token !== null && bearer !== null && sameToken(bearer, access.token);
+        if (!byToken) {
+          if (!req.user) throw new AuthError('/metrics needs a station login or the metrics token (Authorization: Bearer …)');
+          if (req.user.role !== 'station') throw new ForbiddenError('/metrics is for the station (or Prometheus with the metrics token)');
+        }
+      }
+      return { body: deps.metrics.render(), contentType: PROMETHEUS_CONTENT_TYPE };
+    },
+    { auth: 'optional' },
+  );
 }

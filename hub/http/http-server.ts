@@ -7,8 +7,12 @@
  *   SPA fallback). Counted in `smokehub_http_requests_total{route,status}`.
  * It also registers `POST /api/login`, `POST /api/logout` and `GET /api/me` on the router.
  * WebSocket upgrades (MQTT at /mqtt) are left to whoever listens for 'upgrade'.
+ * `createHttpServers` also gives an HTTPS server with the same handler: the session cookie is
+ * `Secure` on it, and `Strict-Transport-Security` is sent there when plain HTTP is off (`hsts`).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { TlsOptions } from 'node:tls';
 import { ERROR_CODES, ForbiddenError, RateLimitedError, SmokehubError, ValidationError } from '../protocol/errors.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -16,9 +20,12 @@ import type { MetricsRegistry } from '../observability/metrics.ts';
 import { AuthError } from '../protocol/errors.ts';
 import { sendResponse, statusForError, type ApiRequest, type Router, type UserPrincipal } from './router.ts';
 import { isJsonContentType, OversizeBodyError, readJsonBodyBounded } from './body.ts';
-import { extractToken, sessionCookie, toPrincipal, type SessionStore, type TokenSource } from './session.ts';
+import { extractToken, overTls, sessionCookie, toPrincipal, type SessionStore, type TokenSource } from './session.ts';
 import { registerLoginRoutes, type LoginThrottles } from './login-routes.ts';
 import { StaticFiles } from './static-files.ts';
+import { guardConnections, resolveTimeouts, serverTimeoutOptions, type HttpTimeouts } from './connection-guard.ts';
+import { originAllowed } from './origin.ts';
+import type { ConnectionBudget } from '../app/connection-budget.ts';
 
 export interface HttpServerDeps {
   router: Router;
@@ -30,7 +37,18 @@ export interface HttpServerDeps {
   clock?: Clock;
   /** Login throttles (tests inject small ones); defaults per login-routes.ts. */
   throttles?: LoginThrottles;
+  /** Header, request, keep-alive and idle timeouts (defaults: connection-guard.ts). */
+  timeouts?: Partial<HttpTimeouts>;
+  /** Admission of accepted sockets, HTTP and HTTPS alike (app/connection-budget.ts); absent: only the timeouts apply. */
+  budget?: ConnectionBudget | null;
+  /** Origins besides the hub's own whose pages may send state-changing requests (origin.ts). */
+  allowedOrigins?: readonly string[];
+  /** Send `Strict-Transport-Security` on HTTPS answers (the hub sets it when plain HTTP is off). */
+  hsts?: boolean;
 }
+
+/** One year; no includeSubDomains (the hub's name may be a household router's). */
+export const HSTS_HEADER = 'max-age=31536000';
 
 export const SECURITY_HEADERS: Record<string, string> = {
   'Content-Security-Policy':
@@ -61,18 +79,11 @@ function clientIp(req: IncomingMessage): string {
  * `Content-Type: application/json` cross-origin without a CORS preflight this server never
  * grants; the Origin check refuses the rest. Bearer-token requests carry no ambient credential.
  */
-function checkCsrf(req: IncomingMessage, via: TokenSource | null): void {
+function checkCsrf(req: IncomingMessage, via: TokenSource | null, allowedOrigins: readonly string[]): void {
   const origin = req.headers.origin;
-  if (origin !== undefined) {
-    let originHost: string | null = null;
-    try {
-      originHost = origin === 'null' ? null : new URL(origin).host;
-    } catch {
-      originHost = null;
-    }
-    if (originHost === null || originHost !== req.headers.host) {
-      throw new ForbiddenError(`cross-origin request refused (Origin ${String(origin).slice(0, 100)} does not match Host ${String(req.headers.host).slice(0, 100)})`);
-    }
+  // The same rule as the MQTT WebSocket upgrade (origin.ts): the hub's own origins and the configured list.
+  if (!originAllowed(origin, req.headers.host, allowedOrigins)) {
+    throw new ForbiddenError(`cross-origin request refused (Origin ${String(origin).slice(0, 100)} is neither the hub's own — Host ${String(req.headers.host).slice(0, 100)} — nor an allowed origin)`);
   }
   if (via === 'cookie') {
     if (req.headers['sec-fetch-site'] === 'cross-site') throw new ForbiddenError('cross-site request refused');
@@ -83,6 +94,11 @@ function checkCsrf(req: IncomingMessage, via: TokenSource | null): void {
 }
 
 export function createHttpServer(deps: HttpServerDeps): Server {
+  return createHttpServers(deps, null).http;
+}
+
+/** The HTTP server and, with `tls`, an HTTPS server sharing its request handler (the caller listens them). */
+export function createHttpServers(deps: HttpServerDeps, tls: TlsOptions | null): { http: Server; https: HttpsServer | null } {
   const { router, sessions, metrics } = deps;
   const clock = deps.clock ?? systemClock;
   const log = deps.logger.child({ module: 'http' });
@@ -116,6 +132,8 @@ export function createHttpServer(deps: HttpServerDeps): Server {
     let who: string | null = null;
     res.once('finish', () => requests.inc({ route: routeLabel, status: String(res.statusCode) }));
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+    const secure = overTls(req);
+    if (secure && deps.hsts) res.setHeader('Strict-Transport-Security', HSTS_HEADER);
     const method = (req.method ?? 'GET').toUpperCase();
     let path = '/';
     try {
@@ -136,22 +154,24 @@ export function createHttpServer(deps: HttpServerDeps): Server {
         routeLabel = '/' + route.parts.join('/');
         let user: UserPrincipal | null = null;
         let via: TokenSource | null = null;
-        if (route.opts.auth !== 'none') {
-          const t = extractToken(req.headers);
+        const t = route.opts.auth === 'none' ? null : extractToken(req.headers);
+        const s = t ? sessions.resolveSession(t.token) : null;
+        if (route.opts.auth !== 'none' && route.opts.auth !== 'optional') {
           if (!t) throw new AuthError('log in first: send the session cookie or Authorization: Bearer <token>');
-          const s = sessions.resolveSession(t.token);
           if (!s) throw new AuthError('the session is unknown or has expired; log in again');
+        }
+        if (t && s) {
           user = toPrincipal(s.user);
           who = user.username;
           via = t.via;
-          if (s.refreshed && via === 'cookie') res.setHeader('Set-Cookie', sessionCookie(t.token, (s.expiresAt - clock.now()) / 1000));
+          if (s.refreshed && via === 'cookie') res.setHeader('Set-Cookie', sessionCookie(t.token, (s.expiresAt - clock.now()) / 1000, secure));
           if (route.opts.roles && !route.opts.roles.includes(user.role)) {
             throw new ForbiddenError(`this needs the role ${route.opts.roles.join(' or ')}`);
           }
         }
         let body: unknown;
         if (STATE_CHANGING.has(method)) {
-          checkCsrf(req, via);
+          checkCsrf(req, via, deps.allowedOrigins ?? []);
           body = await readJsonBodyBounded(req);
           if (body !== undefined && via !== 'bearer' && !isJsonContentType(req.headers['content-type'])) {
             throw new ValidationError(ERROR_CODES.BAD_REQUEST, 'request body must be sent as Content-Type: application/json');
@@ -204,19 +224,22 @@ export function createHttpServer(deps: HttpServerDeps): Server {
     }
   };
 
-  const server = createServer({ requestTimeout: 30_000, headersTimeout: 20_000, keepAliveTimeout: 5_000 }, (req, res) => {
+  const timeouts = resolveTimeouts(deps.timeouts);
+  const options = serverTimeoutOptions(timeouts);
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     handle(req, res).catch((err) => {
       // Last resort: never let a request take the process down.
       log.error({ err }, 'http request failed');
       if (!res.headersSent) sendResponse(res, { status: 500, body: { error: 'internal', message: 'internal error' } });
       else res.destroy();
     });
-  });
-  server.on('clientError', (err, socket) => {
-    rejects.inc({ reason: 'client_error' });
-    log.debug({ err: (err as Error).message }, 'malformed HTTP request');
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-    else socket.destroy();
-  });
-  return server;
+  };
+  // Timeouts, client errors (answered, then the socket destroyed) and the connection budget: connection-guard.ts.
+  const guard = { timeouts, budget: deps.budget, logger: deps.logger, metrics, clock };
+  const server = createServer(options, onRequest);
+  guardConnections(server, guard);
+  // A TLS handshake gets no longer than the headers (Node's default: 120 s).
+  const secureServer = tls ? createHttpsServer({ ...options, handshakeTimeout: timeouts.headersMs, ...tls }, onRequest) : null;
+  if (secureServer) guardConnections(secureServer, guard);
+  return { http: server, https: secureServer };
 }

@@ -10,7 +10,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { MetricsRegistry } from '../observability/metrics.ts';
 import type { User } from '../store/registry-types.ts';
 import type { Router } from './router.ts';
-import { clearSessionCookie, extractToken, sessionCookie, type SessionStore } from './session.ts';
+import { clearSessionCookie, extractToken, overTls, sessionCookie, type SessionStore } from './session.ts';
 
 export interface LoginThrottles {
   /** Per client address: long blocks (an address guessing many names). */
@@ -89,7 +89,7 @@ export function registerLoginRoutes(router: Router, deps: LoginRouteDeps): Login
       log.info({ ip: req.ip, username: user.username, role: user.role }, 'login');
       return {
         body: { token, user: publicUser(user), expiresAt },
-        headers: { 'Set-Cookie': sessionCookie(token, (expiresAt - after) / 1000) },
+        headers: { 'Set-Cookie': sessionCookie(token, (expiresAt - after) / 1000, overTls(req.raw)) },
       };
     },
     { auth: 'none' },
@@ -99,7 +99,7 @@ export function registerLoginRoutes(router: Router, deps: LoginRouteDeps): Login
     const t = extractToken(req.headers);
     if (t) deps.sessions.revokeSession(t.token);
     log.info({ ip: req.ip, username: req.user?.username }, 'logout');
-    return { body: { ok: true }, headers: { 'Set-Cookie': clearSessionCookie() } };
+    return { body: { ok: true }, headers: { 'Set-Cookie': clearSessionCookie(overTls(req.raw)) } };
   });
 
   router.get('/api/me', (req) => ({ body: { user: publicUser(req.user!) } }));

@@ -7,7 +7,7 @@ import type { Clock } from '../core/clock.ts';
 import type { MetricsRegistry } from '../observability/metrics.ts';
 import type { RegistryStore } from '../store/registry-types.ts';
 import type { Router } from './router.ts';
-import { registerHealthRoutes } from './health-routes.ts';
+import { registerHealthRoutes, type MetricsAccess } from './health-routes.ts';
 import { registerHouseholdRoutes, type DeviceStatusFn } from './household-routes.ts';
 
 export type { DeviceStatusFn } from './household-routes.ts';
@@ -20,9 +20,11 @@ export interface RegistryRouteDeps {
   deviceStatus?: DeviceStatusFn;
   version?: string;
   degraded?: () => string[];
+  /** Who may read /metrics (health-routes.ts metricsAccessFor); default public. */
+  metricsAccess?: MetricsAccess;
 }
 
 export function registerRegistryRoutes(router: Router, deps: RegistryRouteDeps): void {
-  registerHealthRoutes(router, { metrics: deps.metrics, clock: deps.clock, startedAt: deps.startedAt, version: deps.version, degraded: deps.degraded });
+  registerHealthRoutes(router, { metrics: deps.metrics, clock: deps.clock, startedAt: deps.startedAt, version: deps.version, degraded: deps.degraded, metricsAccess: deps.metricsAccess });
   registerHouseholdRoutes(router, { registry: deps.registry, deviceStatus: deps.deviceStatus });
 }

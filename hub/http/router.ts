@@ -33,8 +33,11 @@ export interface ApiResponse {
 export type Handler = (req: ApiRequest) => ApiResponse | Promise<ApiResponse>;
 
 export interface RouteOptions {
-  /** 'none': public; 'user' (default): a valid session or bearer token is required. */
-  auth?: 'none' | 'user';
+  /**
+   * 'none': public; 'user' (default): a valid session or bearer token is required; 'optional': the
+   * user is resolved when a valid session comes with the request, else null (the handler decides).
+   */
+  auth?: 'none' | 'user' | 'optional';
   /** Roles allowed (default: all logged-in roles). */
   roles?: UserPrincipal['role'][];
 }

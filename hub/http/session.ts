@@ -60,15 +60,21 @@ export function extractToken(headers: IncomingHttpHeaders): { token: string; via
 }
 
 /**
- * The session cookie. No `Secure` attribute: the hub serves plain HTTP on the LAN (a browser
- * would drop a Secure cookie there); HttpOnly + SameSite=Strict keep it from scripts and other sites.
+ * The session cookie. HttpOnly + SameSite=Strict keep it from scripts and other sites; `Secure`
+ * when the request came over HTTPS (`secure`), so the browser never sends it over plain HTTP —
+ * not on the plain port, where a browser would drop a Secure cookie.
  */
-export function sessionCookie(token: string, maxAgeS: number): string {
-  return `${SESSION_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${Math.max(0, Math.floor(maxAgeS))}`;
+export function sessionCookie(token: string, maxAgeS: number, secure = false): string {
+  return `${SESSION_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${Math.max(0, Math.floor(maxAgeS))}${secure ? '; Secure' : ''}`;
 }
 
-export function clearSessionCookie(): string {
-  return `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`;
+export function clearSessionCookie(secure = false): string {
+  return `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0${secure ? '; Secure' : ''}`;
+}
+
+/** Did the request come over TLS (the hub's HTTPS port)? */
+export function overTls(req: { socket: unknown }): boolean {
+  return (req.socket as { encrypted?: boolean } | null)?.encrypted === true;
 }
 
 export function toPrincipal(user: User): UserPrincipal {

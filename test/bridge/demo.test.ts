@@ -23,7 +23,7 @@ test('demo prints the dashboard URL and login, and raises a first alarm', async 
   const cleanup = cleanupStack(t);
   const lines: string[] = [];
   const demo = await runDemo({
-    flags: { data: tempDir(t), 'http-port': '0', 'mqtt-port': '0', host: '127.0.0.1', 'first-alarm-after': '1', 'verify-window': '1', 'alarm-every': '0', 'log-level': 'silent' },
+    flags: { data: tempDir(t), 'http-port': '0', 'mqtt-port': '0', 'mqtts-port': '0', 'https-port': '0', host: '127.0.0.1', 'first-alarm-after': '1', 'verify-window': '1', 'alarm-every': '0', 'log-level': 'silent' },
     out: (l) => lines.push(l),
   });
   cleanup(() => demo.stop());

@@ -214,7 +214,7 @@ function exitOf(child: ChildProcess): Promise<number | null> {
 
 test('start: prints the admin password once, serves the API, stops gracefully on SIGTERM', async (t) => {
   const dir = tempDir(t);
-  const args = ['--import', 'tsx', 'hub/cli/main.ts', 'start', '--data', dir, '--mqtt-port', '0', '--http-port', '0', '--host', '127.0.0.1', '--log-level', 'warn'];
+  const args = ['--import', 'tsx', 'hub/cli/main.ts', 'start', '--data', dir, '--mqtt-port', '0', '--http-port', '0', '--mqtts-port', '0', '--https-port', '0', '--host', '127.0.0.1', '--log-level', 'warn'];
   const child = spawn(process.execPath, args, { cwd: ROOT, env: env() });
   t.after(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
@@ -253,7 +253,7 @@ test('start: a port in use or a bad setting is one clear line and exit 1, no sta
   await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
   t.after(() => blocker.close());
   const busy = (blocker.address() as { port: number }).port;
-  const inUse = await cli(['start', '--data', dir, '--mqtt-port', '0', '--http-port', String(busy), '--host', '127.0.0.1', '--log-level', 'silent']);
+  const inUse = await cli(['start', '--data', dir, '--mqtt-port', '0', '--http-port', String(busy), '--mqtts-port', '0', '--https-port', '0', '--host', '127.0.0.1', '--log-level', 'silent']);
   assert.equal(inUse.code, 1);
   assert.equal(inUse.stderr.trim().split('\n').length, 1, inUse.stderr);
   assert.match(inUse.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${busy} \\(--http-port\\): the port is already in use`));

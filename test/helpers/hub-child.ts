@@ -1,6 +1,7 @@
 /**
  * Runs a hub in a child process (for kill -9 tests): config from SMOKEHUB_* env, prints one JSON line
- * `{"mqttPort","httpPort"}` on stdout when it listens.
+ * `{"mqttPort","httpPort","mqttsPort","httpsPort"}` on stdout when it listens. The TLS ports are
+ * any free ones unless SMOKEHUB_MQTTS_PORT / SMOKEHUB_HTTPS_PORT say otherwise.
  */
 import { loadConfig } from '../../hub/config/config.ts';
 import { startHub } from '../../hub/app/hub.ts';
@@ -19,6 +20,6 @@ const reserveBytes = reserve === undefined ? undefined : Number(reserve);
 // HUB_CHILD_LOG_LEVEL=warn (etc.) logs to stderr (stdout carries the ports line) instead of nothing.
 const logLevel = process.env.HUB_CHILD_LOG_LEVEL;
 const logger = logLevel ? pino({ level: logLevel, base: undefined }, pino.destination(2)) : silentLogger();
-const hub = await startHub(loadConfig({ env: process.env }), { logger, extensions, ingressSliceMs: slice === undefined ? undefined : Number(slice), journalSync, reserveBytes });
-process.stdout.write(JSON.stringify({ mqttPort: hub.mqttPort, httpPort: hub.httpPort }) + '\n');
+const hub = await startHub(loadConfig({ env: { SMOKEHUB_MQTTS_PORT: '0', SMOKEHUB_HTTPS_PORT: '0', ...process.env } }), { logger, extensions, ingressSliceMs: slice === undefined ? undefined : Number(slice), journalSync, reserveBytes });
+process.stdout.write(JSON.stringify({ mqttPort: hub.mqttPort, httpPort: hub.httpPort, mqttsPort: hub.mqttsPort, httpsPort: hub.httpsPort }) + '\n');
 process.on('SIGTERM', () => void hub.stop().then(() => process.exit(0)));

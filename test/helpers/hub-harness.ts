@@ -24,6 +24,10 @@ export interface TestHub {
   mqttUrl: string;
   wsUrl: string;
   httpUrl: string;
+  /** The TLS ports (certificate: DATA/tls/ca.pem, unless the test gave its own). */
+  mqttsUrl: string;
+  wssUrl: string;
+  httpsUrl: string;
   dataDir: string;
   credentials: Credential[];
   adminPassword: string;
@@ -66,6 +70,8 @@ export async function startTestHub(
     host: '127.0.0.1',
     mqttPort: 0,
     httpPort: 0,
+    mqttsPort: 0,
+    httpsPort: 0,
     verifyWindowS: 0,
     ...opts.config,
   };
@@ -89,6 +95,9 @@ export async function startTestHub(
     mqttUrl: `mqtt://127.0.0.1:${hub.mqttPort}`,
     wsUrl: `ws://127.0.0.1:${hub.httpPort}/mqtt`,
     httpUrl: `http://127.0.0.1:${hub.httpPort}`,
+    mqttsUrl: `mqtts://127.0.0.1:${hub.mqttsPort}`,
+    wssUrl: `wss://127.0.0.1:${hub.httpsPort}/mqtt`,
+    httpsUrl: `https://127.0.0.1:${hub.httpsPort}`,
     dataDir,
     credentials,
     adminPassword,

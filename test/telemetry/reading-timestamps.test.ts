@@ -71,7 +71,7 @@ for (const kind of ['embedded', 'influxdb'] as const) {
         influxd = await startInfluxd();
         influxUrl = `${influxd.baseUrl}/stamps`;
       }
-      const config: HubConfig = { ...loadConfig({ flags: { data: dataDir }, env: {} }), host: '127.0.0.1', mqttPort: 0, httpPort: 0, verifyWindowS: 0, influxUrl };
+      const config: HubConfig = { ...loadConfig({ flags: { data: dataDir }, env: {} }), host: '127.0.0.1', mqttPort: 0, httpPort: 0, mqttsPort: 0, httpsPort: 0, verifyWindowS: 0, influxUrl };
       ext = telemetryExtension(config, { flushMs: 20, lingerMs: 50, retryMinMs: 100, retryMaxMs: 500 });
       th = await startTestHub({ dataDir, clock, config: { influxUrl }, extensions: [ext] });
     });

@@ -66,7 +66,7 @@ async function embeddedRows(dataDir: string): Promise<number> {
 
 /** A hub with the telemetry extension (options as given) in `dataDir`, a client pool, and a /metrics reader; all stopped after the test. */
 async function hubWithTelemetry(t: { after: (fn: () => Promise<void>) => void }, dataDir: string, opts: Parameters<typeof telemetryExtension>[1]) {
-  const config = { ...loadConfig({ flags: { data: dataDir }, env: {} }), host: '127.0.0.1', mqttPort: 0, httpPort: 0, verifyWindowS: 0 };
+  const config = { ...loadConfig({ flags: { data: dataDir }, env: {} }), host: '127.0.0.1', mqttPort: 0, httpPort: 0, mqttsPort: 0, httpsPort: 0, verifyWindowS: 0 };
   const ext = telemetryExtension(config, opts);
   const th = await startTestHub({ dataDir, extensions: [ext] });
   const pool = new ClientPool();

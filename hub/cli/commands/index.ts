@@ -9,6 +9,7 @@ import { userCommand } from './user.ts';
 import { householdsCommand } from './households.ts';
 import { alarmsCommand } from './alarms.ts';
 import { equipmentCommand } from './equipment.ts';
+import { tlsCommand } from './tls.ts';
 
 export const COMMANDS: CliCommand[] = [
   startCommand,
@@ -17,6 +18,7 @@ export const COMMANDS: CliCommand[] = [
   householdsCommand,
   alarmsCommand,
   equipmentCommand,
+  tlsCommand,
 ];
 
 export function findCommand(name: string): CliCommand | undefined {

@@ -18,10 +18,11 @@ function flagSpec(): Record<string, FlagSpec> {
 }
 
 /** One line for a failure to listen (port in use, no permission), or null for other errors. */
-export function listenProblem(err: unknown, ports: { mqtt: number; http: number }): string | null {
+export function listenProblem(err: unknown, ports: { mqtt: number; http: number; mqtts?: number; https?: number }): string | null {
   const e = err as NodeJS.ErrnoException & { port?: number; address?: string };
   if (e?.code !== 'EADDRINUSE' && e?.code !== 'EACCES' && e?.code !== 'EADDRNOTAVAIL') return null;
-  const which = e.port === ports.mqtt ? ' (--mqtt-port)' : e.port === ports.http ? ' (--http-port)' : '';
+  const flag = (Object.entries(ports) as Array<[string, number | undefined]>).find(([, p]) => p !== undefined && p !== 0 && p === e.port)?.[0];
+  const which = flag ? ` (--${flag}-port)` : '';
   const where = `${e.address ?? ''}${e.port !== undefined ? `:${e.port}` : ''}`;
   const why =
     e.code === 'EADDRINUSE' ? 'the port is already in use — is another hub running?' :
@@ -59,7 +60,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
   try {
     running = await startHub(config);
   } catch (err) {
-    const problem = listenProblem(err, { mqtt: config.mqttPort, http: config.httpPort });
+    const problem = listenProblem(err, { mqtt: config.mqttPort, http: config.httpPort, mqtts: config.mqttsPort, https: config.httpsPort });
     if (problem) {
       io.stderr(`smokehub: ${problem}\n`);
       return 1;
@@ -70,11 +71,22 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     io.stdout(
       `\nFirst start: created the station user "admin".\n` +
         `  user:     admin\n  password: ${running.adminPassword}\n` +
-        `This password is shown only once. Log in at http://<this machine>:${running.httpPort}/ ` +
+        `This password is shown only once. Log in at ${config.plain === 'on' ? `http://<this machine>:${running.httpPort}` : `https://<this machine>:${running.httpsPort}`}/ ` +
         `and add people with "smokehub user add".\n\n`,
     );
   }
-  io.stdout(`smokehub: MQTT on port ${running.mqttPort}, HTTP (API, dashboard, MQTT over WebSocket /mqtt) on port ${running.httpPort}, data in ${config.dataDir}\n`);
+  const ca = running.tls.material.ca;
+  if (running.tls.createdCa && ca) {
+    io.stdout(
+      `First start: created the hub's local certificate authority for TLS.\n` +
+        `  CA certificate:      ${running.tls.material.caPath}\n  SHA-256 fingerprint: ${ca.fingerprint256}\n` +
+        `Phones and devices that trust this CA check this fingerprint (docs/security.md, "TLS"); ` +
+        `"smokehub tls show" prints it again.\n\n`,
+    );
+  }
+  if (config.plain === 'on') io.stdout(`smokehub: MQTT on port ${running.mqttPort}, HTTP (API, dashboard, MQTT over WebSocket /mqtt) on port ${running.httpPort}, data in ${config.dataDir}\n`);
+  else io.stdout(`smokehub: plain MQTT and HTTP are off (--plain off), data in ${config.dataDir}\n`);
+  io.stdout(`smokehub: MQTT over TLS on port ${running.mqttsPort}, HTTPS (API, dashboard, MQTT over secure WebSocket /mqtt) on port ${running.httpsPort}\n`);
   const sig = await signal;
   io.stdout(`smokehub: ${sig} received, stopping\n`);
   const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), STOP_TIMEOUT_MS).unref());
