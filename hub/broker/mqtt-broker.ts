@@ -198,6 +198,8 @@ export class MqttBroker implements MqttPublisher, IngressControl {
       server.once('error', reject);
       server.listen(port, host, () => {
         server.off('error', reject);
+        // An accept error (EMFILE) is logged, never thrown.
+        server.on('error', (err: NodeJS.ErrnoException) => this.slowLog.error(`accept-tls|${err.code}`, { err: err.message }, 'MQTTS server could not accept a connection'));
         const addr = server.address();
         resolve({ port: typeof addr === 'object' && addr ? addr.port : port, server });
       });
