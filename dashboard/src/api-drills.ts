@@ -39,6 +39,11 @@ export async function drills(team?: string | null): Promise<DrillSummary[]> {
   return listOf<Record<string, unknown>>(raw, 'drills').map(toSummary);
 }
 
+/** Ends a running drill now (the station, or the drill's team leader). */
+export async function endDrill(id: string): Promise<void> {
+  await request<unknown>('POST', `/api/drills/${enc(id)}/end`, {});
+}
+
 export async function drillReport(id: string): Promise<DrillReport> {
   const raw = await request<Record<string, unknown>>('GET', `/api/drills/${enc(id)}`);
   // `households` here is the report, not the view's alarming households.

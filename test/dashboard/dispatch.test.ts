@@ -112,13 +112,13 @@ test('the station acknowledges and dispatches from the board; phones say the tru
   await neighbour.waitForFunction(() => (window as unknown as { __tones: unknown[] }).__tones.length > 0, undefined, { timeout: 3000 });
   assert.deepEqual(await tonesOf(neighbour), [{ wave: 'square', freqs: [950] }]);
   await screenshot(near, 'phone-nearby');
-  // Its answer reaches the board (the HTTP route refuses another team's alarm; the phone answers over MQTT).
+  // Its answer reaches the board (a nearby household may answer another team's alarm over HTTP).
   await nearAlert.locator('button[data-response="coming"]').tap();
   await nearAlert.locator('.phone-answer').waitFor({ timeout: 3000 });
   await waitUntil('the nearby answer on the board', async () => /t2-near: đang đến/.test(await card.locator('.responder-list').innerText().catch(() => '')), 5000);
   assert.deepEqual(
     h.hub.alarms.viewOf(alarm)!.responders.filter((r) => r.household === 't2-near').map((r) => [r.response, r.via]),
-    [['coming', 'mqtt']],
+    [['coming', 'http']],
   );
 
   // A neighbour answers by SMS: the timeline names the phone number.

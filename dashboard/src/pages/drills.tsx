@@ -5,7 +5,6 @@
  * drill's report follows its responses live (the drill is an open alarm in the store).
  */
 import { useMemo, useState } from 'preact/hooks';
-import * as api from '../api.ts';
 import * as drillsApi from '../api-drills.ts';
 import { ErrorBox } from '../components/error-box.tsx';
 import { StateBadge } from '../components/badges.tsx';
@@ -207,14 +206,14 @@ export function DrillsPage() {
                       <button type="button" class="btn small" data-action="drill-report" aria-expanded={open === d.alarm} onClick={() => setOpen(open === d.alarm ? null : d.alarm)}>
                         {open === d.alarm ? t('drills.hideReport') : t('drills.report')}
                       </button>
-                      {running && station && (
+                      {running && (station || app.user?.role === 'team-leader') && (
                         <button
                           type="button"
                           class="btn small"
                           data-action="end-drill"
                           onClick={() => {
                             setEndError(null);
-                            api.resolveAlarm(d.alarm).then(list.reload, setEndError);
+                            drillsApi.endDrill(d.alarm).then(list.reload, setEndError);
                           }}
                         >
                           {t('drills.end')}
