@@ -1,12 +1,15 @@
 /**
  * `npm run bench`: every benchmark in turn; each prints its table and writes bench/results/*.json.
- * BENCH_ONLY=hub|durability|telemetry runs one.
+ * BENCH_ONLY=hub|durability|telemetry|slow-consumer runs one.
  */
 const only = process.env.BENCH_ONLY;
 const benches: Array<[string, () => Promise<unknown>]> = [
   ['hub', async () => (await import('./hub-fanout.ts')).run()],
   ['durability', async () => (await import('./journal-durability.ts')).run()],
   ['telemetry', async () => (await import('./telemetry-ingest.ts')).run()],
+  ['slow-consumer', async () => (await import('./slow-consumer.ts')).run()],
+  ['sms', async () => (await import('./sms-ladder.ts')).run()],
+  ['tls', async () => (await import('./tls.ts')).run()],
 ];
 for (const [name, run] of benches) {
   if (only && only !== name) continue;

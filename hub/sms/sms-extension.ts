@@ -67,8 +67,10 @@ export class SmsExtension implements HubExtension {
     const rejects = ctx.metrics.counter('smokehub_rejects_total', 'Rejected inputs by reason (error code) and channel');
     ctx.metrics.gauge('smokehub_sms_queue', 'Outgoing SMS and calls by state', () => Object.entries(queue.counts()).map(([state, n]) => [{ state }, n]));
     const lang = this.opts.lang ?? 'vi';
+    // The dispatch card always goes without diacritics: two GSM-7 parts hold 306 characters, two UCS-2 parts
+    // only 134 — the whole card (who needs help to get out, gas cylinders, access, water) matters more.
     const render = (id: Parameters<typeof renderSms>[0], view: AlarmView) =>
-      renderSms(id, view, { lang, unaccented: this.config.smsUnaccented, timeZone: this.config.timezone, card: ctx.registry.getHousehold(view.origin.household)?.card ?? { access: '', hazards: '', vulnerable: '', water: '' } });
+      renderSms(id, view, { lang, unaccented: this.config.smsUnaccented || id === 'dispatch-card', timeZone: this.config.timezone, card: ctx.registry.getHousehold(view.origin.household)?.card ?? { access: '', hazards: '', vulnerable: '', water: '' } });
     const hub = { by: { kind: 'hub' as const, reason: 'sms' }, via: 'sms' as const };
     const kickAll = () => this.senders.forEach((s) => s.kick());
 
@@ -157,9 +159,14 @@ export class SmsExtension implements HubExtension {
     log.info({ modems: this.modems.map((m) => m.name), stationPhones: stationPhones.length }, 'SMS and calls through GSM modems');
   }
 
+  /**
+   * Stops the senders and the modems without waiting for a text or a ring in progress (that item is
+   * `sending` in the queue and is sent again after the next start: at least once).
+   */
   async stop(): Promise<void> {
-    await Promise.all(this.senders.map((s) => s.stop()));
+    const senders = Promise.all(this.senders.map((s) => s.stop()));
     await Promise.all(this.modems.map((m) => m.modem.stop().catch(() => {})));
+    await Promise.race([senders, new Promise((r) => setTimeout(r, 3000).unref())]);
     this.senders = [];
   }
 

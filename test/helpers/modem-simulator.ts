@@ -17,7 +17,8 @@
  * - `AT+CPIN?` → `+CPIN: READY|SIM PIN|SIM PUK` (§3.2.28); a wrong PIN is `+CME ERROR: 16`, three
  *   lock the SIM (PUK); `AT+CREG?` → `+CREG: 0,<stat>` (§3.2.32); `AT+CSQ` → `+CSQ: <rssi>,<ber>` (§3.2.35).
  * Faults: ERROR / +CMS ERROR to CMGS, dropped registration, URCs inside an answer; `powerCycle()`
- * is what a replug does (echo on, PIN needed again). On a real PTY: test/helpers/modem-pty.ts.
+ * is what a replug does (echo on, PIN needed again); a part being sent when the modem is pulled
+ * (`detach`) is lost with its power. On a real PTY: test/helpers/modem-pty.ts.
  */
 import type { Duplex } from 'node:stream';
 import { decodePdu, encodeDeliver, encodeStatusReport, type SmsAlphabet } from '../../hub/sms/pdu.ts';
@@ -30,6 +31,8 @@ export interface SimulatorOptions {
   csq?: number;
   /** Between Ctrl-Z and `+CMGS:` (real modems: 3–6 s). */
   smsLatencyMs?: number;
+  /** Drawn for each part instead of `smsLatencyMs` (e.g. a seeded uniform 3–6 s). */
+  smsLatency?: () => number;
   /** Commands (as typed, case-insensitive) answered `ERROR`, e.g. optional set-up. */
   errorOn?: string[];
   /** `AT+CEREG?` supported (LTE modems); SIM800 answers ERROR. */
@@ -48,6 +51,9 @@ export interface SentSms {
   parts: number;
   refs: number[];
   statusReport: boolean;
+  /** When the `AT+CMGS` of its first part arrived (the hub handed it to the modem). */
+  startedAt: number;
+  /** When its last `+CMGS: <mr>` was written (the modem confirmed it). */
   at: number;
 }
 export type CallScript = { answerAfterMs: number; hangUpAfterMs?: number } | { busyAfterMs: number } | { rejectAfterMs: number } | { noAnswer: true };
@@ -77,10 +83,13 @@ export class ModemSimulator {
   readonly calls: CallRecord[] = [];
   /** Every line in (`> AT…`) and out (`< …`), for debugging and transcript tests. */
   readonly transcript: string[] = [];
-  readonly o: Required<Omit<SimulatorOptions, 'pin' | 'statusReport'>> & Pick<SimulatorOptions, 'pin' | 'statusReport'>;
+  readonly o: Required<Omit<SimulatorOptions, 'pin' | 'statusReport' | 'smsLatency'>> & Pick<SimulatorOptions, 'pin' | 'statusReport' | 'smsLatency'>;
   private stream: Duplex | null = null;
   private input = '';
   private promptLen: number | null = null;
+  private promptAt = 0;
+  /** Bumped by `detach` and `powerCycle`: what the modem was doing when pulled is lost with its power. */
+  private plugGeneration = 0;
   private busy: Promise<void> = Promise.resolve();
   private echo = true;
   private cmee = 0;
@@ -91,7 +100,7 @@ export class ModemSimulator {
   private store = new Map<number, Stored>();
   private nextMr = 1;
   private concatRef = 0;
-  private partial = new Map<string, { parts: Map<number, string>; refs: number[]; total: number }>();
+  private partial = new Map<string, { parts: Map<number, string>; refs: number[]; total: number; startedAt: number }>();
   private call: ActiveCall | null = null;
   private smsFaults: Array<'ERROR' | number> = [];
   private interleave: string[] = [];
@@ -108,10 +117,12 @@ export class ModemSimulator {
 
   attach(stream: Duplex): void {
     this.stream = stream;
-    stream.on('data', (chunk: Buffer) => this.onInput(chunk.toString('latin1')));
+    // Bytes a pulled port still delivers after `detach` never reach the power-cycled modem.
+    stream.on('data', (chunk: Buffer) => this.stream === stream && this.onInput(chunk.toString('latin1')));
   }
 
   detach(): void {
+    this.plugGeneration++;
     this.stream = null;
     this.input = '';
     this.promptLen = null;
@@ -119,6 +130,9 @@ export class ModemSimulator {
 
   /** A power cycle (a replugged USB modem): echo on, defaults back, PIN needed, calls dropped. */
   powerCycle(): void {
+    this.plugGeneration++; // what it was doing is lost with the power
+    this.input = '';
+    this.promptLen = null;
     this.echo = true;
     this.cmee = 0;
     this.cnmiMt = 0;
@@ -193,9 +207,10 @@ export class ModemSimulator {
         const cancelled = this.input[end] === '\x1b';
         this.input = this.input.slice(end + 1);
         const len = this.promptLen;
+        const startedAt = this.promptAt;
         this.promptLen = null;
         this.transcript.push(`> ${pdu}${cancelled ? '<ESC>' : '<^Z>'}`);
-        if (!cancelled) this.queue(() => this.submit(pdu, len));
+        if (!cancelled) this.queue(() => this.submit(pdu, len, startedAt));
         continue;
       }
       const cr = this.input.indexOf('\r');
@@ -206,7 +221,9 @@ export class ModemSimulator {
       this.transcript.push(`> ${/^AT\+CPIN=/i.test(line) ? 'AT+CPIN=***' : line}`);
       // The prompt must come before more input is read (the PDU follows it).
       if (/^AT\+CMGS=\d+$/i.test(line) && this.smsPossible()) {
+        const at = Date.now();
         this.queue(async () => {
+          this.promptAt = at;
           this.promptLen = Number(line.slice(8));
           this.transcript.push('< > ');
           this.raw('\r\n> ');
@@ -218,8 +235,10 @@ export class ModemSimulator {
     }
   }
 
+  /** Runs `fn` after the commands before it; dropped when the modem was pulled in between (power lost). */
   private queue(fn: () => Promise<void> | void): void {
-    this.busy = this.busy.then(fn).catch((err) => {
+    const gen = this.plugGeneration;
+    this.busy = this.busy.then(() => (gen === this.plugGeneration ? fn() : undefined)).catch((err) => {
       this.transcript.push(`! ${(err as Error).message}`);
     });
   }
@@ -339,7 +358,8 @@ export class ModemSimulator {
     return this.out('ERROR');
   }
 
-  private async submit(pdu: string, len: number): Promise<void> {
+  private async submit(pdu: string, len: number, startedAt: number): Promise<void> {
+    const gen = this.plugGeneration;
     const fault = this.smsFaults.shift();
     if (fault !== undefined) {
       await this.later(Math.min(this.o.smsLatencyMs, 50));
@@ -353,12 +373,13 @@ export class ModemSimulator {
     }
     const scaOctets = parseInt(pdu.slice(0, 2), 16) + 1;
     if (d.type !== 'submit' || pdu.length / 2 - scaOctets !== len) return this.cmsError(304);
-    await this.later(this.o.smsLatencyMs);
+    await this.later(this.o.smsLatency ? this.o.smsLatency() : this.o.smsLatencyMs);
+    if (gen !== this.plugGeneration) return; // pulled meanwhile: never sent
     if (!this.o.registered) return this.cmsError(331); // no network service
     const mr = this.nextMr;
     this.nextMr = (this.nextMr + 1) & 0xff;
     this.out(`+CMGS: ${mr}`, ...this.interleave.splice(0), 'OK');
-    this.record(d.to, d.text, d.alphabet, d.statusReport, mr, d.concat);
+    this.record(d.to, d.text, d.alphabet, d.statusReport, mr, startedAt, d.concat);
     const sr = this.o.statusReport;
     if (d.statusReport && sr && this.cnmiDs === 1) {
       void this.later(sr.delayMs).then(() => {
@@ -368,20 +389,20 @@ export class ModemSimulator {
     }
   }
 
-  private record(to: string, text: string, alphabet: string, statusReport: boolean, mr: number, concat?: { ref: number; total: number; seq: number }): void {
+  private record(to: string, text: string, alphabet: string, statusReport: boolean, mr: number, startedAt: number, concat?: { ref: number; total: number; seq: number }): void {
     if (!concat) {
-      this.sent.push({ to, text, alphabet, parts: 1, refs: [mr], statusReport, at: Date.now() });
+      this.sent.push({ to, text, alphabet, parts: 1, refs: [mr], statusReport, startedAt, at: Date.now() });
       return;
     }
     const key = `${to}|${concat.ref}|${concat.total}`;
-    const p = this.partial.get(key) ?? { parts: new Map<number, string>(), refs: [], total: concat.total };
+    const p = this.partial.get(key) ?? { parts: new Map<number, string>(), refs: [], total: concat.total, startedAt };
     this.partial.set(key, p);
     p.parts.set(concat.seq, text);
     p.refs.push(mr);
     if (p.parts.size < p.total) return;
     this.partial.delete(key);
     const joined = [...p.parts].sort((a, b) => a[0] - b[0]).map((e) => e[1]).join('');
-    this.sent.push({ to, text: joined, alphabet, parts: p.total, refs: p.refs, statusReport, at: Date.now() });
+    this.sent.push({ to, text: joined, alphabet, parts: p.total, refs: p.refs, statusReport, startedAt: Math.min(p.startedAt, startedAt), at: Date.now() });
   }
 
   private dial(number: string): void {
