@@ -26,7 +26,7 @@ import { SlowClientGuard, type GuardableClient, type GuardedConnection } from '.
 import { SessionStore } from './session-store.ts';
 import { RateLimitedLog } from '../observability/rate-limited-log.ts';
 import { LoginThrottle } from '../core/login-throttle.ts';
-import { TOPIC_ROOT, topics } from '../protocol/topics.ts';
+import { TOPIC_ROOT, filterMatches, topics } from '../protocol/topics.ts';
 
 /** Where rejected publishes are sent instead of being forwarded (nobody may subscribe to it). */
 const SINK_TOPIC = '$SYS/smokehub/rejected';
@@ -423,7 +423,7 @@ export class MqttBroker implements MqttPublisher, IngressControl {
       const views =
         household !== null
           ? this.alarms.concerning(household).map((v) => ({ topic: topics.household(household, 'alert'), v }))
-          : covers(s.topic, topics.station('alarm'))
+          : filterMatches(s.topic, topics.station('alarm'))
             ? this.alarms.openViews().map((v) => ({ topic: topics.station('alarm'), v }))
             : [];
       for (const { topic, v } of views) {
@@ -445,20 +445,9 @@ function journalled(topic: string): boolean {
 function alertHousehold(filter: string): string | null {
   const p = filter.split('/');
   if (p[0] !== TOPIC_ROOT || p[1] !== 'h' || !p[2] || p[2] === '+' || p[2] === '#') return null;
-  return covers(filter, topics.household(p[2], 'alert')) ? p[2] : null;
+  return filterMatches(filter, topics.household(p[2], 'alert')) ? p[2] : null;
 }
 
-/** Does an MQTT filter match a concrete topic? */
-export function covers(filter: string, topic: string): boolean {
-  const f = filter.split('/');
-  const t = topic.split('/');
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === '#') return true;
-    if (i >= t.length) return false;
-    if (f[i] !== '+' && f[i] !== t[i]) return false;
-  }
-  return f.length === t.length;
-}
 
 function remoteAddress(client: Client): string {
   const req = (client as Client & { req?: IncomingMessage }).req;

@@ -25,6 +25,7 @@ import { Readable } from 'node:stream';
 import { Level } from 'level';
 import AsyncLevelPersistence from 'aedes-persistence-level/asyncPersistence.js';
 import type { StoredPacket } from 'aedes-persistence-level/asyncPersistence.js';
+import { filterMatches } from '../protocol/topics.ts';
 
 const OUTGOING = 'outgoing:';
 const OUTGOING_ID = 'outgoing-id:';
@@ -180,18 +181,6 @@ interface RetainedPacket {
   payload: Buffer;
 }
 
-/** Does an MQTT filter match a topic? (`#` also matches the parent level; wildcards never match `$` topics.) */
-export function filterMatches(filter: string, topic: string): boolean {
-  if (topic.startsWith('$') && (filter.startsWith('+') || filter.startsWith('#'))) return false;
-  const f = filter.split('/');
-  const t = topic.split('/');
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === '#') return true;
-    if (i >= t.length) return false;
-    if (f[i] !== '+' && f[i] !== t[i]) return false;
-  }
-  return f.length === t.length;
-}
 
 /** Retained messages matching each filter, from the in-memory copy. */
 function* retainedMatching(retained: Map<string, RetainedPacket>, filters: string[]): Generator<RetainedPacket> {

@@ -58,3 +58,16 @@ export const topics = {
   householdTree: (household: string) => `${TOPIC_ROOT}/h/${household}/#`,
   all: () => `${TOPIC_ROOT}/#`,
 };
+
+/** Does an MQTT filter match a concrete topic? (`#` also matches the parent level; wildcards never match `$` topics.) */
+export function filterMatches(filter: string, topic: string): boolean {
+  if (topic.startsWith('$') && (filter.startsWith('+') || filter.startsWith('#'))) return false;
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return true;
+    if (i >= t.length) return false;
+    if (f[i] !== '+' && f[i] !== t[i]) return false;
+  }
+  return f.length === t.length;
+}
