@@ -30,7 +30,7 @@ import { isValidId } from '../protocol/topics.ts';
 import { DEVICE_KINDS, type DeviceKind } from '../protocol/schema.ts';
 import { deviceSecretProblem } from './credentials.ts';
 import type { ImportResult, SqliteRegistryStore } from './registry-store.ts';
-import { CARD_FIELDS, type CardField, type HouseholdCard } from './registry-types.ts';
+import { CARD_FIELDS, type CardField, type Household, type HouseholdCard } from './registry-types.ts';
 import { DEFAULT_COUNTRY_CODE, parsePhoneList } from '../sms/phone-number.ts';
 
 export const CSV_COLUMNS = ['team', 'household', 'name', 'address', 'phone', 'lat', 'lon', 'device', 'kind', 'secret'] as const;
@@ -155,18 +155,8 @@ export function parseCsv(text: string): { records: CsvRecord[]; problems: CsvPro
 }
 
 /** A household row of the file, with the line it came from. */
-export interface PlannedHousehold {
+export interface PlannedHousehold extends Omit<Household, 'card'> {
   line: number;
-  id: string;
-  team: string;
-  name: string;
-  address: string;
-  /** The cell as written. */
-  phone: string;
-  /** E.164. */
-  phones: string[];
-  lat: number | null;
-  lon: number | null;
   /** Only the card columns the file has: an absent key leaves the stored value unchanged. */
   card: Partial<HouseholdCard>;
 }
