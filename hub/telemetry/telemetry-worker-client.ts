@@ -172,6 +172,9 @@ export class TelemetryWorkerClient {
       let abandoned = false;
       let lastError: Error | null = null;
       worker.on('message', (m: FromWorker) => {
+        // A worker that was replaced (killed, restarted) may still deliver what it posted before it died:
+        // its confirmations are not the new worker's (the same batch is re-sent with the same seq).
+        if (this.worker !== worker) return;
         if (m.t === 'ready' && !settled) {
           settled = true;
           this.onReady(m, !first);
