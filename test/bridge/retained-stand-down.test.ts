@@ -69,7 +69,9 @@ test('an alarm closed while the bridge was offline and the hub restarted: the re
   current = await startHub(first.config, { logger: silentLogger() });
   await waitFor(() => built.link.connected, 10_000, 'reconnected');
   await waitFor(() => !built.bridge.tracker.isSounding(), 5000, 'stood down by the retained state');
-  assert.ok(states.length > reconnects && states.at(-1) === 0, `a retained state with nothing open (${states.join(',')})`);
+  // The bridge heard open-alarm states again after the restart. (Copies queued in its persistent session
+  // while it was away can arrive after the hub's fresh state: the stand-down below must not depend on order.)
+  assert.ok(states.length > reconnects, `open-alarm states heard after the restart (${states.join(',')})`);
   const after = written(profile).slice(linesBefore);
   assert.ok(after.includes(`STANDDOWN ${alarm}`), `board told: ${after.join(' | ')}`);
   assert.ok(after.includes('SILENCE'), 'board silenced');

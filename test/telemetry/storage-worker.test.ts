@@ -145,6 +145,8 @@ test('outbox: a worker killed while a batch is in flight leaves no duplicate in 
     await until(() => c.crashes === round + 1 && c.isReady, 5000, `restart ${round + 1}`);
   }
   assert.ok(await c.commitAll(10_000));
+  // The depth is the worker's last report: ask for a fresh one (a flush attempt answers with it).
+  await (c as unknown as { flushOutbox(ms: number): Promise<boolean> }).flushOutbox(2000);
   assert.equal(c.outboxDepth, total, 'the worker reports every point once');
   await c.stop(0);
   const outbox = new Outbox({ dataDir, maxPoints: 1_000_000, logger: silentLogger() });
