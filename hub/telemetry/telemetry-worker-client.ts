@@ -59,13 +59,17 @@ interface InFlight {
   seq: number;
   batches: PointBatch[];
   points: number;
-  /** Crashes of a worker this message had been posted to, while it was unconfirmed. */
+  /**
+   * Failures (an uncaught error, out of memory) of a worker this message had been posted to, while it
+   * was unconfirmed. A worker ended from outside (terminate(), no error) is not counted: that is not
+   * the message's doing.
+   */
   crashes: number;
   /** The worker it was last posted to. */
   postedTo: Worker | null;
 }
 
-/** Crashes in a row with the same unconfirmed message before it is set aside (it may be what kills the worker). */
+/** Worker failures in a row with the same unconfirmed message before it is set aside (it may be what kills the worker). */
 const POISON_CRASHES = 3;
 
 function defaultWorkerUrl(): URL {
@@ -211,7 +215,7 @@ export class TelemetryWorkerClient {
           }
         }
         if (this.stopping || this.stopped) return;
-        this.onCrash(worker, lastError ? lastError.message : `exit code ${code}`);
+        this.onCrash(worker, lastError ? lastError.message : `exit code ${code}`, lastError !== null);
       });
     });
   }
@@ -230,9 +234,9 @@ export class TelemetryWorkerClient {
     this.notify();
   }
 
-  private onCrash(worker: Worker, why: string): void {
+  private onCrash(worker: Worker, why: string, failed: boolean): void {
     this.crashes++;
-    if (this.inFlight && this.inFlight.postedTo === worker) this.inFlight.crashes++;
+    if (failed && this.inFlight && this.inFlight.postedTo === worker) this.inFlight.crashes++;
     this.opts.events?.crashed?.(why);
     if (this.inFlight && this.inFlight.crashes >= POISON_CRASHES) {
       const f = this.inFlight;
