@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark in turn; each prints its table and writes bench/results/*.json.
- * BENCH_ONLY=hub|durability|telemetry|slow-consumer runs one.
+ * BENCH_ONLY=hub|durability|telemetry|slow-consumer|sms|tls|login runs one.
  */
 const only = process.env.BENCH_ONLY;
 const benches: Array<[string, () => Promise<unknown>]> = [
@@ -10,6 +10,7 @@ const benches: Array<[string, () => Promise<unknown>]> = [
   ['slow-consumer', async () => (await import('./slow-consumer.ts')).run()],
   ['sms', async () => (await import('./sms-ladder.ts')).run()],
   ['tls', async () => (await import('./tls.ts')).run()],
+  ['login', async () => (await import('./login-guessing.ts')).run()],
 ];
 for (const [name, run] of benches) {
   if (only && only !== name) continue;

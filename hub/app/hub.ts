@@ -43,6 +43,8 @@ import { TLS_SERVER_OPTIONS, TlsService } from '../tls/tls-service.ts';
 import { listenOn, watchTlsServer, type WatchedTlsServer } from '../tls/tls-listeners.ts';
 import { registerTlsRoutes } from '../tls/tls-routes.ts';
 import type { AlarmDetailProvider, HubBus, HubContext, HubExtension } from './context.ts';
+import { LoginChecker } from '../auth/login-checker.ts';
+import type { LoginGuardOptions } from '../core/login-guard.ts';
 
 export interface StartHubOptions {
   clock?: Clock;
@@ -62,6 +64,10 @@ export interface StartHubOptions {
   reserveBytes?: number;
   /** The wall clock TLS certificates are dated and checked by (default: the system clock) — renewal tests. */
   tlsClock?: Clock;
+  /** No login refusal (HTTP, MQTT) is answered sooner than this (default 1,000 ms; auth/login-checker.ts) — tests that refuse many. */
+  loginRefusalFloorMs?: number;
+  /** The login throttles' settings (default core/login-guard.ts DEFAULT_LOGIN_GUARD) — benchmarks measure without them. */
+  loginGuard?: LoginGuardOptions;
 }
 
 export interface RunningHub {
@@ -200,8 +206,11 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
       },
       newAlarmId,
     );
+    // One set of login throttles and one bound on password checks for MQTT and HTTP alike.
+    const logins = new LoginChecker({ verifyPassword: (u, p) => registry.verifyUserPassword(u, p), clock, logger, metrics, refusalFloorMs: opts.loginRefusalFloorMs, guard: opts.loginGuard });
     broker = new MqttBroker({
       registry,
+      logins,
       verifySessionToken: (username, token) => {
         const s = registry.resolveSession(token);
         return s && s.user.username === username ? s.user : null;
@@ -271,7 +280,7 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
     });
     const tlsNow = tls;
     registerTlsRoutes(httpRouter, () => tlsNow.material);
-    const web = createHttpServers({ router: httpRouter, sessions: registry, logger, metrics, staticDir: dashboardDir(), clock, hsts: config.plain === 'off', budget, allowedOrigins, timeouts: { headersMs: config.httpHeadersTimeoutS * 1000, requestMs: config.httpRequestTimeoutS * 1000 } }, tlsOptions);
+    const web = createHttpServers({ router: httpRouter, sessions: registry, logins, logger, metrics, staticDir: dashboardDir(), clock, hsts: config.plain === 'off', budget, allowedOrigins, timeouts: { headersMs: config.httpHeadersTimeoutS * 1000, requestMs: config.httpRequestTimeoutS * 1000 } }, tlsOptions);
     const server = web.http;
     http = server;
     broker.attachWebSocket(server, upgradeOriginGuard({ allowedOrigins, logger, metrics, clock }));

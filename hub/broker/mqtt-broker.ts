@@ -25,7 +25,8 @@ import { IngressScheduler, type SchedulableClient } from './ingress-scheduler.ts
 import { SlowClientGuard, type GuardableClient, type GuardedConnection } from './slow-client-guard.ts';
 import { SessionStore } from './session-store.ts';
 import { RateLimitedLog } from '../observability/rate-limited-log.ts';
-import { LoginThrottle } from '../core/login-throttle.ts';
+import { LoginChecker } from '../auth/login-checker.ts';
+import { MqttAuthenticator, type ConnackError } from './mqtt-authenticator.ts';
 import { TOPIC_ROOT, filterMatches, topics } from '../protocol/topics.ts';
 
 /** Where rejected publishes are sent instead of being forwarded (nobody may subscribe to it). */
@@ -37,6 +38,8 @@ export interface BrokerDeps {
   registry: RegistryStore;
   /** Checks a dashboard session token presented as the MQTT password. */
   verifySessionToken?: (username: string, token: string) => User | null;
+  /** Password checks and their throttles, shared with HTTP (auth/login-checker.ts); absent: the broker's own. */
+  logins?: LoginChecker;
   bus: HubBus;
   clock: Clock;
   logger: Logger;
@@ -55,11 +58,6 @@ export interface BrokerDeps {
   admitConnection?: (socket: Socket) => boolean;
 }
 
-type AuthError = Error & { returnCode: number };
-function authError(message: string, returnCode: 4 | 5): AuthError {
-  return Object.assign(new Error(message), { returnCode });
-}
-
 export class MqttBroker implements MqttPublisher, IngressControl {
   readonly presence: DevicePresence;
   private aedes!: Aedes;
@@ -69,10 +67,9 @@ export class MqttBroker implements MqttPublisher, IngressControl {
   private readonly deviceRefs = new WeakMap<Client, DeviceRef>();
   private router: MessageRouter | null = null;
   private alarms: AlarmService | null = null;
-  private readonly throttle: LoginThrottle;
+  private readonly auth: MqttAuthenticator;
   private readonly log: Logger;
   private readonly messagesOut: Counter;
-  private readonly authFailures: Counter;
   private readonly rejects: Counter;
   private guardWarned = false;
   private schedulerWarned = false;
@@ -86,10 +83,9 @@ export class MqttBroker implements MqttPublisher, IngressControl {
   constructor(private readonly d: BrokerDeps) {
     this.log = d.logger.child({ module: 'broker' });
     this.presence = new DevicePresence();
-    // MQTT answers are delayed (not refused) while an address is throttled: devices keep retrying.
-    this.throttle = new LoginThrottle({ baseDelayMs: 500, maxDelayMs: 30_000 });
+    const logins = d.logins ?? new LoginChecker({ verifyPassword: (u, p) => d.registry.verifyUserPassword(u, p), clock: d.clock, logger: d.logger, metrics: d.metrics });
+    this.auth = new MqttAuthenticator({ registry: d.registry, verifySessionToken: d.verifySessionToken, logins, clock: d.clock, logger: d.logger, metrics: d.metrics });
     this.messagesOut = d.metrics.counter('smokehub_messages_out_total', 'MQTT messages published by the hub');
-    this.authFailures = d.metrics.counter('smokehub_auth_failures_total', 'Refused MQTT connections by reason');
     this.rejects = d.metrics.counter('smokehub_rejects_total', 'Rejected inputs by reason (error code) and channel');
     d.metrics.gauge('smokehub_connected_devices', 'Devices connected now', () => this.presence.connectedCount());
     d.metrics.gauge('smokehub_connected_clients', 'MQTT clients connected now (devices and people)', () => this.aedes?.connectedClients ?? 0);
@@ -317,48 +313,14 @@ export class MqttBroker implements MqttPublisher, IngressControl {
 
   // ---- hooks --------------------------------------------------------------------------------
 
-  private authenticate(client: Client, username: string | undefined, password: Buffer | undefined, done: (err: AuthError | null, ok: boolean | null) => void): void {
-    const ip = remoteAddress(client);
-    const now = this.d.clock.now();
-    const verdict = this.throttle.check(ip, now);
-    const wait = verdict.allowed ? 0 : verdict.retryAfterMs;
-    const finish = (err: AuthError | null, ok: boolean) => {
-      if (err) {
-        this.throttle.fail(ip, now);
-        this.authFailures.inc({ reason: err.returnCode === 4 ? 'bad_credentials' : 'not_authorized' });
-        this.log.warn({ clientId: client.id, username, ip, reason: err.message }, 'MQTT connection refused');
-      } else {
-        this.throttle.succeed(ip);
+  private authenticate(client: Client, username: string | undefined, password: Buffer | undefined, done: (err: ConnackError | null, ok: boolean | null) => void): void {
+    this.auth.authenticate({ clientId: client.id, address: remoteAddress(client), username, password }, (err, who) => {
+      if (who) {
+        this.principals.set(client, who.principal);
+        if (who.device) this.deviceRefs.set(client, who.device);
       }
-      // Repeated failures from one address are slowed down (the answer is delayed).
-      if (wait > 0) setTimeout(() => done(err, ok), wait).unref();
-      else done(err, ok);
-    };
-    if (!username || !password) return finish(authError('user name and password are required', 4), false);
-    const secret = password.toString('utf8');
-    const device = this.d.registry.getDevice(username);
-    if (device) {
-      if (!this.d.registry.verifyDeviceSecret(username, secret)) return finish(authError(`bad secret for device ${username}`, 4), false);
-      if (client.id !== username) return finish(authError(`device ${username} must connect with client id ${username}`, 5), false);
-      this.principals.set(client, { type: 'device', device: device.id, household: device.household, team: device.team });
-      this.deviceRefs.set(client, { team: device.team, household: device.household, device: device.id, kind: device.kind });
-      return finish(null, true);
-    }
-    const byToken = this.d.verifySessionToken?.(username, secret) ?? null;
-    const asUser = (u: User) => {
-      // Nobody takes a detector's client id: Aedes would disconnect the real device (a takeover).
-      if (this.d.registry.getDevice(client.id)) return finish(authError(`client id ${client.id} belongs to an enrolled device; people use another (the dashboard: web-<random>)`, 5), false);
-      this.principals.set(client, { type: 'user', username: u.username, role: u.role, team: u.team, household: u.household });
-      finish(null, true);
-    };
-    if (byToken) return asUser(byToken);
-    this.d.registry.verifyUserPassword(username, secret).then(
-      (u) => (u ? asUser(u) : finish(authError(`bad user name or password for ${username}`, 4), false)),
-      (err) => {
-        this.log.error({ err }, 'password check failed');
-        finish(authError('password check failed', 5), false);
-      },
-    );
+      done(err, who !== null);
+    });
   }
 
   private authorizePublish(client: Client | null, packet: PublishPacket, done: (err?: Error | null) => void): void {

@@ -13,7 +13,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { TlsOptions } from 'node:tls';
-import { ERROR_CODES, ForbiddenError, RateLimitedError, SmokehubError, ValidationError } from '../protocol/errors.ts';
+import { ERROR_CODES, BusyError, ForbiddenError, RateLimitedError, SmokehubError, ValidationError } from '../protocol/errors.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { MetricsRegistry } from '../observability/metrics.ts';
@@ -21,7 +21,8 @@ import { AuthError } from '../protocol/errors.ts';
 import { sendResponse, statusForError, type ApiRequest, type Router, type UserPrincipal } from './router.ts';
 import { isJsonContentType, OversizeBodyError, readJsonBodyBounded } from './body.ts';
 import { extractToken, overTls, sessionCookie, toPrincipal, type SessionStore, type TokenSource } from './session.ts';
-import { registerLoginRoutes, type LoginThrottles } from './login-routes.ts';
+import { registerLoginRoutes } from './login-routes.ts';
+import { LoginChecker } from '../auth/login-checker.ts';
 import { StaticFiles } from './static-files.ts';
 import { guardConnections, resolveTimeouts, serverTimeoutOptions, type HttpTimeouts } from './connection-guard.ts';
 import { originAllowed } from './origin.ts';
@@ -35,8 +36,8 @@ export interface HttpServerDeps {
   /** The built dashboard; null/absent: no static files (non-API paths answer 404). */
   staticDir?: string | null;
   clock?: Clock;
-  /** Login throttles (tests inject small ones); defaults per login-routes.ts. */
-  throttles?: LoginThrottles;
+  /** Password checks and their throttles, shared with MQTT (auth/login-checker.ts); absent: the server's own, defaults. */
+  logins?: LoginChecker;
   /** Header, request, keep-alive and idle timeouts (defaults: connection-guard.ts). */
   timeouts?: Partial<HttpTimeouts>;
   /** Admission of accepted sockets, HTTP and HTTPS alike (app/connection-budget.ts); absent: only the timeouts apply. */
@@ -105,7 +106,8 @@ export function createHttpServers(deps: HttpServerDeps, tls: TlsOptions | null):
   const requests = metrics.counter('smokehub_http_requests_total', 'HTTP requests by route and status');
   const rejects = metrics.counter('smokehub_http_rejects_total', 'HTTP requests refused, by reason');
   const statics = deps.staticDir ? new StaticFiles(deps.staticDir) : null;
-  registerLoginRoutes(router, { sessions, clock, logger: deps.logger, metrics, throttles: deps.throttles });
+  const logins = deps.logins ?? new LoginChecker({ verifyPassword: (u, p) => sessions.verifyUserPassword(u, p), clock, logger: deps.logger, metrics });
+  registerLoginRoutes(router, { sessions, logins, clock, logger: deps.logger, metrics });
 
   const sendError = (req: IncomingMessage, res: ServerResponse, err: unknown, who: string | null, route: string): void => {
     if (res.headersSent) {
@@ -117,7 +119,7 @@ export function createHttpServers(deps: HttpServerDeps, tls: TlsOptions | null):
       rejects.inc({ reason: err.code });
       log.warn({ ip: clientIp(req), user: who, method: req.method, path: route, status, code: err.code, reason: err.message }, 'http request refused');
       const headers: Record<string, string> = {};
-      if (err instanceof RateLimitedError) headers['Retry-After'] = String(Math.max(1, Math.ceil(err.retryAfterMs / 1000)));
+      if (err instanceof RateLimitedError || err instanceof BusyError) headers['Retry-After'] = String(Math.max(1, Math.ceil(err.retryAfterMs / 1000)));
       if (err instanceof OversizeBodyError) headers.Connection = 'close';
       sendResponse(res, { status, body: { error: err.code, message: err.message }, headers });
       return;

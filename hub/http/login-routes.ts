@@ -1,40 +1,25 @@
 /**
  * `POST /api/login`, `POST /api/logout`, `GET /api/me`.
- * Failed logins are slowed down per client address and per user name (LoginThrottle):
- * a blocked attempt is answered 429 with Retry-After before any password is checked.
+ * Passwords are checked by the hub's LoginChecker (auth/login-checker.ts), shared with MQTT: per
+ * address and per user name throttles counted while in flight (429 + Retry-After, unchecked), a bound
+ * on password checks at once (503 + Retry-After, unchecked), and every refusal answered no sooner
+ * than its floor (1 s), so timing does not tell which user names exist.
  */
-import { AuthError, ERROR_CODES, RateLimitedError, ValidationError } from '../protocol/errors.ts';
+import { AuthError, BusyError, ERROR_CODES, RateLimitedError, ValidationError } from '../protocol/errors.ts';
+import type { LoginChecker } from '../auth/login-checker.ts';
 import type { Clock } from '../core/clock.ts';
-import { LoginThrottle } from '../core/login-throttle.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { MetricsRegistry } from '../observability/metrics.ts';
 import type { User } from '../store/registry-types.ts';
 import type { Router } from './router.ts';
 import { clearSessionCookie, extractToken, overTls, sessionCookie, type SessionStore } from './session.ts';
 
-export interface LoginThrottles {
-  /** Per client address: long blocks (an address guessing many names). */
-  ip: LoginThrottle;
-  /**
-   * Per user name: short blocks (capped at 60 s), so someone guessing the admin's password
-   * from many addresses is slowed down without locking the fire station out for long.
-   */
-  user: LoginThrottle;
-}
-
-export function defaultLoginThrottles(): LoginThrottles {
-  return {
-    ip: new LoginThrottle({ freeFailures: 5, windowMs: 15 * 60_000, baseDelayMs: 1000, maxDelayMs: 15 * 60_000 }),
-    user: new LoginThrottle({ freeFailures: 5, windowMs: 15 * 60_000, baseDelayMs: 1000, maxDelayMs: 60_000 }),
-  };
-}
-
 export interface LoginRouteDeps {
   sessions: SessionStore;
+  logins: LoginChecker;
   clock: Clock;
   logger: Logger;
   metrics: MetricsRegistry;
-  throttles?: LoginThrottles;
 }
 
 const MAX_USERNAME = 64;
@@ -44,8 +29,7 @@ function publicUser(u: User): { username: string; role: User['role']; team: stri
   return { username: u.username, role: u.role, team: u.team, household: u.household };
 }
 
-export function registerLoginRoutes(router: Router, deps: LoginRouteDeps): LoginThrottles {
-  const throttles = deps.throttles ?? defaultLoginThrottles();
+export function registerLoginRoutes(router: Router, deps: LoginRouteDeps): void {
   const logins = deps.metrics.counter('smokehub_http_logins_total', 'HTTP login attempts by result');
   const log = deps.logger.child({ module: 'http-login' });
 
@@ -63,27 +47,15 @@ export function registerLoginRoutes(router: Router, deps: LoginRouteDeps): Login
       if (typeof password !== 'string' || password.length === 0 || password.length > MAX_PASSWORD) {
         throw new ValidationError(ERROR_CODES.BAD_FIELD, `password must be a string of 1 to ${MAX_PASSWORD} characters`);
       }
-      const now = deps.clock.now();
-      const userKey = username.toLowerCase();
-      const byIp = throttles.ip.check(req.ip, now);
-      const byUser = throttles.user.check(userKey, now);
-      if (!byIp.allowed || !byUser.allowed) {
-        const wait = Math.max(byIp.allowed ? 0 : byIp.retryAfterMs, byUser.allowed ? 0 : byUser.retryAfterMs);
-        logins.inc({ result: 'throttled' });
-        log.warn({ ip: req.ip, username, retryAfterMs: wait }, 'login refused: too many failed attempts');
-        throw new RateLimitedError(wait);
-      }
-      const user = await deps.sessions.verifyUserPassword(username, password);
-      const after = deps.clock.now();
-      if (!user) {
-        throttles.ip.fail(req.ip, after);
-        throttles.user.fail(userKey, after);
-        logins.inc({ result: 'failed' });
-        log.warn({ ip: req.ip, username, failures: throttles.ip.failures(req.ip, after) }, 'login failed: bad user name or password');
+      const r = await deps.logins.checkPassword('http', req.ip, username, password);
+      if (!r.ok) {
+        logins.inc({ result: r.reason === 'bad_credentials' ? 'failed' : r.reason });
+        if (r.reason === 'throttled') throw new RateLimitedError(r.retryAfterMs);
+        if (r.reason === 'busy') throw new BusyError('too many logins are being checked; try again shortly', r.retryAfterMs);
         throw new AuthError('bad user name or password');
       }
-      throttles.ip.succeed(req.ip);
-      throttles.user.succeed(userKey);
+      const user = r.user;
+      const after = deps.clock.now();
       const { token, expiresAt } = deps.sessions.createSession(user.username);
       logins.inc({ result: 'ok' });
       log.info({ ip: req.ip, username: user.username, role: user.role }, 'login');
@@ -103,6 +75,4 @@ export function registerLoginRoutes(router: Router, deps: LoginRouteDeps): Login
   });
 
   router.get('/api/me', (req) => ({ body: { user: publicUser(req.user!) } }));
-
-  return throttles;
 }

@@ -77,3 +77,11 @@ export class RateLimitedError extends SmokehubError {
     this.retryAfterMs = retryAfterMs;
   }
 }
+/** The hub cannot do this now (e.g. too many password checks waiting): try again after `retryAfterMs`. */
+export class BusyError extends SmokehubError {
+  readonly retryAfterMs: number;
+  constructor(message: string, retryAfterMs: number) {
+    super(ERROR_CODES.UNAVAILABLE, message);
+    this.retryAfterMs = retryAfterMs;
+  }
+}

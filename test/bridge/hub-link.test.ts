@@ -30,7 +30,8 @@ test('online when up (retained), offline by last will when the link dies', async
 
 test('a wrong secret is said clearly and retried slowly, not hammered', async (t) => {
   const cleanup = cleanupStack(t);
-  const hub = await startTestHub();
+  // No refusal floor: the pace measured is the bridge's own (the hub answers a wrong secret after 1 s by default).
+  const hub = await startTestHub({ loginRefusalFloorMs: 0 });
   cleanup(() => hub.stop());
   const refusals: string[] = [];
   const link = new HubLink({ url: hub.mqttUrl, household: 't1-h1', device: 't1-h1-smoke', secret: 'not-the-secret', logger: testLogger(), authRetryMs: 400, backoff: { initialMs: 50, maxMs: 50, jitter: 0 } });

@@ -12,7 +12,7 @@ import { importCsv } from '../../hub/store/csv-import.ts';
 import { Router } from '../../hub/http/router.ts';
 import { createHttpServer } from '../../hub/http/http-server.ts';
 import { registerRegistryRoutes } from '../../hub/http/registry-routes.ts';
-import { LoginThrottle } from '../../hub/core/login-throttle.ts';
+import { LoginChecker } from '../../hub/auth/login-checker.ts';
 import { MetricsRegistry } from '../../hub/observability/metrics.ts';
 import { silentLogger } from '../../hub/observability/logger.ts';
 import { systemClock } from '../../hub/core/clock.ts';
@@ -66,10 +66,14 @@ before(async () => {
     logger: silentLogger(),
     metrics,
     staticDir,
-    throttles: {
-      ip: new LoginThrottle({ freeFailures: 3, baseDelayMs: 60_000 }),
-      user: new LoginThrottle({ freeFailures: 1000 }),
-    },
+    logins: new LoginChecker({
+      verifyPassword: (u, p) => store.verifyUserPassword(u, p),
+      clock: systemClock,
+      logger: silentLogger(),
+      metrics,
+      guard: { address: { freeFailures: 3, baseDelayMs: 60_000 }, user: { freeFailures: 1000 } },
+      refusalFloorMs: 0,
+    }),
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as { port: number }).port;

@@ -1,4 +1,4 @@
-/** Login: clear messages for wrong passwords, throttling (429, with a countdown), expiry and an unreachable hub. */
+/** Login: clear messages for wrong passwords, throttling (429, or 503 when the hub has too many logins to check: a countdown), expiry and an unreachable hub. */
 import { FlameIcon } from '../components/icons.tsx';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError } from '../api.ts';
@@ -33,7 +33,7 @@ export function LoginPage() {
       navigate(homePath(user), true);
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) setError(t('login.bad'));
-      else if (err instanceof ApiError && err.status === 429) {
+      else if (err instanceof ApiError && (err.status === 429 || err.status === 503)) {
         if (err.retryAfterS) {
           setWaitUntil(Date.now() + err.retryAfterS * 1000);
           setError('429');
