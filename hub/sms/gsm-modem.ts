@@ -244,10 +244,10 @@ export class GsmModem extends EventEmitter {
     });
   }
 
-  private schedulePoll(gen: number): void {
+  private schedulePoll(gen: number, inMs = this.o.pollMs ?? 30_000): void {
     if (this.stopped || gen !== this.generation) return;
     this.pollTimer?.cancel();
-    this.pollTimer = this.o.clock.setTimer(this.o.pollMs ?? 30_000, () => {
+    this.pollTimer = this.o.clock.setTimer(inMs, () => {
       this.pollTimer = null;
       void this.enqueue((c) => this.poll(c))
         .catch((err) => this.log.warn({ err: (err as Error).message }, 'modem poll failed'))
@@ -315,8 +315,15 @@ export class GsmModem extends EventEmitter {
       await at.optional('ATE0');
       await at.optional('AT+CMEE=1');
       this.smsReady = false;
-      await this.poll(ch);
-      this.schedulePoll(gen);
+      try {
+        await this.poll(ch);
+        this.schedulePoll(gen);
+      } catch (err) {
+        // A modem just powered up may not answer its SIM or network queries yet: ask again soon
+        // (before: no poll was scheduled and the modem stayed unregistered until its next URC).
+        this.schedulePoll(gen, this.o.reopenMs ?? 3000);
+        throw err;
+      }
     } finally {
       this.quiet = false;
       this.announce();

@@ -178,7 +178,7 @@ describe('GsmModem on a PTY with the modem simulator', { skip }, () => {
     await assert.rejects(r.modem.sendSms('+84901000002', 'x'), (e: ModemError) => e.code === 'modem_unavailable');
     r.pty.sim.o.smsLatencyMs = 20;
     await r.pty.replug();
-    await waitFor(() => r.modem.status.up && r.modem.status.registered, 5000, 'up again');
+    await waitFor(() => r.modem.status.up && r.modem.status.registered, 10_000, 'up again');
     assert.deepEqual(r.modem.status, { up: true, registered: true, signal: 21, sim: 'ready' });
     assert.deepEqual((await r.modem.sendSms('+84901000002', 'Đã cắm lại')).parts, 1);
     assert.equal(r.pty.sim.sent.at(-1)!.text, 'Đã cắm lại');
