@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark in turn; each prints its table and writes bench/results/*.json.
- * BENCH_ONLY=hub|durability|telemetry|slow-consumer|sms|tls|login runs one.
+ * BENCH_ONLY=hub|durability|telemetry|slow-consumer|sms|tls|login|storm runs one.
  */
 const only = process.env.BENCH_ONLY;
 const benches: Array<[string, () => Promise<unknown>]> = [
@@ -11,6 +11,7 @@ const benches: Array<[string, () => Promise<unknown>]> = [
   ['sms', async () => (await import('./sms-ladder.ts')).run()],
   ['tls', async () => (await import('./tls.ts')).run()],
   ['login', async () => (await import('./login-guessing.ts')).run()],
+  ['storm', async () => (await import('./reconnect-storm.ts')).run()],
 ];
 for (const [name, run] of benches) {
   if (only && only !== name) continue;

@@ -11,6 +11,7 @@ command -v influx >/dev/null || need+=(influxdb-client)
 command -v socat >/dev/null || need+=(socat)
 command -v openssl >/dev/null || need+=(openssl)
 command -v prlimit >/dev/null || need+=(util-linux)
+command -v ss >/dev/null || need+=(iproute2)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test: installing Debian packages: ${need[*]}"

@@ -21,6 +21,8 @@ export class LightClient {
   private nextId = 1;
   private pending = new Map<number, () => void>();
   onMessage: ((topic: string, payload: Buffer) => void) | null = null;
+  /** performance.now() of the last SUBACK, set as it is parsed (before any message behind it). */
+  lastSubackAt = 0;
   onClose: (() => void) | null = null;
 
   constructor(readonly opts: LightClientOptions) {}
@@ -46,6 +48,7 @@ export class LightClient {
             break;
           case 'suback':
           case 'puback':
+            if (p.cmd === 'suback') this.lastSubackAt = performance.now();
             this.pending.get(p.messageId)?.();
             this.pending.delete(p.messageId);
             break;

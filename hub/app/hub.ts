@@ -34,7 +34,7 @@ import { HubHealth } from './hub-health.ts';
 import { DiskReserve, DEFAULT_RESERVE_BYTES } from '../store/disk-reserve.ts';
 import { topics } from '../protocol/topics.ts';
 import type { Notice } from '../protocol/schema.ts';
-import { openFilesLimit, openFilesWarning } from './resource-limits.ts';
+import { acceptQueueCap, acceptQueueWarning, openFilesLimit, openFilesWarning } from './resource-limits.ts';
 import { defaultExtensions } from './extensions.ts';
 import { ConnectionBudget } from './connection-budget.ts';
 import { metricsAccessFor } from '../http/health-routes.ts';
@@ -68,6 +68,8 @@ export interface StartHubOptions {
   loginRefusalFloorMs?: number;
   /** The login throttles' settings (default core/login-guard.ts DEFAULT_LOGIN_GUARD) — benchmarks measure without them. */
   loginGuard?: LoginGuardOptions;
+  /** The MQTT ports' accept queue (default broker/mqtt-broker.ts LISTEN_BACKLOG) — benchmarks compare with Node's 511. */
+  listenBacklog?: number;
 }
 
 export interface RunningHub {
@@ -220,6 +222,7 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
       logger,
       metrics,
       ingressSliceMs: opts.ingressSliceMs,
+      listenBacklog: opts.listenBacklog,
       slowClientTimeoutS: config.slowClientTimeoutS,
       sessionsDir: join(config.dataDir, 'mqtt-sessions'),
       admitConnection: (socket) => connections.admit('mqtt', socket),
@@ -338,8 +341,11 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
       });
     });
     logger.info({ mqttPort, httpPort, mqttsPort, httpsPort, dataDir: config.dataDir, extensions: started.map((e) => e.name) }, 'smokehub hub started');
-    const fdWarning = openFilesWarning(registry.listDevices().length, openFilesLimit());
+    const enrolled = registry.listDevices().length;
+    const fdWarning = openFilesWarning(enrolled, openFilesLimit());
     if (fdWarning) logger.warn(fdWarning);
+    const queueWarning = acceptQueueWarning(enrolled, acceptQueueCap());
+    if (queueWarning) logger.warn(queueWarning);
 
     let stopping: Promise<void> | null = null;
     return {

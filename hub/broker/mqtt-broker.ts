@@ -31,6 +31,13 @@ import { TOPIC_ROOT, filterMatches, topics } from '../protocol/topics.ts';
 
 /** Where rejected publishes are sent instead of being forwarded (nobody may subscribe to it). */
 const SINK_TOPIC = '$SYS/smokehub/rejected';
+/**
+ * The accept queue asked of the kernel for the MQTT ports (Linux caps it at net.core.somaxconn,
+ * 4096 on current kernels). Node's default, 511, overflowed when thousands of devices reconnected at
+ * once after a power cut: the kernel dropped their handshakes and each device waited out TCP's SYN
+ * retransmissions (1, 3, 7, 15 s …) although the hub was idle (bench/reconnect-storm.ts, docs/benchmarks.md).
+ */
+export const LISTEN_BACKLOG = 32_768;
 /** Largest MQTT packet accepted on TCP (payload limit checks happen later, per channel). */
 export const MAX_PACKET_BYTES = 64 * 1024;
 
@@ -54,6 +61,8 @@ export interface BrokerDeps {
   sessionsDir?: string;
   /** Messages queued for one disconnected persistent session (default 100). */
   maxQueuedPerClient?: number;
+  /** The MQTT ports' accept queue (default LISTEN_BACKLOG; benchmarks compare with Node's 511). */
+  listenBacklog?: number;
   /** Admission of each accepted MQTT socket (app/connection-budget.ts): false means it was closed. */
   admitConnection?: (socket: Socket) => boolean;
 }
@@ -167,7 +176,7 @@ export class MqttBroker implements MqttPublisher, IngressControl {
     });
     return new Promise((resolve, reject) => {
       this.tcp!.once('error', reject);
-      this.tcp!.listen(port, host, () => {
+      this.tcp!.listen({ port, host, backlog: this.d.listenBacklog ?? LISTEN_BACKLOG }, () => {
         this.tcp!.off('error', reject);
         // An accept failure (EMFILE when libuv's reserve descriptor is gone) must not stop the hub.
         this.tcp!.on('error', (err: NodeJS.ErrnoException) => this.slowLog.error(`accept|${err.code}`, { err: err.message }, 'MQTT server could not accept a connection'));
@@ -192,7 +201,7 @@ export class MqttBroker implements MqttPublisher, IngressControl {
     if (this.d.admitConnection) server.prependListener('connection', (raw: Socket) => void this.d.admitConnection!(raw));
     return new Promise((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, host, () => {
+      server.listen({ port, host, backlog: this.d.listenBacklog ?? LISTEN_BACKLOG }, () => {
         server.off('error', reject);
         // An accept error (EMFILE) is logged, never thrown.
         server.on('error', (err: NodeJS.ErrnoException) => this.slowLog.error(`accept-tls|${err.code}`, { err: err.message }, 'MQTTS server could not accept a connection'));

@@ -20,9 +20,12 @@ const reserveBytes = reserve === undefined ? undefined : Number(reserve);
 // HUB_CHILD_LOGIN_FREE=N lets N attempts in flight or failed per address and per user name (benchmarks: a baseline without throttles).
 const free = process.env.HUB_CHILD_LOGIN_FREE;
 const loginGuard = free === undefined ? undefined : { address: { freeFailures: Number(free) }, user: { freeFailures: Number(free) } };
+// HUB_CHILD_LISTEN_BACKLOG=511 gives the MQTT ports Node's default accept queue (benchmarks: the storm before the fix).
+const backlog = process.env.HUB_CHILD_LISTEN_BACKLOG;
+const listenBacklog = backlog === undefined ? undefined : Number(backlog);
 // HUB_CHILD_LOG_LEVEL=warn (etc.) logs to stderr (stdout carries the ports line) instead of nothing.
 const logLevel = process.env.HUB_CHILD_LOG_LEVEL;
 const logger = logLevel ? pino({ level: logLevel, base: undefined }, pino.destination(2)) : silentLogger();
-const hub = await startHub(loadConfig({ env: { SMOKEHUB_MQTTS_PORT: '0', SMOKEHUB_HTTPS_PORT: '0', ...process.env } }), { logger, extensions, ingressSliceMs: slice === undefined ? undefined : Number(slice), journalSync, reserveBytes, loginGuard });
+const hub = await startHub(loadConfig({ env: { SMOKEHUB_MQTTS_PORT: '0', SMOKEHUB_HTTPS_PORT: '0', ...process.env } }), { logger, extensions, ingressSliceMs: slice === undefined ? undefined : Number(slice), journalSync, reserveBytes, loginGuard, listenBacklog });
 process.stdout.write(JSON.stringify({ mqttPort: hub.mqttPort, httpPort: hub.httpPort, mqttsPort: hub.mqttsPort, httpsPort: hub.httpsPort }) + '\n');
 process.on('SIGTERM', () => void hub.stop().then(() => process.exit(0)));
