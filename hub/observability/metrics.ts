@@ -1,5 +1,6 @@
 /**
- * A small Prometheus text-format metrics registry: counters, gauges and histograms with labels.
+ * A small Prometheus text-format metrics registry: counters, gauges and histograms with labels, and
+ * summaries read from a collector. Its output passes `promtool check metrics` (test/hub/metrics-promtool.test.ts).
  * No dependency; cheap enough for the alarm hot path (a map lookup and an add).
  */
 type Labels = Record<string, string>;
@@ -12,7 +13,7 @@ function labelKey(labels: Labels | undefined): string {
 }
 
 abstract class Metric {
-  constructor(readonly name: string, readonly help: string, readonly type: 'counter' | 'gauge' | 'histogram') {}
+  constructor(readonly name: string, readonly help: string, readonly type: 'counter' | 'gauge' | 'histogram' | 'summary') {}
   abstract render(): string[];
   header(): string[] {
     return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`];
@@ -109,6 +110,27 @@ export class Histogram extends Metric {
   }
 }
 
+/** What a summary reports: quantiles (φ, value) and the sum and count of the observations behind them. */
+export interface SummarySnapshot {
+  quantiles: Array<[number, number]>;
+  sum: number;
+  count: number;
+}
+
+/** A Prometheus summary computed elsewhere (e.g. Node's event-loop histogram): read when rendered. */
+export class Summary extends Metric {
+  constructor(name: string, help: string, private readonly collector: () => SummarySnapshot) {
+    super(name, help, 'summary');
+  }
+  snapshot(): SummarySnapshot {
+    return this.collector();
+  }
+  render(): string[] {
+    const s = this.collector();
+    return [...s.quantiles.map(([q, v]) => `${this.name}{quantile="${q}"} ${v}`), `${this.name}_sum ${s.sum}`, `${this.name}_count ${s.count}`];
+  }
+}
+
 export class MetricsRegistry {
   private metrics = new Map<string, Metric>();
   private register<M extends Metric>(m: M): M {
@@ -125,6 +147,9 @@ export class MetricsRegistry {
   }
   histogram(name: string, help: string, bounds: number[]): Histogram {
     return this.register(new Histogram(name, help, bounds));
+  }
+  summary(name: string, help: string, collector: () => SummarySnapshot): Summary {
+    return this.register(new Summary(name, help, collector));
   }
   /** Prometheus text exposition format 0.0.4. */
   render(): string {
