@@ -5,11 +5,21 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { ConfigError } from '../hub/protocol/errors.ts';
 import { isValidId } from '../hub/protocol/topics.ts';
 import type { BridgeSettings } from './build-bridge.ts';
 import { DEFAULT_FIRMATA, analogChannel } from './firmata-profile.ts';
+
+/**
+ * Where the bridge keeps its state unless told: the XDG state directory (`$XDG_STATE_HOME`, else
+ * `~/.local/state`), never the current directory (run from a checkout, it would land in the repository).
+ */
+export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_STATE_HOME && env.XDG_STATE_HOME.startsWith('/') ? env.XDG_STATE_HOME : join(env.HOME || homedir(), '.local', 'state');
+  return join(base, 'smokehub-bridge');
+}
 
 type Kind = 'string' | 'int' | 'number' | 'hub-url' | 'id' | 'analog-pin';
 interface Spec {
@@ -29,7 +39,7 @@ export const BRIDGE_SPEC = {
   serial: { kind: 'string', default: null, help: 'serial line profile: the board\'s port, e.g. /dev/ttyUSB0' },
   firmata: { kind: 'string', default: null, help: 'Firmata profile: the board\'s port, e.g. /dev/ttyACM0' },
   baud: { kind: 'int', default: null, min: 300, max: 4_000_000, help: 'baud rate (default 9600 serial, 57600 Firmata)' },
-  state: { kind: 'string', default: './bridge-state', help: 'state directory (durable event outbox)' },
+  state: { kind: 'string', default: defaultStateDir(), help: 'state directory (durable event outbox); default $XDG_STATE_HOME/smokehub-bridge (~/.local/state/smokehub-bridge)' },
   'outbox-max': { kind: 'int', default: 10_000, min: 100, max: 10_000_000, help: 'outbox bound (entries); telemetry is dropped first, alarm events never' },
   'smoke-pin': { kind: 'analog-pin', default: DEFAULT_FIRMATA.smokePin, help: 'Firmata: analog pin of the smoke sensor' },
   'smoke-threshold': { kind: 'number', default: DEFAULT_FIRMATA.smokeThreshold, min: 1, max: 100_000, help: 'Firmata: raw level at which smoke is reported' },

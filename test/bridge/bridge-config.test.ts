@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadBridgeValues, toBridgeSettings } from '../../firmware-bridge/bridge-config.ts';
+import { defaultStateDir, loadBridgeValues, toBridgeSettings } from '../../firmware-bridge/bridge-config.ts';
 import { parseFlags } from '../../firmware-bridge/cli.ts';
 import { backoffDelay, describeConnackError } from '../../firmware-bridge/hub-link.ts';
 import { ConfigError } from '../../hub/protocol/errors.ts';
@@ -24,6 +24,14 @@ test('flags < env < file precedence, defaults and shaping', (t) => {
   assert.equal(s.outboxMax, 10_000);
   const serial = toBridgeSettings(loadBridgeValues({ flags: { ...base, serial: '/dev/ttyUSB0' }, env: {} }));
   assert.deepEqual(serial.serial, { path: '/dev/ttyUSB0', baud: 9600 });
+});
+
+test('the state directory defaults to the XDG state dir, never the current directory', () => {
+  assert.equal(defaultStateDir({ XDG_STATE_HOME: '/var/lib/x', HOME: '/home/an' }), '/var/lib/x/smokehub-bridge');
+  assert.equal(defaultStateDir({ HOME: '/home/an' }), '/home/an/.local/state/smokehub-bridge');
+  assert.equal(defaultStateDir({ XDG_STATE_HOME: 'relative', HOME: '/home/an' }), '/home/an/.local/state/smokehub-bridge', 'a relative XDG path is ignored (XDG spec)');
+  const s = toBridgeSettings(loadBridgeValues({ flags: { ...base, serial: '/dev/ttyUSB0' }, env: {} }));
+  assert.ok(!JSON.stringify(s).includes(process.cwd() + '/bridge-state'), 'not under the current directory');
 });
 
 test('bad settings are one clear ConfigError naming the source', (t) => {
