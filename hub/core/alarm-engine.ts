@@ -98,7 +98,16 @@ export class AlarmEngine {
   }
 
   view(a: AlarmRecord) {
-    return alarmView(a, this.directory);
+    const v = alarmView(a, this.directory);
+    if (a.kind === 'drill') return v;
+    // Each household has its own alarm; `households` also names the team's other households whose
+    // devices are alarming now (their alarms escalate together: multiple-households).
+    const others: string[] = [];
+    for (const x of this.alarms.values()) {
+      if (x !== a && x.team === a.team && x.kind !== 'drill') others.push(...Object.values(x.alarming));
+    }
+    if (others.length > 0) v.households = [...new Set([...(v.households ?? []), ...others])];
+    return v;
   }
 
   // ---- inputs -------------------------------------------------------------------------------

@@ -119,7 +119,7 @@ export interface AlarmView {
   responders: Responder[];
   /** Why the alarm is escalated, when it is. */
   escalation?: string | null;
-  /** Households of the origin's team other than the origin that have alarming devices too. */
+  /** Households of the team with devices alarming now: the origin (while its devices still report) and any other household of the team whose own alarm is open. */
   households?: string[];
   /** When the origin household silenced its own sounders during a confirmed alarm (`hush` in active/escalated). */
   silencedAt?: number | null;

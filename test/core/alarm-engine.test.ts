@@ -155,6 +155,8 @@ test('escalation: alarms in two households of one team escalate both', () => {
   assert.equal(escalated.length, 2);
   assert.ok(escalated.every((a) => a.view.escalation === 'multiple-households'));
   assert.ok(escalated.every((a) => a.households.length === 4), 'the whole team is alerted');
+  // Each alarm's view names both households alarming (the station sees the team's whole picture).
+  assert.ok(escalated.every((a) => [...(a.view.households ?? [])].sort().join() === 'a,b'), JSON.stringify(escalated.map((a) => a.view.households)));
   // another team's alarm does not count
   const e2 = engine();
   e2.handleDeviceEvent(src('a'), ev('smoke'), T0);
