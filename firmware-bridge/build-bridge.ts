@@ -2,6 +2,7 @@
  * Assembles one device bridge from validated settings: hub link, durable outbox in the state
  * directory, the board profile (serial line or Firmata), and the glue between them.
  */
+import { ConfigError } from '../hub/protocol/errors.ts';
 import { join } from 'node:path';
 import { DeviceBridge } from './device-bridge.ts';
 import { EventOutbox } from './event-outbox.ts';
@@ -69,7 +70,7 @@ export function buildBridge(s: BridgeSettings, deps: BridgeDeps): BuiltBridge {
   } else if (s.firmata) {
     profile = new FirmataProfile({ ...s.firmata, logger, clock, metrics, openIo: deps.openFirmataIo });
   } else {
-    throw new Error('a bridge needs a board: --serial PATH or --firmata PATH');
+    throw new ConfigError('a bridge needs a board: --serial PATH or --firmata PATH');
   }
   const bridge = new DeviceBridge({ household: s.household, device: s.device, link, outbox, profile, logger, clock, metrics, resyncMs: s.resyncMs });
   return { bridge, link, outbox, profile, metrics };

@@ -28,6 +28,7 @@ import { RateLimitedLog } from '../observability/rate-limited-log.ts';
 import { LoginChecker } from '../auth/login-checker.ts';
 import { MqttAuthenticator, type ConnackError } from './mqtt-authenticator.ts';
 import { TOPIC_ROOT, filterMatches, topics } from '../protocol/topics.ts';
+import { ERROR_CODES } from '../protocol/errors.ts';
 
 /** Where rejected publishes are sent instead of being forwarded (nobody may subscribe to it). */
 const SINK_TOPIC = '$SYS/smokehub/rejected';
@@ -341,7 +342,7 @@ export class MqttBroker implements MqttPublisher, IngressControl {
       if (principal && this.router) outcome = this.router.route(principal, client.id, packet.topic, packet.payload as Buffer);
     } catch (err) {
       this.log.error({ err, clientId: client.id, topic: packet.topic }, 'message handling failed');
-      this.rejects.inc({ reason: 'internal', channel: 'any' });
+      this.rejects.inc({ reason: ERROR_CODES.INTERNAL, channel: 'any' });
     }
     if (outcome === 'drop') {
       // Acknowledge but do not forward: never an error here (that disconnects, and the client would

@@ -14,6 +14,7 @@
  */
 import type { Actor, DeviceAlarmKind, DeviceEvent, DispatchState, ResponseKind, TelemetryReading } from '../protocol/schema.ts';
 import { isAlarmKind, isOpenState } from '../protocol/schema.ts';
+import { ERROR_CODES } from '../protocol/errors.ts';
 import {
   alarmView,
   newAlarmRecord,
@@ -149,14 +150,14 @@ export class AlarmEngine {
   handleResponse(household: string, alarmId: string, response: ResponseKind, now: number, cause: Cause): ResponseOutcome {
     this.cause = cause;
     const a = this.alarms.get(alarmId);
-    if (!a) return { ok: false, code: 'not_found', message: `no open alarm ${alarmId}` };
+    if (!a) return { ok: false, code: ERROR_CODES.NOT_FOUND, message: `no open alarm ${alarmId}` };
     const team = this.directory.household(household)?.team;
     const nearby = a.neighboursAlerted && (a.nearby?.includes(household) ?? false);
-    if (team !== a.team && !nearby) return { ok: false, code: 'forbidden', message: `household ${household} is not in team ${a.team}` };
+    if (team !== a.team && !nearby) return { ok: false, code: ERROR_CODES.FORBIDDEN, message: `household ${household} is not in team ${a.team}` };
     const isOrigin = household === a.originHousehold;
     if (response === 'false-alarm') {
-      if (!isOrigin) return { ok: false, code: 'conflict', message: 'only the origin household can report a false alarm' };
-      if (a.kind === 'drill') return { ok: false, code: 'conflict', message: 'a drill is not a false alarm: the station or the team leader ends it' };
+      if (!isOrigin) return { ok: false, code: ERROR_CODES.CONFLICT, message: 'only the origin household can report a false alarm' };
+      if (a.kind === 'drill') return { ok: false, code: ERROR_CODES.CONFLICT, message: 'a drill is not a false alarm: the station or the team leader ends it' };
       return { ok: true, effects: this.falseAlarmFromOrigin(a, now, household) };
     }
     const existing = a.responders.find((r) => r.household === household);
@@ -183,7 +184,7 @@ export class AlarmEngine {
   resolveByStation(alarmId: string, now: number, cause: Cause): ResponseOutcome {
     this.cause = cause;
     const a = this.alarms.get(alarmId);
-    if (!a) return { ok: false, code: 'not_found', message: `no open alarm ${alarmId}` };
+    if (!a) return { ok: false, code: ERROR_CODES.NOT_FOUND, message: `no open alarm ${alarmId}` };
     return { ok: true, effects: this.close(a, now, 'resolved', 'resolved-by-station', {}) };
   }
 
@@ -191,8 +192,8 @@ export class AlarmEngine {
   dispatchByStation(alarmId: string, state: DispatchState, info: { etaMin?: number; note?: string }, now: number, cause: Cause): ResponseOutcome {
     this.cause = cause;
     const a = this.alarms.get(alarmId);
-    if (!a) return { ok: false, code: 'not_found', message: `no open alarm ${alarmId}` };
-    if (a.kind === 'drill') return { ok: false, code: 'conflict', message: 'a drill is never dispatched' };
+    if (!a) return { ok: false, code: ERROR_CODES.NOT_FOUND, message: `no open alarm ${alarmId}` };
+    if (a.kind === 'drill') return { ok: false, code: ERROR_CODES.CONFLICT, message: 'a drill is never dispatched' };
     if (state === 'acknowledged' && a.dispatch?.state === 'dispatched') return { ok: true, effects: [] }; // a truck is already on its way
     const by = cause.by.kind === 'user' ? cause.by.id : cause.by.kind;
     a.dispatch = { state, at: now, by, ...(info.etaMin !== undefined ? { etaMin: info.etaMin } : {}), ...(info.note ? { note: info.note } : {}) };
@@ -208,9 +209,9 @@ export class AlarmEngine {
   startDrill(household: string, now: number, cause: Cause): ResponseOutcome {
     this.cause = cause;
     const h = this.directory.household(household);
-    if (!h) return { ok: false, code: 'not_found', message: `no household ${household}` };
+    if (!h) return { ok: false, code: ERROR_CODES.NOT_FOUND, message: `no household ${household}` };
     if ([...this.alarms.values()].some((x) => x.kind === 'drill' && x.team === h.team)) {
-      return { ok: false, code: 'conflict', message: `team ${h.team} already has a drill running` };
+      return { ok: false, code: ERROR_CODES.CONFLICT, message: `team ${h.team} already has a drill running` };
     }
     const drill: AlarmRecord = {
       ...this.newRecord({ team: h.team, household, device: '' }, 'drill', now),

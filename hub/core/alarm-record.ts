@@ -4,6 +4,7 @@
  * one pure function (the view).
  */
 import type { Actor, AlarmKind, AlarmState, AlarmView, DeviceCommand, Dispatch, Responder, Via } from '../protocol/schema.ts';
+import type { ERROR_CODES } from '../protocol/errors.ts';
 
 export interface EngineSettings {
   /** ms a pre-alarm waits before neighbours are alerted; 0: alert at once. */
@@ -96,7 +97,7 @@ export type Effect =
 
 export type ResponseOutcome =
   | { ok: true; effects: Effect[] }
-  | { ok: false; code: 'not_found' | 'forbidden' | 'conflict'; message: string };
+  | { ok: false; code: typeof ERROR_CODES.NOT_FOUND | typeof ERROR_CODES.FORBIDDEN | typeof ERROR_CODES.CONFLICT; message: string };
 
 export function unique(xs: string[]): string[] {
   return [...new Set(xs)];

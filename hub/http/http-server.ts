@@ -125,8 +125,8 @@ export function createHttpServers(deps: HttpServerDeps, tls: TlsOptions | null):
       return;
     }
     log.error({ err, ip: clientIp(req), user: who, method: req.method, path: route }, 'http handler failed');
-    rejects.inc({ reason: 'internal' });
-    sendResponse(res, { status: 500, body: { error: 'internal', message: 'internal error; see the hub log' } });
+    rejects.inc({ reason: ERROR_CODES.INTERNAL });
+    sendResponse(res, { status: 500, body: { error: ERROR_CODES.INTERNAL, message: 'internal error; see the hub log' } });
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -200,9 +200,9 @@ export function createHttpServers(deps: HttpServerDeps, tls: TlsOptions | null):
       }
       if (isApiPath(path)) {
         if (m.methodMismatch) {
-          routeLabel = 'method_not_allowed';
-          rejects.inc({ reason: 'method_not_allowed' });
-          sendResponse(res, { status: 405, body: { error: 'method_not_allowed', message: `${method} is not allowed on ${path}` } });
+          routeLabel = ERROR_CODES.METHOD_NOT_ALLOWED;
+          rejects.inc({ reason: ERROR_CODES.METHOD_NOT_ALLOWED });
+          sendResponse(res, { status: 405, body: { error: ERROR_CODES.METHOD_NOT_ALLOWED, message: `${method} is not allowed on ${path}` } });
         } else {
           sendResponse(res, { status: 404, body: { error: ERROR_CODES.NOT_FOUND, message: `no such API route: ${method} ${path}` } });
         }
@@ -214,7 +214,7 @@ export function createHttpServers(deps: HttpServerDeps, tls: TlsOptions | null):
       }
       if (method !== 'GET' && method !== 'HEAD') {
         res.setHeader('Allow', 'GET, HEAD');
-        sendResponse(res, { status: 405, body: { error: 'method_not_allowed', message: `${method} is not allowed on ${path}` } });
+        sendResponse(res, { status: 405, body: { error: ERROR_CODES.METHOD_NOT_ALLOWED, message: `${method} is not allowed on ${path}` } });
         return;
       }
       sendResponse(res, {
@@ -232,7 +232,7 @@ export function createHttpServers(deps: HttpServerDeps, tls: TlsOptions | null):
     handle(req, res).catch((err) => {
       // Last resort: never let a request take the process down.
       log.error({ err }, 'http request failed');
-      if (!res.headersSent) sendResponse(res, { status: 500, body: { error: 'internal', message: 'internal error' } });
+      if (!res.headersSent) sendResponse(res, { status: 500, body: { error: ERROR_CODES.INTERNAL, message: 'internal error' } });
       else res.destroy();
     });
   };

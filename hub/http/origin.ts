@@ -9,7 +9,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
-import { ConfigError } from '../protocol/errors.ts';
+import { ConfigError, ERROR_CODES } from '../protocol/errors.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { MetricsRegistry } from '../observability/metrics.ts';
@@ -85,7 +85,7 @@ export function upgradeOriginGuard(deps: UpgradeGuardDeps): (req: IncomingMessag
     rejects.inc({ reason: 'forbidden_origin' });
     const ip = normalizeAddress((socket as Socket).remoteAddress);
     log.warn(`origin|${ip}`, { ip, origin: String(origin).slice(0, 100), host: String(req.headers.host).slice(0, 100), path: (req.url ?? '').slice(0, 100) }, 'WebSocket upgrade refused: the page is not one of the hub’s origins');
-    const body = JSON.stringify({ error: 'forbidden', message: 'this origin may not open MQTT over WebSocket on the hub' });
+    const body = JSON.stringify({ error: ERROR_CODES.FORBIDDEN, message: 'this origin may not open MQTT over WebSocket on the hub' });
     if (socket.writable) {
       socket.write(`HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
     }

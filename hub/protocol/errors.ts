@@ -1,5 +1,5 @@
 /**
- * Typed errors with stable codes. Every rejected input carries one of these codes, so logs,
+ * Typed errors with stable codes (each documented in docs/errors.md; test/core/error-codes.test.ts checks both ways). Every rejected input carries one of these codes, so logs,
  * metrics (`smokehub_rejects_total{reason=...}`), device `error` topics and HTTP 4xx bodies
  * all speak the same vocabulary. Browser-safe: no Node imports.
  */
@@ -10,7 +10,6 @@ export const ERROR_CODES = {
   UNKNOWN_TYPE: 'unknown_type',
   BAD_FIELD: 'bad_field',
   UNKNOWN_FIELD: 'unknown_field',
-  BAD_TOPIC: 'bad_topic',
   FORBIDDEN: 'forbidden',
   NOT_FOUND: 'not_found',
   BAD_CREDENTIALS: 'bad_credentials',
@@ -22,6 +21,10 @@ export const ERROR_CODES = {
   UNAVAILABLE: 'unavailable',
   /** A telemetry reading at a `ts` the device already used, with a different value (docs/telemetry.md). */
   DUPLICATE_TS: 'duplicate_ts',
+  /** HTTP: the path exists, the method does not (405). */
+  METHOD_NOT_ALLOWED: 'method_not_allowed',
+  /** HTTP: a handler failed (500); the hub log has the cause. */
+  INTERNAL: 'internal',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

@@ -14,7 +14,7 @@ import { migrate } from '../store/database.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { MetricsRegistry, Counter, Histogram, Gauge } from '../observability/metrics.ts';
-import { ConfigError } from '../protocol/errors.ts';
+import { ConfigError, NotFoundError } from '../protocol/errors.ts';
 import { CronSchedule } from './cron-schedule.ts';
 import { AbortedError } from './cooperative.ts';
 
@@ -248,7 +248,7 @@ export class JobRunner {
   /** Runs a job now (e.g. from a test or an operator); resolves with the run record. */
   async runNow(name: string): Promise<JobRunRecord> {
     const job = this.jobs.get(name);
-    if (!job) throw new Error(`no job named ${name}`);
+    if (!job) throw new NotFoundError(`no job named ${name}`);
     return this.run(job, 'manual', null);
   }
 

@@ -8,7 +8,7 @@
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { InfluxDB, escape } from 'influx';
-import { ConfigError, ERROR_CODES, SmokehubError } from '../protocol/errors.ts';
+import { ConfigError, ERROR_CODES, SmokehubError, ValidationError } from '../protocol/errors.ts';
 import { TELEMETRY_FIELD_NAMES, type TelemetryField } from '../protocol/schema.ts';
 import { linePoint, type StoredPoint } from './point.ts';
 import {
@@ -427,6 +427,6 @@ function durationHours(d: string): number {
 }
 
 function checkedField(f: string): TelemetryField {
-  if (!(TELEMETRY_FIELD_NAMES as string[]).includes(f)) throw new Error(`unknown telemetry field ${f}`);
+  if (!(TELEMETRY_FIELD_NAMES as string[]).includes(f)) throw new ValidationError(ERROR_CODES.BAD_FIELD, `unknown telemetry field ${f}`);
   return f as TelemetryField;
 }

@@ -9,6 +9,7 @@
 import Database, { type Database as Db, type Statement } from 'better-sqlite3';
 import { join } from 'node:path';
 import { migrate, openDatabase } from '../store/database.ts';
+import { ERROR_CODES, ValidationError } from '../protocol/errors.ts';
 import { TELEMETRY_FIELD_NAMES, type TelemetryField } from '../protocol/schema.ts';
 import type { StoredPoint } from './point.ts';
 import {
@@ -251,6 +252,6 @@ export class SqliteTelemetryStore implements TelemetryStore {
 }
 
 function checkedField(f: string): TelemetryField {
-  if (!(TELEMETRY_FIELD_NAMES as string[]).includes(f)) throw new Error(`unknown telemetry field ${f}`);
+  if (!(TELEMETRY_FIELD_NAMES as string[]).includes(f)) throw new ValidationError(ERROR_CODES.BAD_FIELD, `unknown telemetry field ${f}`);
   return f as TelemetryField;
 }
