@@ -152,8 +152,11 @@ export class JobRunner {
   private readonly lastRunAt: Gauge;
   private readonly runningGauge: Gauge;
   private readonly log: Logger;
+  /** How far back a missed (or the previous) scheduled time is looked for. */
+  private readonly lookbackMs: number;
 
   constructor(private readonly o: JobRunnerOptions) {
+    this.lookbackMs = o.lookbackMs ?? 35 * 24 * 3600 * 1000;
     migrateJobTables(o.db);
     this.log = o.logger.child({ module: 'jobs' });
     this.runsTotal = o.metrics.counter('smokehub_job_runs_total', 'Scheduled job runs by job and outcome');
@@ -216,7 +219,7 @@ export class JobRunner {
       });
 
       if (job.def.catchUp === false) continue;
-      const prev = job.schedule.previous(now, this.o.lookbackMs ?? 35 * 24 * 3600 * 1000);
+      const prev = job.schedule.previous(now, this.lookbackMs);
       const last = (lastCompleted.get(name) as { t: number | null }).t;
       if (prev !== null && prev >= firstSeen && (last === null || last < prev)) {
         this.log.info({ job: name, missed: new Date(prev).toISOString(), lastRun: last === null ? null : new Date(last).toISOString(), inMs: this.o.catchUpDelayMs }, 'job missed while the hub was off; running it once');
@@ -351,7 +354,7 @@ export class JobRunner {
         timezone: this.o.timezone,
         running: j.running !== null,
         nextRunAt: j.schedule.next(now),
-        previousScheduledAt: j.schedule.previous(now, 35 * 24 * 3600 * 1000),
+        previousScheduledAt: j.schedule.previous(now, this.lookbackMs),
         lastRun: runs[0] ?? null,
         lastSuccessAt: (lastOk.get(j.def.name) as { t: number | null }).t,
         recentRuns: runs,

@@ -183,6 +183,25 @@ test('a job due while the hub was off runs once at start; not when it already ra
   assert.deepEqual(outcomes, ['ok', 'interrupted', 'ok']);
 });
 
+test("list() looks back as far as the runner's lookbackMs (a yearly job's previous time; none within a short look-back)", async () => {
+  const clock = new ManualClock(Date.UTC(2026, 5, 15, 3, 0));
+  const mk = (lookbackMs?: number) => {
+    const r = new JobRunner({ db: freshDb().db, clock, logger: silentLogger(), metrics: new MetricsRegistry(), timezone: TZ, catchUpDelayMs: 0, lookbackMs });
+    r.add({ name: 'yearly', cron: '0 9 1 1 *', catchUp: false, run: async () => ({}) });
+    return r;
+  };
+  const long = mk(400 * 24 * 3600 * 1000);
+  const short = mk(24 * 3600 * 1000);
+  try {
+    // 1 January 2026, 09:00 in Hanoi = 02:00 UTC.
+    assert.equal(long.list()[0]!.previousScheduledAt, Date.UTC(2026, 0, 1, 2, 0));
+    assert.equal(short.list()[0]!.previousScheduledAt, null, 'nothing within a day');
+  } finally {
+    await long.stop();
+    await short.stop();
+  }
+});
+
 test('next/previous agree with a minute-by-minute scan of node-cron matching (DST zone and tokens included)', () => {
   const cases: Array<[string, string, number]> = [
     ['0 9 * * 0', TZ, Date.UTC(2026, 10, 25, 5, 17)],
