@@ -147,7 +147,7 @@ export function App() {
   }
   if (!app.user || route.name === 'login') return <LoginPage />;
 
-  let page;
+  let page: preact.JSX.Element | null;
   switch (route.name) {
     case 'board':
       page = <BoardPage />;

@@ -40,7 +40,7 @@ export class ModemInbox {
   }
 
   handle(pdu: string): void {
-    let d;
+    let d: ReturnType<typeof decodePdu>;
     try {
       d = decodePdu(pdu);
     } catch (err) {

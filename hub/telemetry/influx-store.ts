@@ -7,7 +7,7 @@
  */
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { InfluxDB, escape } from 'influx';
+import { InfluxDB, escape as influxEscape } from 'influx';
 import { ConfigError, ERROR_CODES, SmokehubError, ValidationError } from '../protocol/errors.ts';
 import { TELEMETRY_FIELD_NAMES, type TelemetryField } from '../protocol/schema.ts';
 import { linePoint, type StoredPoint } from './point.ts';
@@ -159,7 +159,7 @@ export class InfluxTelemetryStore implements TelemetryStore {
       }
       const cqs = await this.influx.showContinousQueries(db);
       const haveCq = new Set(cqs.map((c) => c.name));
-      const qdb = escape.quoted(db);
+      const qdb = influxEscape.quoted(db);
       const cq = {
         cq_telemetry_5m: `SELECT mean(*), min(*), max(*) INTO ${qdb}."${ROLLUP_RP}"."${ROLLUP_MEASUREMENTS.telemetry}" FROM ${qdb}."${RAW_RP}"."telemetry" GROUP BY time(5m), *`,
         cq_events_5m: `SELECT count("alarm") AS "transitions", count("id") AS "device_events" INTO ${qdb}."${ROLLUP_RP}"."${ROLLUP_MEASUREMENTS.events}" FROM ${qdb}."${RAW_RP}"."events" GROUP BY time(5m), *`,
@@ -313,8 +313,8 @@ export class InfluxTelemetryStore implements TelemetryStore {
     const every = rollup ? Math.max(ROLLUP_EVERY_MS, q.every) : q.every;
     const source = rollup ? `"${ROLLUP_RP}"."${ROLLUP_MEASUREMENTS.telemetry}"` : `"${RAW_RP}"."telemetry"`;
     const [mean, min, max] = rollup ? [`"mean_${f}"`, `"min_${f}"`, `"max_${f}"`] : [`"${f}"`, `"${f}"`, `"${f}"`];
-    const where = [`"household" = ${escape.stringLit(q.household)}`, `time >= ${Math.trunc(q.from)}ms`, `time < ${Math.trunc(q.to)}ms`];
-    if (q.device !== undefined) where.push(`"device" = ${escape.stringLit(q.device)}`);
+    const where = [`"household" = ${influxEscape.stringLit(q.household)}`, `time >= ${Math.trunc(q.from)}ms`, `time < ${Math.trunc(q.to)}ms`];
+    if (q.device !== undefined) where.push(`"device" = ${influxEscape.stringLit(q.device)}`);
     const sql = `SELECT MEAN(${mean}) AS "mean", MIN(${min}) AS "min", MAX(${max}) AS "max" FROM ${source} WHERE ${where.join(' AND ')} GROUP BY time(${Math.trunc(every)}ms), "device", "kind" fill(none)`;
     const [result] = await this.queryRaw([sql]);
     const out: DeviceSeries[] = [];
@@ -330,7 +330,7 @@ export class InfluxTelemetryStore implements TelemetryStore {
   }
 
   async latest(household: string, now: number, lookbackMs: number): Promise<DeviceLatest[]> {
-    const where = `"household" = ${escape.stringLit(household)} AND time >= ${Math.trunc(now - lookbackMs)}ms AND time <= ${Math.trunc(now)}ms`;
+    const where = `"household" = ${influxEscape.stringLit(household)} AND time >= ${Math.trunc(now - lookbackMs)}ms AND time <= ${Math.trunc(now)}ms`;
     const statements = TELEMETRY_FIELD_NAMES.map((f) => `SELECT LAST("${f}") AS "v" FROM "${RAW_RP}"."telemetry" WHERE ${where} GROUP BY "device", "kind"`);
     const results = await this.queryRaw(statements);
     const byDevice = new Map<string, DeviceLatest>();
@@ -357,7 +357,7 @@ export class InfluxTelemetryStore implements TelemetryStore {
   }
 
   async queryEvents(q: EventsQuery): Promise<StoredEvent[]> {
-    const sql = `SELECT * FROM "${RAW_RP}"."events" WHERE "household" = ${escape.stringLit(q.household)} AND time >= ${Math.trunc(q.from)}ms AND time < ${Math.trunc(q.to)}ms ORDER BY time ASC LIMIT ${Math.max(1, Math.trunc(q.limit))}`;
+    const sql = `SELECT * FROM "${RAW_RP}"."events" WHERE "household" = ${influxEscape.stringLit(q.household)} AND time >= ${Math.trunc(q.from)}ms AND time < ${Math.trunc(q.to)}ms ORDER BY time ASC LIMIT ${Math.max(1, Math.trunc(q.limit))}`;
     const [result] = await this.queryRaw([sql]);
     const out: StoredEvent[] = [];
     const tagNames = new Set(['time', 'team', 'household', 'device', 'kind', 'type', 'state']);

@@ -204,7 +204,7 @@ function splitEscaped(s: string, sep: string, quotes: boolean): string[] {
   out.push(cur);
   return out;
 }
-const unescape = (s: string) => s.replace(/\\(.)/g, '$1');
+const unescapeLine = (s: string) => s.replace(/\\(.)/g, '$1');
 
 /** Reads back a line written by `linePoint` (outbox inspection and tests). */
 export function parseLinePoint(line: string, priority: Priority): StoredPoint {
@@ -213,18 +213,18 @@ export function parseLinePoint(line: string, priority: Priority): StoredPoint {
   const tags: Record<string, string> = {};
   for (const pair of tagPairs) {
     const [k, v] = splitEscaped(pair, '=', false);
-    tags[unescape(k!)] = unescape(v ?? '');
+    tags[unescapeLine(k!)] = unescapeLine(v ?? '');
   }
   const fields: Record<string, number | string> = {};
   for (const pair of splitEscaped(fieldPart ?? '', ',', true)) {
     const [k, v] = splitEscaped(pair, '=', true);
     const raw = v ?? '';
-    fields[unescape(k!)] = raw.startsWith('"') ? raw.slice(1, -1).replace(/\\(["\\])/g, '$1') : Number(raw);
+    fields[unescapeLine(k!)] = raw.startsWith('"') ? raw.slice(1, -1).replace(/\\(["\\])/g, '$1') : Number(raw);
   }
   const t: TelemetryTags = { team: tags.team ?? '', household: tags.household ?? '', device: tags.device ?? '', kind: tags.kind ?? '' };
   if (tags.type !== undefined) t.type = tags.type;
   if (tags.state !== undefined) t.state = tags.state;
-  return { measurement: unescape(measurement!) as Measurement, tags: t, fields, ts: Number(tsPart), priority };
+  return { measurement: unescapeLine(measurement!) as Measurement, tags: t, fields, ts: Number(tsPart), priority };
 }
 
 /** A stored outbox row back to its point: a line (current) or the JSON form of earlier versions. */

@@ -365,7 +365,7 @@ export class ModemSimulator {
       await this.later(Math.min(this.o.smsLatencyMs, 50));
       return fault === 'ERROR' ? this.out('ERROR') : this.out(`+CMS ERROR: ${fault}`);
     }
-    let d;
+    let d: ReturnType<typeof decodePdu>;
     try {
       d = decodePdu(pdu);
     } catch {
