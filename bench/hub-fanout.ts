@@ -85,7 +85,7 @@ class Worker {
 async function measureBroker(mode: 'hub' | 'plain', teams: Team[], files: string[], hubEnv: Record<string, string>) {
   const port = await freePort();
   const cmd = mode === 'hub' ? hubCommand() : ['--import', 'tsx', 'bench/lib/plain-aedes.ts'];
-  const env: Record<string, string> = mode === "hub" ? { ...hubEnv, SMOKEHUB_MQTT_PORT: String(port) } : { PORT: String(port) };
+  const env: Record<string, string> = mode === 'hub' ? { ...hubEnv, SMOKEHUB_MQTT_PORT: String(port) } : { PORT: String(port) };
   let broker = await startProcess(cmd, env);
   await sleep(2000);
   const rssIdle = rssKiB(broker.child.pid!);
@@ -103,7 +103,10 @@ async function measureBroker(mode: 'hub' | 'plain', teams: Team[], files: string
   const latencies: number[] = [];
   const perWorker = Math.ceil(SAMPLES / workers.length);
   for (let w = 0; w < workers.length; w++) {
-    const own = teams.filter((_, i) => i % workers.length === w).slice(0, perWorker).map((t) => t.id);
+    const own = teams
+      .filter((_, i) => i % workers.length === w)
+      .slice(0, perWorker)
+      .map((t) => t.id);
     const r = await workers[w]!.ask({ op: 'fanout', teams: own, gapMs: 20 });
     latencies.push(...(r.latencies ?? []));
   }
@@ -194,9 +197,24 @@ export async function run(): Promise<Record<string, unknown>> {
       },
     };
     printTable(`Hub fan-out, memory and reconnect — ${HOUSEHOLDS} households, ${hub.connections} device connections, ${hub.latencies.length} alarms`, [
-      { measure: 'fan-out p50 (ms)', smokehub: result.hub.fanoutP50Ms, 'plain aedes': result.plainAedes.fanoutP50Ms, ratio: result.ratios.fanoutP50HubOverPlain },
-      { measure: 'fan-out p99 (ms)', smokehub: result.hub.fanoutP99Ms, 'plain aedes': result.plainAedes.fanoutP99Ms, ratio: result.ratios.fanoutP99HubOverPlain },
-      { measure: 'RSS per connection (KiB)', smokehub: result.hub.kibPerConnection, 'plain aedes': result.plainAedes.kibPerConnection, ratio: result.ratios.memoryPerConnectionHubOverPlain },
+      {
+        measure: 'fan-out p50 (ms)',
+        smokehub: result.hub.fanoutP50Ms,
+        'plain aedes': result.plainAedes.fanoutP50Ms,
+        ratio: result.ratios.fanoutP50HubOverPlain,
+      },
+      {
+        measure: 'fan-out p99 (ms)',
+        smokehub: result.hub.fanoutP99Ms,
+        'plain aedes': result.plainAedes.fanoutP99Ms,
+        ratio: result.ratios.fanoutP99HubOverPlain,
+      },
+      {
+        measure: 'RSS per connection (KiB)',
+        smokehub: result.hub.kibPerConnection,
+        'plain aedes': result.plainAedes.kibPerConnection,
+        ratio: result.ratios.memoryPerConnectionHubOverPlain,
+      },
       { measure: 'RSS connected (MiB)', smokehub: result.hub.rssConnectedMiB, 'plain aedes': result.plainAedes.rssConnectedMiB, ratio: '' },
       { measure: 'first connect of all (s)', smokehub: result.hub.connectAllS, 'plain aedes': result.plainAedes.connectAllS, ratio: '' },
       { measure: 'reconnect after kill -9 (s)', smokehub: result.hub.reconnectAfterRestartS, 'plain aedes': '', ratio: '' },

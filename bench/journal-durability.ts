@@ -53,16 +53,37 @@ export async function run(): Promise<Record<string, unknown>> {
       const h = await startHub(dataDir, mode);
       hub = h.child;
       progress(`${mode}: quiet disk`);
-      const quiet = await samples(h.mqttPort, creds, Array.from({ length: SAMPLES }, (_, i) => i), `${mode}-quiet`);
+      const quiet = await samples(
+        h.mqttPort,
+        creds,
+        Array.from({ length: SAMPLES }, (_, i) => i),
+        `${mode}-quiet`,
+      );
       progress(`${mode}: busy disk`);
       writer = startDiskWriter(dataDir);
       await sleep(1000);
-      const busy = await samples(h.mqttPort, creds, Array.from({ length: SAMPLES }, (_, i) => SAMPLES + i), `${mode}-busy`);
-      out[mode] = { quiet: { fanout: figures(quiet.alert), puback: figures(quiet.puback) }, busyDisk: { fanout: figures(busy.alert), puback: figures(busy.puback) } };
-      for (const [phase, r] of [['quiet disk', quiet], ['busy disk', busy]] as const) {
+      const busy = await samples(
+        h.mqttPort,
+        creds,
+        Array.from({ length: SAMPLES }, (_, i) => SAMPLES + i),
+        `${mode}-busy`,
+      );
+      out[mode] = {
+        quiet: { fanout: figures(quiet.alert), puback: figures(quiet.puback) },
+        busyDisk: { fanout: figures(busy.alert), puback: figures(busy.puback) },
+      };
+      for (const [phase, r] of [
+        ['quiet disk', quiet],
+        ['busy disk', busy],
+      ] as const) {
         const f = figures(r.alert);
         const p = figures(r.puback);
-        rows.push({ journal: mode === 'full' ? 'fsync on the event loop (before)' : 'fsync off the event loop (now)', disk: phase, 'fan-out p50 / p99 / max (ms)': `${f.p50Ms} / ${f.p99Ms} / ${f.maxMs}`, 'PUBACK p50 / p99 / max (ms)': `${p.p50Ms} / ${p.p99Ms} / ${p.maxMs}` });
+        rows.push({
+          journal: mode === 'full' ? 'fsync on the event loop (before)' : 'fsync off the event loop (now)',
+          disk: phase,
+          'fan-out p50 / p99 / max (ms)': `${f.p50Ms} / ${f.p99Ms} / ${f.maxMs}`,
+          'PUBACK p50 / p99 / max (ms)': `${p.p50Ms} / ${p.p99Ms} / ${p.maxMs}`,
+        });
       }
     } finally {
       writer?.kill('SIGKILL');

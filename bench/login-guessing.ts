@@ -31,10 +31,21 @@ const IN_FLIGHT_PER_ADDRESS = 4;
 function httpLogin(port: number, username: string, localAddress: string): Promise<number> {
   const body = JSON.stringify({ username, password: 'guess-password' });
   return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/api/login', localAddress, agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode!));
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/api/login',
+        localAddress,
+        agent: false,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode!));
+      },
+    );
     req.on('error', () => resolve(0));
     req.setTimeout(20_000, () => req.destroy());
     req.end(body);
@@ -102,7 +113,10 @@ export async function run(): Promise<unknown> {
     const base = rows.find((b) => b.protocol === r.protocol && b.addresses === r.addresses && b.throttles !== 'on');
     r.ratio_to_baseline = base ? round(Number(r.checked_per_min) / Number(base.checked_per_min), 3) : NaN;
   }
-  printTable(`Password guesses checked per minute (${SECONDS} s per scenario, ${IN_FLIGHT_PER_ADDRESS} in flight per address; refusals answered after 1 s)`, rows);
+  printTable(
+    `Password guesses checked per minute (${SECONDS} s per scenario, ${IN_FLIGHT_PER_ADDRESS} in flight per address; refusals answered after 1 s)`,
+    rows,
+  );
   const out = { seconds: SECONDS, inFlightPerAddress: IN_FLIGHT_PER_ADDRESS, rows };
   writeResults(process.env.BENCH_LOGIN_RESULTS ?? 'bench/results/login-guessing.json', out);
   return out;

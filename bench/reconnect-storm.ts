@@ -67,7 +67,8 @@ function neighbourhood(households: number): { csv: string } {
   for (let h = 0; h < households; h++) {
     const lat = (20.9 + (h % 400) * 0.0005).toFixed(6);
     const lon = (107.0 + Math.floor(h / 400) * 0.0005).toFixed(6);
-    for (const kind of ['smoke', 'panic']) rows.push(`T${Math.floor(h / TEAM_SIZE)},H${h},Nhà H${h},${h} Lê Lợi,0900000000,${lat},${lon},H${h}-${kind},${kind},`);
+    for (const kind of ['smoke', 'panic'])
+      rows.push(`T${Math.floor(h / TEAM_SIZE)},H${h},Nhà H${h},${h} Lê Lợi,0900000000,${lat},${lon},H${h}-${kind},${kind},`);
   }
   return { csv: rows.join('\n') + '\n' };
 }

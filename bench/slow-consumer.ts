@@ -108,7 +108,11 @@ async function phase(hub: HubProcess, creds: Cred[], n: number, teams: number[])
     await sleep(FIXED_WAIT_S * 1000);
     m = await metrics(hub);
   }
-  while (n > 0 && FIXED_WAIT_S === null && !((m.get('smokehub_slow_clients') ?? 0) >= n && (m.get('smokehub_slow_client_buffered_bytes') ?? 0) >= n * 0.95 * MiB)) {
+  while (
+    n > 0 &&
+    FIXED_WAIT_S === null &&
+    !((m.get('smokehub_slow_clients') ?? 0) >= n && (m.get('smokehub_slow_client_buffered_bytes') ?? 0) >= n * 0.95 * MiB)
+  ) {
     if (performance.now() - t0 > 120_000) throw new Error(`the ${n} stuck subscribers did not reach their bound in 120 s`);
     await sleep(250);
     m = await metrics(hub);
@@ -171,17 +175,20 @@ export async function run(): Promise<unknown> {
         p99OverBaseline: base ? round(x.alertP99Ms / base.alertP99Ms, 2) : null,
       })),
     };
-    printTable(`Alarm latency with stuck smokehub/# subscribers — ~${RATE} telemetry readings/s, ${SAMPLES} alarms per phase`, phases.map((x) => ({
-      'stuck subscribers': x.stuck,
-      'alert p50 (ms)': x.alertP50Ms,
-      'alert p99 (ms)': x.alertP99Ms,
-      'alert max (ms)': x.alertMaxMs,
-      'telemetry/s': x.telemetryPerS,
-      'hub RSS max (MiB)': x.hubRssMaxMiB,
-      'held for them (MiB)': x.heldMiB,
-      'dropped deliveries': x.droppedDeliveries,
-      's to bound': x.secondsToBound,
-    })));
+    printTable(
+      `Alarm latency with stuck smokehub/# subscribers — ~${RATE} telemetry readings/s, ${SAMPLES} alarms per phase`,
+      phases.map((x) => ({
+        'stuck subscribers': x.stuck,
+        'alert p50 (ms)': x.alertP50Ms,
+        'alert p99 (ms)': x.alertP99Ms,
+        'alert max (ms)': x.alertMaxMs,
+        'telemetry/s': x.telemetryPerS,
+        'hub RSS max (MiB)': x.hubRssMaxMiB,
+        'held for them (MiB)': x.heldMiB,
+        'dropped deliveries': x.droppedDeliveries,
+        's to bound': x.secondsToBound,
+      })),
+    );
     writeResults('bench/results/slow-consumer.json', result);
     return result;
   } finally {

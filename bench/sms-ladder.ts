@@ -65,7 +65,9 @@ function neighbourhoodCsv(): string {
   const lat0 = 20.95;
   const lon0 = 107.08;
   const row = (t: number, h: number, lat: number, lon: number) =>
-    rows.push(`T${t},T${t}H${h},Nhà ${t}.${h},"${h} ngõ ${t} Lê Lợi, Hồng Gai",0${phone(t, h).slice(3)},${lat.toFixed(6)},${lon.toFixed(6)},T${t}H${h}-smoke,smoke,`);
+    rows.push(
+      `T${t},T${t}H${h},Nhà ${t}.${h},"${h} ngõ ${t} Lê Lợi, Hồng Gai",0${phone(t, h).slice(3)},${lat.toFixed(6)},${lon.toFixed(6)},T${t}H${h}-smoke,smoke,`,
+    );
   for (let h = 1; h <= 10; h++) row(1, h, lat0 + (h - 1) * 0.0003, lon0);
   row(2, 1, lat0 - 0.0001, lon0); // 11 m
   row(2, 2, lat0 - 0.0002, lon0); // 22 m
@@ -104,8 +106,13 @@ async function startRig(o: { modems: number; unaccented: boolean; seed: number; 
     th = await startTestHub({
       csv: neighbourhoodCsv(),
       config: {
-        verifyWindowS: VERIFY_S, escalateAfterS: o.escalateAfterS * SCALE, callAfterS: o.callAfterS * SCALE, callRingS: o.callRingS * SCALE,
-        modem: ptys.map((p) => p.hubPath).join(','), smsUnaccented: o.unaccented, stationPhones: STATIONS.join(','),
+        verifyWindowS: VERIFY_S,
+        escalateAfterS: o.escalateAfterS * SCALE,
+        callAfterS: o.callAfterS * SCALE,
+        callRingS: o.callRingS * SCALE,
+        modem: ptys.map((p) => p.hubPath).join(','),
+        smsUnaccented: o.unaccented,
+        stationPhones: STATIONS.join(','),
       },
     });
   } catch (err) {
@@ -171,11 +178,15 @@ async function fanoutRun(modems: number, unaccented: boolean, seed: number): Pro
   try {
     await smoke(rig, `fanout-${seed}`);
     const active = await until(() => rig.transitions.get('activated'), VERIFY_S * 1000 + 10_000, 'active');
-    const texts = await until(() => {
-      const sent = rig.sent();
-      const mine = NEIGHBOURS.map((n) => firstTo(sent, n));
-      return mine.every(Boolean) ? (mine as SentSms[]) : null;
-    }, 400_000, 'every neighbour text');
+    const texts = await until(
+      () => {
+        const sent = rig.sent();
+        const mine = NEIGHBOURS.map((n) => firstTo(sent, n));
+        return mine.every(Boolean) ? (mine as SentSms[]) : null;
+      },
+      400_000,
+      'every neighbour text',
+    );
     const pre = rig.sent().find((x) => x.to === phone(1, 1));
     return {
       preAlarmDoneBeforeActive: pre !== undefined && pre.at <= active,
@@ -215,39 +226,55 @@ async function escalationRun(modems: number, seed: number): Promise<EscalationRu
     progress(`  active; escalation in 120 s`);
     const escalated = await until(() => rig.transitions.get('escalated'), 130_000, 'escalated');
     const confirmedAtEscalation = rig.sent().filter((x) => x.at <= escalated && NEIGHBOURS.includes(x.to)).length;
-    const cards = await until(() => {
-      const c = STATIONS.map((n) => firstTo(rig.sent(), n));
-      return c.every(Boolean) ? (c as SentSms[]) : null;
-    }, 300_000, 'the dispatch cards');
+    const cards = await until(
+      () => {
+        const c = STATIONS.map((n) => firstTo(rig.sent(), n));
+        return c.every(Boolean) ? (c as SentSms[]) : null;
+      },
+      300_000,
+      'the dispatch cards',
+    );
     const stationCall = await until(() => rig.calls().find((c) => c.number === STATIONS[0] && c.endedAt !== undefined), 300_000, 'the station call');
     progress(`  cards out; neighbour texts and calls`);
-    const texts = await until(() => {
-      const mine = NEIGHBOURS.map((n) => firstTo(rig.sent(), n));
-      return mine.every(Boolean) ? (mine as SentSms[]) : null;
-    }, 400_000, 'every neighbour text');
+    const texts = await until(
+      () => {
+        const mine = NEIGHBOURS.map((n) => firstTo(rig.sent(), n));
+        return mine.every(Boolean) ? (mine as SentSms[]) : null;
+      },
+      400_000,
+      'every neighbour text',
+    );
     const firstCall = await until(() => rig.calls().find((c) => TEAM_NEIGHBOURS.includes(c.number)), 400_000, 'the first neighbour call');
     // The station says a truck is on its way while the neighbour calls are being made.
     const admin = await rig.th.login('admin', rig.th.adminPassword);
     const r = await rig.th.api(admin, `/api/alarms/${rig.alarm()}/dispatch`, { method: 'POST', body: JSON.stringify({ etaMin: 6 }) });
     if (r.status !== 200) throw new Error(`dispatch answered ${r.status}`);
     const dispatchedAt = await until(() => rig.transitions.get('dispatched'), 10_000, 'dispatched');
-    const calls = await until(() => {
-      const c = rig.calls().filter((x) => TEAM_NEIGHBOURS.includes(x.number) && x.endedAt !== undefined);
-      return c.length === TEAM_NEIGHBOURS.length ? c : null;
-    }, 900_000, 'every neighbour call');
+    const calls = await until(
+      () => {
+        const c = rig.calls().filter((x) => TEAM_NEIGHBOURS.includes(x.number) && x.endedAt !== undefined);
+        return c.length === TEAM_NEIGHBOURS.length ? c : null;
+      },
+      900_000,
+      'every neighbour call',
+    );
     progress(`  calls made; the "dispatched" texts`);
     const texted = [phone(1, 1), ...NEIGHBOURS, ...STATIONS];
-    const dispatched = await until(() => {
-      const d = texted.map((n) => firstTo(rig.sent(), n, dispatchedAt));
-      return d.every(Boolean) ? (d as SentSms[]) : null;
-    }, 900_000, 'the dispatched texts');
+    const dispatched = await until(
+      () => {
+        const d = texted.map((n) => firstTo(rig.sent(), n, dispatchedAt));
+        return d.every(Boolean) ? (d as SentSms[]) : null;
+      },
+      900_000,
+      'the dispatched texts',
+    );
     return {
       neighbourTextsNotConfirmedAtEscalation: NEIGHBOURS.length - confirmedAtEscalation,
       cardHandedAfterEscalationS: cards.map((c) => s(c.startedAt - escalated)),
       cardConfirmedAfterEscalationS: cards.map((c) => s(c.at - escalated)),
       cardParts: cards.map((c) => c.parts),
       stationCallStartAfterEscalationS: s(stationCall.startedAt - escalated),
-      stationCallOutcome: stationCall.answeredAt !== undefined ? 'answered' : stationCall.endedBy ?? 'unknown',
+      stationCallOutcome: stationCall.answeredAt !== undefined ? 'answered' : (stationCall.endedBy ?? 'unknown'),
       lastNeighbourTextConfirmedAfterActiveS: s(Math.max(...texts.map((t) => t.at)) - active),
       neighbourCalls: calls.length,
       firstNeighbourCallAfterActiveS: s(firstCall.startedAt - active),
@@ -269,7 +296,17 @@ export async function run(): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {
     at: new Date().toISOString(),
     machine: `${cpus().length} cores, Node ${process.version}`,
-    method: { timeScale: SCALE, smsPartLatencyMs: [SMS_MIN_MS, SMS_MAX_MS], dialMs: DIAL_MS, verifyWindowS: VERIFY_S, neighbours: NEIGHBOURS.length, teamNeighbours: TEAM_NEIGHBOURS.length, nearby: 3, runs: RUNS, escalationRuns: ESCALATION_RUNS },
+    method: {
+      timeScale: SCALE,
+      smsPartLatencyMs: [SMS_MIN_MS, SMS_MAX_MS],
+      dialMs: DIAL_MS,
+      verifyWindowS: VERIFY_S,
+      neighbours: NEIGHBOURS.length,
+      teamNeighbours: TEAM_NEIGHBOURS.length,
+      nearby: 3,
+      runs: RUNS,
+      escalationRuns: ESCALATION_RUNS,
+    },
   };
   try {
     const configs = [
@@ -288,7 +325,12 @@ export async function run(): Promise<Record<string, unknown>> {
       const pick = (k: keyof FanoutRun) => runs.map((r) => r[k] as number);
       fanout[c.name] = {
         runs,
-        median: { firstHandedS: med(pick('firstHandedS')), firstConfirmedS: med(pick('firstConfirmedS')), lastHandedS: med(pick('lastHandedS')), lastConfirmedS: med(pick('lastConfirmedS')) },
+        median: {
+          firstHandedS: med(pick('firstHandedS')),
+          firstConfirmedS: med(pick('firstConfirmedS')),
+          lastHandedS: med(pick('lastHandedS')),
+          lastConfirmedS: med(pick('lastConfirmedS')),
+        },
       };
       rows.push({
         modems: c.name,

@@ -105,7 +105,9 @@ async function rawBaseline(influxd: Influxd, devices: Cred[], base: number): Pro
     for (let k = i; k < Math.min(POINTS, i + BATCH); k++) {
       const d = devices[k % devices.length]!;
       const r = reading(k, base);
-      lines.push(`telemetry,device=${d.device},household=${d.household},kind=smoke,team=${d.household.replace(/H\d+$/, '')} battery=${r.battery},humidity=${r.humidity},smoke=${r.smoke},temperature=${r.temperature} ${r.ts}`);
+      lines.push(
+        `telemetry,device=${d.device},household=${d.household},kind=smoke,team=${d.household.replace(/H\d+$/, '')} battery=${r.battery},humidity=${r.humidity},smoke=${r.smoke},temperature=${r.temperature} ${r.ts}`,
+      );
     }
     inFlight.push(influxd.writeLines('rawbaseline', lines.join('\n')));
     if (inFlight.length >= 2) await inFlight.shift();
@@ -161,13 +163,15 @@ async function startLoad(port: number, creds: Cred[]): Promise<Load> {
 }
 
 /** Alarm fan-out samples (origin smoke → neighbour's `active` alert, ms). */
-const fanout = async (port: number, creds: Cred[], teams: number[], tag: string, until?: () => boolean) => (await alarmSamples(port, creds, teams, tag, until)).alert;
+const fanout = async (port: number, creds: Cred[], teams: number[], tag: string, until?: () => boolean) =>
+  (await alarmSamples(port, creds, teams, tag, until)).alert;
 
 /** The hub's fan-out histogram (cumulative counts by upper bound in seconds). */
 async function hubFanoutHistogram(httpPort: number): Promise<Array<[number, number]>> {
   const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
   const out: Array<[number, number]> = [];
-  for (const m of text.matchAll(/^smokehub_fanout_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)) out.push([m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2])]);
+  for (const m of text.matchAll(/^smokehub_fanout_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm))
+    out.push([m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2])]);
   return out;
 }
 
@@ -192,7 +196,13 @@ interface PhaseFigures {
 }
 
 /** Runs one fan-out phase and records what the hub and the load generator used meanwhile. */
-async function measuredPhase(hubPid: number, httpPort: number, loadPid: number | null, influxdPid: number | undefined, run: () => Promise<number[]>): Promise<PhaseFigures> {
+async function measuredPhase(
+  hubPid: number,
+  httpPort: number,
+  loadPid: number | null,
+  influxdPid: number | undefined,
+  run: () => Promise<number[]>,
+): Promise<PhaseFigures> {
   const h0 = await hubFanoutHistogram(httpPort);
   const t0 = performance.now();
   const hub0 = cpuSeconds(hubPid);
@@ -321,7 +331,12 @@ export async function runOne(store: 'influxdb' | 'embedded', ingressSliceMs = pr
       const final = await sink.count();
       let expectedSum = 0;
       for (let i = 0; i < expected + lostAtSaturation; i++) expectedSum += reading(i, base).smoke;
-      outage = { lost: Math.max(0, expected - final.count), duplicates: Math.max(0, final.count - expected), sumMatches: final.sum === expectedSum, pointsPublished: expected };
+      outage = {
+        lost: Math.max(0, expected - final.count),
+        duplicates: Math.max(0, final.count - expected),
+        sumMatches: final.sum === expectedSum,
+        pointsPublished: expected,
+      };
     }
 
     const result = {
@@ -329,7 +344,13 @@ export async function runOne(store: 'influxdb' | 'embedded', ingressSliceMs = pr
       points: POINTS,
       publishingClients: clients.length,
       rawLineProtocol: rawRate === null ? null : { pointsPerS: Math.round(rawRate), batch: 5000 },
-      throughHub: { pointsPerS: Math.round(hubRate), acceptedPerS: Math.round(acceptRate), lostAtSaturation, ratioToRaw: rawRate === null ? null : round(hubRate / rawRate, 3), goalPointsPerS: 20_000 },
+      throughHub: {
+        pointsPerS: Math.round(hubRate),
+        acceptedPerS: Math.round(acceptRate),
+        lostAtSaturation,
+        ratioToRaw: rawRate === null ? null : round(hubRate / rawRate, 3),
+        goalPointsPerS: 20_000,
+      },
       fanout: {
         idleP50Ms: round(median(idle), 2),
         idleP99Ms: round(percentile(idle, 99), 2),
@@ -349,40 +370,101 @@ export async function runOne(store: 'influxdb' | 'embedded', ingressSliceMs = pr
         loadClient: process.env.BENCH_LOAD_CLIENT ?? 'mqttjs',
         loadNice: Number(process.env.BENCH_LOAD_NICE ?? 0),
         phases: Object.fromEntries(
-          ([['idle', idlePhase], ['saturation', loadPhase], ['steadyRate', ratePhase], ['provinceRate', provincePhase]] as const).map(([k, ph]) => [
+          (
+            [
+              ['idle', idlePhase],
+              ['saturation', loadPhase],
+              ['steadyRate', ratePhase],
+              ['provinceRate', provincePhase],
+            ] as const
+          ).map(([k, ph]) => [
             k,
-            { hubSideP50LeMs: ph.hubSideP50LeMs, hubSideP99LeMs: ph.hubSideP99LeMs, hubCpuCores: ph.hubCpuCores, loadCpuCores: ph.loadCpuCores, influxdCpuCores: ph.influxdCpuCores, p90Ms: round(percentile(ph.samples, 90), 2), maxMs: round(Math.max(...ph.samples), 2) },
+            {
+              hubSideP50LeMs: ph.hubSideP50LeMs,
+              hubSideP99LeMs: ph.hubSideP99LeMs,
+              hubCpuCores: ph.hubCpuCores,
+              loadCpuCores: ph.loadCpuCores,
+              influxdCpuCores: ph.influxdCpuCores,
+              p90Ms: round(percentile(ph.samples, 90), 2),
+              maxMs: round(Math.max(...ph.samples), 2),
+            },
           ]),
         ),
       },
       [influxd ? 'outage' : 'stored']: outage,
     };
     const sinkName = influxd ? 'influxd' : 'embedded SQLite store';
-    printTable(`Telemetry ingest — ${POINTS} points from ${clients.length} ${process.env.BENCH_LOAD_CLIENT === 'light' ? 'light MQTT' : 'MQTT.js'} clients (QoS 1) into the ${sinkName}`, [
-      { measure: 'points/s stored', 'through hub': result.throughHub.pointsPerS, 'raw line protocol': result.rawLineProtocol?.pointsPerS ?? '', ratio: result.throughHub.ratioToRaw ?? '' },
-      { measure: 'points/s accepted (PUBACK)', 'through hub': result.throughHub.acceptedPerS, 'raw line protocol': '', ratio: '' },
-      { measure: 'acknowledged, never stored', 'through hub': lostAtSaturation, 'raw line protocol': '', ratio: '' },
-      { measure: 'fan-out p50 / p99 idle (ms)', 'through hub': `${result.fanout.idleP50Ms} / ${result.fanout.idleP99Ms}`, 'raw line protocol': '', ratio: '' },
-      { measure: `fan-out p50 / p99 at ${PROVINCE_RATE} points/s (ms)`, 'through hub': `${result.fanout.atProvinceP50Ms} / ${result.fanout.atProvinceP99Ms}`, 'raw line protocol': '', ratio: `${result.fanout.p99AtProvinceOverIdle}x idle` },
-      { measure: `fan-out p50 / p99 at ${pacedRate} points/s (ms)`, 'through hub': `${result.fanout.atRateP50Ms} / ${result.fanout.atRateP99Ms}`, 'raw line protocol': '', ratio: `${result.fanout.p99AtRateOverIdle}x idle` },
-      { measure: 'fan-out p50 / p99 at saturation (ms)', 'through hub': `${result.fanout.underLoadP50Ms} / ${result.fanout.underLoadP99Ms}`, 'raw line protocol': '', ratio: `${result.fanout.p99UnderLoadOverIdle}x idle` },
-    ]);
-    printTable(`Fan-out phases — ingress scheduler ${result.fanout.ingressScheduler}, load client ${result.fanout.loadClient}`, Object.entries(result.fanout.phases).map(([phase, f]) => ({
-      phase,
-      'p90 / max (ms)': `${f.p90Ms} / ${f.maxMs}`,
-      'hub-side p50 / p99 (ms, bucket ≤)': `${f.hubSideP50LeMs ?? '-'} / ${f.hubSideP99LeMs ?? '-'}`,
-      'hub CPU (cores)': f.hubCpuCores,
-      'load generator CPU (cores)': f.loadCpuCores ?? '-',
-      'influxd CPU (cores)': f.influxdCpuCores ?? '-',
-    })));
+    printTable(
+      `Telemetry ingest — ${POINTS} points from ${clients.length} ${process.env.BENCH_LOAD_CLIENT === 'light' ? 'light MQTT' : 'MQTT.js'} clients (QoS 1) into the ${sinkName}`,
+      [
+        {
+          measure: 'points/s stored',
+          'through hub': result.throughHub.pointsPerS,
+          'raw line protocol': result.rawLineProtocol?.pointsPerS ?? '',
+          ratio: result.throughHub.ratioToRaw ?? '',
+        },
+        { measure: 'points/s accepted (PUBACK)', 'through hub': result.throughHub.acceptedPerS, 'raw line protocol': '', ratio: '' },
+        { measure: 'acknowledged, never stored', 'through hub': lostAtSaturation, 'raw line protocol': '', ratio: '' },
+        {
+          measure: 'fan-out p50 / p99 idle (ms)',
+          'through hub': `${result.fanout.idleP50Ms} / ${result.fanout.idleP99Ms}`,
+          'raw line protocol': '',
+          ratio: '',
+        },
+        {
+          measure: `fan-out p50 / p99 at ${PROVINCE_RATE} points/s (ms)`,
+          'through hub': `${result.fanout.atProvinceP50Ms} / ${result.fanout.atProvinceP99Ms}`,
+          'raw line protocol': '',
+          ratio: `${result.fanout.p99AtProvinceOverIdle}x idle`,
+        },
+        {
+          measure: `fan-out p50 / p99 at ${pacedRate} points/s (ms)`,
+          'through hub': `${result.fanout.atRateP50Ms} / ${result.fanout.atRateP99Ms}`,
+          'raw line protocol': '',
+          ratio: `${result.fanout.p99AtRateOverIdle}x idle`,
+        },
+        {
+          measure: 'fan-out p50 / p99 at saturation (ms)',
+          'through hub': `${result.fanout.underLoadP50Ms} / ${result.fanout.underLoadP99Ms}`,
+          'raw line protocol': '',
+          ratio: `${result.fanout.p99UnderLoadOverIdle}x idle`,
+        },
+      ],
+    );
+    printTable(
+      `Fan-out phases — ingress scheduler ${result.fanout.ingressScheduler}, load client ${result.fanout.loadClient}`,
+      Object.entries(result.fanout.phases).map(([phase, f]) => ({
+        phase,
+        'p90 / max (ms)': `${f.p90Ms} / ${f.maxMs}`,
+        'hub-side p50 / p99 (ms, bucket ≤)': `${f.hubSideP50LeMs ?? '-'} / ${f.hubSideP99LeMs ?? '-'}`,
+        'hub CPU (cores)': f.hubCpuCores,
+        'load generator CPU (cores)': f.loadCpuCores ?? '-',
+        'influxd CPU (cores)': f.influxdCpuCores ?? '-',
+      })),
+    );
     if (influxd) {
-      const o = outage as { influxStoppedS: number; pointsPublished: number; lost: number; duplicates: number; sumMatches: boolean; drainAfterRestartS: number };
+      const o = outage as {
+        influxStoppedS: number;
+        pointsPublished: number;
+        lost: number;
+        duplicates: number;
+        sumMatches: boolean;
+        drainAfterRestartS: number;
+      };
       printTable(`Outage — influxd stopped ${o.influxStoppedS} s at ${PROVINCE_RATE} points/s`, [
-        { published: o.pointsPublished, lost: o.lost, duplicates: o.duplicates, 'sum matches': String(o.sumMatches), 'drain after restart (s)': o.drainAfterRestartS },
+        {
+          published: o.pointsPublished,
+          lost: o.lost,
+          duplicates: o.duplicates,
+          'sum matches': String(o.sumMatches),
+          'drain after restart (s)': o.drainAfterRestartS,
+        },
       ]);
     } else {
       const o = outage as { pointsPublished: number; lost: number; duplicates: number; sumMatches: boolean };
-      printTable('Embedded store — every point published in the run', [{ published: o.pointsPublished, lost: o.lost, duplicates: o.duplicates, 'sum matches': String(o.sumMatches) }]);
+      printTable('Embedded store — every point published in the run', [
+        { published: o.pointsPublished, lost: o.lost, duplicates: o.duplicates, 'sum matches': String(o.sumMatches) },
+      ]);
     }
     return result;
   } finally {

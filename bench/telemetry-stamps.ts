@@ -30,7 +30,12 @@ const T0 = Date.UTC(2026, 11, 1);
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-const refs: DeviceRef[] = Array.from({ length: DEVICES }, (_, i) => ({ team: `t${i >> 4}`, household: `t${i >> 4}-h${i & 15}`, device: `d${i}`, kind: 'smoke' }));
+const refs: DeviceRef[] = Array.from({ length: DEVICES }, (_, i) => ({
+  team: `t${i >> 4}`,
+  household: `t${i >> 4}-h${i & 15}`,
+  device: `d${i}`,
+  kind: 'smoke',
+}));
 
 type Shape = 'device ts' | 'no ts (bursts)' | 'redelivered twice';
 
@@ -98,7 +103,13 @@ async function bytesPerDevice(withTs: boolean): Promise<{ total: number; arrays:
 }
 
 export async function run(): Promise<Record<string, unknown>> {
-  const out: Record<string, unknown> = { at: new Date().toISOString(), machine: `${cpus().length} cores, Node ${process.version}`, readings: READINGS, devices: DEVICES, runs: RUNS };
+  const out: Record<string, unknown> = {
+    at: new Date().toISOString(),
+    machine: `${cpus().length} cores, Node ${process.version}`,
+    readings: READINGS,
+    devices: DEVICES,
+    runs: RUNS,
+  };
   // Memory first, before the timed runs leave garbage behind.
   const withTs = await bytesPerDevice(true);
   const noTs = await bytesPerDevice(false);
@@ -116,17 +127,40 @@ export async function run(): Promise<Record<string, unknown>> {
     }
     const b = median(base);
     const s = median(stamped);
-    shapes[shape] = { batchOnlyNsPerReading: round(b, 1), stampAndBatchNsPerReading: round(s, 1), stamperNsPerReading: round(s - b, 1), ratio: round(s / b, 2) };
+    shapes[shape] = {
+      batchOnlyNsPerReading: round(b, 1),
+      stampAndBatchNsPerReading: round(s, 1),
+      stamperNsPerReading: round(s - b, 1),
+      ratio: round(s / b, 2),
+    };
     rows.push({ readings: shape, 'batch only ns': round(b, 1), 'stamp + batch ns': round(s, 1), 'stamper ns': round(s - b, 1), ratio: round(s / b, 2) });
   }
   out.perReading = shapes;
-  const mem = { deviceTsBytesPerDevice: round(withTs.total, 0), deviceTsArrayBytesPerDevice: round(withTs.arrays, 0), noTsBytesPerDevice: round(noTs.total, 0), noTsArrayBytesPerDevice: round(noTs.arrays, 0) };
+  const mem = {
+    deviceTsBytesPerDevice: round(withTs.total, 0),
+    deviceTsArrayBytesPerDevice: round(withTs.arrays, 0),
+    noTsBytesPerDevice: round(noTs.total, 0),
+    noTsArrayBytesPerDevice: round(noTs.arrays, 0),
+  };
   out.memory = mem;
-  printTable(`Timestamp rule on the main thread: ${READINGS.toLocaleString('en')} readings over ${DEVICES.toLocaleString('en')} devices, median of ${RUNS} runs`, rows);
+  printTable(
+    `Timestamp rule on the main thread: ${READINGS.toLocaleString('en')} readings over ${DEVICES.toLocaleString('en')} devices, median of ${RUNS} runs`,
+    rows,
+  );
   const perDevices = `for ${DEVICES.toLocaleString('en')} devices`;
   printTable('Stamper memory (JS heap + array buffers, after GC; typed arrays grow by doubling)', [
-    { devices: 'sending ts (8 timestamps remembered)', 'bytes per device': mem.deviceTsBytesPerDevice, 'of it typed arrays': mem.deviceTsArrayBytesPerDevice, [perDevices]: `${round((mem.deviceTsBytesPerDevice * DEVICES) / 2 ** 20, 1)} MiB` },
-    { devices: 'not sending ts', 'bytes per device': mem.noTsBytesPerDevice, 'of it typed arrays': mem.noTsArrayBytesPerDevice, [perDevices]: `${round((mem.noTsBytesPerDevice * DEVICES) / 2 ** 20, 1)} MiB` },
+    {
+      devices: 'sending ts (8 timestamps remembered)',
+      'bytes per device': mem.deviceTsBytesPerDevice,
+      'of it typed arrays': mem.deviceTsArrayBytesPerDevice,
+      [perDevices]: `${round((mem.deviceTsBytesPerDevice * DEVICES) / 2 ** 20, 1)} MiB`,
+    },
+    {
+      devices: 'not sending ts',
+      'bytes per device': mem.noTsBytesPerDevice,
+      'of it typed arrays': mem.noTsArrayBytesPerDevice,
+      [perDevices]: `${round((mem.noTsBytesPerDevice * DEVICES) / 2 ** 20, 1)} MiB`,
+    },
   ]);
   writeResults(RESULTS, out);
   return out;

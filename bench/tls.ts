@@ -82,7 +82,18 @@ class DeviceConn {
         settled = true;
       });
       s.once(transport === 'mqtts' ? 'secureConnect' : 'connect', () => {
-        s.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: c.device, keepalive: 0, username: c.device, password: Buffer.from(c.secret) } as any));
+        s.write(
+          mqttPacket.generate({
+            cmd: 'connect',
+            protocolId: 'MQTT',
+            protocolVersion: 4,
+            clean: true,
+            clientId: c.device,
+            keepalive: 0,
+            username: c.device,
+            password: Buffer.from(c.secret),
+          } as any),
+        );
       });
     });
   }
@@ -185,7 +196,12 @@ async function measure(transport: Transport, template: string, creds: Cred[]): P
       });
       const origin = members.find((m) => m.device.endsWith('-smoke'))!;
       const sent = performance.now();
-      await connOf.get(origin.device)!.publish(`smokehub/h/${origin.household}/d/${origin.device}/event`, JSON.stringify({ id: `bench-${transport}-${t}-${Date.now()}`, type: 'smoke', level: 600 }));
+      await connOf
+        .get(origin.device)!
+        .publish(
+          `smokehub/h/${origin.household}/d/${origin.device}/event`,
+          JSON.stringify({ id: `bench-${transport}-${t}-${Date.now()}`, type: 'smoke', level: 600 }),
+        );
       const timeout = sleep(10_000).then(() => NaN);
       const at = await Promise.race([done, timeout]);
       fanoutMs.push(at - sent);
@@ -223,7 +239,9 @@ export async function run(): Promise<Record<string, unknown>> {
       const order: Transport[] = r % 2 === 0 ? ['mqtt', 'mqtts', 'mqtts', 'mqtt'] : ['mqtts', 'mqtt', 'mqtt', 'mqtts'];
       for (const t of order) {
         const res = await measure(t, template, creds);
-        console.log(`  ${t}: ${res.connected} connected in ${round(res.connectS, 2)} s, ${round(res.kibPerConnection, 1)} KiB each (${round(res.marginalKibPerConnection, 1)} KiB marginal), fan-out p50 ${round(median(res.fanoutMs), 2)} ms`);
+        console.log(
+          `  ${t}: ${res.connected} connected in ${round(res.connectS, 2)} s, ${round(res.kibPerConnection, 1)} KiB each (${round(res.marginalKibPerConnection, 1)} KiB marginal), fan-out p50 ${round(median(res.fanoutMs), 2)} ms`,
+        );
         rounds.push(res);
       }
     }
@@ -265,7 +283,16 @@ export async function run(): Promise<Record<string, unknown>> {
     printTable(`TLS vs plain MQTT (${DEVICES} idle devices per run, ${rounds.length} runs, medians)`, [plain, tls]);
     printTable('TLS / plain', [ratios]);
     printTable('32,000 devices, extrapolated hub RSS in MiB (base + 32,000 x KiB each; average and marginal)', [for32k]);
-    const out = { date: new Date().toISOString(), devices: DEVICES, samplesPerRun: SAMPLES, runs: rounds.map(({ fanoutMs, ...r }) => ({ ...r, fanoutP50Ms: median(fanoutMs), fanoutP99Ms: percentile(fanoutMs, 99) })), plain, tls, ratios, for32k };
+    const out = {
+      date: new Date().toISOString(),
+      devices: DEVICES,
+      samplesPerRun: SAMPLES,
+      runs: rounds.map(({ fanoutMs, ...r }) => ({ ...r, fanoutP50Ms: median(fanoutMs), fanoutP99Ms: percentile(fanoutMs, 99) })),
+      plain,
+      tls,
+      ratios,
+      for32k,
+    };
     writeResults(process.env.BENCH_TLS_RESULTS ?? 'bench/results/tls.json', out);
     return out;
   } finally {

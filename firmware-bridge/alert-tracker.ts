@@ -94,8 +94,15 @@ export class AlertTracker {
     const hubSilenced = own && view.silencedAt != null;
     if (!known) {
       this.alarms.set(view.alarm, {
-        alarm: view.alarm, kind: view.kind, origin: view.origin.household, state: view.state, own,
-        silenced: hubSilenced, source: 'view', updatedAt: view.updatedAt, silencedAt: hubSilenced ? view.silencedAt! : null,
+        alarm: view.alarm,
+        kind: view.kind,
+        origin: view.origin.household,
+        state: view.state,
+        own,
+        silenced: hubSilenced,
+        source: 'view',
+        updatedAt: view.updatedAt,
+        silencedAt: hubSilenced ? view.silencedAt! : null,
       });
       // The household silenced it already (e.g. the bridge restarted after a hush): stay quiet.
       return hubSilenced ? [] : [{ do: 'sound', alarm: view.alarm, kind: view.kind, origin: view.origin.household, own }];
@@ -162,7 +169,17 @@ export class AlertTracker {
     const alarm = `${LOCAL_PREFIX}${type}`;
     const known = this.alarms.get(alarm);
     if (known && !known.silenced) return [];
-    this.alarms.set(alarm, { alarm, kind: type, origin: this.household, state: 'pre-alarm', silenced: false, own: true, source: 'local', updatedAt: 0, silencedAt: null });
+    this.alarms.set(alarm, {
+      alarm,
+      kind: type,
+      origin: this.household,
+      state: 'pre-alarm',
+      silenced: false,
+      own: true,
+      source: 'local',
+      updatedAt: 0,
+      silencedAt: null,
+    });
     return [{ do: 'sound', alarm, kind: type, origin: this.household, own: true }];
   }
 

@@ -35,15 +35,29 @@ export const BRIDGE_SPEC = {
   household: { kind: 'id', default: null, help: 'household id (as enrolled)' },
   device: { kind: 'id', default: null, help: 'device id (MQTT client id and user name)' },
   secret: { kind: 'string', default: null, help: 'device secret printed by `smokehub import`' },
-  ca: { kind: 'string', default: null, help: "CA certificate (PEM) the hub's TLS certificate is checked against, for mqtts:// or wss:// (the hub's DATA/tls/ca.pem)" },
-  serial: { kind: 'string', default: null, help: 'serial line profile: the board\'s port, e.g. /dev/ttyUSB0' },
-  firmata: { kind: 'string', default: null, help: 'Firmata profile: the board\'s port, e.g. /dev/ttyACM0' },
+  ca: {
+    kind: 'string',
+    default: null,
+    help: "CA certificate (PEM) the hub's TLS certificate is checked against, for mqtts:// or wss:// (the hub's DATA/tls/ca.pem)",
+  },
+  serial: { kind: 'string', default: null, help: "serial line profile: the board's port, e.g. /dev/ttyUSB0" },
+  firmata: { kind: 'string', default: null, help: "Firmata profile: the board's port, e.g. /dev/ttyACM0" },
   baud: { kind: 'int', default: null, min: 300, max: 4_000_000, help: 'baud rate (default 9600 serial, 57600 Firmata)' },
-  state: { kind: 'string', default: defaultStateDir(), help: 'state directory (durable event outbox); default $XDG_STATE_HOME/smokehub-bridge (~/.local/state/smokehub-bridge)' },
+  state: {
+    kind: 'string',
+    default: defaultStateDir(),
+    help: 'state directory (durable event outbox); default $XDG_STATE_HOME/smokehub-bridge (~/.local/state/smokehub-bridge)',
+  },
   'outbox-max': { kind: 'int', default: 10_000, min: 100, max: 10_000_000, help: 'outbox bound (entries); telemetry is dropped first, alarm events never' },
   'smoke-pin': { kind: 'analog-pin', default: DEFAULT_FIRMATA.smokePin, help: 'Firmata: analog pin of the smoke sensor' },
   'smoke-threshold': { kind: 'number', default: DEFAULT_FIRMATA.smokeThreshold, min: 1, max: 100_000, help: 'Firmata: raw level at which smoke is reported' },
-  'smoke-hysteresis': { kind: 'number', default: DEFAULT_FIRMATA.smokeHysteresis, min: 0, max: 100_000, help: 'Firmata: clear only below threshold minus this' },
+  'smoke-hysteresis': {
+    kind: 'number',
+    default: DEFAULT_FIRMATA.smokeHysteresis,
+    min: 0,
+    max: 100_000,
+    help: 'Firmata: clear only below threshold minus this',
+  },
   'button-pin': { kind: 'int', default: DEFAULT_FIRMATA.buttonPin, min: 0, max: 127, help: 'Firmata: push button to ground (internal pull-up)' },
   'hold-ms': { kind: 'int', default: DEFAULT_FIRMATA.holdMs, min: 500, max: 30_000, help: 'Firmata: a press this long is always a panic' },
   'piezo-pin': { kind: 'int', default: DEFAULT_FIRMATA.piezoPin, min: 0, max: 127, help: 'Firmata: active piezo buzzer (T3 pattern)' },
@@ -69,8 +83,10 @@ function coerce(key: string, spec: Spec, raw: unknown, where: string): string | 
     case 'int':
     case 'number': {
       const n = typeof raw === 'number' ? raw : Number(String(raw).trim());
-      if (!Number.isFinite(n) || (spec.kind === 'int' && !Number.isInteger(n))) throw new ConfigError(`${at} must be ${spec.kind === 'int' ? 'an integer' : 'a number'}, got "${String(raw)}"`);
-      if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) throw new ConfigError(`${at} must be between ${spec.min} and ${spec.max}, got ${n}`);
+      if (!Number.isFinite(n) || (spec.kind === 'int' && !Number.isInteger(n)))
+        throw new ConfigError(`${at} must be ${spec.kind === 'int' ? 'an integer' : 'a number'}, got "${String(raw)}"`);
+      if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max))
+        throw new ConfigError(`${at} must be between ${spec.min} and ${spec.max}, got ${n}`);
       return n;
     }
     case 'hub-url': {
@@ -81,7 +97,8 @@ function coerce(key: string, spec: Spec, raw: unknown, where: string): string | 
       } catch {
         throw new ConfigError(`${at} is not a URL: "${s}"`);
       }
-      if (!['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:'].includes(u.protocol)) throw new ConfigError(`${at} must be mqtt://, mqtts://, ws:// or wss://, got "${u.protocol}"`);
+      if (!['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:'].includes(u.protocol))
+        throw new ConfigError(`${at} must be mqtt://, mqtts://, ws:// or wss://, got "${u.protocol}"`);
       return s;
     }
     case 'id': {
@@ -175,7 +192,8 @@ export function toBridgeSettings(v: BridgeValues): BridgeSettings {
   for (const k of ['hub', 'household', 'device', 'secret'] as const) {
     if (v[k] === null) throw new ConfigError(`missing --${k} (or env ${envName(k)}, or "${k}" in --config FILE)`);
   }
-  if ((v.serial === null) === (v.firmata === null)) throw new ConfigError('give exactly one board: --serial PATH (own firmware, line protocol) or --firmata PATH (StandardFirmata)');
+  if ((v.serial === null) === (v.firmata === null))
+    throw new ConfigError('give exactly one board: --serial PATH (own firmware, line protocol) or --firmata PATH (StandardFirmata)');
   if (v['smoke-hysteresis']! >= v['smoke-threshold']!) throw new ConfigError('smoke-hysteresis must be smaller than smoke-threshold');
   const base = {
     hub: String(v.hub),

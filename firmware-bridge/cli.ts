@@ -58,7 +58,10 @@ async function runBridge(flags: Record<string, string>): Promise<number> {
   const built = buildBridge(settings, { logger });
   built.link.on('refused', (_code, message) => process.stderr.write(`smokehub-bridge: ${message}; retrying slowly\n`));
   await built.bridge.start();
-  logger.info({ hub: settings.hub, household: settings.household, device: settings.device, profile: built.profile.name, state: settings.state }, 'bridge started');
+  logger.info(
+    { hub: settings.hub, household: settings.household, device: settings.device, profile: built.profile.name, state: settings.state },
+    'bridge started',
+  );
   const sig = await untilSignal();
   logger.info({ signal: sig, pending: built.outbox.size() }, 'stopping');
   await built.bridge.stop();

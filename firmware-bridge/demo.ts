@@ -34,7 +34,16 @@ export async function runDemo(opts: DemoOptions): Promise<{ stop(): Promise<void
   const f = opts.flags;
   const dataDir = f.data ?? './demo-data';
   const config = loadConfig({
-    flags: { data: dataDir, 'http-port': f['http-port'] ?? '8080', 'mqtt-port': f['mqtt-port'] ?? '1883', 'mqtts-port': f['mqtts-port'], 'https-port': f['https-port'], host: f.host, 'verify-window': f['verify-window'] ?? '20', 'log-level': f['log-level'] ?? 'warn' },
+    flags: {
+      data: dataDir,
+      'http-port': f['http-port'] ?? '8080',
+      'mqtt-port': f['mqtt-port'] ?? '1883',
+      'mqtts-port': f['mqtts-port'],
+      'https-port': f['https-port'],
+      host: f.host,
+      'verify-window': f['verify-window'] ?? '20',
+      'log-level': f['log-level'] ?? 'warn',
+    },
     env: {},
   });
   const logger = createLogger({ level: config.logLevel, name: 'demo' });

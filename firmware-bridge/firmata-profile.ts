@@ -83,7 +83,7 @@ export function analogChannel(pin: string): number {
 
 /** TMP36: 10 mV/°C with a 500 mV offset, on a 10-bit ADC at 5 V. */
 export function tmp36Celsius(raw: number): number {
-  return Math.round(((raw * 5000) / 1023 - 500) / 10 * 10) / 10;
+  return Math.round((((raw * 5000) / 1023 - 500) / 10) * 10) / 10;
 }
 
 export interface FirmataProfileOptions extends FirmataSettings {

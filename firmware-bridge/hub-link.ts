@@ -147,17 +147,11 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
     const client = this.client;
     if (!client) return;
     if (this.up) {
-      await Promise.race([
-        this.publish(this.statusTopic, 'offline', { retain: true }).catch(() => undefined),
-        new Promise((r) => setTimeout(r, 1000)),
-      ]);
+      await Promise.race([this.publish(this.statusTopic, 'offline', { retain: true }).catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
     }
     // Force when the link is down: a graceful end would wait for a DISCONNECT that cannot be sent.
     const force = !this.up;
-    await Promise.race([
-      new Promise<void>((resolve) => client.end(force, {}, () => resolve())),
-      new Promise<void>((resolve) => setTimeout(resolve, 2000)),
-    ]);
+    await Promise.race([new Promise<void>((resolve) => client.end(force, {}, () => resolve())), new Promise<void>((resolve) => setTimeout(resolve, 2000))]);
     if (!client.disconnected) client.end(true);
     this.up = false;
   }
@@ -236,9 +230,10 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
       this.emit('disconnected');
     }
     if (this.stopped || this.retryTimer) return;
-    const delay = this.refusedCode !== null
-      ? Math.round((this.opts.authRetryMs ?? 60_000) * (1 - this.backoff.jitter * (this.opts.random ?? Math.random)()))
-      : backoffDelay(this.attempt++, this.backoff, this.opts.random);
+    const delay =
+      this.refusedCode !== null
+        ? Math.round((this.opts.authRetryMs ?? 60_000) * (1 - this.backoff.jitter * (this.opts.random ?? Math.random)()))
+        : backoffDelay(this.attempt++, this.backoff, this.opts.random);
     this.log.debug({ delayMs: delay, attempt: this.attempt }, 'reconnecting');
     this.retryTimer = this.clock.setTimer(delay, () => {
       this.retryTimer = null;

@@ -6,14 +6,7 @@
  *   board → bridge:  HELLO <firmware>  |  EVENT <type> [level]  |  TELEMETRY key=value ...
  *   bridge → board:  ALARM <kind> <origin>  |  STANDDOWN <alarm>  |  TEST  |  SILENCE  |  OK  |  ERR <reason> [detail]
  */
-import {
-  EVENT_TYPES,
-  TELEMETRY_FIELDS,
-  validateTelemetryObject,
-  type AlarmKind,
-  type EventType,
-  type TelemetryField,
-} from '../hub/protocol/schema.ts';
+import { EVENT_TYPES, TELEMETRY_FIELDS, validateTelemetryObject, type AlarmKind, type EventType, type TelemetryField } from '../hub/protocol/schema.ts';
 
 /** Longest line, in bytes, without its `\n` (a `\r` before it is tolerated and not counted). */
 export const MAX_LINE_BYTES = 128;

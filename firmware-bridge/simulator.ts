@@ -58,10 +58,15 @@ export function parseCredentialsCsv(text: string): Credential[] {
     if (line.trim() === '') return;
     const f = csvFields(line);
     const c = { household: f[ih] ?? '', device: f[id] ?? '', secret: f[is] ?? '' };
-    if (!isValidId(c.household) || !isValidId(c.device) || c.secret.length === 0) problems.push(`line ${i + 2}: needs a household id, a device id and a secret`);
+    if (!isValidId(c.household) || !isValidId(c.device) || c.secret.length === 0)
+      problems.push(`line ${i + 2}: needs a household id, a device id and a secret`);
     else creds.push(c);
   });
-  if (problems.length > 0) throw new ValidationError(ERROR_CODES.BAD_CSV, `credentials CSV: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (and ${problems.length - 5} more)` : ''}`);
+  if (problems.length > 0)
+    throw new ValidationError(
+      ERROR_CODES.BAD_CSV,
+      `credentials CSV: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (and ${problems.length - 5} more)` : ''}`,
+    );
   return creds;
 }
 
@@ -86,7 +91,7 @@ export class VirtualSensor {
   reading(now: number, smoky: boolean): { smoke: number; temperature: number; humidity: number; battery: number; rssi: number } {
     const r = this.random;
     // Vietnam (UTC+7): coolest near 05:00, warmest near 14:00.
-    const hour = ((now / 3_600_000 + 7) % 24 + 24) % 24;
+    const hour = (((now / 3_600_000 + 7) % 24) + 24) % 24;
     const daily = Math.sin(((hour - 8) / 24) * 2 * Math.PI);
     const temperature = 27 + 4 * daily + this.tempOffset + (r() - 0.5) * 0.6 + (smoky ? 15 + r() * 20 : 0);
     const noise = (r() + r() + r() - 1.5) * 12;
@@ -215,7 +220,9 @@ export class Simulator extends EventEmitter<{ alert: [household: string, view: A
     await Promise.all(
       this.devices.map(async (d) => {
         if (d.client.connected) {
-          await new Promise<void>((r) => d.client.publish(topics.device(d.cred.household, d.cred.device, 'status'), 'offline', { qos: 0, retain: true }, () => r()));
+          await new Promise<void>((r) =>
+            d.client.publish(topics.device(d.cred.household, d.cred.device, 'status'), 'offline', { qos: 0, retain: true }, () => r()),
+          );
         }
         await d.client.endAsync(true).catch(() => undefined);
       }),
@@ -266,7 +273,8 @@ export class Simulator extends EventEmitter<{ alert: [household: string, view: A
   private onMessage(v: Virtual, topic: string, payload: Buffer): void {
     if (topic.endsWith('/cmd')) {
       const cmd = parseCommand(payload);
-      if (cmd.ok && cmd.value.cmd === 'test') this.later(500 + this.random() * 2000, () => this.publishEvent(v, 'test', v.sensor.reading(Date.now(), v.smoky).smoke));
+      if (cmd.ok && cmd.value.cmd === 'test')
+        this.later(500 + this.random() * 2000, () => this.publishEvent(v, 'test', v.sensor.reading(Date.now(), v.smoky).smoke));
       return;
     }
     const parsed = parseAlarmView(payload);

@@ -66,10 +66,12 @@ async function connectAll(): Promise<{ ms: number; failed: number }> {
   const t0 = performance.now();
   const jobs: Array<() => Promise<void>> = [];
   let i = 0;
-  for (const t of teams) for (const h of t.households) for (const d of h.devices) {
-    const idx = i++;
-    jobs.push(() => connectOne(t, h.id, d, idx));
-  }
+  for (const t of teams)
+    for (const h of t.households)
+      for (const d of h.devices) {
+        const idx = i++;
+        jobs.push(() => connectOne(t, h.id, d, idx));
+      }
   let failed = 0;
   let next = 0;
   const lanes = Array.from({ length: 200 }, async () => {

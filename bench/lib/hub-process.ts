@@ -15,7 +15,9 @@ export interface HubProcess {
 
 /** Runs from the TypeScript sources (dist/ may be stale); BENCH_HUB=dist uses the compiled tree. */
 function hubCommand(): string[] {
-  return process.env.BENCH_HUB === 'dist' && existsSync('dist/test/helpers/hub-child.js') ? ['dist/test/helpers/hub-child.js'] : ['--import', 'tsx', 'test/helpers/hub-child.ts'];
+  return process.env.BENCH_HUB === 'dist' && existsSync('dist/test/helpers/hub-child.js')
+    ? ['dist/test/helpers/hub-child.js']
+    : ['--import', 'tsx', 'test/helpers/hub-child.ts'];
 }
 
 /**

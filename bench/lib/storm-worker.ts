@@ -41,7 +41,14 @@ let alarmSeq = 0;
 const usedTeams = new Set<string>();
 
 async function connectOne(household: string, dev: Device, i: number): Promise<void> {
-  const c = new LightClient({ port, localAddress: localAddresses[i % localAddresses.length], clientId: dev.device, username: dev.device, password: dev.secret, keepalive: 0 });
+  const c = new LightClient({
+    port,
+    localAddress: localAddresses[i % localAddresses.length],
+    clientId: dev.device,
+    username: dev.device,
+    password: dev.secret,
+    keepalive: 0,
+  });
   latest.set(dev.device, c);
   c.onMessage = (topic, payload) => waiters.get(`${dev.device}|${topic}`)?.(payload);
   c.onClose = () => {
@@ -94,10 +101,12 @@ async function connectAll(): Promise<{ ms: number; failed: number }> {
   const t0 = performance.now();
   const jobs: Array<() => Promise<void>> = [];
   let i = 0;
-  for (const t of teams) for (const h of t.households) for (const d of h.devices) {
-    const idx = i++;
-    jobs.push(() => connectOne(h.id, d, idx));
-  }
+  for (const t of teams)
+    for (const h of t.households)
+      for (const d of h.devices) {
+        const idx = i++;
+        jobs.push(() => connectOne(h.id, d, idx));
+      }
   let failed = 0;
   let next = 0;
   await Promise.all(
@@ -118,7 +127,14 @@ async function connectAll(): Promise<{ ms: number; failed: number }> {
  */
 async function alarm(wantAllBack: boolean): Promise<{ team: string | null; already: number[]; later: number[] }> {
   const devicesOf = (t: Team) => t.households.flatMap((h) => h.devices.map((d) => d.device));
-  const candidates = teams.filter((t) => !usedTeams.has(t.id) && clients.has(t.households[0]!.devices[0]!.device) && devicesOf(t).slice(2).every((d) => clients.has(d)) === wantAllBack);
+  const candidates = teams.filter(
+    (t) =>
+      !usedTeams.has(t.id) &&
+      clients.has(t.households[0]!.devices[0]!.device) &&
+      devicesOf(t)
+        .slice(2)
+        .every((d) => clients.has(d)) === wantAllBack,
+  );
   const team = candidates[Math.floor(Math.random() * candidates.length)];
   if (!team) return { team: null, already: [], later: [] };
   usedTeams.add(team.id);
@@ -153,7 +169,9 @@ async function alarm(wantAllBack: boolean): Promise<{ team: string | null; alrea
     ),
   );
   const dev = origin!.devices[0]!;
-  void clients.get(dev.device)!.publish(`smokehub/h/${origin!.id}/d/${dev.device}/event`, JSON.stringify({ id: `storm-${process.pid}-${++alarmSeq}-${Date.now()}`, type: 'smoke' }), 1);
+  void clients
+    .get(dev.device)!
+    .publish(`smokehub/h/${origin!.id}/d/${dev.device}/event`, JSON.stringify({ id: `storm-${process.pid}-${++alarmSeq}-${Date.now()}`, type: 'smoke' }), 1);
   await Promise.all(receipts);
   return { team: team.id, already, later };
 }
@@ -171,7 +189,16 @@ process.on('message', async (m: any) => {
     } else if (m.op === 'storm-wait') {
       if (down > 0) await Promise.race([new Promise<void>((r) => (allBack = r)), new Promise((r) => setTimeout(r, m.timeoutMs))]);
       const last = Math.max(0, ...[...backAt.values()]);
-      send({ op: 'storm', backMs: last - storm.t0, notBack: down, attempts: storm.attempts, refused: storm.refused, timedOut: storm.timedOut, errors: storm.errors, connackMs: storm.connackMs });
+      send({
+        op: 'storm',
+        backMs: last - storm.t0,
+        notBack: down,
+        attempts: storm.attempts,
+        refused: storm.refused,
+        timedOut: storm.timedOut,
+        errors: storm.errors,
+        connackMs: storm.connackMs,
+      });
     } else if (m.op === 'alarm') {
       send({ op: 'alarm', ...(await alarm(m.back)) });
     } else if (m.op === 'close') {

@@ -50,7 +50,9 @@ let ctx: AudioContext | null = null;
 
 function audioContext(): AudioContext | null {
   if (ctx) return ctx;
-  const Ctor = (window.AudioContext ?? (window as unknown as { webkitAudioContext?: typeof AudioContext }).webkitAudioContext) as typeof AudioContext | undefined;
+  const Ctor = (window.AudioContext ?? (window as unknown as { webkitAudioContext?: typeof AudioContext }).webkitAudioContext) as
+    | typeof AudioContext
+    | undefined;
   if (!Ctor) return null;
   ctx = new Ctor();
   return ctx;
@@ -166,7 +168,8 @@ export function silence(): void {
   stopAt = 0;
 }
 
-const QUIET_ICON = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'%3E%3Ccircle cx='16' cy='16' r='13' fill='%23177245'/%3E%3C/svg%3E";
+const QUIET_ICON =
+  "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'%3E%3Ccircle cx='16' cy='16' r='13' fill='%23177245'/%3E%3C/svg%3E";
 function alarmIcon(n: number): string {
   const label = n > 9 ? '9+' : String(n);
   const svg = `<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'><circle cx='16' cy='16' r='15' fill='#c4161c'/><text x='16' y='22' font-size='${label.length > 1 ? 15 : 19}' font-family='sans-serif' font-weight='bold' text-anchor='middle' fill='#fff'>${label}</text></svg>`;

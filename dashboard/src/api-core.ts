@@ -89,7 +89,8 @@ export function listOf<T>(raw: unknown, key: string): T[] {
   if (raw && typeof raw === 'object' && Array.isArray((raw as Record<string, unknown>)[key])) return (raw as Record<string, T[]>)[key]!;
   return [];
 }
-export const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : null);
+export const num = (v: unknown): number | null =>
+  typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : null;
 export const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 /** Timestamps may come as ms numbers or ISO strings. */
 export const time = (v: unknown): number | null => {

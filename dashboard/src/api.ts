@@ -95,7 +95,8 @@ function supervisionOf(raw: Record<string, unknown>): SupervisionState | null {
 function toDevice(raw: Record<string, unknown>, household: string): DeviceInfo {
   const supervision = supervisionOf(raw);
   // The bulk health listing: `online` is live presence; a device not heard yet but not reported is unknown.
-  const fromSupervision = supervision !== null && typeof raw.online === 'boolean' ? (raw.online ? 'online' : supervision === 'ok' ? 'unknown' : 'offline') : null;
+  const fromSupervision =
+    supervision !== null && typeof raw.online === 'boolean' ? (raw.online ? 'online' : supervision === 'ok' ? 'unknown' : 'offline') : null;
   const statusRaw = fromSupervision ?? raw.status ?? raw.state ?? (typeof raw.online === 'boolean' ? (raw.online ? 'online' : 'offline') : null);
   const status = statusRaw === 'online' || statusRaw === 'offline' ? statusRaw : 'unknown';
   const latest = (raw.latest ?? raw.telemetry ?? {}) as Record<string, unknown>;
@@ -116,7 +117,13 @@ function toDevice(raw: Record<string, unknown>, household: string): DeviceInfo {
     faultText: typeof faultRaw === 'string' ? faultRaw : str((faultRaw as Record<string, unknown> | null)?.text ?? null),
     lastSelfTest: selfTestObj ? time(selfTestObj.at ?? selfTestObj.ts ?? null) : time(selfTest ?? raw.selfTestAt ?? null),
     selfTestOk: selfTestObj
-      ? outcome === 'pass' || outcome === 'passed' ? true : outcome === 'fail' || outcome === 'failed' ? false : typeof selfTestObj.ok === 'boolean' ? selfTestObj.ok : null
+      ? outcome === 'pass' || outcome === 'passed'
+        ? true
+        : outcome === 'fail' || outcome === 'failed'
+          ? false
+          : typeof selfTestObj.ok === 'boolean'
+            ? selfTestObj.ok
+            : null
       : null,
     selfTestReason: selfTestObj ? str(selfTestObj.reason ?? null) : null,
   };
@@ -159,7 +166,9 @@ export async function household(id: string): Promise<HouseholdInfo> {
  * Every device the user may see, with presence, supervision state, battery, last self-test and
  * fault, in one request (`GET /api/devices/health`, scoped by the hub).
  */
-export async function devicesHealth(params: { team?: string | null; household?: string | null; state?: SupervisionState | null } = {}): Promise<DeviceHealthInfo[]> {
+export async function devicesHealth(
+  params: { team?: string | null; household?: string | null; state?: SupervisionState | null } = {},
+): Promise<DeviceHealthInfo[]> {
   const raw = await request<unknown>('GET', `/api/devices/health${query(params)}`);
   return listOf<Record<string, unknown>>(raw, 'devices').map((d) => ({ ...toDevice(d, String(d.household ?? '')), team: String(d.team ?? '') }));
 }
@@ -263,7 +272,7 @@ function toTimeline(raw: unknown): TimelineEntry[] {
 }
 /** The alarm view part of an answer (unknown fields are kept). */
 export function toAlarmView(raw: Record<string, unknown>): AlarmView {
-  const v = ((raw.view && typeof raw.view === 'object' ? raw.view : raw) as unknown) as AlarmView & Record<string, unknown>;
+  const v = (raw.view && typeof raw.view === 'object' ? raw.view : raw) as unknown as AlarmView & Record<string, unknown>;
   return {
     ...v,
     responders: Array.isArray(v.responders) ? v.responders : [],
@@ -288,7 +297,10 @@ export async function alarms(filter: AlarmFilter = {}): Promise<AlarmDetail[]> {
 }
 export async function alarm(id: string): Promise<AlarmDetail> {
   const raw = await request<Record<string, unknown>>('GET', `/api/alarms/${enc(id)}`);
-  const inner = raw && typeof raw === 'object' && raw.alarm && typeof raw.alarm === 'object' ? { ...(raw.alarm as Record<string, unknown>), timeline: raw.timeline ?? (raw.alarm as Record<string, unknown>).timeline } : raw;
+  const inner =
+    raw && typeof raw === 'object' && raw.alarm && typeof raw.alarm === 'object'
+      ? { ...(raw.alarm as Record<string, unknown>), timeline: raw.timeline ?? (raw.alarm as Record<string, unknown>).timeline }
+      : raw;
   return toAlarm(inner);
 }
 export async function resolveAlarm(id: string): Promise<void> {
@@ -350,7 +362,14 @@ export function toSeries(raw: unknown, field: TelemetryField): Series {
   return { field, ts, lines: perDevice.map((d) => ({ device: d.device, values: ts.map((t) => (d.pts.has(t) ? d.pts.get(t)! : null)) })), count };
 }
 
-export async function telemetry(params: { household: string; field: TelemetryField; from: number; to: number; device?: string; every?: string }): Promise<Series> {
+export async function telemetry(params: {
+  household: string;
+  field: TelemetryField;
+  from: number;
+  to: number;
+  device?: string;
+  every?: string;
+}): Promise<Series> {
   const raw = await request<unknown>('GET', `/api/telemetry${query({ ...params })}`);
   return toSeries(raw, params.field);
 }
@@ -364,7 +383,12 @@ export interface DeviceEventMark {
 }
 export async function telemetryEvents(params: { household: string; from: number; to: number; limit?: number }): Promise<DeviceEventMark[]> {
   const raw = await request<unknown>('GET', `/api/telemetry/events${query({ ...params })}`);
-  return listOf<Record<string, unknown>>(raw, 'events').map((e) => ({ at: time(e.at) ?? 0, device: String(e.device ?? ''), type: String(e.type ?? ''), state: str(e.state) }));
+  return listOf<Record<string, unknown>>(raw, 'events').map((e) => ({
+    at: time(e.at) ?? 0,
+    device: String(e.device ?? ''),
+    type: String(e.type ?? ''),
+    state: str(e.state),
+  }));
 }
 
 // ---------- notices ----------

@@ -20,7 +20,14 @@ import { useNow } from './hooks.ts';
 function LangSwitch() {
   const { lang } = useApp();
   return (
-    <button type="button" class="btn ghost" id="lang-switch" lang={lang === 'vi' ? 'en' : 'vi'} aria-label={t('lang.switchLabel')} onClick={() => setLang(lang === 'vi' ? 'en' : 'vi')}>
+    <button
+      type="button"
+      class="btn ghost"
+      id="lang-switch"
+      lang={lang === 'vi' ? 'en' : 'vi'}
+      aria-label={t('lang.switchLabel')}
+      onClick={() => setLang(lang === 'vi' ? 'en' : 'vi')}
+    >
       <span aria-hidden="true">⇄ </span>
       {t('lang.switch')}
     </button>
@@ -29,7 +36,12 @@ function LangSwitch() {
 
 function LiveIndicator() {
   const { live } = useApp();
-  const label: Record<string, MsgKey> = { online: 'live.online', connecting: 'live.connecting', reconnecting: 'live.reconnectingShort', idle: 'live.connecting' };
+  const label: Record<string, MsgKey> = {
+    online: 'live.online',
+    connecting: 'live.connecting',
+    reconnecting: 'live.reconnectingShort',
+    idle: 'live.connecting',
+  };
   const icon = live === 'online' ? '●' : '◌';
   return (
     <span class={`live-pill live-${live}`} role="status" aria-label={`${t('live.status')}: ${t(label[live]!)}`} data-live={live}>
@@ -83,16 +95,33 @@ function Shell({ children, current }: { children: ComponentChildren; current: st
   if (!user) return null;
   const links: [string, string, MsgKey][] =
     user.role === 'household'
-      ? [['phone', '/phone', 'nav.phone'], ['household', householdPath(user.household ?? ''), 'nav.myHousehold'], ['history', '/history', 'nav.history']]
-      : [['board', '/board', 'nav.board'], ['map', '/map', 'nav.map'], ['health', '/health', 'nav.health'], ['history', '/history', 'nav.history'], ['drills', '/drills', 'nav.drills']];
+      ? [
+          ['phone', '/phone', 'nav.phone'],
+          ['household', householdPath(user.household ?? ''), 'nav.myHousehold'],
+          ['history', '/history', 'nav.history'],
+        ]
+      : [
+          ['board', '/board', 'nav.board'],
+          ['map', '/map', 'nav.map'],
+          ['health', '/health', 'nav.health'],
+          ['history', '/history', 'nav.history'],
+          ['drills', '/drills', 'nav.drills'],
+        ];
   return (
     <div class={`shell role-${user.role}`}>
-      <a class="skip" href="#main" onClick={(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>
+      <a
+        class="skip"
+        href="#main"
+        onClick={(e) => {
+          e.preventDefault();
+          document.getElementById('main')?.focus();
+        }}
+      >
         {t('app.skip')}
       </a>
       <header class="topbar">
         <span class="brand">
-          <FlameIcon /> 
+          <FlameIcon />
           {t('app.name')}
         </span>
         <nav aria-label={t('nav.main')}>

@@ -85,7 +85,7 @@ function keyOf(r: HealthRow, k: SortKey): string | number {
     case 'selfTest':
       // Failed tests first (ascending), then the oldest passes; devices without a self-test last.
       if (!SELF_TEST_KINDS.includes(r.device.kind)) return Number.POSITIVE_INFINITY;
-      return r.device.selfTestOk === false ? -1e15 + (r.device.lastSelfTest ?? 0) : r.device.lastSelfTest ?? 0;
+      return r.device.selfTestOk === false ? -1e15 + (r.device.lastSelfTest ?? 0) : (r.device.lastSelfTest ?? 0);
   }
 }
 export function sortRows(rows: HealthRow[], key: SortKey, dir: 1 | -1): HealthRow[] {

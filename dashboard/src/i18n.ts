@@ -95,7 +95,8 @@ const en = {
   'board.device': 'Device',
   'board.phone': 'Phone',
   'board.hushed': 'Hushed',
-  'board.hushedText': 'The household silenced it at {at}. Neighbours stood down; the hub watches it until {until} ({left} left) and raises it again if the fire continues.',
+  'board.hushedText':
+    'The household silenced it at {at}. Neighbours stood down; the hub watches it until {until} ({left} left) and raises it again if the fire continues.',
   'board.silenced': 'Sounders',
   'board.silencedText': 'Silenced by the household at {at}. Neighbours and the station stay alerted.',
   'board.originSaysFalse': 'Origin says false alarm',
@@ -224,11 +225,13 @@ const en = {
   'phone.call': 'Call {phone}',
   'phone.ownHint': 'If there is no fire, press “False alarm”: your alarm is hushed and your neighbours stand down.',
   'phone.noPosition': 'distance unknown',
-  'phone.confirmFalse': 'This silences the alarm in your home and tells your neighbours to stand down. The hub keeps watching for a few minutes and raises the alarm again if smoke or heat continues.',
+  'phone.confirmFalse':
+    'This silences the alarm in your home and tells your neighbours to stand down. The hub keeps watching for a few minutes and raises the alarm again if smoke or heat continues.',
   'phone.confirmFalseEscalated': 'The fire brigade has already been called. Your report is shown to the station; only the station can end this alarm.',
   'phone.confirmYes': 'Yes, it is a false alarm',
   'phone.confirmNo': 'No, keep the alarm',
-  'phone.hushedOwn': 'You hushed this alarm at {at}. The hub watches until {until} and raises it again if the fire continues. Press “Need help” if it gets worse.',
+  'phone.hushedOwn':
+    'You hushed this alarm at {at}. The hub watches until {until} and raises it again if the fire continues. Press “Need help” if it gets worse.',
   'phone.standDown': 'Stand down: the household says it is under control.',
   'phone.standDownHint': 'The hub keeps watching and will alert you again if the fire continues.',
   'phone.reportedFalse': 'Your false-alarm report was sent to the station.',
@@ -387,7 +390,8 @@ const en = {
   'phone.truckComing': 'Fire truck on its way',
   'phone.acknowledged': 'The fire station has seen this alarm.',
   'phone.nearby': 'Near you',
-  'phone.nearbyHint': 'This home is in another team, near yours. You are told so that you know and keep safe; you are not expected to come. If you can help, answer.',
+  'phone.nearbyHint':
+    'This home is in another team, near yours. You are told so that you know and keep safe; you are not expected to come. If you can help, answer.',
   'phone.drill': 'DRILL',
   'phone.drillHint': 'This is a drill, not a real fire. Answer as you would in a real alarm.',
   'phone.drillOwn': 'Drill: your home is the pretend fire. Your neighbours practise coming to help.',
@@ -646,8 +650,10 @@ const vi: Dict = {
   'phone.call': 'Gọi {phone}',
   'phone.ownHint': 'Nếu không có cháy, hãy bấm “Báo động giả”: báo động nhà bạn được tắt và hàng xóm rút lui.',
   'phone.noPosition': 'chưa rõ khoảng cách',
-  'phone.confirmFalse': 'Thao tác này tắt chuông báo trong nhà bạn và báo cho hàng xóm rút lui. Trung tâm tiếp tục theo dõi vài phút và báo động lại nếu vẫn còn khói hoặc nhiệt.',
-  'phone.confirmFalseEscalated': 'Lực lượng chữa cháy đã được báo. Báo cáo của bạn sẽ hiển thị cho đội chữa cháy; chỉ đội chữa cháy mới kết thúc được báo cháy này.',
+  'phone.confirmFalse':
+    'Thao tác này tắt chuông báo trong nhà bạn và báo cho hàng xóm rút lui. Trung tâm tiếp tục theo dõi vài phút và báo động lại nếu vẫn còn khói hoặc nhiệt.',
+  'phone.confirmFalseEscalated':
+    'Lực lượng chữa cháy đã được báo. Báo cáo của bạn sẽ hiển thị cho đội chữa cháy; chỉ đội chữa cháy mới kết thúc được báo cháy này.',
   'phone.confirmYes': 'Đúng, đây là báo động giả',
   'phone.confirmNo': 'Không, giữ báo động',
   'phone.hushedOwn': 'Bạn đã tắt báo lúc {at}. Trung tâm theo dõi đến {until} và báo động lại nếu còn cháy. Bấm “Cần giúp đỡ” nếu tình hình xấu đi.',

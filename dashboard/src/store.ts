@@ -136,10 +136,14 @@ function isStale(v: AlarmView): boolean {
 /** The same view again (a team leader gets one copy per household topic; retained states repeat views). */
 function sameView(a: AlarmView, b: AlarmView): boolean {
   return (
-    a.updatedAt === b.updatedAt && a.state === b.state && a.responders.length === b.responders.length &&
-    (a.silencedAt ?? null) === (b.silencedAt ?? null) && (a.hushUntil ?? null) === (b.hushUntil ?? null) &&
+    a.updatedAt === b.updatedAt &&
+    a.state === b.state &&
+    a.responders.length === b.responders.length &&
+    (a.silencedAt ?? null) === (b.silencedAt ?? null) &&
+    (a.hushUntil ?? null) === (b.hushUntil ?? null) &&
     Boolean(a.originSaysFalseAlarm) === Boolean(b.originSaysFalseAlarm) &&
-    (a.dispatch?.state ?? null) === (b.dispatch?.state ?? null) && (a.dispatch?.at ?? null) === (b.dispatch?.at ?? null)
+    (a.dispatch?.state ?? null) === (b.dispatch?.state ?? null) &&
+    (a.dispatch?.at ?? null) === (b.dispatch?.at ?? null)
   );
 }
 

@@ -201,7 +201,16 @@ export class AlarmService implements AlarmPort {
    */
   durable(timeoutMs = HTTP_DURABLE_WAIT_MS): Promise<void> {
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new SmokehubError(ERROR_CODES.UNAVAILABLE, 'done and announced, but not yet on disk: the alarm journal cannot be written (disk full?); the hub keeps retrying')), timeoutMs);
+      const t = setTimeout(
+        () =>
+          reject(
+            new SmokehubError(
+              ERROR_CODES.UNAVAILABLE,
+              'done and announced, but not yet on disk: the alarm journal cannot be written (disk full?); the hub keeps retrying',
+            ),
+          ),
+        timeoutMs,
+      );
       t.unref();
       this.d.writer.whenDurable(() => {
         clearTimeout(t);
@@ -247,7 +256,14 @@ export class AlarmService implements AlarmPort {
     effects.forEach((e, i) => {
       if (e.type !== 'journal') return;
       const final = last.get(e.record.id) === i;
-      this.d.journal.write({ record: e.record, view: final ? this.d.engine.view(e.record) : null, transition: e.transition, detail: e.detail, by: e.by, via: e.via });
+      this.d.journal.write({
+        record: e.record,
+        view: final ? this.d.engine.view(e.record) : null,
+        transition: e.transition,
+        detail: e.detail,
+        by: e.by,
+        via: e.via,
+      });
     });
   }
 
@@ -303,7 +319,16 @@ export class AlarmService implements AlarmPort {
         transition = e.transition;
         this.transitions.inc({ transition });
         this.d.logger.info(
-          { alarm: e.record.id, team: e.record.team, household: e.record.originHousehold, state: e.record.state, transition, by: e.by, via: e.via, ...e.detail },
+          {
+            alarm: e.record.id,
+            team: e.record.team,
+            household: e.record.originHousehold,
+            state: e.record.state,
+            transition,
+            by: e.by,
+            via: e.via,
+            ...e.detail,
+          },
           'alarm transition',
         );
       } else if (e.type === 'announce') {

@@ -138,13 +138,20 @@ export class ConnectionBudget {
     this.spare = o.spare ?? 32;
     this.webFloor = o.webFloor ?? 16;
     this.countFds = o.countFds ?? null;
-    this.refused = o.metrics.counter('smokehub_connections_refused_total', 'Connections closed at accept because they did not fit the budget, by reason (web_total, web_per_address, device_reserve, fd_limit)');
+    this.refused = o.metrics.counter(
+      'smokehub_connections_refused_total',
+      'Connections closed at accept because they did not fit the budget, by reason (web_total, web_per_address, device_reserve, fd_limit)',
+    );
     o.metrics.gauge('smokehub_connections_open', 'Open connections by kind (web: HTTP and MQTT over WebSocket; mqtt: MQTT over TCP)', () => [
       [{ kind: 'web' }, this.web],
       [{ kind: 'mqtt' }, this.mqtt],
     ]);
-    o.metrics.gauge('smokehub_open_files_limit', 'The soft open-files limit of the hub process (-1: unknown)', () => (Number.isFinite(this.limit) ? this.limit : -1));
-    o.metrics.gauge('smokehub_connections_reserved_for_devices', 'File descriptors web connections may not take: enrolled devices not connected', () => this.reserved());
+    o.metrics.gauge('smokehub_open_files_limit', 'The soft open-files limit of the hub process (-1: unknown)', () =>
+      Number.isFinite(this.limit) ? this.limit : -1,
+    );
+    o.metrics.gauge('smokehub_connections_reserved_for_devices', 'File descriptors web connections may not take: enrolled devices not connected', () =>
+      this.reserved(),
+    );
     this.log = new RateLimitedLog(o.logger.child({ module: 'connections' }), o.clock, 60_000);
     // Descriptors are first counted at the first connection: once the hub has opened its files,
     // workers and listeners (counted while it starts, the estimate was 25 descriptors short).
@@ -269,7 +276,16 @@ export class ConnectionBudget {
     this.refused.inc({ reason });
     this.log.warn(
       `refused|${kind}|${reason}${reason === 'web_per_address' ? `|${address}` : ''}`,
-      { kind, reason, ip: address, web: this.web, mqtt: this.mqtt, otherFds: this.other, limit: Number.isFinite(this.limit) ? this.limit : null, reservedForDevices: this.reserved() },
+      {
+        kind,
+        reason,
+        ip: address,
+        web: this.web,
+        mqtt: this.mqtt,
+        otherFds: this.other,
+        limit: Number.isFinite(this.limit) ? this.limit : null,
+        reservedForDevices: this.reserved(),
+      },
       'connection refused: over its budget',
     );
     // The descriptor is given back now: no waiting for the peer (HTTP server sockets allow half-open).

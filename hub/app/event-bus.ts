@@ -31,13 +31,20 @@ export class EventBus implements HubBus {
     this.listeners.set(event, [...list, entry]);
     return () => {
       const cur = this.listeners.get(event) ?? [];
-      this.listeners.set(event, cur.filter((e) => e !== entry));
+      this.listeners.set(
+        event,
+        cur.filter((e) => e !== entry),
+      );
     };
   }
 
   /** Removes every listener of `owner` (on its stop). */
   removeOwner(owner: string): void {
-    for (const [event, list] of this.listeners) this.listeners.set(event, list.filter((e) => e.owner !== owner));
+    for (const [event, list] of this.listeners)
+      this.listeners.set(
+        event,
+        list.filter((e) => e.owner !== owner),
+      );
   }
 
   /** Calls every listener; one that throws is counted and logged, and the others still run. */

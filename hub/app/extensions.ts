@@ -10,9 +10,5 @@ import { smsExtension } from '../sms/sms-extension.ts';
 
 export function defaultExtensions(config: HubConfig): HubExtension[] {
   void config;
-  return [
-    telemetryExtension(config),
-    supervisionExtension(),
-    smsExtension(config),
-  ];
+  return [telemetryExtension(config), supervisionExtension(), smsExtension(config)];
 }

@@ -113,17 +113,29 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
   // acknowledged to its device once durable (store/wal-durability.ts).
   const syncOnLoop = opts.journalSync === 'full';
   const db: Db = openDatabase(config.dataDir, DB_FILE, { synchronous: syncOnLoop ? 'FULL' : 'NORMAL' });
-  const fsyncSeconds = metrics.histogram('smokehub_journal_fsync_seconds', 'fsync of the hub database WAL (off the event loop)', [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5]);
+  const fsyncSeconds = metrics.histogram(
+    'smokehub_journal_fsync_seconds',
+    'fsync of the hub database WAL (off the event loop)',
+    [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+  );
   const fsyncErrors = metrics.counter('smokehub_journal_fsync_errors_total', 'Failed fsyncs of the hub database WAL');
-  const durability: WalDurability | null = syncOnLoop ? null : new WalDurability({
-    walPath: join(config.dataDir, `${DB_FILE}-wal`),
-    logger,
-    fsyncFile: opts.fsyncFile,
-    observe: (seconds, failed) => (failed ? fsyncErrors.inc() : fsyncSeconds.observe(seconds)),
-  });
+  const durability: WalDurability | null = syncOnLoop
+    ? null
+    : new WalDurability({
+        walPath: join(config.dataDir, `${DB_FILE}-wal`),
+        logger,
+        fsyncFile: opts.fsyncFile,
+        observe: (seconds, failed) => (failed ? fsyncErrors.inc() : fsyncSeconds.observe(seconds)),
+      });
   // Checkpoints (WAL → database file, with their fsyncs) run in a worker's connection, not on the event loop.
-  const checkpointSeconds = metrics.histogram('smokehub_journal_checkpoint_seconds', 'checkpoints of the hub database (in a worker thread)', [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5]);
-  const checkpointer = syncOnLoop ? null : new WalCheckpointer({ db, path: join(config.dataDir, DB_FILE), logger, observe: (r) => checkpointSeconds.observe(r.seconds) });
+  const checkpointSeconds = metrics.histogram(
+    'smokehub_journal_checkpoint_seconds',
+    'checkpoints of the hub database (in a worker thread)',
+    [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5],
+  );
+  const checkpointer = syncOnLoop
+    ? null
+    : new WalCheckpointer({ db, path: join(config.dataDir, DB_FILE), logger, observe: (r) => checkpointSeconds.observe(r.seconds) });
   const started: HubExtension[] = [];
   let broker: MqttBroker | null = null;
   let http: HttpServer | null = null;
@@ -190,7 +202,8 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
     const journal = new AlarmJournal(db);
     // Space held back for the journal on a full disk (released on its first failed write).
     const reserve = new DiskReserve(config.dataDir, opts.reserveBytes ?? DEFAULT_RESERVE_BYTES);
-    if (!reserve.ensure() && (opts.reserveBytes ?? DEFAULT_RESERVE_BYTES) > 0) logger.warn({ path: reserve.path }, 'no room for the data directory reserve file: the alarm journal has no space held back for a full disk');
+    if (!reserve.ensure() && (opts.reserveBytes ?? DEFAULT_RESERVE_BYTES) > 0)
+      logger.warn({ path: reserve.path }, 'no room for the data directory reserve file: the alarm journal has no space held back for a full disk');
     const engine = new AlarmEngine(
       {
         verifyWindowMs: config.verifyWindowS * 1000,
@@ -209,7 +222,14 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
       newAlarmId,
     );
     // One set of login throttles and one bound on password checks for MQTT and HTTP alike.
-    const logins = new LoginChecker({ verifyPassword: (u, p) => registry.verifyUserPassword(u, p), clock, logger, metrics, refusalFloorMs: opts.loginRefusalFloorMs, guard: opts.loginGuard });
+    const logins = new LoginChecker({
+      verifyPassword: (u, p) => registry.verifyUserPassword(u, p),
+      clock,
+      logger,
+      metrics,
+      refusalFloorMs: opts.loginRefusalFloorMs,
+      guard: opts.loginGuard,
+    });
     broker = new MqttBroker({
       registry,
       logins,
@@ -249,7 +269,9 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
         severity: problem ? 'trouble' : 'info',
         household: null,
         device: null,
-        text: problem ? `The hub cannot write its alarm journal (${problem.message}): alarms are still sent, acknowledgements wait until it is written.` : 'The hub writes its alarm journal again.',
+        text: problem
+          ? `The hub cannot write its alarm journal (${problem.message}): alarms are still sent, acknowledgements wait until it is written.`
+          : 'The hub writes its alarm journal again.',
         at: clock.now(),
       };
       broker?.publish(topics.station('notice'), JSON.stringify(n), { qos: 1 });
@@ -283,7 +305,22 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
     });
     const tlsNow = tls;
     registerTlsRoutes(httpRouter, () => tlsNow.material);
-    const web = createHttpServers({ router: httpRouter, sessions: registry, logins, logger, metrics, staticDir: dashboardDir(), clock, hsts: config.plain === 'off', budget, allowedOrigins, timeouts: { headersMs: config.httpHeadersTimeoutS * 1000, requestMs: config.httpRequestTimeoutS * 1000 } }, tlsOptions);
+    const web = createHttpServers(
+      {
+        router: httpRouter,
+        sessions: registry,
+        logins,
+        logger,
+        metrics,
+        staticDir: dashboardDir(),
+        clock,
+        hsts: config.plain === 'off',
+        budget,
+        allowedOrigins,
+        timeouts: { headersMs: config.httpHeadersTimeoutS * 1000, requestMs: config.httpRequestTimeoutS * 1000 },
+      },
+      tlsOptions,
+    );
     const server = web.http;
     http = server;
     broker.attachWebSocket(server, upgradeOriginGuard({ allowedOrigins, logger, metrics, clock }));
@@ -298,13 +335,16 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
     alarms.start();
     // Event ids are remembered for a week (de-duplication of redeliveries and replays).
     journal.pruneSeenEvents(clock.now());
-    pruneTimer = setInterval(() => {
-      try {
-        journal.pruneSeenEvents(clock.now());
-      } catch (err) {
-        logger.error({ err }, 'pruning seen event ids failed');
-      }
-    }, 6 * 3600 * 1000);
+    pruneTimer = setInterval(
+      () => {
+        try {
+          journal.pruneSeenEvents(clock.now());
+        } catch (err) {
+          logger.error({ err }, 'pruning seen event ids failed');
+        }
+      },
+      6 * 3600 * 1000,
+    );
     pruneTimer.unref();
     // Writes nobody waits on (sessions, notices, supervision state) reach the disk within a second;
     // an idle hub does not fsync (an SD card wears).
@@ -332,14 +372,16 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
       mqttsListening.server.setSecureContext(o);
       httpsServer.setSecureContext(o);
     });
-    const httpPort = !plain ? 0 : await new Promise<number>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.httpPort, config.host, () => {
-        server.off('error', reject);
-        const a = server.address();
-        resolve(typeof a === 'object' && a ? a.port : config.httpPort);
-      });
-    });
+    const httpPort = !plain
+      ? 0
+      : await new Promise<number>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(config.httpPort, config.host, () => {
+            server.off('error', reject);
+            const a = server.address();
+            resolve(typeof a === 'object' && a ? a.port : config.httpPort);
+          });
+        });
     logger.info({ mqttPort, httpPort, mqttsPort, httpsPort, dataDir: config.dataDir, extensions: started.map((e) => e.name) }, 'smokehub hub started');
     const enrolled = registry.listDevices().length;
     const fdWarning = openFilesWarning(enrolled, openFilesLimit());

@@ -61,7 +61,10 @@ export class JournalWriter {
   private readonly retries: Counter;
 
   constructor(private readonly d: JournalWriterDeps) {
-    this.errors = d.metrics.counter('smokehub_journal_errors_total', 'Alarm journal writes that failed (alarms were still announced; acknowledgements wait until the write lands)');
+    this.errors = d.metrics.counter(
+      'smokehub_journal_errors_total',
+      'Alarm journal writes that failed (alarms were still announced; acknowledgements wait until the write lands)',
+    );
     this.retries = d.metrics.counter('smokehub_journal_retries_total', 'Retries of alarm journal writes that had failed');
     d.metrics.gauge('smokehub_journal_backlog', 'Alarm journal writes waiting in memory for the disk (acknowledgements withheld)', () => this.backlog.length);
   }
@@ -89,7 +92,7 @@ export class JournalWriter {
     try {
       this.d.journal.atomically(fn);
     } catch (err) {
-      this.scheduleRetry(this.failed(err) ? 0 : this.d.retryMs ?? 1000);
+      this.scheduleRetry(this.failed(err) ? 0 : (this.d.retryMs ?? 1000));
       return false;
     }
     this.d.durability?.flushSoon();
@@ -114,7 +117,11 @@ export class JournalWriter {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.reserveTimer) clearTimeout(this.reserveTimer);
     this.retryTimer = this.reserveTimer = null;
-    if (this.backlog.length > 0) this.d.logger.error({ writes: this.backlog.length }, 'ALARM JOURNAL: writes still unwritten at stop (their events were not acknowledged: devices resend them)');
+    if (this.backlog.length > 0)
+      this.d.logger.error(
+        { writes: this.backlog.length },
+        'ALARM JOURNAL: writes still unwritten at stop (their events were not acknowledged: devices resend them)',
+      );
   }
 
   private syncThen(cbs: Callback[]): void {
@@ -172,7 +179,7 @@ export class JournalWriter {
           for (const write of batch) write();
         });
       } catch (err) {
-        this.scheduleRetry(this.failed(err) ? 0 : this.d.retryMs ?? 1000);
+        this.scheduleRetry(this.failed(err) ? 0 : (this.d.retryMs ?? 1000));
         return;
       }
       this.backlog = [];

@@ -39,7 +39,8 @@ export class CheckGate {
       if (left) return;
       left = true;
       const next = this.waiting.shift();
-      if (next) next(); // the slot passes on: `running` stays
+      if (next)
+        next(); // the slot passes on: `running` stays
       else this.running--;
     };
   }

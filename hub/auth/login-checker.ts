@@ -57,7 +57,8 @@ export class LoginChecker {
     this.gate = new CheckGate(opts.maxConcurrentChecks ?? 2, opts.maxQueuedChecks ?? 32);
     this.refusalFloorMs = opts.refusalFloorMs ?? 1000;
     this.log = new RateLimitedLog(opts.logger.child({ module: 'login' }), opts.clock, 60_000);
-    this.refusals = opts.metrics?.counter('smokehub_login_refusals_total', 'Refused logins (HTTP and MQTT persons, wrong device secrets) by protocol and reason') ?? null;
+    this.refusals =
+      opts.metrics?.counter('smokehub_login_refusals_total', 'Refused logins (HTTP and MQTT persons, wrong device secrets) by protocol and reason') ?? null;
     opts.metrics?.gauge('smokehub_password_checks', 'Password checks (scrypt) running and waiting for a turn', () => [
       [{ state: 'running' }, this.gate.active],
       [{ state: 'waiting' }, this.gate.queued],
@@ -109,10 +110,21 @@ export class LoginChecker {
     return this.refuse(began, protocol, address, why, 'bad_credentials', 0);
   }
 
-  private async refuse(began: number, protocol: LoginProtocol, address: string, username: string, reason: LoginRefusal, retryAfterMs: number): Promise<LoginResult> {
+  private async refuse(
+    began: number,
+    protocol: LoginProtocol,
+    address: string,
+    username: string,
+    reason: LoginRefusal,
+    retryAfterMs: number,
+  ): Promise<LoginResult> {
     this.refusals?.inc({ protocol, reason });
     const failures = this.guard.failuresFrom(address, this.opts.clock.now());
-    this.log.warn(`${protocol}|${reason}|${address}`, { protocol, address, username, reason, retryAfterMs, failuresFromAddress: failures }, refusalText[reason]);
+    this.log.warn(
+      `${protocol}|${reason}|${address}`,
+      { protocol, address, username, reason, retryAfterMs, failuresFromAddress: failures },
+      refusalText[reason],
+    );
     const wait = this.refusalFloorMs - (performance.now() - began);
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     return { ok: false, reason, retryAfterMs };

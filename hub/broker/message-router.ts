@@ -15,15 +15,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { MetricsRegistry, Counter } from '../observability/metrics.ts';
 import type { Clock } from '../core/clock.ts';
 import { parseTopic, topics } from '../protocol/topics.ts';
-import {
-  MAX_PAYLOAD_BYTES,
-  parseDeviceEvent,
-  parseResponse,
-  parseStatus,
-  parseTelemetry,
-  type Actor,
-  type Issue,
-} from '../protocol/schema.ts';
+import { MAX_PAYLOAD_BYTES, parseDeviceEvent, parseResponse, parseStatus, parseTelemetry, type Actor, type Issue } from '../protocol/schema.ts';
 import { ERROR_CODES, SmokehubError, type ErrorCode } from '../protocol/errors.ts';
 import { RateLimitedLog } from '../observability/rate-limited-log.ts';
 
@@ -67,7 +59,13 @@ export class MessageRouter {
     }
     this.messagesIn.inc({ channel: t.channel });
     if (payload.length > MAX_PAYLOAD_BYTES) {
-      this.reject(principal, clientId, topic, [{ code: ERROR_CODES.OVERSIZE, message: `payload is ${payload.length} bytes; the limit is ${MAX_PAYLOAD_BYTES}` }], t.channel);
+      this.reject(
+        principal,
+        clientId,
+        topic,
+        [{ code: ERROR_CODES.OVERSIZE, message: `payload is ${payload.length} bytes; the limit is ${MAX_PAYLOAD_BYTES}` }],
+        t.channel,
+      );
       if (ref && t.channel === 'event') this.markFault(ref, now, 'oversize event');
       return 'drop';
     }

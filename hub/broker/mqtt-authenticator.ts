@@ -67,13 +67,24 @@ export class MqttAuthenticator {
     const refuse = (err: ConnackError, reason: string = REASON_BY_CODE[err.returnCode], logged = false) => {
       this.failures.inc({ reason });
       // The LoginChecker logs what it refused; the rest is logged here.
-      if (!logged) this.log.warn(`${reason}|${a.address}`, { clientId: a.clientId, username: a.username, ip: a.address, reason: err.message }, 'MQTT connection refused');
+      if (!logged)
+        this.log.warn(`${reason}|${a.address}`, { clientId: a.clientId, username: a.username, ip: a.address, reason: err.message }, 'MQTT connection refused');
       done(err, null);
     };
     const fromChecker = (r: LoginResult) => {
       if (r.ok) return refuse(connackError('refused', 4)); // not reached: the refusals below never succeed
       if (r.reason === 'bad_credentials') refuse(connackError(`bad user name or password for ${a.username ?? '(none)'}`, 4), r.reason, true);
-      else refuse(connackError(r.reason === 'throttled' ? `too many failed attempts; retry in ${Math.ceil(r.retryAfterMs / 1000)} s` : 'too many logins are being checked; retry shortly', 3), r.reason, true);
+      else
+        refuse(
+          connackError(
+            r.reason === 'throttled'
+              ? `too many failed attempts; retry in ${Math.ceil(r.retryAfterMs / 1000)} s`
+              : 'too many logins are being checked; retry shortly',
+            3,
+          ),
+          r.reason,
+          true,
+        );
     };
     const failed = (err: Error) => {
       this.d.logger.error({ err }, 'MQTT login check failed');

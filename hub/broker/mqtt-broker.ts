@@ -93,8 +93,16 @@ export class MqttBroker implements MqttPublisher, IngressControl {
   constructor(private readonly d: BrokerDeps) {
     this.log = d.logger.child({ module: 'broker' });
     this.presence = new DevicePresence();
-    const logins = d.logins ?? new LoginChecker({ verifyPassword: (u, p) => d.registry.verifyUserPassword(u, p), clock: d.clock, logger: d.logger, metrics: d.metrics });
-    this.auth = new MqttAuthenticator({ registry: d.registry, verifySessionToken: d.verifySessionToken, logins, clock: d.clock, logger: d.logger, metrics: d.metrics });
+    const logins =
+      d.logins ?? new LoginChecker({ verifyPassword: (u, p) => d.registry.verifyUserPassword(u, p), clock: d.clock, logger: d.logger, metrics: d.metrics });
+    this.auth = new MqttAuthenticator({
+      registry: d.registry,
+      verifySessionToken: d.verifySessionToken,
+      logins,
+      clock: d.clock,
+      logger: d.logger,
+      metrics: d.metrics,
+    });
     this.messagesOut = d.metrics.counter('smokehub_messages_out_total', 'MQTT messages published by the hub');
     this.rejects = d.metrics.counter('smokehub_rejects_total', 'Rejected inputs by reason (error code) and channel');
     d.metrics.gauge('smokehub_connected_devices', 'Devices connected now', () => this.presence.connectedCount());
@@ -103,24 +111,42 @@ export class MqttBroker implements MqttPublisher, IngressControl {
     this.ingress = new IngressScheduler({ sliceMs: d.ingressSliceMs, onDeferred: () => deferred.inc() });
     d.metrics.gauge('smokehub_ingress_queue_depth', 'Telemetry packets waiting for a slice of the main thread', () => this.ingress.depth);
     d.metrics.gauge('smokehub_ingress_held_connections', 'Connections not read because too much of their telemetry waits', () => this.ingress.held);
-    d.metrics.gauge('smokehub_ingress_telemetry_paused', '1 while telemetry is held back because its storage pipeline is full', () => (this.ingress.paused ? 1 : 0));
+    d.metrics.gauge('smokehub_ingress_telemetry_paused', '1 while telemetry is held back because its storage pipeline is full', () =>
+      this.ingress.paused ? 1 : 0,
+    );
     this.slowLog = new RateLimitedLog(this.log, d.clock, 60_000);
-    const dropped = d.metrics.counter('smokehub_deliveries_dropped_total', 'Deliveries to subscribers not made, by reason (slow_client: over its buffer bound; session_queue_full: oldest queued message of a disconnected session deleted)');
+    const dropped = d.metrics.counter(
+      'smokehub_deliveries_dropped_total',
+      'Deliveries to subscribers not made, by reason (slow_client: over its buffer bound; session_queue_full: oldest queued message of a disconnected session deleted)',
+    );
     const cuts = d.metrics.counter('smokehub_slow_client_disconnects_total', 'Connections closed because they could not take their deliveries, by reason');
     this.slow = new SlowClientGuard({
       timeoutMs: (d.slowClientTimeoutS ?? 30) * 1000,
       maxBufferedBytes: d.maxBufferedBytesPerClient,
       clock: d.clock,
       onDropped: (qos) => dropped.inc({ reason: 'slow_client', qos: String(qos) }),
-      onDropping: (who, bufferedBytes) => this.slowLog.warn(`dropping|${String(who.clientId)}`, { ...who, bufferedBytes }, 'slow MQTT connection: QoS 0 deliveries to it are dropped until it drains'),
+      onDropping: (who, bufferedBytes) =>
+        this.slowLog.warn(
+          `dropping|${String(who.clientId)}`,
+          { ...who, bufferedBytes },
+          'slow MQTT connection: QoS 0 deliveries to it are dropped until it drains',
+        ),
       onCut: (info) => {
         cuts.inc({ reason: info.reason });
-        this.slowLog.warn(`cut|${String(info.who.clientId)}`, { ...info.who, reason: info.reason, bufferedBytes: info.bufferedBytes, dropped: info.dropped, stuckMs: info.stuckMs }, 'slow MQTT connection closed');
+        this.slowLog.warn(
+          `cut|${String(info.who.clientId)}`,
+          { ...info.who, reason: info.reason, bufferedBytes: info.bufferedBytes, dropped: info.dropped, stuckMs: info.stuckMs },
+          'slow MQTT connection closed',
+        );
       },
     });
     d.metrics.gauge('smokehub_slow_clients', 'Connections holding more unsent deliveries than their socket buffer, not drained since', () => this.slow.blocked);
     d.metrics.gauge('smokehub_slow_client_buffered_bytes', 'Unsent bytes held for those connections', () => this.slow.blockedBytes);
-    d.metrics.gauge('smokehub_slow_client_max_buffered_bytes', 'Unsent bytes held for the most backed-up connection (bounded at 1 MiB)', () => this.slow.maxHeldBytes);
+    d.metrics.gauge(
+      'smokehub_slow_client_max_buffered_bytes',
+      'Unsent bytes held for the most backed-up connection (bounded at 1 MiB)',
+      () => this.slow.maxHeldBytes,
+    );
     d.metrics.gauge('smokehub_session_queued_messages', 'QoS 1 messages queued in persistent sessions (on disk)', () => this.sessions?.totalQueued ?? 0);
     this.sessionDropped = (n) => dropped.inc({ reason: 'session_queue_full' }, n);
   }
@@ -173,14 +199,21 @@ export class MqttBroker implements MqttPublisher, IngressControl {
       if (this.d.admitConnection && !this.d.admitConnection(socket)) return; // over the budget: already closed
       const client = this.aedes.handle(socket);
       this.hookParser(client, socket);
-      this.guardSlow(client, { buffered: () => socket.writableLength, drains: [socket], cut: () => socket.destroy(), describe: () => this.describe(client, 'tcp') });
+      this.guardSlow(client, {
+        buffered: () => socket.writableLength,
+        drains: [socket],
+        cut: () => socket.destroy(),
+        describe: () => this.describe(client, 'tcp'),
+      });
     });
     return new Promise((resolve, reject) => {
       this.tcp!.once('error', reject);
       this.tcp!.listen({ port, host, backlog: this.d.listenBacklog ?? LISTEN_BACKLOG }, () => {
         this.tcp!.off('error', reject);
         // An accept failure (EMFILE when libuv's reserve descriptor is gone) must not stop the hub.
-        this.tcp!.on('error', (err: NodeJS.ErrnoException) => this.slowLog.error(`accept|${err.code}`, { err: err.message }, 'MQTT server could not accept a connection'));
+        this.tcp!.on('error', (err: NodeJS.ErrnoException) =>
+          this.slowLog.error(`accept|${err.code}`, { err: err.message }, 'MQTT server could not accept a connection'),
+        );
         const addr = this.tcp!.address();
         resolve(typeof addr === 'object' && addr ? addr.port : port);
       });
@@ -196,7 +229,12 @@ export class MqttBroker implements MqttPublisher, IngressControl {
     const server = createTlsServer({ ...secureContextOptions, noDelay: true }, (socket: TLSSocket) => {
       const client = this.aedes.handle(socket);
       this.hookParser(client, socket);
-      this.guardSlow(client, { buffered: () => socket.writableLength, drains: [socket], cut: () => socket.destroy(), describe: () => ({ ...this.describe(client, 'tcp'), transport: 'tls' }) });
+      this.guardSlow(client, {
+        buffered: () => socket.writableLength,
+        drains: [socket],
+        cut: () => socket.destroy(),
+        describe: () => ({ ...this.describe(client, 'tcp'), transport: 'tls' }),
+      });
     });
     // The raw TCP socket is admitted (or closed) before its TLS handshake: app/connection-budget.ts.
     if (this.d.admitConnection) server.prependListener('connection', (raw: Socket) => void this.d.admitConnection!(raw));
@@ -205,7 +243,9 @@ export class MqttBroker implements MqttPublisher, IngressControl {
       server.listen({ port, host, backlog: this.d.listenBacklog ?? LISTEN_BACKLOG }, () => {
         server.off('error', reject);
         // An accept error (EMFILE) is logged, never thrown.
-        server.on('error', (err: NodeJS.ErrnoException) => this.slowLog.error(`accept-tls|${err.code}`, { err: err.message }, 'MQTTS server could not accept a connection'));
+        server.on('error', (err: NodeJS.ErrnoException) =>
+          this.slowLog.error(`accept-tls|${err.code}`, { err: err.message }, 'MQTTS server could not accept a connection'),
+        );
         const addr = server.address();
         resolve({ port: typeof addr === 'object' && addr ? addr.port : port, server });
       });
@@ -287,7 +327,14 @@ export class MqttBroker implements MqttPublisher, IngressControl {
   publish(topic: string, payload: string | Buffer, opts: PublishOptions = {}, done?: (err: Error | null) => void): void {
     this.messagesOut.inc();
     this.aedes.publish(
-      { cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos: opts.qos ?? 0, retain: opts.retain ?? false, dup: false },
+      {
+        cmd: 'publish',
+        topic,
+        payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
+        qos: opts.qos ?? 0,
+        retain: opts.retain ?? false,
+        dup: false,
+      },
       (err) => {
         if (err) this.log.error({ err, topic }, 'publish failed');
         done?.(err ?? null);
@@ -323,7 +370,12 @@ export class MqttBroker implements MqttPublisher, IngressControl {
 
   // ---- hooks --------------------------------------------------------------------------------
 
-  private authenticate(client: Client, username: string | undefined, password: Buffer | undefined, done: (err: ConnackError | null, ok: boolean | null) => void): void {
+  private authenticate(
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+    done: (err: ConnackError | null, ok: boolean | null) => void,
+  ): void {
     this.auth.authenticate({ clientId: client.id, address: remoteAddress(client), username, password }, (err, who) => {
       if (who) {
         this.principals.set(client, who.principal);
@@ -419,7 +471,6 @@ function alertHousehold(filter: string): string | null {
   if (p[0] !== TOPIC_ROOT || p[1] !== 'h' || !p[2] || p[2] === '+' || p[2] === '#') return null;
   return filterMatches(filter, topics.household(p[2], 'alert')) ? p[2] : null;
 }
-
 
 function remoteAddress(client: Client): string {
   const req = (client as Client & { req?: IncomingMessage }).req;

@@ -194,7 +194,6 @@ interface RetainedPacket {
   payload: Buffer;
 }
 
-
 /** Retained messages matching each filter, from the in-memory copy. */
 function* retainedMatching(retained: Map<string, RetainedPacket>, filters: string[]): Generator<RetainedPacket> {
   for (const filter of filters) {

@@ -124,7 +124,7 @@ export const PER_DELIVERY_OVERHEAD_BYTES = 800;
 
 /** Bytes of an MQTT 3.1.1 PUBLISH frame carrying `packet` at `qos`. */
 export function publishFrameBytes(packet: DeliveryPacket, qos: number): number {
-  const payload = typeof packet.payload === 'string' ? Buffer.byteLength(packet.payload) : packet.payload?.length ?? 0;
+  const payload = typeof packet.payload === 'string' ? Buffer.byteLength(packet.payload) : (packet.payload?.length ?? 0);
   const remaining = 2 + Buffer.byteLength(packet.topic) + (qos > 0 ? 2 : 0) + payload;
   const lengthBytes = remaining < 128 ? 1 : remaining < 16_384 ? 2 : remaining < 2_097_152 ? 3 : 4;
   return 1 + lengthBytes + remaining;

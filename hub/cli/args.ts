@@ -23,11 +23,7 @@ export interface ParsedArgs {
   flags: Record<string, string | boolean | undefined>;
 }
 
-export function parseCommandArgs(
-  argv: string[],
-  spec: Record<string, FlagSpec>,
-  positionals: { min?: number; max?: number; names?: string } = {},
-): ParsedArgs {
+export function parseCommandArgs(argv: string[], spec: Record<string, FlagSpec>, positionals: { min?: number; max?: number; names?: string } = {}): ParsedArgs {
   let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
   try {
     parsed = parseArgs({ args: argv, options: spec, allowPositionals: true, strict: true }) as typeof parsed;

@@ -237,7 +237,8 @@ export class AlarmEngine {
       if (a.hushDeadline != null && a.hushDeadline <= now) {
         this.cause = timer('hush-period');
         a.hushDeadline = null;
-        if (a.state === 'hushed' && Object.keys(a.alarming).length > 0) effects.push(...this.reRaise(a, now, 'hush-expired', { devices: Object.keys(a.alarming) }));
+        if (a.state === 'hushed' && Object.keys(a.alarming).length > 0)
+          effects.push(...this.reRaise(a, now, 'hush-expired', { devices: Object.keys(a.alarming) }));
       }
       if (a.verifyDeadline !== null && a.verifyDeadline <= now) {
         this.cause = timer('verify-window');
@@ -408,9 +409,7 @@ export class AlarmEngine {
   /** Journal the new state, then announce it to whoever it concerns. */
   private transition(a: AlarmRecord, now: number, transition: string, detail: Record<string, unknown>): Effect[] {
     a.updatedAt = now;
-    const households = a.neighboursAlerted
-      ? this.directory.householdsOfTeam(a.team)
-      : unique([a.originHousehold, ...Object.values(a.alarming)]);
+    const households = a.neighboursAlerted ? this.directory.householdsOfTeam(a.team) : unique([a.originHousehold, ...Object.values(a.alarming)]);
     const nearby = a.neighboursAlerted ? [...(a.nearby ?? [])] : [];
     const by: Actor = { ...this.cause.by };
     return [

@@ -96,7 +96,15 @@ export function planFor(view: AlarmView, transition: string, ctx: PlanContext): 
       if (transition !== 'escalated' || drill) break;
       for (const to of ctx.stationPhones) sms(to, null, 'dispatch-card', PRIORITY.station);
       if (ctx.stationPhones.length > 0) {
-        actions.push({ kind: 'call', to: ctx.stationPhones[0]!, household: null, priority: PRIORITY.station, dedupeKey: key('station-call', ctx.stationPhones[0]!), notBefore: ctx.now, stationIndex: 0 });
+        actions.push({
+          kind: 'call',
+          to: ctx.stationPhones[0]!,
+          household: null,
+          priority: PRIORITY.station,
+          dedupeKey: key('station-call', ctx.stationPhones[0]!),
+          notBefore: ctx.now,
+          stationIndex: 0,
+        });
       }
       break;
     }

@@ -35,7 +35,9 @@ export function alarmQueryFor(user: UserPrincipal, q: URLSearchParams, registry:
   const state = q.get('state');
   if (state) {
     const states = state === 'open' ? [...OPEN_ALARM_STATES] : state === 'closed' ? [...CLOSED_ALARM_STATES] : state.split(',');
-    for (const s of states) if (!(ALARM_STATES as readonly string[]).includes(s)) throw badQuery(`unknown state "${s.slice(0, 32)}"; expected open, closed or ${ALARM_STATES.join(', ')}`);
+    for (const s of states)
+      if (!(ALARM_STATES as readonly string[]).includes(s))
+        throw badQuery(`unknown state "${s.slice(0, 32)}"; expected open, closed or ${ALARM_STATES.join(', ')}`);
     out.states = states;
   }
   const kind = q.get('kind');
@@ -64,7 +66,7 @@ export function alarmQueryFor(user: UserPrincipal, q: URLSearchParams, registry:
   // Scope: a team leader sees its team; a household its own team's alarms.
   const teamOf = (h: string) => registry.teamOf(h);
   if (user.role !== 'station') {
-    const own = user.role === 'team-leader' ? user.team : user.household ? registry.teamOf(user.household) ?? null : null;
+    const own = user.role === 'team-leader' ? user.team : user.household ? (registry.teamOf(user.household) ?? null) : null;
     if (out.team !== undefined && !canSeeTeam(user, out.team, teamOf)) throw new ForbiddenError(`not allowed to see team ${out.team}`);
     out.teams = own ? [own] : [];
   }

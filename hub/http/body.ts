@@ -11,7 +11,10 @@ import { MAX_BODY_BYTES } from './router.ts';
 const MAX_DRAIN_BYTES = 1024 * 1024;
 
 export function isJsonContentType(header: string | string[] | undefined): boolean {
-  const type = String(header ?? '').split(';')[0]!.trim().toLowerCase();
+  const type = String(header ?? '')
+    .split(';')[0]!
+    .trim()
+    .toLowerCase();
   return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
 }
 

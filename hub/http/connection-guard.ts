@@ -89,10 +89,22 @@ export function guardConnections(server: HttpServer | HttpsServer, deps: Connect
   }
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     const code = err.code ?? '';
-    const reason = code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request_timeout' : code === 'HPE_HEADER_OVERFLOW' ? 'header_overflow' : code === 'ECONNRESET' ? 'client_reset' : 'client_error';
+    const reason =
+      code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? 'request_timeout'
+        : code === 'HPE_HEADER_OVERFLOW'
+          ? 'header_overflow'
+          : code === 'ECONNRESET'
+            ? 'client_reset'
+            : 'client_error';
     rejects.inc({ reason });
     const ip = normalizeAddress((socket as Socket).remoteAddress);
-    if (reason === 'request_timeout') limited.warn(`timeout|${ip}`, { ip, headersTimeoutMs: t.headersMs, requestTimeoutMs: t.requestMs }, 'HTTP request not received in time: connection closed');
+    if (reason === 'request_timeout')
+      limited.warn(
+        `timeout|${ip}`,
+        { ip, headersTimeoutMs: t.headersMs, requestTimeoutMs: t.requestMs },
+        'HTTP request not received in time: connection closed',
+      );
     else log.debug({ ip, err: err.message }, 'malformed HTTP request');
     // Answer only when no response of this socket has started (else the bytes would corrupt it).
     const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;

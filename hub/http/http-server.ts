@@ -84,7 +84,9 @@ function checkCsrf(req: IncomingMessage, via: TokenSource | null, allowedOrigins
   const origin = req.headers.origin;
   // The same rule as the MQTT WebSocket upgrade (origin.ts): the hub's own origins and the configured list.
   if (!originAllowed(origin, req.headers.host, allowedOrigins)) {
-    throw new ForbiddenError(`cross-origin request refused (Origin ${String(origin).slice(0, 100)} is neither the hub's own — Host ${String(req.headers.host).slice(0, 100)} — nor an allowed origin)`);
+    throw new ForbiddenError(
+      `cross-origin request refused (Origin ${String(origin).slice(0, 100)} is neither the hub's own — Host ${String(req.headers.host).slice(0, 100)} — nor an allowed origin)`,
+    );
   }
   if (via === 'cookie') {
     if (req.headers['sec-fetch-site'] === 'cross-site') throw new ForbiddenError('cross-site request refused');

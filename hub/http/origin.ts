@@ -34,7 +34,10 @@ export function normalizeOrigin(origin: string): string | null {
 export function parseAllowedOrigins(list: string | null | undefined): string[] {
   if (!list) return [];
   const out: string[] = [];
-  for (const raw of list.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const raw of list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const o = normalizeOrigin(raw);
     if (!o) {
       throw new ConfigError(`allowedOrigins: "${raw.slice(0, 100)}" is not an origin (scheme://host[:port], http or https, nothing after the port)`);
@@ -84,10 +87,16 @@ export function upgradeOriginGuard(deps: UpgradeGuardDeps): (req: IncomingMessag
     if (originAllowed(origin, req.headers.host, deps.allowedOrigins)) return true;
     rejects.inc({ reason: 'forbidden_origin' });
     const ip = normalizeAddress((socket as Socket).remoteAddress);
-    log.warn(`origin|${ip}`, { ip, origin: String(origin).slice(0, 100), host: String(req.headers.host).slice(0, 100), path: (req.url ?? '').slice(0, 100) }, 'WebSocket upgrade refused: the page is not one of the hub’s origins');
+    log.warn(
+      `origin|${ip}`,
+      { ip, origin: String(origin).slice(0, 100), host: String(req.headers.host).slice(0, 100), path: (req.url ?? '').slice(0, 100) },
+      'WebSocket upgrade refused: the page is not one of the hub’s origins',
+    );
     const body = JSON.stringify({ error: ERROR_CODES.FORBIDDEN, message: 'this origin may not open MQTT over WebSocket on the hub' });
     if (socket.writable) {
-      socket.write(`HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      socket.write(
+        `HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
     }
     socket.destroy();
     return false;

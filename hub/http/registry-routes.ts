@@ -25,6 +25,13 @@ export interface RegistryRouteDeps {
 }
 
 export function registerRegistryRoutes(router: Router, deps: RegistryRouteDeps): void {
-  registerHealthRoutes(router, { metrics: deps.metrics, clock: deps.clock, startedAt: deps.startedAt, version: deps.version, degraded: deps.degraded, metricsAccess: deps.metricsAccess });
+  registerHealthRoutes(router, {
+    metrics: deps.metrics,
+    clock: deps.clock,
+    startedAt: deps.startedAt,
+    version: deps.version,
+    degraded: deps.degraded,
+    metricsAccess: deps.metricsAccess,
+  });
   registerHouseholdRoutes(router, { registry: deps.registry, deviceStatus: deps.deviceStatus });
 }

@@ -37,11 +37,13 @@ function dispatchBody(body: unknown): { etaMin?: number; note?: string } {
   for (const k of Object.keys(o)) if (k !== 'etaMin' && k !== 'note') throw new ValidationError(ERROR_CODES.UNKNOWN_FIELD, `unknown field "${k.slice(0, 32)}"`);
   const out: { etaMin?: number; note?: string } = {};
   if (o.etaMin !== undefined) {
-    if (typeof o.etaMin !== 'number' || !Number.isFinite(o.etaMin) || o.etaMin < 0 || o.etaMin > 240) throw new ValidationError(ERROR_CODES.BAD_FIELD, 'etaMin must be a number of minutes from 0 to 240');
+    if (typeof o.etaMin !== 'number' || !Number.isFinite(o.etaMin) || o.etaMin < 0 || o.etaMin > 240)
+      throw new ValidationError(ERROR_CODES.BAD_FIELD, 'etaMin must be a number of minutes from 0 to 240');
     out.etaMin = Math.round(o.etaMin);
   }
   if (o.note !== undefined) {
-    if (typeof o.note !== 'string' || o.note.length > MAX_NOTE || /[\u0000-\u001f]/.test(o.note)) throw new ValidationError(ERROR_CODES.BAD_FIELD, `note must be a single-line text of at most ${MAX_NOTE} characters`);
+    if (typeof o.note !== 'string' || o.note.length > MAX_NOTE || /[\u0000-\u001f]/.test(o.note))
+      throw new ValidationError(ERROR_CODES.BAD_FIELD, `note must be a single-line text of at most ${MAX_NOTE} characters`);
     if (o.note.trim()) out.note = o.note.trim();
   }
   return out;
@@ -74,7 +76,8 @@ export function registerStationRoutes(router: Router, d: StationRouteDeps): void
       if (members.length === 0) throw new NotFoundError(`no team ${body.team}`);
       let household: string;
       if (body.household !== undefined) {
-        if (typeof body.household !== 'string' || !members.some((h) => h.id === body.household)) throw new ValidationError(ERROR_CODES.BAD_FIELD, `household must be a household of team ${body.team}`);
+        if (typeof body.household !== 'string' || !members.some((h) => h.id === body.household))
+          throw new ValidationError(ERROR_CODES.BAD_FIELD, `household must be a household of team ${body.team}`);
         household = body.household;
       } else {
         // The leader's own household when it is of the team, otherwise the team's first household.

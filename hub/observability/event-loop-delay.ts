@@ -39,7 +39,10 @@ export class EventLoopDelayMonitor {
     const h = this.histogram;
     // Values are nanoseconds; an empty window (no samples yet) reports zeros.
     const s = (ns: number) => (Number.isFinite(ns) ? ns / 1e9 : 0);
-    this.last = h.count > 0 ? { p50: s(h.percentile(50)), p99: s(h.percentile(99)), max: s(h.max), sum: s(h.mean) * h.count, count: h.count } : { p50: 0, p99: 0, max: 0, sum: 0, count: 0 };
+    this.last =
+      h.count > 0
+        ? { p50: s(h.percentile(50)), p99: s(h.percentile(99)), max: s(h.max), sum: s(h.mean) * h.count, count: h.count }
+        : { p50: 0, p99: 0, max: 0, sum: 0, count: 0 };
     h.reset();
   }
 }

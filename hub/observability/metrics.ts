@@ -13,7 +13,11 @@ function labelKey(labels: Labels | undefined): string {
 }
 
 abstract class Metric {
-  constructor(readonly name: string, readonly help: string, readonly type: 'counter' | 'gauge' | 'histogram' | 'summary') {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly type: 'counter' | 'gauge' | 'histogram' | 'summary',
+  ) {}
   abstract render(): string[];
   header(): string[] {
     return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`];
@@ -80,7 +84,11 @@ export class Gauge extends Metric {
 
 export class Histogram extends Metric {
   private series = new Map<string, { buckets: number[]; sum: number; count: number }>();
-  constructor(name: string, help: string, readonly bounds: number[]) {
+  constructor(
+    name: string,
+    help: string,
+    readonly bounds: number[],
+  ) {
     super(name, help, 'histogram');
   }
   observe(value: number, labels?: Labels): void {
@@ -119,7 +127,11 @@ export interface SummarySnapshot {
 
 /** A Prometheus summary computed elsewhere (e.g. Node's event-loop histogram): read when rendered. */
 export class Summary extends Metric {
-  constructor(name: string, help: string, private readonly collector: () => SummarySnapshot) {
+  constructor(
+    name: string,
+    help: string,
+    private readonly collector: () => SummarySnapshot,
+  ) {
     super(name, help, 'summary');
   }
   snapshot(): SummarySnapshot {

@@ -40,9 +40,7 @@ export class SmokehubError extends Error {
     this.details = details;
   }
   toJSON(): { error: ErrorCode; message: string; details?: unknown } {
-    return this.details === undefined
-      ? { error: this.code, message: this.message }
-      : { error: this.code, message: this.message, details: this.details };
+    return this.details === undefined ? { error: this.code, message: this.message } : { error: this.code, message: this.message, details: this.details };
   }
 }
 

@@ -222,7 +222,11 @@ export function parseDeviceEvent(
   if (typeof o.type !== 'string') {
     issues.push({ code: ERROR_CODES.BAD_FIELD, field: 'type', message: 'type must be a string' });
   } else if (!(EVENT_TYPES as readonly string[]).includes(o.type)) {
-    issues.push({ code: ERROR_CODES.UNKNOWN_TYPE, field: 'type', message: `unknown event type "${o.type.slice(0, 32)}"; expected one of ${EVENT_TYPES.join(', ')}` });
+    issues.push({
+      code: ERROR_CODES.UNKNOWN_TYPE,
+      field: 'type',
+      message: `unknown event type "${o.type.slice(0, 32)}"; expected one of ${EVENT_TYPES.join(', ')}`,
+    });
   }
   if (o.level !== undefined && (typeof o.level !== 'number' || !Number.isFinite(o.level))) {
     issues.push({ code: ERROR_CODES.BAD_FIELD, field: 'level', message: 'level must be a finite number' });
@@ -337,10 +341,14 @@ export function parseAlarmView(payload: Uint8Array | string): Result<AlarmView> 
   }
   const v = o as Partial<AlarmView> | null;
   if (
-    !v || typeof v !== 'object' || typeof v.alarm !== 'string' ||
+    !v ||
+    typeof v !== 'object' ||
+    typeof v.alarm !== 'string' ||
     !(ALARM_STATES as readonly string[]).includes(v.state as string) ||
     !(ALARM_KINDS as readonly string[]).includes(v.kind as string) ||
-    typeof v.team !== 'string' || !v.origin || typeof v.origin.household !== 'string' ||
+    typeof v.team !== 'string' ||
+    !v.origin ||
+    typeof v.origin.household !== 'string' ||
     !Array.isArray(v.responders)
   ) {
     return fail(ERROR_CODES.BAD_PAYLOAD, 'not an alarm view');

@@ -36,22 +36,17 @@ export function parseTopic(topic: string): ParsedTopic | null {
   if (p[1] !== 'h' || !isValidId(p[2])) return null;
   if (p.length === 4) {
     const channel = p[3] as HouseholdChannel;
-    return (HOUSEHOLD_CHANNELS as readonly string[]).includes(channel)
-      ? { scope: 'household', household: p[2]!, channel }
-      : null;
+    return (HOUSEHOLD_CHANNELS as readonly string[]).includes(channel) ? { scope: 'household', household: p[2]!, channel } : null;
   }
   if (p.length === 6 && p[3] === 'd' && isValidId(p[4])) {
     const channel = p[5] as DeviceChannel;
-    return (DEVICE_CHANNELS as readonly string[]).includes(channel)
-      ? { scope: 'device', household: p[2]!, device: p[4]!, channel }
-      : null;
+    return (DEVICE_CHANNELS as readonly string[]).includes(channel) ? { scope: 'device', household: p[2]!, device: p[4]!, channel } : null;
   }
   return null;
 }
 
 export const topics = {
-  device: (household: string, device: string, channel: DeviceChannel) =>
-    `${TOPIC_ROOT}/h/${household}/d/${device}/${channel}`,
+  device: (household: string, device: string, channel: DeviceChannel) => `${TOPIC_ROOT}/h/${household}/d/${device}/${channel}`,
   household: (household: string, channel: HouseholdChannel) => `${TOPIC_ROOT}/h/${household}/${channel}`,
   station: (channel: StationChannel) => `${TOPIC_ROOT}/station/${channel}`,
   /** Everything under one household (devices included). */

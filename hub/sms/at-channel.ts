@@ -73,7 +73,8 @@ interface Pending {
 
 const CALL_RESULTS = new Set<string>(['NO CARRIER', 'BUSY', 'NO ANSWER', 'NO DIALTONE']);
 /** Lines modems print on their own that carry nothing we act on (SIM800 boot, power warnings). */
-const OTHER_URC = /^(RDY|Call Ready|SMS Ready|NORMAL POWER DOWN|UNDER-VOLTAGE|OVER-VOLTAGE|\+CFUN:|\+CPIN:|\+CUSD:|\+CRING:|\+CLCC:|\+QIND:|\+CIEV:|\+CMTE:|\+CPMS:|\*PSUTTZ|DST:|\+CTZV:)/;
+const OTHER_URC =
+  /^(RDY|Call Ready|SMS Ready|NORMAL POWER DOWN|UNDER-VOLTAGE|OVER-VOLTAGE|\+CFUN:|\+CPIN:|\+CUSD:|\+CRING:|\+CLCC:|\+QIND:|\+CIEV:|\+CMTE:|\+CPMS:|\*PSUTTZ|DST:|\+CTZV:)/;
 const MAX_BUFFER = 8192;
 
 export class AtChannel extends EventEmitter {
@@ -111,8 +112,15 @@ export class AtChannel extends EventEmitter {
       }
       const m = /^AT([+^$][A-Z0-9]+)/i.exec(text);
       this.queue.push({
-        text, opts, prefix: m ? `${m[1]!.toUpperCase()}:` : null, dial: /^ATD/i.test(text),
-        lines: [], payloadSent: false, timer: null, resolve, reject,
+        text,
+        opts,
+        prefix: m ? `${m[1]!.toUpperCase()}:` : null,
+        dial: /^ATD/i.test(text),
+        lines: [],
+        payloadSent: false,
+        timer: null,
+        resolve,
+        reject,
       });
       this.pump();
     });
@@ -163,7 +171,10 @@ export class AtChannel extends EventEmitter {
     if (this.active !== p) return;
     // Waiting at the prompt: ESC makes the modem leave it without sending (TS 27.005 §3.5.1).
     if (p.opts.payload !== undefined && !p.payloadSent) this.write('\x1b');
-    this.finish(p, new AtError('timeout', p.text, `no answer to ${this.show(p)} within ${p.opts.timeoutMs ?? this.o.timeoutMs ?? 5000} ms`, undefined, p.payloadSent));
+    this.finish(
+      p,
+      new AtError('timeout', p.text, `no answer to ${this.show(p)} within ${p.opts.timeoutMs ?? this.o.timeoutMs ?? 5000} ms`, undefined, p.payloadSent),
+    );
   }
 
   private finish(p: Pending, err: AtError | null): void {

@@ -98,8 +98,11 @@ export class GsmModem extends EventEmitter {
     super();
     this.log = o.logger.child({ module: 'gsm-modem', path: o.path });
     this.inbox = new ModemInbox({
-      clock: o.clock, log: this.log, rlog: new RateLimitedLog(this.log, o.clock),
-      onSms: (m) => this.emit('sms', m), onDelivered: (r: DeliveryReport) => this.emit('delivered', r),
+      clock: o.clock,
+      log: this.log,
+      rlog: new RateLimitedLog(this.log, o.clock),
+      onSms: (m) => this.emit('sms', m),
+      onDelivered: (r: DeliveryReport) => this.emit('delivered', r),
       ...(o.metrics ? { rejects: o.metrics.counter('smokehub_rejects_total', 'Rejected inputs by reason (error code) and channel') } : {}),
       ...(o.reassembly ? { reassembly: o.reassembly } : {}),
     });
@@ -144,8 +147,12 @@ export class GsmModem extends EventEmitter {
     let parts: EncodedPart[];
     try {
       parts = encodeSubmit({
-        to: number, text: body, alphabet: isGsm7(body) ? 'gsm7' : 'ucs2', concatRef: this.nextRef(),
-        statusReport: this.o.statusReports ?? true, ...(this.o.validityMinutes ? { validityMinutes: this.o.validityMinutes } : {}),
+        to: number,
+        text: body,
+        alphabet: isGsm7(body) ? 'gsm7' : 'ucs2',
+        concatRef: this.nextRef(),
+        statusReport: this.o.statusReports ?? true,
+        ...(this.o.validityMinutes ? { validityMinutes: this.o.validityMinutes } : {}),
       });
     } catch (err) {
       if (err instanceof PduError) return Promise.reject(new ModemError('bad_request', err.message));
@@ -179,8 +186,10 @@ export class GsmModem extends EventEmitter {
     return this.enqueue(async (ch) => {
       try {
         const outcome = await placeCall(ch, number, {
-          ringMs: opts.ringMs ?? 30_000, pollMs: this.o.callPollMs ?? 1500,
-          answeredHangupMs: this.o.answeredHangupMs ?? 3000, clock: this.o.clock,
+          ringMs: opts.ringMs ?? 30_000,
+          pollMs: this.o.callPollMs ?? 1500,
+          answeredHangupMs: this.o.answeredHangupMs ?? 3000,
+          clock: this.o.clock,
         });
         this.log.info({ to: number, outcome }, 'call finished');
         return outcome;

@@ -43,7 +43,10 @@ export function simStateOfCmeError(n: number | undefined): { sim: SimState; reas
 export function parseRegistration(lines: string[], prefix: '+CREG:' | '+CEREG:'): number | null {
   for (const l of lines) {
     if (!l.toUpperCase().startsWith(prefix)) continue;
-    const f = l.slice(prefix.length).split(',').map((s) => s.trim());
+    const f = l
+      .slice(prefix.length)
+      .split(',')
+      .map((s) => s.trim());
     const stat = Number(f.length >= 2 ? f[1] : f[0]);
     if (Number.isInteger(stat)) return stat;
   }
@@ -84,7 +87,10 @@ export function parseStoredList(lines: string[], prefix: '+CMGL:' | '+CMGR:'): S
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i]!;
     if (!l.toUpperCase().startsWith(prefix)) continue;
-    const f = l.slice(prefix.length).split(',').map((s) => s.trim());
+    const f = l
+      .slice(prefix.length)
+      .split(',')
+      .map((s) => s.trim());
     const pdu = lines[i + 1];
     if (pdu === undefined || !/^[0-9A-Fa-f]+$/.test(pdu)) continue;
     i++;

@@ -3,10 +3,7 @@
  * sequence returning what it found; the GsmModem runs them inside its queue and keeps the state.
  */
 import { AtError, type AtResult, type CommandOptions } from './at-channel.ts';
-import {
-  isRegistered, parseCpin, parseCsq, parseRegistration, parseStoredList,
-  simStateOfCmeError, simStateOfCode, type SimState,
-} from './modem-responses.ts';
+import { isRegistered, parseCpin, parseCsq, parseRegistration, parseStoredList, simStateOfCmeError, simStateOfCode, type SimState } from './modem-responses.ts';
 
 export interface AtRunner {
   /** A command that must succeed (rejects with AtError). */

@@ -138,7 +138,10 @@ export class OutboundQueue {
   private readonly stmt;
   private readonly takeTx: (now: number) => Row | undefined;
 
-  constructor(private readonly db: Db, opts: OutboundQueueOptions = {}) {
+  constructor(
+    private readonly db: Db,
+    opts: OutboundQueueOptions = {},
+  ) {
     this.maxAttempts = opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     this.retryDelayMs = opts.retryDelayMs ?? defaultRetryDelayMs;
     if (!Number.isInteger(this.maxAttempts) || this.maxAttempts < 1) throw new RangeError('maxAttempts must be an integer ≥ 1');
@@ -212,12 +215,14 @@ export class OutboundQueue {
    */
   enqueue(input: EnqueueInput, now: number): { created: boolean; item: OutboundItem } {
     if (!(OUTBOUND_KINDS as readonly string[]).includes(input.kind)) throw bad(`kind must be one of ${OUTBOUND_KINDS.join(', ')}`, 'kind');
-    if (typeof input.to !== 'string' || !isE164(input.to)) throw bad(`to must be an E.164 number (+84…), got ${JSON.stringify(String(input.to).slice(0, 32))}`, 'to');
+    if (typeof input.to !== 'string' || !isE164(input.to))
+      throw bad(`to must be an E.164 number (+84…), got ${JSON.stringify(String(input.to).slice(0, 32))}`, 'to');
     const text = input.text ?? null;
     if (input.kind === 'sms' && (typeof text !== 'string' || text.trim() === '')) throw bad('an sms needs a text', 'text');
     if (input.kind === 'call' && text !== null) throw bad('a call has no text', 'text');
     if (text !== null && text.length > MAX_TEXT_LENGTH) throw bad(`text is longer than ${MAX_TEXT_LENGTH} characters`, 'text');
-    if (!Number.isInteger(input.priority) || input.priority < 0 || input.priority > MAX_PRIORITY) throw bad(`priority must be an integer 0..${MAX_PRIORITY}`, 'priority');
+    if (!Number.isInteger(input.priority) || input.priority < 0 || input.priority > MAX_PRIORITY)
+      throw bad(`priority must be an integer 0..${MAX_PRIORITY}`, 'priority');
     if (typeof input.dedupeKey !== 'string' || input.dedupeKey === '' || input.dedupeKey.length > MAX_DEDUPE_KEY_LENGTH) {
       throw bad(`dedupeKey must be 1..${MAX_DEDUPE_KEY_LENGTH} characters`, 'dedupeKey');
     }

@@ -156,9 +156,19 @@ export function encodeDeliver(o: DeliverOptions): EncodedPart[] {
 }
 
 /** An SMS-STATUS-REPORT PDU (§9.2.2.3) with SMSC address. */
-export function encodeStatusReport(o: { mr: number; recipient: string; at: number; dischargedAt: number; status: number; tzMinutes?: number }): { hex: string; tpduLength: number } {
+export function encodeStatusReport(o: { mr: number; recipient: string; at: number; dischargedAt: number; status: number; tzMinutes?: number }): {
+  hex: string;
+  tpduLength: number;
+} {
   const tz = o.tzMinutes ?? 420;
-  const tpdu = [0x06 /* MTI 10, MMS */, o.mr & 0xff, ...encodeAddress(o.recipient, 'tp'), ...encodeTimestamp(o.at, tz), ...encodeTimestamp(o.dischargedAt, tz), o.status & 0xff];
+  const tpdu = [
+    0x06 /* MTI 10, MMS */,
+    o.mr & 0xff,
+    ...encodeAddress(o.recipient, 'tp'),
+    ...encodeTimestamp(o.at, tz),
+    ...encodeTimestamp(o.dischargedAt, tz),
+    o.status & 0xff,
+  ];
   return { hex: toHex([0x00, ...tpdu]), tpduLength: tpdu.length };
 }
 

@@ -70,13 +70,30 @@ export class SmsExtension implements HubExtension {
     // The dispatch card always goes without diacritics: two GSM-7 parts hold 306 characters, two UCS-2 parts
     // only 134 — the whole card (who needs help to get out, gas cylinders, access, water) matters more.
     const render = (id: Parameters<typeof renderSms>[0], view: AlarmView) =>
-      renderSms(id, view, { lang, unaccented: this.config.smsUnaccented || id === 'dispatch-card', timeZone: this.config.timezone, card: ctx.registry.getHousehold(view.origin.household)?.card ?? { access: '', hazards: '', vulnerable: '', water: '' } });
+      renderSms(id, view, {
+        lang,
+        unaccented: this.config.smsUnaccented || id === 'dispatch-card',
+        timeZone: this.config.timezone,
+        card: ctx.registry.getHousehold(view.origin.household)?.card ?? { access: '', hazards: '', vulnerable: '', water: '' },
+      });
     const hub = { by: { kind: 'hub' as const, reason: 'sms' }, via: 'sms' as const };
     const kickAll = () => this.senders.forEach((s) => s.kick());
 
     const enqueue = (a: PlannedAction, view: AlarmView) => {
       const text = a.kind === 'sms' ? render(a.message, view) : null;
-      const r = queue.enqueue({ kind: a.kind, to: a.to, text, priority: a.priority, alarm: view.alarm, household: a.household, dedupeKey: a.dedupeKey, notBefore: a.kind === 'call' ? a.notBefore : undefined }, ctx.clock.now());
+      const r = queue.enqueue(
+        {
+          kind: a.kind,
+          to: a.to,
+          text,
+          priority: a.priority,
+          alarm: view.alarm,
+          household: a.household,
+          dedupeKey: a.dedupeKey,
+          notBefore: a.kind === 'call' ? a.notBefore : undefined,
+        },
+        ctx.clock.now(),
+      );
       return r.created;
     };
 
@@ -88,7 +105,10 @@ export class SmsExtension implements HubExtension {
         if (last) queue.cancel({ alarm: view.alarm, kind: 'call', household: last.household }, ctx.clock.now(), 'answered');
         return;
       }
-      const texted = queue.listForAlarm(view.alarm).filter((i) => i.kind === 'sms' && i.state !== 'cancelled').map((i) => i.to);
+      const texted = queue
+        .listForAlarm(view.alarm)
+        .filter((i) => i.kind === 'sms' && i.state !== 'cancelled')
+        .map((i) => i.to);
       const plan = planFor(view, transition, {
         phonesOf: (h) => ctx.registry.getHousehold(h)?.phones ?? [],
         teamHouseholds: ctx.registry.householdsOfTeam(view.team).map((h) => h.id),
@@ -118,7 +138,8 @@ export class SmsExtension implements HubExtension {
         if (item.alarm) ctx.alarms.note(item.alarm, 'sms-sent', { to: item.to, household: item.household, parts: info.parts }, hub);
       },
       failed: (item: OutboundItem, error: string, final: boolean) => {
-        if (item.alarm) ctx.alarms.note(item.alarm, item.kind === 'sms' ? 'sms-failed' : 'call-failed', { to: item.to, household: item.household, error, final }, hub);
+        if (item.alarm)
+          ctx.alarms.note(item.alarm, item.kind === 'sms' ? 'sms-failed' : 'call-failed', { to: item.to, household: item.household, error, final }, hub);
       },
       called: (item: OutboundItem, outcome: string) => {
         if (!item.alarm) return;
@@ -130,14 +151,38 @@ export class SmsExtension implements HubExtension {
         }
       },
     };
-    this.modems = this.opts.modems ?? (this.config.modem ?? '').split(',').map((p) => p.trim()).filter(Boolean).map((path) => ({
-      name: path,
-      modem: new GsmModem({ path, baudRate: this.config.modemBaud, ...(this.config.modemPin ? { pin: this.config.modemPin } : {}), clock: ctx.clock, logger: ctx.logger }),
-    }));
+    this.modems =
+      this.opts.modems ??
+      (this.config.modem ?? '')
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)
+        .map((path) => ({
+          name: path,
+          modem: new GsmModem({
+            path,
+            baudRate: this.config.modemBaud,
+            ...(this.config.modemPin ? { pin: this.config.modemPin } : {}),
+            clock: ctx.clock,
+            logger: ctx.logger,
+          }),
+        }));
     const up = new Map<string, number>();
-    ctx.metrics.gauge('smokehub_modem_up', '1 while a modem can send (port open, SIM ready, registered)', () => this.modems.map((m) => [{ modem: m.name }, up.get(m.name) ?? 0]));
+    ctx.metrics.gauge('smokehub_modem_up', '1 while a modem can send (port open, SIM ready, registered)', () =>
+      this.modems.map((m) => [{ modem: m.name }, up.get(m.name) ?? 0]),
+    );
     for (const { name, modem } of this.modems) {
-      const sender = new SmsSender({ name, modem, queue, clock: ctx.clock, logger: log.child({ modem: name }), hooks, unaccented: this.config.smsUnaccented, ringMs: this.opts.ringMs ?? this.config.callRingS * 1000, sent });
+      const sender = new SmsSender({
+        name,
+        modem,
+        queue,
+        clock: ctx.clock,
+        logger: log.child({ modem: name }),
+        hooks,
+        unaccented: this.config.smsUnaccented,
+        ringMs: this.opts.ringMs ?? this.config.callRingS * 1000,
+        sent,
+      });
       this.senders.push(sender);
       modem.on('status', (st) => {
         const ok = st.up && st.registered ? 1 : 0;
@@ -154,7 +199,18 @@ export class SmsExtension implements HubExtension {
     }
 
     ctx.alarmDetails.set('contacts', (alarmId) =>
-      queue.listForAlarm(alarmId).map((i) => ({ kind: i.kind, to: i.to, household: i.household, state: i.state, queuedAt: i.createdAt, sentAt: i.sentAt, attempts: i.attempts, error: i.error, ...(i.info?.outcome ? { outcome: i.info.outcome } : {}), ...(i.info?.parts ? { parts: i.info.parts } : {}) })),
+      queue.listForAlarm(alarmId).map((i) => ({
+        kind: i.kind,
+        to: i.to,
+        household: i.household,
+        state: i.state,
+        queuedAt: i.createdAt,
+        sentAt: i.sentAt,
+        attempts: i.attempts,
+        error: i.error,
+        ...(i.info?.outcome ? { outcome: i.info.outcome } : {}),
+        ...(i.info?.parts ? { parts: i.info.parts } : {}),
+      })),
     );
     log.info({ modems: this.modems.map((m) => m.name), stationPhones: stationPhones.length }, 'SMS and calls through GSM modems');
   }
@@ -178,7 +234,15 @@ export class SmsExtension implements HubExtension {
   }
 
   /** A reply from a phone: the household's response to the open alarm it concerns, or one help text an hour. */
-  private onReply(ctx: HubContext, m: IncomingSms, queue: OutboundQueue, log: Logger, rejectLog: RateLimitedLog, rejects: { inc(l?: Record<string, string>): void }, kick: () => void): void {
+  private onReply(
+    ctx: HubContext,
+    m: IncomingSms,
+    queue: OutboundQueue,
+    log: Logger,
+    rejectLog: RateLimitedLog,
+    rejects: { inc(l?: Record<string, string>): void },
+    kick: () => void,
+  ): void {
     const n = normalisePhone(m.from, this.config.countryCode);
     const phone = n.ok ? n.e164 : m.from;
     const households = n.ok ? this.householdsOf(ctx, phone) : [];
@@ -191,14 +255,23 @@ export class SmsExtension implements HubExtension {
       if (!n.ok || (last !== undefined && now - last < HELP_EVERY_MS)) return;
       this.helpSent.set(phone, now);
       if (this.helpSent.size > HELP_MEMORY) this.helpSent.delete(this.helpSent.keys().next().value as string);
-      queue.enqueue({ kind: 'sms', to: phone, text: smsText({ id }, { lang: this.opts.lang ?? 'vi', unaccented: this.config.smsUnaccented }), priority: PRIORITY.help, dedupeKey: `help:${phone}:${now}` }, now);
+      queue.enqueue(
+        {
+          kind: 'sms',
+          to: phone,
+          text: smsText({ id }, { lang: this.opts.lang ?? 'vi', unaccented: this.config.smsUnaccented }),
+          priority: PRIORITY.help,
+          dedupeKey: `help:${phone}:${now}`,
+        },
+        now,
+      );
       kick();
     };
     if (households.length === 0) return help('help-unknown-number', 'number not in the registry');
     if (response === null) return help('help-unknown-code', 'not a reply code');
     // The open alarm that concerns one of the number's households, latest first.
     const candidates = households.flatMap((h) => ctx.alarms.concerning(h).map((v) => ({ h, v }))).sort((a, b) => b.v.updatedAt - a.v.updatedAt);
-    const chosen = response === 'false-alarm' ? candidates.find((c) => c.v.origin.household === c.h) ?? candidates[0] : candidates[0];
+    const chosen = response === 'false-alarm' ? (candidates.find((c) => c.v.origin.household === c.h) ?? candidates[0]) : candidates[0];
     if (!chosen) {
       log.info({ from: phone, text: m.text.slice(0, 40) }, 'SMS reply for no open alarm');
       return;
@@ -233,7 +306,9 @@ export class SmsExtension implements HubExtension {
       severity: ok ? 'info' : 'trouble',
       household: null,
       device: null,
-      text: ok ? `GSM modem ${name} is back: SMS and calls are sent again.` : `GSM modem ${name} cannot send (${st.reason ?? (st.up ? 'not registered on the network' : 'not connected')}): SMS and calls wait in the queue.`,
+      text: ok
+        ? `GSM modem ${name} is back: SMS and calls are sent again.`
+        : `GSM modem ${name} cannot send (${st.reason ?? (st.up ? 'not registered on the network' : 'not connected')}): SMS and calls wait in the queue.`,
       at: ctx.clock.now(),
     };
     ctx.mqtt.publish(topics.station('notice'), JSON.stringify(n), { qos: 1 });

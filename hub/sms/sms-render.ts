@@ -27,7 +27,12 @@ export function messageFor(id: MessageId, view: AlarmView, card: HouseholdCard):
     case 'hushed':
       return { id: 'hushed', name, address };
     case 'dispatched':
-      return { id: 'dispatched', address, ...(view.dispatch?.etaMin !== undefined ? { etaMin: view.dispatch.etaMin } : {}), ...(view.dispatch?.note ? { note: view.dispatch.note } : {}) };
+      return {
+        id: 'dispatched',
+        address,
+        ...(view.dispatch?.etaMin !== undefined ? { etaMin: view.dispatch.etaMin } : {}),
+        ...(view.dispatch?.note ? { note: view.dispatch.note } : {}),
+      };
     case 'stand-down':
       return view.state === 'cancelled' ? { id: 'cancelled', name, address } : { id: 'resolved', name, address, at: view.updatedAt };
   }

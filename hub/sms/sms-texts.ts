@@ -78,13 +78,29 @@ export interface SmsTextOptions {
 }
 
 type Key =
-  | 'drill' | 'codes'
-  | `own.${AlarmKind}` | `at.${AlarmKind}` | `kind.${AlarmKind}`
-  | 'pre-alarm' | 'active' | 'active.nearby'
-  | 'card' | 'card.geo' | 'card.no-geo' | `card.${CardField}`
-  | 'acknowledged' | 'dispatched' | 'dispatched.eta' | 'dispatched.note'
-  | 'hushed' | 'cancelled' | 'resolved'
-  | `ack.${ReplyCode}` | 'reply-closed' | 'help-unknown-code' | 'help-unknown-number';
+  | 'drill'
+  | 'codes'
+  | `own.${AlarmKind}`
+  | `at.${AlarmKind}`
+  | `kind.${AlarmKind}`
+  | 'pre-alarm'
+  | 'active'
+  | 'active.nearby'
+  | 'card'
+  | 'card.geo'
+  | 'card.no-geo'
+  | `card.${CardField}`
+  | 'acknowledged'
+  | 'dispatched'
+  | 'dispatched.eta'
+  | 'dispatched.note'
+  | 'hushed'
+  | 'cancelled'
+  | 'resolved'
+  | `ack.${ReplyCode}`
+  | 'reply-closed'
+  | 'help-unknown-code'
+  | 'help-unknown-number';
 
 const VI: Record<Key, string> = {
   drill: 'DIỄN TẬP - {text}',
@@ -232,9 +248,10 @@ export function smsText(msg: SmsMessage, opts: SmsTextOptions = {}): string {
     case 'acknowledged':
       return finish(fill(t.acknowledged, { address: flat(msg.address) }));
     case 'dispatched': {
-      const main = msg.etaMin !== undefined
-        ? fill(t['dispatched.eta'], { address: flat(msg.address), eta: String(Math.max(1, Math.round(msg.etaMin))) })
-        : fill(t.dispatched, { address: flat(msg.address) });
+      const main =
+        msg.etaMin !== undefined
+          ? fill(t['dispatched.eta'], { address: flat(msg.address), eta: String(Math.max(1, Math.round(msg.etaMin))) })
+          : fill(t.dispatched, { address: flat(msg.address) });
       const note = msg.note !== undefined && flat(msg.note) !== '' ? fill(t['dispatched.note'], { note: flat(msg.note) }) : null;
       return finish(note === null ? main : `${main} ${note}`);
     }
@@ -291,7 +308,11 @@ function dispatchCard(msg: CardMessage, t: Record<Key, string>, tz: string, fini
   };
   const fits = () => smsParts(render(), { unaccented }) <= CARD_MAX_PARTS;
   if (fits()) return render();
-  const cut = (chars: string[], n: number) => chars.slice(0, n).join('').replace(/[\s,;:.\-]+$/, '') + ELLIPSIS;
+  const cut = (chars: string[], n: number) =>
+    chars
+      .slice(0, n)
+      .join('')
+      .replace(/[\s,;:.\-]+$/, '') + ELLIPSIS;
   for (const key of CARD_CUT_ORDER) {
     const full = values.get(key)!;
     if (full === null || full === '') continue;

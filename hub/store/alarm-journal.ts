@@ -88,27 +88,26 @@ export class AlarmJournal {
          closed_at = excluded.closed_at, false_alarm = excluded.false_alarm,
          view_json = excluded.view_json, record_json = excluded.record_json`,
     );
-    this.insertTimeline = db.prepare(
-      'INSERT INTO alarm_timeline (alarm_id, at, transition, state, detail_json, by_json, via) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    );
+    this.insertTimeline = db.prepare('INSERT INTO alarm_timeline (alarm_id, at, transition, state, detail_json, by_json, via) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.runInTx = db.transaction((fn: () => unknown) => fn());
     this.insertSeen = db.prepare('INSERT OR IGNORE INTO seen_events (device, event_id, at) VALUES (?, ?, ?)');
     this.selectSeen = db.prepare('SELECT 1 FROM seen_events WHERE device = ? AND event_id = ?');
     this.selectState = db.prepare('SELECT state FROM alarms WHERE id = ?');
     this.writeTx = db.transaction(({ record, view, transition, detail, by, via }: JournalEntry) => {
-      if (view) this.upsertAlarm.run({
-        id: record.id,
-        team: record.team,
-        household: record.originHousehold,
-        kind: record.kind,
-        state: record.state,
-        raisedAt: record.raisedAt,
-        updatedAt: record.updatedAt,
-        closedAt: record.closedAt,
-        falseAlarm: record.falseAlarm ? 1 : 0,
-        view: JSON.stringify(view),
-        record: JSON.stringify(record),
-      });
+      if (view)
+        this.upsertAlarm.run({
+          id: record.id,
+          team: record.team,
+          household: record.originHousehold,
+          kind: record.kind,
+          state: record.state,
+          raisedAt: record.raisedAt,
+          updatedAt: record.updatedAt,
+          closedAt: record.closedAt,
+          falseAlarm: record.falseAlarm ? 1 : 0,
+          view: JSON.stringify(view),
+          record: JSON.stringify(record),
+        });
       this.insertTimeline.run(record.id, record.updatedAt, transition, record.state, JSON.stringify(detail), JSON.stringify(by), via);
     });
   }
@@ -117,7 +116,6 @@ export class AlarmJournal {
   atomically<T>(fn: () => T): T {
     return this.runInTx(fn) as T;
   }
-
 
   /**
    * Durably records one transition (returns after the commit, or with the enclosing transaction).

@@ -47,7 +47,9 @@ export function loadOrCreateHubKey(dataDir: string): Buffer {
   if (existsSync(file)) {
     const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64url');
     if (key.length !== HUB_KEY_BYTES) {
-      throw new ConfigError(`${file} is damaged: expected ${HUB_KEY_BYTES} bytes of key, found ${key.length} (restore it from a backup; without it no device can log in)`);
+      throw new ConfigError(
+        `${file} is damaged: expected ${HUB_KEY_BYTES} bytes of key, found ${key.length} (restore it from a backup; without it no device can log in)`,
+      );
     }
     // Tighten permissions if someone loosened them.
     if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);

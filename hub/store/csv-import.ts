@@ -187,10 +187,7 @@ export interface PlanOptions {
 }
 
 /** Validates the whole file; returns the plan, or every problem found. Pure. */
-export function planImport(
-  text: string,
-  opts: PlanOptions = {},
-): { ok: true; plan: ImportPlan } | { ok: false; problems: CsvProblem[]; partial?: ImportPlan } {
+export function planImport(text: string, opts: PlanOptions = {}): { ok: true; plan: ImportPlan } | { ok: false; problems: CsvProblem[]; partial?: ImportPlan } {
   const countryCode = opts.countryCode ?? DEFAULT_COUNTRY_CODE;
   const expected = `${CSV_COLUMNS.join(',')} (optional: ${CSV_OPTIONAL_COLUMNS.join(', ')})`;
   const problems: CsvProblem[] = [];
@@ -207,8 +204,7 @@ export function planImport(
   names.forEach((n, i) => {
     if (!(CSV_COLUMNS as readonly string[]).includes(n) && !(CSV_OPTIONAL_COLUMNS as readonly string[]).includes(n)) {
       headerProblems.push(`unknown column ${describe(n)}`);
-    }
-    else if (col.has(n)) headerProblems.push(`column "${n}" appears twice`);
+    } else if (col.has(n)) headerProblems.push(`column "${n}" appears twice`);
     else col.set(n, i);
   });
   const missing = CSV_COLUMNS.filter((c) => !col.has(c));

@@ -286,7 +286,7 @@ export class SqliteRegistryStore implements RegistryStore, ImportTarget {
 
   listHouseholds(filter: { team?: string } = {}): Household[] {
     const idx = this.idx();
-    const list = filter.team !== undefined ? idx.byTeam.get(filter.team) ?? [] : [...idx.households.values()];
+    const list = filter.team !== undefined ? (idx.byTeam.get(filter.team) ?? []) : [...idx.households.values()];
     return list.map(copyHousehold);
   }
 
@@ -341,7 +341,11 @@ export class SqliteRegistryStore implements RegistryStore, ImportTarget {
   /** Adds a person. Returns the user and the password (generated when none was given). */
   async addUser(input: AddUserInput): Promise<{ user: User; password: string; generated: boolean }> {
     const { username, role } = input;
-    if (!isValidId(username)) throw new ValidationError(ERROR_CODES.BAD_FIELD, `user name "${String(username).slice(0, 64)}" is not valid: use letters, digits, "_", "." or "-" (at most 64, starting with a letter or digit)`);
+    if (!isValidId(username))
+      throw new ValidationError(
+        ERROR_CODES.BAD_FIELD,
+        `user name "${String(username).slice(0, 64)}" is not valid: use letters, digits, "_", "." or "-" (at most 64, starting with a letter or digit)`,
+      );
     if (!ROLES.includes(role)) throw new ValidationError(ERROR_CODES.BAD_FIELD, `role must be one of ${ROLES.join(', ')}`);
     let team: string | null = null;
     let household: string | null = null;
@@ -356,7 +360,8 @@ export class SqliteRegistryStore implements RegistryStore, ImportTarget {
       if (!input.household) throw new ValidationError(ERROR_CODES.BAD_FIELD, 'a household user needs --household');
       const h = this.getHousehold(input.household);
       if (!h) throw new NotFoundError(`household "${input.household}" does not exist; import it first`);
-      if (input.team && input.team !== h.team) throw new ValidationError(ERROR_CODES.BAD_FIELD, `household "${h.id}" belongs to team "${h.team}", not "${input.team}"`);
+      if (input.team && input.team !== h.team)
+        throw new ValidationError(ERROR_CODES.BAD_FIELD, `household "${h.id}" belongs to team "${h.team}", not "${input.team}"`);
       household = h.id;
       team = h.team;
     } else if (input.team || input.household) {
@@ -373,7 +378,8 @@ export class SqliteRegistryStore implements RegistryStore, ImportTarget {
         .prepare('INSERT INTO users (username, role, team, household, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)')
         .run(username, role, team, household, hash, this.clock.now());
     } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new SmokehubError(ERROR_CODES.CONFLICT, `user "${username}" already exists`);
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY')
+        throw new SmokehubError(ERROR_CODES.CONFLICT, `user "${username}" already exists`);
       throw err;
     } finally {
       this.invalidateUsers();
@@ -465,9 +471,11 @@ export class SqliteRegistryStore implements RegistryStore, ImportTarget {
   }
 
   countSessions(username?: string): number {
-    const row = (username === undefined
-      ? this.db.prepare('SELECT COUNT(*) AS n FROM sessions').get()
-      : this.db.prepare('SELECT COUNT(*) AS n FROM sessions WHERE username = ?').get(username)) as { n: number };
+    const row = (
+      username === undefined
+        ? this.db.prepare('SELECT COUNT(*) AS n FROM sessions').get()
+        : this.db.prepare('SELECT COUNT(*) AS n FROM sessions WHERE username = ?').get(username)
+    ) as { n: number };
     return row.n;
   }
 
@@ -514,9 +522,7 @@ export class SqliteRegistryStore implements RegistryStore, ImportTarget {
       `UPDATE households SET team = @team, name = @name, address = @address, phone = @phone, phones = @phones, lat = @lat, lon = @lon,
          access = @access, hazards = @hazards, vulnerable = @vulnerable, water = @water, updated_at = @now WHERE id = @id`,
     );
-    const insertDevice = this.db.prepare(
-      'INSERT INTO devices (id, household, kind, secret_hash, enrolled_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
-    );
+    const insertDevice = this.db.prepare('INSERT INTO devices (id, household, kind, secret_hash, enrolled_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)');
     const updateDevice = this.db.prepare('UPDATE devices SET household = ?, kind = ?, secret_hash = ?, updated_at = ? WHERE id = ?');
     const updateHouseholdUsers = this.db.prepare("UPDATE users SET team = ? WHERE role = 'household' AND household = ?");
 
@@ -530,7 +536,17 @@ export class SqliteRegistryStore implements RegistryStore, ImportTarget {
         // A card column missing from the file keeps the stored value (new households: '').
         const card = {} as HouseholdCard;
         for (const f of CARD_FIELDS) card[f] = h.card[f] ?? existing?.[f] ?? '';
-        const row: HouseholdRow = { id: h.id, team: h.team, name: h.name, address: h.address, phone: h.phone, phones: h.phones.join(PHONE_LIST_SEPARATOR), lat: h.lat, lon: h.lon, ...card };
+        const row: HouseholdRow = {
+          id: h.id,
+          team: h.team,
+          name: h.name,
+          address: h.address,
+          phone: h.phone,
+          phones: h.phones.join(PHONE_LIST_SEPARATOR),
+          lat: h.lat,
+          lon: h.lon,
+          ...card,
+        };
         if (!existing) {
           insertHousehold.run({ ...row, now });
           result.households.created++;

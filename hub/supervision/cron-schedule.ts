@@ -20,7 +20,11 @@ export class CronSchedule {
   private readonly weekdays: Set<number> | null;
 
   /** Throws ConfigError naming `what` when the expression or the timezone is not valid. */
-  constructor(readonly what: string, readonly expression: string, readonly timezone: string) {
+  constructor(
+    readonly what: string,
+    readonly expression: string,
+    readonly timezone: string,
+  ) {
     if (typeof timezone !== 'string' || !isValidTimezone(timezone)) {
       throw new ConfigError(`${what}: "${timezone}" is not a known timezone (use an IANA name such as Asia/Ho_Chi_Minh)`);
     }

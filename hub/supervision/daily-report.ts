@@ -63,7 +63,15 @@ export interface DailyReport {
   from: number;
   to: number;
   generatedAt: number;
-  totals: { alarms: number; falseAlarms: number; drills: number; offlineDevices: number; offlineNow: number; failedSelfTests: number; expiringEquipment: number };
+  totals: {
+    alarms: number;
+    falseAlarms: number;
+    drills: number;
+    offlineDevices: number;
+    offlineNow: number;
+    failedSelfTests: number;
+    expiringEquipment: number;
+  };
   teams: TeamReport[];
 }
 
@@ -84,8 +92,18 @@ export interface DailyReportInput {
 
 function emptyTeam(team: string): TeamReport {
   return {
-    team, alarms: 0, falseAlarms: 0, drills: 0, alarmsByKind: {}, alarmIds: [], offlineDevices: [], offlineNow: [],
-    failedSelfTests: [], expiringEquipment: [], equippedHouseholds: 0, householdsInDate: 0,
+    team,
+    alarms: 0,
+    falseAlarms: 0,
+    drills: 0,
+    alarmsByKind: {},
+    alarmIds: [],
+    offlineDevices: [],
+    offlineNow: [],
+    failedSelfTests: [],
+    expiringEquipment: [],
+    equippedHouseholds: 0,
+    householdsInDate: 0,
   };
 }
 

@@ -106,8 +106,15 @@ interface ResultRow {
   answered_at: number | null;
 }
 const toLast = (r: ResultRow): LastSelfTest => ({
-  device: r.device, household: r.household, team: r.team, kind: r.kind, round: r.round_id, at: r.at,
-  outcome: r.outcome, reason: r.reason, answeredAt: r.answered_at,
+  device: r.device,
+  household: r.household,
+  team: r.team,
+  kind: r.kind,
+  round: r.round_id,
+  at: r.at,
+  outcome: r.outcome,
+  reason: r.reason,
+  answeredAt: r.answered_at,
 });
 
 export class DeviceHealthStore {
@@ -119,7 +126,12 @@ export class DeviceHealthStore {
 
   loadSupervision(): Map<string, PersistedSupervision> {
     const rows = this.db.prepare('SELECT * FROM supervision_state').all() as Array<{
-      device: string; down: number; since: number; reason: DownReason | null; flapping: number; flap_history: string;
+      device: string;
+      down: number;
+      since: number;
+      reason: DownReason | null;
+      flapping: number;
+      flap_history: string;
     }>;
     const out = new Map<string, PersistedSupervision>();
     for (const r of rows) {
@@ -189,7 +201,17 @@ export class DeviceHealthStore {
     // After the commit: the in-memory copy never holds a result the table does not.
     if (this.latest !== null) {
       for (const r of results) {
-        this.latest.set(r.device, { device: r.device, household: r.household, team: r.team, kind: r.kind, round: roundId, at, outcome: r.outcome, reason: r.reason, answeredAt: r.answeredAt });
+        this.latest.set(r.device, {
+          device: r.device,
+          household: r.household,
+          team: r.team,
+          kind: r.kind,
+          round: roundId,
+          at,
+          outcome: r.outcome,
+          reason: r.reason,
+          answeredAt: r.answeredAt,
+        });
       }
     }
   }
@@ -203,10 +225,28 @@ export class DeviceHealthStore {
     return this.db.prepare('UPDATE self_test_rounds SET finished_at = ? WHERE finished_at IS NULL').run(now).changes;
   }
 
-  rounds(limit = 10): Array<{ id: string; startedAt: number; deadline: number; finishedAt: number | null; expected: number; passed: number | null; failed: number | null }> {
-    return (this.db.prepare('SELECT * FROM self_test_rounds ORDER BY started_at DESC LIMIT ?').all(limit) as Array<{
-      id: string; started_at: number; deadline: number; finished_at: number | null; expected: number; passed: number | null; failed: number | null;
-    }>).map((r) => ({ id: r.id, startedAt: r.started_at, deadline: r.deadline, finishedAt: r.finished_at, expected: r.expected, passed: r.passed, failed: r.failed }));
+  rounds(
+    limit = 10,
+  ): Array<{ id: string; startedAt: number; deadline: number; finishedAt: number | null; expected: number; passed: number | null; failed: number | null }> {
+    return (
+      this.db.prepare('SELECT * FROM self_test_rounds ORDER BY started_at DESC LIMIT ?').all(limit) as Array<{
+        id: string;
+        started_at: number;
+        deadline: number;
+        finished_at: number | null;
+        expected: number;
+        passed: number | null;
+        failed: number | null;
+      }>
+    ).map((r) => ({
+      id: r.id,
+      startedAt: r.started_at,
+      deadline: r.deadline,
+      finishedAt: r.finished_at,
+      expected: r.expected,
+      passed: r.passed,
+      failed: r.failed,
+    }));
   }
 
   /** The latest self-test of each device of a household. */
@@ -244,7 +284,9 @@ export class DeviceHealthStore {
   /** Records opened faults (a value) and cleared ones (null). */
   saveFaults(items: ReadonlyArray<[string, DeviceFault | null]>): void {
     if (items.length === 0) return;
-    const put = this.db.prepare('INSERT INTO device_fault (device, type, at) VALUES (?, ?, ?) ON CONFLICT(device) DO UPDATE SET type = excluded.type, at = excluded.at');
+    const put = this.db.prepare(
+      'INSERT INTO device_fault (device, type, at) VALUES (?, ?, ?) ON CONFLICT(device) DO UPDATE SET type = excluded.type, at = excluded.at',
+    );
     const del = this.db.prepare('DELETE FROM device_fault WHERE device = ?');
     this.db.transaction(() => {
       for (const [device, f] of items) {

@@ -34,7 +34,11 @@ export function planEquipmentImport(
   if (Buffer.byteLength(text, 'utf8') > MAX_CSV_BYTES) return { ok: false, problems: [{ line: 0, reason: `the file is larger than ${MAX_CSV_BYTES} bytes` }] };
   const { records, problems } = parseCsv(text);
   const header = records[0];
-  if (!header) return { ok: false, problems: problems.length > 0 ? problems : [{ line: 0, reason: 'the file is empty; expected the header household,item,serial,expires' }] };
+  if (!header)
+    return {
+      ok: false,
+      problems: problems.length > 0 ? problems : [{ line: 0, reason: 'the file is empty; expected the header household,item,serial,expires' }],
+    };
   const names = header.fields.map((f) => f.trim().toLowerCase());
   if (names.length !== EQUIPMENT_COLUMNS.length || names.some((n, i) => n !== EQUIPMENT_COLUMNS[i])) {
     problems.push({ line: header.line, reason: `the header must be exactly "${EQUIPMENT_COLUMNS.join(',')}", got "${header.fields.join(',').slice(0, 120)}"` });
@@ -58,7 +62,8 @@ export function planEquipmentImport(
     else if (CONTROL.test(itemRaw)) bad('item holds control characters');
     if (serialRaw.length > MAX_SERIAL_LENGTH) bad(`serial is longer than ${MAX_SERIAL_LENGTH} characters`);
     else if (CONTROL.test(serialRaw)) bad('serial holds control characters');
-    if (expiresRaw !== '' && !isIsoDate(expiresRaw as unknown)) bad(`expires "${expiresRaw.slice(0, 32)}" is not a date YYYY-MM-DD (leave it blank for items that do not expire)`);
+    if (expiresRaw !== '' && !isIsoDate(expiresRaw as unknown))
+      bad(`expires "${expiresRaw.slice(0, 32)}" is not a date YYYY-MM-DD (leave it blank for items that do not expire)`);
     if (problems.length > before) continue;
     const key = `${householdRaw}\u0000${itemRaw}\u0000${serialRaw}`;
     const first = seen.get(key);
@@ -82,6 +87,9 @@ export function importEquipment(
 ): { items: number; added: number; updated: number; unchanged: number } {
   const plan = planEquipmentImport(text, teamOf);
   if (!plan.ok) throw new CsvImportError(plan.problems);
-  const r = store.upsertMany(plan.items.map(({ line: _line, ...it }) => it), now);
+  const r = store.upsertMany(
+    plan.items.map(({ line: _line, ...it }) => it),
+    now,
+  );
   return { items: plan.items.length, ...r };
 }

@@ -62,7 +62,9 @@ export class EquipmentStore {
       args.push(filter.household);
     }
     return this.db
-      .prepare(`SELECT household, team, item, serial, expires FROM equipment${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY team, household, item, serial`)
+      .prepare(
+        `SELECT household, team, item, serial, expires FROM equipment${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY team, household, item, serial`,
+      )
       .all(...args) as EquipmentItem[];
   }
 

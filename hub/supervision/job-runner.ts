@@ -124,8 +124,16 @@ function toRecord(r: RunRow): JobRunRecord {
     }
   }
   return {
-    id: r.id, job: r.job, reason: r.reason, scheduledFor: r.scheduled_for, startedAt: r.started_at,
-    finishedAt: r.finished_at, durationMs: r.duration_ms, outcome: r.outcome, error: r.error, summary,
+    id: r.id,
+    job: r.job,
+    reason: r.reason,
+    scheduledFor: r.scheduled_for,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    durationMs: r.duration_ms,
+    outcome: r.outcome,
+    error: r.error,
+    summary,
   };
 }
 
@@ -222,7 +230,10 @@ export class JobRunner {
       const prev = job.schedule.previous(now, this.lookbackMs);
       const last = (lastCompleted.get(name) as { t: number | null }).t;
       if (prev !== null && prev >= firstSeen && (last === null || last < prev)) {
-        this.log.info({ job: name, missed: new Date(prev).toISOString(), lastRun: last === null ? null : new Date(last).toISOString(), inMs: this.o.catchUpDelayMs }, 'job missed while the hub was off; running it once');
+        this.log.info(
+          { job: name, missed: new Date(prev).toISOString(), lastRun: last === null ? null : new Date(last).toISOString(), inMs: this.o.catchUpDelayMs },
+          'job missed while the hub was off; running it once',
+        );
         this.timers.push(
           this.o.clock.setTimer(this.o.catchUpDelayMs, () => {
             if (this.stopping) return;
@@ -264,11 +275,24 @@ export class JobRunner {
     const now = this.o.clock.now();
     const err = 'previous run still running';
     const info = this.o.db
-      .prepare("INSERT INTO job_runs (job, reason, scheduled_for, started_at, finished_at, duration_ms, outcome, error) VALUES (?, ?, ?, ?, ?, 0, 'skipped', ?)")
+      .prepare(
+        "INSERT INTO job_runs (job, reason, scheduled_for, started_at, finished_at, duration_ms, outcome, error) VALUES (?, ?, ?, ?, ?, 0, 'skipped', ?)",
+      )
       .run(job.def.name, reason, scheduledFor, now, now, err);
     this.runsTotal.inc({ job: job.def.name, outcome: 'skipped' });
     this.log.warn({ job: job.def.name, reason }, 'job run skipped: the previous run is still going');
-    return { id: Number(info.lastInsertRowid), job: job.def.name, reason, scheduledFor, startedAt: now, finishedAt: now, durationMs: 0, outcome: 'skipped', error: err, summary: null };
+    return {
+      id: Number(info.lastInsertRowid),
+      job: job.def.name,
+      reason,
+      scheduledFor,
+      startedAt: now,
+      finishedAt: now,
+      durationMs: 0,
+      outcome: 'skipped',
+      error: err,
+      summary: null,
+    };
   }
 
   private run(job: Job, reason: RunReason, scheduledFor: number | null): Promise<JobRunRecord> {
@@ -314,7 +338,12 @@ export class JobRunner {
       summaryJson = null;
     }
     db.prepare('UPDATE job_runs SET finished_at = ?, duration_ms = ?, outcome = ?, error = ?, summary_json = ? WHERE id = ?').run(
-      finishedAt, durationMs, outcome, error, summaryJson, runId,
+      finishedAt,
+      durationMs,
+      outcome,
+      error,
+      summaryJson,
+      runId,
     );
     this.prune(name);
     this.runningGauge.set(0, { job: name });

@@ -102,7 +102,5 @@ export function daysBetween(a: string, b: string): number {
   const pa = DATE_RE.exec(a);
   const pb = DATE_RE.exec(b);
   if (!pa || !pb) throw new RangeError('not YYYY-MM-DD dates');
-  return Math.round(
-    (Date.UTC(Number(pb[1]), Number(pb[2]) - 1, Number(pb[3])) - Date.UTC(Number(pa[1]), Number(pa[2]) - 1, Number(pa[3]))) / DAY_MS,
-  );
+  return Math.round((Date.UTC(Number(pb[1]), Number(pb[2]) - 1, Number(pb[3])) - Date.UTC(Number(pa[1]), Number(pa[2]) - 1, Number(pa[3]))) / DAY_MS);
 }

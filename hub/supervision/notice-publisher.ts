@@ -27,9 +27,7 @@ export function noticePayload(n: Notice): string {
 
 export class NoticePublisher {
   private readonly total: Counter;
-  constructor(
-    private readonly deps: { store: NoticeStore; mqtt: MqttPublisher; bus: HubBus; clock: Clock; logger: Logger; metrics: MetricsRegistry },
-  ) {
+  constructor(private readonly deps: { store: NoticeStore; mqtt: MqttPublisher; bus: HubBus; clock: Clock; logger: Logger; metrics: MetricsRegistry }) {
     this.total = deps.metrics.counter('smokehub_notices_total', 'Notices sent to people, by notice and severity');
   }
 

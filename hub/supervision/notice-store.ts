@@ -110,7 +110,9 @@ export class NoticeStore {
   /** Offline/flapping notices between two instants (for the daily report). */
   troubles(from: number, to: number): Array<{ team: string; household: string; device: string; notice: string; at: number }> {
     return this.db
-      .prepare("SELECT team, household, device, notice, at FROM notices WHERE at >= ? AND at < ? AND notice IN ('offline', 'flapping') AND device IS NOT NULL AND household IS NOT NULL AND team IS NOT NULL")
+      .prepare(
+        "SELECT team, household, device, notice, at FROM notices WHERE at >= ? AND at < ? AND notice IN ('offline', 'flapping') AND device IS NOT NULL AND household IS NOT NULL AND team IS NOT NULL",
+      )
       .all(from, to) as Array<{ team: string; household: string; device: string; notice: string; at: number }>;
   }
 

@@ -126,9 +126,22 @@ export function dailyReminders(input: {
   }
   for (const d of digests.values()) {
     const parts: string[] = [];
-    if (d.lowBattery.length > 0) parts.push(`${d.lowBattery.length} low batter${d.lowBattery.length === 1 ? 'y' : 'ies'} (${d.lowBattery.map((b) => `${b.household}/${b.device} ${Math.round(b.percent)} %`).join(', ')})`);
-    if (d.endOfLife.length > 0) parts.push(`${d.endOfLife.length} detector${d.endOfLife.length === 1 ? '' : 's'} at end of life (${d.endOfLife.map((e) => `${e.household}/${e.device}`).join(', ')})`);
-    d.notice = { notice: 'team-digest', severity: 'info', team: d.team, household: null, device: null, text: `Team ${d.team} daily check: ${parts.join('; ')}.` };
+    if (d.lowBattery.length > 0)
+      parts.push(
+        `${d.lowBattery.length} low batter${d.lowBattery.length === 1 ? 'y' : 'ies'} (${d.lowBattery.map((b) => `${b.household}/${b.device} ${Math.round(b.percent)} %`).join(', ')})`,
+      );
+    if (d.endOfLife.length > 0)
+      parts.push(
+        `${d.endOfLife.length} detector${d.endOfLife.length === 1 ? '' : 's'} at end of life (${d.endOfLife.map((e) => `${e.household}/${e.device}`).join(', ')})`,
+      );
+    d.notice = {
+      notice: 'team-digest',
+      severity: 'info',
+      team: d.team,
+      household: null,
+      device: null,
+      text: `Team ${d.team} daily check: ${parts.join('; ')}.`,
+    };
   }
   return { notices, digests: [...digests.values()].sort((a, b) => a.team.localeCompare(b.team)) };
 }
@@ -149,11 +162,12 @@ export function equipmentReminders(input: { items: Iterable<EquipmentItem>; toda
       team: it.team,
       household: it.household,
       device: null,
-      text: daysLeft < 0
-        ? `${what} expired on ${it.expires}: replace or service it.`
-        : daysLeft === 0
-          ? `${what} expires today (${it.expires}): replace or service it.`
-          : `${what} expires on ${it.expires}, in ${daysLeft} day${daysLeft === 1 ? '' : 's'}: replace or service it.`,
+      text:
+        daysLeft < 0
+          ? `${what} expired on ${it.expires}: replace or service it.`
+          : daysLeft === 0
+            ? `${what} expires today (${it.expires}): replace or service it.`
+            : `${what} expires on ${it.expires}, in ${daysLeft} day${daysLeft === 1 ? '' : 's'}: replace or service it.`,
     });
     digestFor(digests, it.team).expiring.push({ household: it.household, item: it.item, serial: it.serial, expires: it.expires, daysLeft });
   }

@@ -32,7 +32,15 @@ export function readAlarms(db: Db, from: number, to: number): ReportAlarmRow[] {
   const rows = db
     .prepare('SELECT id, team, household, kind, state, raised_at, false_alarm FROM alarms WHERE raised_at >= ? AND raised_at < ?')
     .all(from, to) as Array<{ id: string; team: string; household: string; kind: string; state: string; raised_at: number; false_alarm: number }>;
-  return rows.map((r) => ({ id: r.id, team: r.team, household: r.household, kind: r.kind, state: r.state, raisedAt: r.raised_at, falseAlarm: r.false_alarm === 1 }));
+  return rows.map((r) => ({
+    id: r.id,
+    team: r.team,
+    household: r.household,
+    kind: r.kind,
+    state: r.state,
+    raisedAt: r.raised_at,
+    falseAlarm: r.false_alarm === 1,
+  }));
 }
 
 /** The daily report for a local date (`YYYY-MM-DD`) as seen at `now`. */

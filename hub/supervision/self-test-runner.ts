@@ -112,16 +112,19 @@ export class SelfTestRunner {
     this.results.inc({ outcome: 'passed' }, s.passed);
     this.results.inc({ outcome: 'failed' }, s.failed);
 
-    const notices: NoticeDraft[] = results.filter((r) => r.outcome === 'failed').map((r) => ({
-      notice: 'self-test-failed',
-      severity: 'trouble',
-      team: r.team,
-      household: r.household,
-      device: r.device,
-      text: r.reason === 'offline'
-        ? `Weekly self-test: ${r.kind} detector ${r.device} could not be tested because it is offline. Check its power and connection.`
-        : `Weekly self-test: ${r.kind} detector ${r.device} did not answer within ${Math.round(this.d.timeoutMs / 1000)} s. Press its test button and check it.`,
-    }));
+    const notices: NoticeDraft[] = results
+      .filter((r) => r.outcome === 'failed')
+      .map((r) => ({
+        notice: 'self-test-failed',
+        severity: 'trouble',
+        team: r.team,
+        household: r.household,
+        device: r.device,
+        text:
+          r.reason === 'offline'
+            ? `Weekly self-test: ${r.kind} detector ${r.device} could not be tested because it is offline. Check its power and connection.`
+            : `Weekly self-test: ${r.kind} detector ${r.device} did not answer within ${Math.round(this.d.timeoutMs / 1000)} s. Press its test button and check it.`,
+      }));
     await yieldNow();
     // Failures go to the household (and its team leader); the station reads them in the daily report.
     await this.d.publisher.publishAll(notices, { station: false });

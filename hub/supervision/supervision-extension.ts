@@ -74,7 +74,12 @@ export function transitionNotice(t: SupervisionTransition, opts: { windowMs: num
   const what = `${t.kind} device ${t.device}`;
   switch (t.transition) {
     case 'offline':
-      return { ...base, notice: 'offline', severity: 'trouble', text: `${what} is offline: ${reasonText(t.reason, opts.windowMs)}. Check its power and connection.` };
+      return {
+        ...base,
+        notice: 'offline',
+        severity: 'trouble',
+        text: `${what} is offline: ${reasonText(t.reason, opts.windowMs)}. Check its power and connection.`,
+      };
     case 'restored':
       return { ...base, notice: 'restored', severity: 'info', text: `${what} is back online (it was offline for about ${minutes(t.at - t.since)} min).` };
     case 'flapping':
@@ -86,7 +91,12 @@ export function transitionNotice(t: SupervisionTransition, opts: { windowMs: num
       };
     case 'stable':
       return t.down
-        ? { ...base, notice: 'offline', severity: 'trouble', text: `${what} stopped flapping but is still offline: ${reasonText(t.reason, opts.windowMs)}. Check its power and connection.` }
+        ? {
+            ...base,
+            notice: 'offline',
+            severity: 'trouble',
+            text: `${what} stopped flapping but is still offline: ${reasonText(t.reason, opts.windowMs)}. Check its power and connection.`,
+          }
         : { ...base, notice: 'restored', severity: 'info', text: `${what} has been stable for ${minutes(opts.flapWindowMs)} min and is online.` };
   }
 }
@@ -122,7 +132,11 @@ export function supervisionExtension(opts: SupervisionExtensionOptions = {}): Hu
 
       // Jobs first: a bad cron expression or timezone is a start-up ConfigError before anything runs.
       const jobs = new JobRunner({
-        db: c.db, clock, logger: c.logger, metrics, timezone: config.timezone,
+        db: c.db,
+        clock,
+        logger: c.logger,
+        metrics,
+        timezone: config.timezone,
         catchUpDelayMs: config.catchUpDelayS * 1000,
       });
 
@@ -137,7 +151,13 @@ export function supervisionExtension(opts: SupervisionExtensionOptions = {}): Hu
         flapWindowMs,
       });
       const selfTests = new SelfTestRunner({
-        registry, mqtt: c.mqtt, clock, logger: c.logger, metrics, store: health, publisher,
+        registry,
+        mqtt: c.mqtt,
+        clock,
+        logger: c.logger,
+        metrics,
+        store: health,
+        publisher,
         timeoutMs: config.selfTestTimeoutS * 1000,
         isDown: (d) => tracker.view(d)?.status === 'offline',
       });
@@ -153,13 +173,27 @@ export function supervisionExtension(opts: SupervisionExtensionOptions = {}): Hu
         cron: config.dailyCron,
         run: async ({ signal }) => {
           const now = clock.now();
-          const r = dailyReminders({ devices: registry.listDevices().map((d) => ({ device: d.id, household: d.household, team: d.team, kind: d.kind, enrolledAt: d.enrolledAt })), batteries, now, batteryLowPercent: config.batteryLowPercent });
+          const r = dailyReminders({
+            devices: registry.listDevices().map((d) => ({ device: d.id, household: d.household, team: d.team, kind: d.kind, enrolledAt: d.enrolledAt })),
+            batteries,
+            now,
+            batteryLowPercent: config.batteryLowPercent,
+          });
           await yieldNow();
           const sent = await publisher.publishAll(r.notices, { station: false, signal });
           // Digests concern a whole team: stored for the team leader (API) and sent to the station, never to households.
-          await publisher.publishAll(r.digests.map((d) => d.notice), { station: true, signal });
+          await publisher.publishAll(
+            r.digests.map((d) => d.notice),
+            { station: true, signal },
+          );
           const pruned = notices.prune(now - retentionMs);
-          return { notices: sent, digests: r.digests.length, lowBattery: r.notices.filter((n) => n.notice === 'battery-low').length, endOfLife: r.notices.filter((n) => n.notice === 'end-of-life').length, prunedNotices: pruned };
+          return {
+            notices: sent,
+            digests: r.digests.length,
+            lowBattery: r.notices.filter((n) => n.notice === 'battery-low').length,
+            endOfLife: r.notices.filter((n) => n.notice === 'end-of-life').length,
+            prunedNotices: pruned,
+          };
         },
       });
       jobs.add({
@@ -170,7 +204,10 @@ export function supervisionExtension(opts: SupervisionExtensionOptions = {}): Hu
           const items = equipment.expiringBy(addDays(today, EQUIPMENT_HORIZON_DAYS));
           const r = equipmentReminders({ items, today });
           const sent = await publisher.publishAll(r.notices, { station: false, signal });
-          await publisher.publishAll(r.digests.map((d) => d.notice), { station: true, signal });
+          await publisher.publishAll(
+            r.digests.map((d) => d.notice),
+            { station: true, signal },
+          );
           return { notices: sent, digests: r.digests.length };
         },
       });
@@ -181,7 +218,10 @@ export function supervisionExtension(opts: SupervisionExtensionOptions = {}): Hu
           const now = clock.now();
           const date = previousLocalDate(now, config.timezone);
           const r = report(date, now);
-          await publisher.publishAll([{ notice: 'daily-report', severity: 'info', team: null, household: null, device: null, text: reportSummaryText(r) }], { station: true, signal });
+          await publisher.publishAll([{ notice: 'daily-report', severity: 'info', team: null, household: null, device: null, text: reportSummaryText(r) }], {
+            station: true,
+            signal,
+          });
           return { date, totals: r.totals };
         },
       });
@@ -267,10 +307,16 @@ export function supervisionExtension(opts: SupervisionExtensionOptions = {}): Hu
           const count = (k: string) => drafts.filter((d) => d.notice === k).length;
           const teams = new Set(transitions.map((t) => t.team));
           publisher.publishNow(
-            [{
-              notice: 'supervision-summary', severity: count('offline') + count('flapping') > 0 ? 'trouble' : 'info', team: null, household: null, device: null,
-              text: `${count('offline')} devices went offline, ${count('restored')} came back, ${count('flapping')} are flapping, in ${teams.size} teams (${[...teams].sort().slice(0, 20).join(', ')}${teams.size > 20 ? ', …' : ''}).`,
-            }],
+            [
+              {
+                notice: 'supervision-summary',
+                severity: count('offline') + count('flapping') > 0 ? 'trouble' : 'info',
+                team: null,
+                household: null,
+                device: null,
+                text: `${count('offline')} devices went offline, ${count('restored')} came back, ${count('flapping')} are flapping, in ${teams.size} teams (${[...teams].sort().slice(0, 20).join(', ')}${teams.size > 20 ? ', …' : ''}).`,
+              },
+            ],
             { station: true },
           );
         }
@@ -296,7 +342,13 @@ export function supervisionExtension(opts: SupervisionExtensionOptions = {}): Hu
       schedule();
 
       registerSupervisionRoutes(c.http, {
-        registry, clock, timezone: config.timezone, notices, jobs, health, equipment,
+        registry,
+        clock,
+        timezone: config.timezone,
+        notices,
+        jobs,
+        health,
+        equipment,
         report: (date, now) => report(date, now),
         supervision: (d) => tracker.view(d),
         offlineDevices: () => tracker.downDevices(),

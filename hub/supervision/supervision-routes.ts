@@ -229,7 +229,8 @@ export function registerSupervisionRoutes(http: Router, d: SupervisionRouteDeps)
     if (state !== null && state !== '') {
       const list = state.split(',');
       for (const s of list) {
-        if (!(SUPERVISION_STATES as readonly string[]).includes(s)) throw bad(`state must be one or more (comma-separated) of ${SUPERVISION_STATES.join(', ')}`);
+        if (!(SUPERVISION_STATES as readonly string[]).includes(s))
+          throw bad(`state must be one or more (comma-separated) of ${SUPERVISION_STATES.join(', ')}`);
       }
       states = new Set(list as SupervisionState[]);
     }

@@ -51,7 +51,10 @@ export function parseInfluxUrl(url: string, user: string | null = null, password
   if (u.protocol !== 'http:' && u.protocol !== 'https:') {
     throw new ConfigError(`influx URL must start with http:// or https://, got "${u.protocol}"`);
   }
-  const segments = u.pathname.split('/').filter(Boolean).map((s) => decodeURIComponent(s));
+  const segments = u.pathname
+    .split('/')
+    .filter(Boolean)
+    .map((s) => decodeURIComponent(s));
   const database = segments.pop();
   if (!database) throw new ConfigError(`influx URL "${redact(u)}" names no database; expected http://HOST:PORT/DB (e.g. http://127.0.0.1:8086/smokehub)`);
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(database)) throw new ConfigError(`influx database name "${database}" must be letters, digits, _ . - (at most 64)`);
@@ -192,12 +195,16 @@ export class InfluxTelemetryStore implements TelemetryStore {
             reject(new SmokehubError(ERROR_CODES.UNAVAILABLE, `InfluxDB at ${t.display} answered /ping with HTTP ${res.statusCode}`));
             return;
           }
-          reject(new ConfigError(`${t.display} is not an InfluxDB 1.x server (/ping answered HTTP ${res.statusCode}${version ? '' : ' without X-Influxdb-Version'}); check --influx`));
+          reject(
+            new ConfigError(
+              `${t.display} is not an InfluxDB 1.x server (/ping answered HTTP ${res.statusCode}${version ? '' : ' without X-Influxdb-Version'}); check --influx`,
+            ),
+          );
         },
       );
       req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
       req.on('error', (err: NodeJS.ErrnoException) => {
-        const why = err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN' ? `host "${t.host}" not found` : err.code ?? err.message;
+        const why = err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN' ? `host "${t.host}" not found` : (err.code ?? err.message);
         reject(new SmokehubError(ERROR_CODES.UNAVAILABLE, `InfluxDB at ${t.display} is unreachable (${why})`));
       });
       req.end();
@@ -209,7 +216,9 @@ export class InfluxTelemetryStore implements TelemetryStore {
     const status = statusOf(err);
     if (status === 401 || status === 403) {
       const who = t.username === null ? 'no user name was given' : `user "${t.username}"`;
-      return new ConfigError(`InfluxDB at ${t.display} refused to ${what}: ${status === 401 ? 'authentication failed' : 'not authorized'} (${who}); check the user and password in --influx or SMOKEHUB_INFLUX_USER/SMOKEHUB_INFLUX_PASSWORD`);
+      return new ConfigError(
+        `InfluxDB at ${t.display} refused to ${what}: ${status === 401 ? 'authentication failed' : 'not authorized'} (${who}); check the user and password in --influx or SMOKEHUB_INFLUX_USER/SMOKEHUB_INFLUX_PASSWORD`,
+      );
     }
     if (status !== null && status >= 400 && status < 500) {
       return new ConfigError(`InfluxDB at ${t.display} refused to ${what}: ${(err as Error).message}`);

@@ -92,7 +92,9 @@ export class Outbox {
     this.deleteUpTo = this.db.prepare('DELETE FROM outbox WHERE seq <= ?');
     this.dropOldest = this.db.prepare('DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE priority = ? ORDER BY seq LIMIT ?)');
     this.countByPriority = this.db.prepare('SELECT COUNT(*) AS n FROM outbox WHERE priority = ?');
-    this.setMark = this.db.prepare('INSERT INTO ingest_mark (id, run, seq) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET run = excluded.run, seq = excluded.seq');
+    this.setMark = this.db.prepare(
+      'INSERT INTO ingest_mark (id, run, seq) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET run = excluded.run, seq = excluded.seq',
+    );
     this.depthNow = (this.db.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
     if (this.depthNow > 0) this.oldestPendingSince = Date.now();
   }
@@ -271,7 +273,10 @@ export class Outbox {
       this.failures++;
       if (!this.outageLogged) {
         this.outageLogged = true;
-        this.opts.logger.warn({ err: e.message, reason: e.reason, depth: this.depthNow }, 'telemetry store write failed; keeping points in the outbox and retrying with backoff');
+        this.opts.logger.warn(
+          { err: e.message, reason: e.reason, depth: this.depthNow },
+          'telemetry store write failed; keeping points in the outbox and retrying with backoff',
+        );
       }
       return false;
     }

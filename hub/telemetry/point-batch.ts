@@ -153,7 +153,14 @@ export class PointBatchBuilder {
 
 /** Removes a batch's telemetry readings (keeps its events): used when memory is the bound. */
 export function withoutReadings(b: PointBatch): PointBatch {
-  return { count: 0, refs: [], refIndex: new Uint32Array(0), ts: new Float64Array(0), values: new Float64Array(0), events: b.events.map((e) => ({ at: 0, point: e.point })) };
+  return {
+    count: 0,
+    refs: [],
+    refIndex: new Uint32Array(0),
+    ts: new Float64Array(0),
+    values: new Float64Array(0),
+    events: b.events.map((e) => ({ at: 0, point: e.point })),
+  };
 }
 
 /** Removes the oldest `n` events of a priority from a batch; returns how many were removed. */

@@ -9,14 +9,7 @@
  *              tags team, household, device, kind, type, state  fields alarm (string), responders (float) — alarm transitions
  */
 import type { DeviceRef } from '../app/context.ts';
-import {
-  isAlarmKind,
-  TELEMETRY_FIELD_NAMES,
-  type AlarmView,
-  type DeviceEvent,
-  type TelemetryField,
-  type TelemetryReading,
-} from '../protocol/schema.ts';
+import { isAlarmKind, TELEMETRY_FIELD_NAMES, type AlarmView, type DeviceEvent, type TelemetryField, type TelemetryReading } from '../protocol/schema.ts';
 
 export type Measurement = 'telemetry' | 'events';
 

@@ -178,9 +178,15 @@ export class SqliteTelemetryStore implements TelemetryStore {
   private devicesOf(household: string, device?: string): Array<{ device: string; kind: string }> {
     const db = this.requireDb();
     if (device !== undefined) {
-      return db.prepare('SELECT device, kind FROM telemetry_devices WHERE household = ? AND device = ?').all(household, device) as Array<{ device: string; kind: string }>;
+      return db.prepare('SELECT device, kind FROM telemetry_devices WHERE household = ? AND device = ?').all(household, device) as Array<{
+        device: string;
+        kind: string;
+      }>;
     }
-    return db.prepare('SELECT device, kind FROM telemetry_devices WHERE household = ? ORDER BY device').all(household) as Array<{ device: string; kind: string }>;
+    return db.prepare('SELECT device, kind FROM telemetry_devices WHERE household = ? ORDER BY device').all(household) as Array<{
+      device: string;
+      kind: string;
+    }>;
   }
 
   async querySeries(q: SeriesQuery): Promise<DeviceSeries[]> {
@@ -240,7 +246,11 @@ export class SqliteTelemetryStore implements TelemetryStore {
 
   /** Rows held (for tests and the bench). */
   count(measurement: 'telemetry' | 'events'): number {
-    return (this.requireDb().prepare(`SELECT COUNT(*) AS n FROM ${measurement === 'telemetry' ? 'telemetry' : 'events'}`).get() as { n: number }).n;
+    return (
+      this.requireDb()
+        .prepare(`SELECT COUNT(*) AS n FROM ${measurement === 'telemetry' ? 'telemetry' : 'events'}`)
+        .get() as { n: number }
+    ).n;
   }
 
   async close(): Promise<void> {

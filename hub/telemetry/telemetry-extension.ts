@@ -66,7 +66,10 @@ export class TelemetryExtension implements HubExtension {
   private readonly stamper = new ReadingStamper();
   private listeners: Array<() => void> = [];
 
-  constructor(private readonly config: HubConfig, private readonly opts: TelemetryExtensionOptions = {}) {}
+  constructor(
+    private readonly config: HubConfig,
+    private readonly opts: TelemetryExtensionOptions = {},
+  ) {}
 
   /** The store queries go to (tests, bench). */
   get activeStore(): TelemetryStore | null {
@@ -110,7 +113,10 @@ export class TelemetryExtension implements HubExtension {
   private telemetryListener(ctx: HubContext, client: TelemetryWorkerClient, log: HubContext['logger']) {
     const m = ctx.metrics;
     const rejects = m.counter('smokehub_rejects_total', 'Rejected inputs by reason (error code) and channel');
-    const moved = m.counter('smokehub_telemetry_stamps_moved_total', 'readings without ts stamped after the device\'s previous timestamp (arrival millisecond taken)');
+    const moved = m.counter(
+      'smokehub_telemetry_stamps_moved_total',
+      "readings without ts stamped after the device's previous timestamp (arrival millisecond taken)",
+    );
     const redeliveries = m.counter('smokehub_telemetry_redeliveries_total', 'readings at a ts the device already used, with the same values (stored once)');
     const merged = m.counter('smokehub_telemetry_merged_total', 'readings at a ts the device already used that only added fields (merged)');
     const rejectLog = new RateLimitedLog(log, ctx.clock, 60_000);
@@ -125,7 +131,9 @@ export class TelemetryExtension implements HubExtension {
       const topic = topics.device(ref.household, ref.device, 'telemetry');
       rejects.inc({ reason: issue.code, channel: 'telemetry' });
       rejectLog.warn(`${ref.device}|telemetry|${issue.code}`, { device: ref.device, household: ref.household, topic, issues: [issue] }, 'rejected input');
-      ctx.mqtt.publish(topics.device(ref.household, ref.device, 'error'), JSON.stringify({ topic, error: issue.code, issues: [issue], at: ctx.clock.now() }), { qos: 0 });
+      ctx.mqtt.publish(topics.device(ref.household, ref.device, 'error'), JSON.stringify({ topic, error: issue.code, issues: [issue], at: ctx.clock.now() }), {
+        qos: 0,
+      });
     };
     return (ref: DeviceRef, reading: TelemetryReading, receivedAt: number): void => {
       try {
@@ -148,7 +156,11 @@ export class TelemetryExtension implements HubExtension {
     const log = ctx.logger.child({ module: 'telemetry' });
     const m = ctx.metrics;
     const batchSize = m.histogram('smokehub_telemetry_batch_size', 'points per telemetry store write', [1, 10, 100, 500, 1000, 2000, 5000, 10000]);
-    const writeSeconds = m.histogram('smokehub_telemetry_write_seconds', 'telemetry store write latency (seconds)', [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
+    const writeSeconds = m.histogram(
+      'smokehub_telemetry_write_seconds',
+      'telemetry store write latency (seconds)',
+      [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    );
     const writeErrors = m.counter('smokehub_telemetry_write_errors_total', 'failed telemetry store writes, by reason');
     const dropped = m.counter('smokehub_telemetry_dropped_total', 'points dropped because the outbox was full, by priority');
     const ingested = m.counter('smokehub_telemetry_points_total', 'points accepted for storage, by measurement');
@@ -222,7 +234,8 @@ export class TelemetryExtension implements HubExtension {
           }
           up.set(isUp ? 1 : 0);
           if (!isUp) log.error({ influx: influx.display, err: problem }, `${problem}: the hub runs; telemetry waits in the outbox until InfluxDB answers`);
-          else if (!restart) log.info({ influx: influx.display, database: influx.database }, 'telemetry goes to InfluxDB (through the outbox, in the storage worker)');
+          else if (!restart)
+            log.info({ influx: influx.display, database: influx.database }, 'telemetry goes to InfluxDB (through the outbox, in the storage worker)');
         },
       },
     });
@@ -242,7 +255,12 @@ export class TelemetryExtension implements HubExtension {
       });
       lookbackMs = config.rawRetentionDays * DAY_MS;
     } else {
-      const reader = new SqliteTelemetryStore({ dataDir: config.dataDir, retentionDays: config.embeddedRetentionDays, now: () => ctx.clock.now(), readOnly: true });
+      const reader = new SqliteTelemetryStore({
+        dataDir: config.dataDir,
+        retentionDays: config.embeddedRetentionDays,
+        now: () => ctx.clock.now(),
+        readOnly: true,
+      });
       try {
         await reader.start();
       } catch (err) {
@@ -251,7 +269,10 @@ export class TelemetryExtension implements HubExtension {
       }
       this.reader = reader;
       lookbackMs = config.embeddedRetentionDays * DAY_MS;
-      log.info({ file: 'telemetry.db', retentionDays: config.embeddedRetentionDays }, 'telemetry goes to the embedded store (no --influx), written by the storage worker');
+      log.info(
+        { file: 'telemetry.db', retentionDays: config.embeddedRetentionDays },
+        'telemetry goes to the embedded store (no --influx), written by the storage worker',
+      );
     }
 
     const onTelemetry = this.telemetryListener(ctx, client, log);

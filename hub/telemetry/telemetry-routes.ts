@@ -75,7 +75,8 @@ export function parseSeriesQuery(q: URLSearchParams, now: number): ParsedSeriesQ
   if (device !== null && device !== '' && !isValidId(device)) throw bad('device is not a valid id');
   const field = q.get('field');
   if (!field) throw bad(`field is required: one of ${TELEMETRY_FIELD_NAMES.join(', ')}`);
-  if (!(TELEMETRY_FIELD_NAMES as string[]).includes(field)) throw bad(`unknown field "${field.slice(0, 32)}"; expected one of ${TELEMETRY_FIELD_NAMES.join(', ')}`);
+  if (!(TELEMETRY_FIELD_NAMES as string[]).includes(field))
+    throw bad(`unknown field "${field.slice(0, 32)}"; expected one of ${TELEMETRY_FIELD_NAMES.join(', ')}`);
   const to = parseTime('to', q.get('to'), now);
   const from = parseTime('from', q.get('from'), to - DEFAULT_RANGE_MS);
   if (from >= to) throw bad('from must be before to');

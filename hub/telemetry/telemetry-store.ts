@@ -94,8 +94,28 @@ export class StoreWriteError extends Error {
 
 /** Nice bucket widths (ms): the smallest one that keeps a range within MAX_SERIES_POINTS buckets is used. */
 const NICE_WIDTHS = [
-  1, 10, 100, 1000, 5000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 900_000, 1_800_000,
-  3_600_000, 7_200_000, 10_800_000, 21_600_000, 43_200_000, 86_400_000, 7 * 86_400_000, 30 * 86_400_000,
+  1,
+  10,
+  100,
+  1000,
+  5000,
+  10_000,
+  15_000,
+  30_000,
+  60_000,
+  120_000,
+  300_000,
+  600_000,
+  900_000,
+  1_800_000,
+  3_600_000,
+  7_200_000,
+  10_800_000,
+  21_600_000,
+  43_200_000,
+  86_400_000,
+  7 * 86_400_000,
+  30 * 86_400_000,
 ];
 
 /** The bucket width for a range: at least `requested`, wide enough for at most MAX_SERIES_POINTS buckets. */

@@ -241,12 +241,18 @@ export class TelemetryWorkerClient {
     if (this.inFlight && this.inFlight.crashes >= POISON_CRASHES) {
       const f = this.inFlight;
       this.inFlight = null;
-      this.opts.logger.error({ points: f.points, crashes: f.crashes }, 'telemetry storage worker crashed repeatedly on the same batch: setting that batch aside');
+      this.opts.logger.error(
+        { points: f.points, crashes: f.crashes },
+        'telemetry storage worker crashed repeatedly on the same batch: setting that batch aside',
+      );
       for (const b of f.batches) this.countDropped(batchCounts(b), 'memory');
     }
     const delay = Math.min(this.opts.restartMaxMs ?? 5000, (this.opts.restartMinMs ?? 100) * 2 ** Math.min(this.restarts, 10));
     this.restarts++;
-    this.opts.logger.error({ why, restartInMs: delay, crashes: this.crashes, unconfirmed: this.unconfirmed() }, 'telemetry storage worker died; starting a new one (confirmed points are safe in SQLite)');
+    this.opts.logger.error(
+      { why, restartInMs: delay, crashes: this.crashes, unconfirmed: this.unconfirmed() },
+      'telemetry storage worker died; starting a new one (confirmed points are safe in SQLite)',
+    );
     this.restartTimer = setTimeout(() => {
       this.restartTimer = null;
       if (this.stopping || this.stopped) return;
@@ -276,10 +282,13 @@ export class TelemetryWorkerClient {
         this.opts.events?.commitFailed?.(m.message);
         this.trim();
         if (!this.retryTimer) {
-          this.retryTimer = setTimeout(() => {
-            this.retryTimer = null;
-            if (this.inFlight && this.ready) this.post(this.inFlight);
-          }, Math.max(this.flushMs, 1000));
+          this.retryTimer = setTimeout(
+            () => {
+              this.retryTimer = null;
+              if (this.inFlight && this.ready) this.post(this.inFlight);
+            },
+            Math.max(this.flushMs, 1000),
+          );
         }
         return;
       }

@@ -87,7 +87,10 @@ export async function issueServerCert(ca: PemPair, names: TlsNames, now: number)
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension([...names.ips.map((value) => ({ type: 'ip' as const, value })), ...names.dns.map((value) => ({ type: 'dns' as const, value }))]),
+      new x509.SubjectAlternativeNameExtension([
+        ...names.ips.map((value) => ({ type: 'ip' as const, value })),
+        ...names.dns.map((value) => ({ type: 'dns' as const, value })),
+      ]),
       await x509.AuthorityKeyIdentifierExtension.create(caCert),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],

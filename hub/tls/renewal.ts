@@ -22,19 +22,21 @@ export interface CertValidity {
   names: TlsNames;
 }
 
-export type RenewalDecision =
-  | { renew: false; warning?: string }
-  | { renew: true; reason: 'expiring' | 'expired' | 'names'; detail: string };
+export type RenewalDecision = { renew: false; warning?: string } | { renew: true; reason: 'expiring' | 'expired' | 'names'; detail: string };
 
 export function renewalDecision(cert: CertValidity, now: number, want: TlsNames, renewBeforeDays = RENEW_BEFORE_DAYS): RenewalDecision {
   if (now < cert.notBefore - BACKDATE_MS) {
     // The clock is behind the day the certificate was made: a certificate issued now would carry
     // wrong dates. Keep the one we have.
-    return { renew: false, warning: `the system clock (${new Date(now).toISOString()}) is before the certificate was issued (${new Date(cert.notBefore).toISOString()}): not renewing it; check the clock` };
+    return {
+      renew: false,
+      warning: `the system clock (${new Date(now).toISOString()}) is before the certificate was issued (${new Date(cert.notBefore).toISOString()}): not renewing it; check the clock`,
+    };
   }
   if (now >= cert.notAfter) return { renew: true, reason: 'expired', detail: `expired on ${new Date(cert.notAfter).toISOString()}` };
   const left = cert.notAfter - now;
-  if (left < renewBeforeDays * DAY_MS) return { renew: true, reason: 'expiring', detail: `expires on ${new Date(cert.notAfter).toISOString()} (in ${(left / DAY_MS).toFixed(1)} days)` };
+  if (left < renewBeforeDays * DAY_MS)
+    return { renew: true, reason: 'expiring', detail: `expires on ${new Date(cert.notAfter).toISOString()} (in ${(left / DAY_MS).toFixed(1)} days)` };
   const missing = missingNames(cert.names, want);
   if (missing.length > 0) return { renew: true, reason: 'names', detail: `lacks ${missing.join(', ')}` };
   return { renew: false };

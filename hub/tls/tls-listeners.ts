@@ -35,7 +35,10 @@ export interface WatchedTlsServer {
  * most once a minute per server and reason), and tracks raw connections for `close()`.
  */
 export function watchTlsServer(server: TlsServer, name: 'mqtts' | 'https', deps: { metrics: MetricsRegistry; logger: Logger; clock: Clock }): WatchedTlsServer {
-  const failures = deps.metrics.counter('smokehub_tls_handshake_failures_total', 'TLS handshakes that failed (client does not trust the certificate, not TLS, timed out), by server');
+  const failures = deps.metrics.counter(
+    'smokehub_tls_handshake_failures_total',
+    'TLS handshakes that failed (client does not trust the certificate, not TLS, timed out), by server',
+  );
   const log = new RateLimitedLog(deps.logger.child({ module: 'tls' }), deps.clock, 60_000);
   const sockets = new Set<Socket>();
   server.on('connection', (socket: Socket) => {

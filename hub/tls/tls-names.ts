@@ -67,7 +67,10 @@ export function parseSubjectAltName(san: string | undefined): TlsNames {
     const i = part.indexOf(':');
     if (i < 0) continue;
     const kind = part.slice(0, i).trim();
-    const value = part.slice(i + 1).trim().replace(/^"|"$/g, '');
+    const value = part
+      .slice(i + 1)
+      .trim()
+      .replace(/^"|"$/g, '');
     if (kind === 'DNS') out.dns.push(value.toLowerCase());
     else if (kind === 'IP Address') out.ips.push(canonicalIp(value));
   }
@@ -78,7 +81,10 @@ export function parseSubjectAltName(san: string | undefined): TlsNames {
 export function missingNames(have: TlsNames, want: TlsNames): string[] {
   const dns = new Set(have.dns.map((d) => d.toLowerCase()));
   const ips = new Set(have.ips.map(canonicalIp));
-  return [...want.dns.filter((d) => !dns.has(d.toLowerCase())).map((d) => `DNS:${d}`), ...want.ips.filter((ip) => !ips.has(canonicalIp(ip))).map((ip) => `IP:${ip}`)];
+  return [
+    ...want.dns.filter((d) => !dns.has(d.toLowerCase())).map((d) => `DNS:${d}`),
+    ...want.ips.filter((ip) => !ips.has(canonicalIp(ip))).map((ip) => `IP:${ip}`),
+  ];
 }
 
 /** `IP:127.0.0.1, DNS:localhost, ...` — as openssl's subjectAltName syntax writes them. */

@@ -59,14 +59,30 @@ export class TlsService {
       const m = loadOperatorPair(own.cert, own.key);
       svc = new TlsService(config, deps, m, false);
       svc.warnIfExpiring(m);
-      log.info({ cert: m.certPath, names: formatNames(m.server.names), expires: new Date(m.server.notAfter).toISOString() }, "TLS with the operator's own certificate");
+      log.info(
+        { cert: m.certPath, names: formatNames(m.server.names), expires: new Date(m.server.notAfter).toISOString() },
+        "TLS with the operator's own certificate",
+      );
     } else {
       const names = deps.names ?? (() => hubNames({ hostname: hostname(), interfaces: networkInterfaces(), listenHost: config.host }));
       const r = await loadOrCreateLocal(config.dataDir, names(), clock.now(), hostname());
       svc = new TlsService(config, deps, r.material, r.createdCa);
       for (const w of r.warnings) log.warn(w);
-      if (r.createdCa) log.info({ ca: r.material.caPath, fingerprint: r.material.ca!.fingerprint256 }, "created the hub's local certificate authority: phones and devices trust it by this SHA-256 fingerprint");
-      if (r.issued) log.info({ cert: r.material.certPath, reason: r.issued, names: formatNames(r.material.server.names), expires: new Date(r.material.server.notAfter).toISOString() }, 'issued the hub server certificate');
+      if (r.createdCa)
+        log.info(
+          { ca: r.material.caPath, fingerprint: r.material.ca!.fingerprint256 },
+          "created the hub's local certificate authority: phones and devices trust it by this SHA-256 fingerprint",
+        );
+      if (r.issued)
+        log.info(
+          {
+            cert: r.material.certPath,
+            reason: r.issued,
+            names: formatNames(r.material.server.names),
+            expires: new Date(r.material.server.notAfter).toISOString(),
+          },
+          'issued the hub server certificate',
+        );
     }
     svc.scheduleCheck();
     return svc;
@@ -121,7 +137,11 @@ export class TlsService {
       if (!renewalDecision(this.current.server, now, want).renew) return;
       const r = await loadOrCreateLocal(this.config.dataDir, want, now, hostname());
       for (const w of r.warnings) this.log.warn(w);
-      if (r.issued) this.log.info({ cert: r.material.certPath, reason: r.issued, expires: new Date(r.material.server.notAfter).toISOString() }, 'renewed the hub server certificate');
+      if (r.issued)
+        this.log.info(
+          { cert: r.material.certPath, reason: r.issued, expires: new Date(r.material.server.notAfter).toISOString() },
+          'renewed the hub server certificate',
+        );
       next = r.material;
     }
     if (!next) return;
@@ -138,7 +158,12 @@ export class TlsService {
 
   private warnIfExpiring(m: TlsMaterial): void {
     const left = m.server.notAfter - this.clock.now();
-    if (left <= 0) this.log.error({ cert: m.certPath, expired: new Date(m.server.notAfter).toISOString() }, 'the TLS certificate has expired: clients will refuse it (renew it, e.g. with your ACME client)');
-    else if (left < 14 * 86_400_000) this.log.warn({ cert: m.certPath, expires: new Date(m.server.notAfter).toISOString() }, 'the TLS certificate expires within 14 days');
+    if (left <= 0)
+      this.log.error(
+        { cert: m.certPath, expired: new Date(m.server.notAfter).toISOString() },
+        'the TLS certificate has expired: clients will refuse it (renew it, e.g. with your ACME client)',
+      );
+    else if (left < 14 * 86_400_000)
+      this.log.warn({ cert: m.certPath, expires: new Date(m.server.notAfter).toISOString() }, 'the TLS certificate expires within 14 days');
   }
 }

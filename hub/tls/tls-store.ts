@@ -10,7 +10,17 @@ import { join, resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import type { X509Certificate } from 'node:crypto';
 import { ConfigError } from '../protocol/errors.ts';
-import { certFacts, createLocalCa, issueServerCert, keyMatches, readCertificate, readPrivateKey, signedBy, type CertFacts, type PemPair } from './certificates.ts';
+import {
+  certFacts,
+  createLocalCa,
+  issueServerCert,
+  keyMatches,
+  readCertificate,
+  readPrivateKey,
+  signedBy,
+  type CertFacts,
+  type PemPair,
+} from './certificates.ts';
 import { renewalDecision } from './renewal.ts';
 import type { TlsNames } from './tls-names.ts';
 
@@ -166,7 +176,16 @@ export async function loadOrCreateLocal(dataDir: string, names: TlsNames, now: n
     tightenKeyMode(p.key, warnings);
   }
   return {
-    material: { mode: 'local', certPem: pair.certPem, keyPem: pair.keyPem, certPath: p.cert, keyPath: p.key, caPath: p.caCert, server: certFacts(readCertificate(pair.certPem)), ca: certFacts(ca.cert) },
+    material: {
+      mode: 'local',
+      certPem: pair.certPem,
+      keyPem: pair.keyPem,
+      certPath: p.cert,
+      keyPath: p.key,
+      caPath: p.caCert,
+      server: certFacts(readCertificate(pair.certPem)),
+      ca: certFacts(ca.cert),
+    },
     createdCa,
     issued,
     warnings,
@@ -205,6 +224,7 @@ export function loadOperatorPair(certFile: string, keyFile: string): TlsMaterial
 /** Both or neither of --tls-cert and --tls-key. */
 export function operatorFiles(tlsCert: string | null, tlsKey: string | null): { cert: string; key: string } | null {
   if (tlsCert === null && tlsKey === null) return null;
-  if (tlsCert === null || tlsKey === null) throw new ConfigError(`--tls-cert and --tls-key go together: ${tlsCert === null ? '--tls-cert' : '--tls-key'} is missing`);
+  if (tlsCert === null || tlsKey === null)
+    throw new ConfigError(`--tls-cert and --tls-key go together: ${tlsCert === null ? '--tls-cert' : '--tls-key'} is missing`);
   return { cert: tlsCert, key: tlsKey };
 }

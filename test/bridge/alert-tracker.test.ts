@@ -8,9 +8,15 @@ const NEIGHBOUR = 'hg-t1-h02';
 
 function view(alarm: string, state: AlarmState, origin = NEIGHBOUR, kind: AlarmView['kind'] = 'smoke', extra: Partial<AlarmView> = {}): AlarmView {
   return {
-    alarm, state, kind, team: 'hg-t1',
+    alarm,
+    state,
+    kind,
+    team: 'hg-t1',
     origin: { household: origin, name: 'Nhà ông Nguyễn Văn An', address: '12 Lê Thánh Tông', lat: 20.95, lon: 107.08, device: 'd1' },
-    raisedAt: 1, updatedAt: 2, responders: [], ...extra,
+    raisedAt: 1,
+    updatedAt: 2,
+    responders: [],
+    ...extra,
   };
 }
 const openState = (at: number, ...open: AlarmView[]): OpenAlarmsState => ({ open, at });
@@ -80,7 +86,9 @@ test('two alarms: standing one down keeps sounding for the other', () => {
 test('hub commands: sound, silence one or all, test', () => {
   const t = new AlertTracker(ME);
   assert.deepEqual(t.onCommand({ cmd: 'test' }), [{ do: 'test' }]);
-  assert.deepEqual(t.onCommand({ cmd: 'sound', alarm: 'x', kind: 'co', origin: NEIGHBOUR }), [{ do: 'sound', alarm: 'x', kind: 'co', origin: NEIGHBOUR, own: false }]);
+  assert.deepEqual(t.onCommand({ cmd: 'sound', alarm: 'x', kind: 'co', origin: NEIGHBOUR }), [
+    { do: 'sound', alarm: 'x', kind: 'co', origin: NEIGHBOUR, own: false },
+  ]);
   assert.deepEqual(t.onCommand({ cmd: 'sound', alarm: 'x', kind: 'co', origin: NEIGHBOUR }), []);
   assert.deepEqual(t.onCommand({ cmd: 'sound', kind: 'bogus' as never }), [{ do: 'sound', alarm: `cmd-${ME}-smoke`, kind: 'smoke', origin: ME, own: true }]);
   assert.deepEqual(t.onCommand({ cmd: 'silence', alarm: 'x' }), [{ do: 'stand-down', alarm: 'x' }]);
@@ -95,7 +103,13 @@ test('resync after reconnect stands down alarms the hub did not re-send, keeps l
   t.beginResync();
   t.onView(view('a2', 'active'));
   assert.deepEqual(t.endResync(), [{ do: 'stand-down', alarm: 'a1' }]);
-  assert.deepEqual(t.tracked().map((a) => a.alarm).sort(), ['a2', 'local-smoke']);
+  assert.deepEqual(
+    t
+      .tracked()
+      .map((a) => a.alarm)
+      .sort(),
+    ['a2', 'local-smoke'],
+  );
   assert.deepEqual(t.endResync(), []);
 });
 
@@ -105,10 +119,15 @@ test("a neighbour's hushed alarm stands down; re-raised, it sounds again", () =>
   assert.deepEqual(t.onView(view('a1', 'hushed', NEIGHBOUR, 'smoke', { updatedAt: 3 })), [{ do: 'stand-down', alarm: 'a1' }, { do: 'silence' }]);
   assert.equal(t.isSounding(), false);
   assert.deepEqual(t.onView(view('a1', 'hushed', NEIGHBOUR, 'smoke', { updatedAt: 3 })), [], 'repeated: nothing more');
-  assert.deepEqual(t.onView(view('a1', 'active', NEIGHBOUR, 'smoke', { updatedAt: 4 })), [{ do: 'sound', alarm: 'a1', kind: 'smoke', origin: NEIGHBOUR, own: false }]);
+  assert.deepEqual(t.onView(view('a1', 'active', NEIGHBOUR, 'smoke', { updatedAt: 4 })), [
+    { do: 'sound', alarm: 'a1', kind: 'smoke', origin: NEIGHBOUR, own: false },
+  ]);
   // A neighbour's alarm hushed during its pre-alarm was never heard here: nothing to do.
   assert.deepEqual(t.onView(view('a2', 'hushed')), []);
-  assert.equal(t.tracked().some((a) => a.alarm === 'a2'), false);
+  assert.equal(
+    t.tracked().some((a) => a.alarm === 'a2'),
+    false,
+  );
 });
 
 test('the own hushed alarm is silenced (local alarm too); re-raised, it sounds again even though silenced', () => {
@@ -153,7 +172,13 @@ test('retained open-alarm state: what is not open any more stands down; local an
   t.onLocalEvent('smoke');
   t.onCommand({ cmd: 'sound', kind: 'co' });
   assert.deepEqual(t.onOpenState(openState(10, view('a2', 'active', 'hg-t1-h05'))), [{ do: 'stand-down', alarm: 'a1' }]);
-  assert.deepEqual(t.tracked().map((a) => a.alarm).sort(), ['a2', `cmd-${ME}-co`, 'local-smoke']);
+  assert.deepEqual(
+    t
+      .tracked()
+      .map((a) => a.alarm)
+      .sort(),
+    ['a2', `cmd-${ME}-co`, 'local-smoke'],
+  );
   // Nothing open at all: a2 stands down; the board's own alarms keep sounding.
   assert.deepEqual(t.onOpenState(openState(11)), [{ do: 'stand-down', alarm: 'a2' }]);
   assert.equal(t.isSounding(), true);
@@ -169,9 +194,14 @@ test('retained state after an outage: a closed alarm stands down and the sounder
   assert.equal(t.isSounding(), false);
   assert.deepEqual(t.endResync(), [], 'the retained state ended the resync');
   // The state also carries alarms this bridge never saw.
-  assert.deepEqual(t.onOpenState(openState(60, view('a3', 'escalated'), view('a4', 'pre-alarm'))), [{ do: 'sound', alarm: 'a3', kind: 'smoke', origin: NEIGHBOUR, own: false }]);
+  assert.deepEqual(t.onOpenState(openState(60, view('a3', 'escalated'), view('a4', 'pre-alarm'))), [
+    { do: 'sound', alarm: 'a3', kind: 'smoke', origin: NEIGHBOUR, own: false },
+  ]);
   // A neighbour's alarm in the state as hushed stands down.
-  assert.deepEqual(t.onOpenState(openState(70, view('a3', 'hushed', NEIGHBOUR, 'smoke', { updatedAt: 65 }))), [{ do: 'stand-down', alarm: 'a3' }, { do: 'silence' }]);
+  assert.deepEqual(t.onOpenState(openState(70, view('a3', 'hushed', NEIGHBOUR, 'smoke', { updatedAt: 65 }))), [
+    { do: 'stand-down', alarm: 'a3' },
+    { do: 'silence' },
+  ]);
 });
 
 test('a retained state older than the last view of an alarm does not stand it down', () => {

@@ -29,7 +29,11 @@ test('flags < env < file precedence, defaults and shaping', (t) => {
 test('the state directory defaults to the XDG state dir, never the current directory', () => {
   assert.equal(defaultStateDir({ XDG_STATE_HOME: '/var/lib/x', HOME: '/home/an' }), '/var/lib/x/smokehub-bridge');
   assert.equal(defaultStateDir({ HOME: '/home/an' }), '/home/an/.local/state/smokehub-bridge');
-  assert.equal(defaultStateDir({ XDG_STATE_HOME: 'relative', HOME: '/home/an' }), '/home/an/.local/state/smokehub-bridge', 'a relative XDG path is ignored (XDG spec)');
+  assert.equal(
+    defaultStateDir({ XDG_STATE_HOME: 'relative', HOME: '/home/an' }),
+    '/home/an/.local/state/smokehub-bridge',
+    'a relative XDG path is ignored (XDG spec)',
+  );
   const s = toBridgeSettings(loadBridgeValues({ flags: { ...base, serial: '/dev/ttyUSB0' }, env: {} }));
   assert.ok(!JSON.stringify(s).includes(process.cwd() + '/bridge-state'), 'not under the current directory');
 });
@@ -59,13 +63,20 @@ test('bad settings are one clear ConfigError naming the source', (t) => {
 
 test('flag parsing', () => {
   assert.deepEqual(parseFlags(['simulate', '--hub', 'mqtt://h', '--rate=5', '--verbose']), {
-    positional: ['simulate'], flags: { hub: 'mqtt://h', rate: '5', verbose: 'true' },
+    positional: ['simulate'],
+    flags: { hub: 'mqtt://h', rate: '5', verbose: 'true' },
   });
 });
 
 test('backoff is exponential, capped and jittered', () => {
   const p = { initialMs: 1000, maxMs: 60_000, jitter: 0.5 };
-  assert.deepEqual([0, 1, 2, 3, 10, 50].map((a) => backoffDelay(a, p, () => 0)), [1000, 2000, 4000, 8000, 60_000, 60_000]);
-  assert.equal(backoffDelay(3, p, () => 1), 4000);
+  assert.deepEqual(
+    [0, 1, 2, 3, 10, 50].map((a) => backoffDelay(a, p, () => 0)),
+    [1000, 2000, 4000, 8000, 60_000, 60_000],
+  );
+  assert.equal(
+    backoffDelay(3, p, () => 1),
+    4000,
+  );
   assert.match(describeConnackError(4, 'hg-to05-h01-smoke'), /wrong secret for device hg-to05-h01-smoke/);
 });

@@ -52,7 +52,11 @@ export function cleanupStack(t: { after: (fn: () => void | Promise<void>) => voi
  * connections before it closes its clients, so the bridges' connections are cut once the
  * listener is closed (they then retry against a closed port, like in a real outage).
  */
-export async function stopHubUnderBridges(hub: { stop(): Promise<void> }, links: Array<{ destroyConnection(): void }>, extra: Array<{ end(force: boolean): unknown }> = []): Promise<void> {
+export async function stopHubUnderBridges(
+  hub: { stop(): Promise<void> },
+  links: Array<{ destroyConnection(): void }>,
+  extra: Array<{ end(force: boolean): unknown }> = [],
+): Promise<void> {
   const stopping = hub.stop();
   await new Promise((r) => setTimeout(r, 20));
   for (const l of links) l.destroyConnection();

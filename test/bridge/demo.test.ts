@@ -23,21 +23,42 @@ test('demo prints the dashboard URL and login, and raises a first alarm', async 
   const cleanup = cleanupStack(t);
   const lines: string[] = [];
   const demo = await runDemo({
-    flags: { data: tempDir(t), 'http-port': '0', 'mqtt-port': '0', 'mqtts-port': '0', 'https-port': '0', host: '127.0.0.1', 'first-alarm-after': '1', 'verify-window': '1', 'alarm-every': '0', 'log-level': 'silent' },
+    flags: {
+      data: tempDir(t),
+      'http-port': '0',
+      'mqtt-port': '0',
+      'mqtts-port': '0',
+      'https-port': '0',
+      host: '127.0.0.1',
+      'first-alarm-after': '1',
+      'verify-window': '1',
+      'alarm-every': '0',
+      'log-level': 'silent',
+    },
     out: (l) => lines.push(l),
   });
   cleanup(() => demo.stop());
   const url = lines.find((l) => l.includes('dashboard:'))?.match(/http:\/\/\S+/)?.[0];
   const password = lines.find((l) => l.includes('login:'))?.match(/admin \/ (\S+)/)?.[1];
   assert.ok(url && password, lines.join('\n'));
-  const login = await fetch(new URL('/api/login', url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password }) });
+  const login = await fetch(new URL('/api/login', url), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'admin', password }),
+  });
   assert.equal(login.status, 200);
   const { token } = (await login.json()) as { token: string };
-  const alarm = await waitFor(async () => {
-    const r = await fetch(new URL('/api/alarms?state=open', url), { headers: { authorization: `Bearer ${token}` } });
-    const body = (await r.json()) as { alarms?: Array<{ origin: { household: string }; state: string }> } | Array<{ origin: { household: string }; state: string }>;
-    const list = Array.isArray(body) ? body : body.alarms ?? [];
-    return list.find((a) => a.origin.household === FIRST_FIRE && a.state !== 'pre-alarm');
-  }, 10_000, 'the first alarm, active');
+  const alarm = await waitFor(
+    async () => {
+      const r = await fetch(new URL('/api/alarms?state=open', url), { headers: { authorization: `Bearer ${token}` } });
+      const body = (await r.json()) as
+        | { alarms?: Array<{ origin: { household: string }; state: string }> }
+        | Array<{ origin: { household: string }; state: string }>;
+      const list = Array.isArray(body) ? body : (body.alarms ?? []);
+      return list.find((a) => a.origin.household === FIRST_FIRE && a.state !== 'pre-alarm');
+    },
+    10_000,
+    'the first alarm, active',
+  );
   assert.ok(['active', 'escalated'].includes(alarm.state));
 });

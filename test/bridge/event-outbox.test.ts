@@ -23,7 +23,10 @@ test('entries survive a reopen, in order, with stable event ids', (t) => {
   const b = new EventOutbox(dir);
   t.after(() => b.close());
   const entries = b.after(0, 10);
-  assert.deepEqual(entries.map((e) => e.channel), ['event', 'telemetry', 'event']);
+  assert.deepEqual(
+    entries.map((e) => e.channel),
+    ['event', 'telemetry', 'event'],
+  );
   assert.deepEqual(JSON.parse(entries[0]!.payload), { id: e1.id, type: 'smoke', ts: 1000, level: 412 });
   assert.deepEqual(JSON.parse(entries[1]!.payload), { ts: 1001, smoke: 400, battery: 90 });
   assert.equal(b.outboxId, e1.id.split('-')[0]);

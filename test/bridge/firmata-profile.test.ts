@@ -38,8 +38,15 @@ async function rig(t: { after: (fn: () => unknown) => void }, overrides: Partial
     return io as unknown as FirmataIo;
   };
   const profile = new FirmataProfile({
-    ...DEFAULT_FIRMATA, temperaturePin: 'A1', telemetryIntervalMs: 10_000, ...overrides,
-    path: '/dev/ttyACM-mock', logger: testLogger(), clock, metrics: new MetricsRegistry(), openIo,
+    ...DEFAULT_FIRMATA,
+    temperaturePin: 'A1',
+    telemetryIntervalMs: 10_000,
+    ...overrides,
+    path: '/dev/ttyACM-mock',
+    logger: testLogger(),
+    clock,
+    metrics: new MetricsRegistry(),
+    openIo,
   });
   const events: Rig['events'] = [];
   const seen: string[] = [];
@@ -67,7 +74,10 @@ test('smoke above the threshold raises smoke once (confirmed), clear only below 
   feed(380, 390, 370, 399); // hovering under the threshold but above 350: still smoke
   assert.deepEqual(r.events, [['smoke', 450]]);
   feed(300, 280, 260);
-  assert.deepEqual(r.events, [['smoke', 450], ['clear', 260]]);
+  assert.deepEqual(r.events, [
+    ['smoke', 450],
+    ['clear', 260],
+  ]);
 });
 
 test('sound plays the T3 pattern on the piezo pin (and LED), silence stops it', async (t) => {
@@ -79,14 +89,32 @@ test('sound plays the T3 pattern on the piezo pin (and LED), silence stops it', 
   r.clock.advance(8000);
   const piezo = r.writes.filter(([pin]) => pin === 3).map(([, v, at]) => [v, at - start]);
   assert.deepEqual(piezo.slice(0, 13), [
-    [1, 0], [0, 500], [1, 1000], [0, 1500], [1, 2000], [0, 2500],
-    [1, 4000], [0, 4500], [1, 5000], [0, 5500], [1, 6000], [0, 6500], [1, 8000],
+    [1, 0],
+    [0, 500],
+    [1, 1000],
+    [0, 1500],
+    [1, 2000],
+    [0, 2500],
+    [1, 4000],
+    [0, 4500],
+    [1, 5000],
+    [0, 5500],
+    [1, 6000],
+    [0, 6500],
+    [1, 8000],
   ]);
-  assert.ok(r.writes.some(([pin, v]) => pin === 13 && v === 1), 'LED follows the sounder');
+  assert.ok(
+    r.writes.some(([pin, v]) => pin === 13 && v === 1),
+    'LED follows the sounder',
+  );
   r.profile.silence();
   const after = r.writes.length;
   r.clock.advance(10_000);
-  assert.deepEqual(r.writes.slice(after).filter(([pin]) => pin === 3), [], 'quiet after silence');
+  assert.deepEqual(
+    r.writes.slice(after).filter(([pin]) => pin === 3),
+    [],
+    'quiet after silence',
+  );
   assert.deepEqual(r.writes.filter(([pin]) => pin === 3).at(-1)?.[1], 0);
 });
 

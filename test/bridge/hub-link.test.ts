@@ -14,7 +14,14 @@ test('online when up (retained), offline by last will when the link dies', async
   const pool = new ClientPool();
   cleanup(() => pool.closeAll());
   const me = hub.device('t1-h1-smoke');
-  const link = new HubLink({ url: hub.mqttUrl, household: 't1-h1', device: me.device, secret: me.secret, logger: testLogger(), backoff: { initialMs: 3000, maxMs: 3000, jitter: 0 } });
+  const link = new HubLink({
+    url: hub.mqttUrl,
+    household: 't1-h1',
+    device: me.device,
+    secret: me.secret,
+    logger: testLogger(),
+    backoff: { initialMs: 3000, maxMs: 3000, jitter: 0 },
+  });
   cleanup(() => link.stop());
   link.start();
   await waitFor(() => link.connected, 5000, 'connected');
@@ -34,7 +41,15 @@ test('a wrong secret is said clearly and retried slowly, not hammered', async (t
   const hub = await startTestHub({ loginRefusalFloorMs: 0 });
   cleanup(() => hub.stop());
   const refusals: string[] = [];
-  const link = new HubLink({ url: hub.mqttUrl, household: 't1-h1', device: 't1-h1-smoke', secret: 'not-the-secret', logger: testLogger(), authRetryMs: 400, backoff: { initialMs: 50, maxMs: 50, jitter: 0 } });
+  const link = new HubLink({
+    url: hub.mqttUrl,
+    household: 't1-h1',
+    device: 't1-h1-smoke',
+    secret: 'not-the-secret',
+    logger: testLogger(),
+    authRetryMs: 400,
+    backoff: { initialMs: 50, maxMs: 50, jitter: 0 },
+  });
   cleanup(() => link.stop());
   link.on('refused', (_code, message) => refusals.push(message));
   link.start();

@@ -40,10 +40,18 @@ async function bridgeOnHub(t: TestContext, path: string, dataDirPrefix: string) 
   cleanup(() => current.stop());
   const setCurrent = (hub: { stop(): Promise<void> }) => (current = hub);
   const me = first.device('t1-h1-smoke');
-  const built = startBridge(cleanup, {
-    hub: `mqtt://127.0.0.1:${port}`, household: me.household, device: me.device, secret: me.secret,
-    state: tempDir(t), serial: { path: path, baud: 9600 },
-  }, { openPort: openMock });
+  const built = startBridge(
+    cleanup,
+    {
+      hub: `mqtt://127.0.0.1:${port}`,
+      household: me.household,
+      device: me.device,
+      secret: me.secret,
+      state: tempDir(t),
+      serial: { path: path, baud: 9600 },
+    },
+    { openPort: openMock },
+  );
   const profile = built.profile as SerialProfile;
   const before = recordEvents(first.hub);
   await built.bridge.start();
@@ -72,11 +80,23 @@ test('outage: events raised while the hub is down are delivered in order after i
   const after = recordEvents(second);
   await waitFor(() => built.link.connected && built.outbox.size() === 0, 8000, 'outbox drained');
   await waitFor(() => after.length >= 4, 3000, 'four events at the hub');
-  assert.deepEqual(after.map((e) => e.event.type), ['smoke', 'heat', 'clear', 'panic'], 'in order');
-  assert.deepEqual(after.map((e) => e.duplicate), [false, false, false, false], 'none duplicated');
+  assert.deepEqual(
+    after.map((e) => e.event.type),
+    ['smoke', 'heat', 'clear', 'panic'],
+    'in order',
+  );
+  assert.deepEqual(
+    after.map((e) => e.duplicate),
+    [false, false, false, false],
+    'none duplicated',
+  );
   assert.equal(new Set(after.map((e) => e.event.id)).size, 4);
   const ids = after.map((e) => Number(e.event.id.split('-')[1]));
-  assert.deepEqual([...ids].sort((a, b) => a - b), ids, 'ids ascending');
+  assert.deepEqual(
+    [...ids].sort((a, b) => a - b),
+    ids,
+    'ids ascending',
+  );
   assert.equal(after[0]!.event.level, 510);
   // The events kept their board time, not the time of delivery.
   assert.ok(after.every((e) => typeof e.event.ts === 'number'));

@@ -34,10 +34,19 @@ test('an alarm closed while the bridge was offline and the hub restarted: the re
   cleanup(() => pool.closeAll());
 
   const b = first.device('t1-h2-smoke');
-  const built = startBridge(cleanup, {
-    hub: `mqtt://127.0.0.1:${port}`, household: b.household, device: b.device, secret: b.secret,
-    state: tempDir(t), serial: { path: '/dev/ttyRET0', baud: 9600 }, resyncMs: 60_000,
-  }, { openPort: openMock });
+  const built = startBridge(
+    cleanup,
+    {
+      hub: `mqtt://127.0.0.1:${port}`,
+      household: b.household,
+      device: b.device,
+      secret: b.secret,
+      state: tempDir(t),
+      serial: { path: '/dev/ttyRET0', baud: 9600 },
+      resyncMs: 60_000,
+    },
+    { openPort: openMock },
+  );
   const profile = built.profile as SerialProfile;
   const states: number[] = [];
   built.link.on('open-alarms', (s) => states.push(s.open.length));
@@ -56,9 +65,17 @@ test('an alarm closed while the bridge was offline and the hub restarted: the re
   await waitFor(() => !built.link.connected, 2000, 'link down');
   const elsewhere = await startHub({ ...first.config, mqttPort: 0 }, { logger: silentLogger() });
   current = elsewhere;
-  const login = await fetch(`http://127.0.0.1:${elsewhere.httpPort}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: first.adminPassword }) });
+  const login = await fetch(`http://127.0.0.1:${elsewhere.httpPort}/api/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'admin', password: first.adminPassword }),
+  });
   const { token } = (await login.json()) as { token: string };
-  const resolved = await fetch(`http://127.0.0.1:${elsewhere.httpPort}/api/alarms/${alarm}/resolve`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}' });
+  const resolved = await fetch(`http://127.0.0.1:${elsewhere.httpPort}/api/alarms/${alarm}/resolve`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: '{}',
+  });
   assert.equal(resolved.status, 200);
   await elsewhere.stop();
   assert.equal(built.bridge.tracker.isSounding(), true, 'B could not hear the resolution: still sounding');

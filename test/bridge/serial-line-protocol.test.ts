@@ -1,13 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  LineFramer,
-  MAX_LINE_BYTES,
-  parseBoardLine,
-  formatAlarm,
-  formatError,
-  formatStandDown,
-} from '../../firmware-bridge/serial-line-protocol.ts';
+import { LineFramer, MAX_LINE_BYTES, parseBoardLine, formatAlarm, formatError, formatStandDown } from '../../firmware-bridge/serial-line-protocol.ts';
 
 const NOW = Date.UTC(2026, 5, 1);
 
@@ -20,7 +13,10 @@ test('framer splits lines, strips CR, ignores empty lines, keeps partial lines a
 test('framer refuses over-long lines once and resynchronises at the next newline, with bounded memory', () => {
   const f = new LineFramer();
   const long = 'X'.repeat(MAX_LINE_BYTES + 1);
-  assert.deepEqual(f.push(Buffer.from(`${long}\nOK1\n`)), [{ ok: false, reason: 'oversize' }, { ok: true, text: 'OK1' }]);
+  assert.deepEqual(f.push(Buffer.from(`${long}\nOK1\n`)), [
+    { ok: false, reason: 'oversize' },
+    { ok: true, text: 'OK1' },
+  ]);
   // A never-ending line arriving in chunks: one error, then silence until the newline.
   const out = [];
   for (let i = 0; i < 1000; i++) out.push(...f.push(Buffer.alloc(64, 0x41)));

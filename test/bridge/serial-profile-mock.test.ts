@@ -41,10 +41,18 @@ test('serial board ↔ hub through the mock binding: events, alarms, errors, rep
   await station.subscribeAsync(topics.station('alarm'), { qos: 1 });
 
   const me = hub.device('t1-h1-smoke');
-  const built = startBridge(cleanup, {
-    hub: hub.mqttUrl, household: me.household, device: me.device, secret: me.secret,
-    state: tempDir(t), serial: { path: '/dev/ttyMOCK0', baud: 9600 },
-  }, { openPort: openMock });
+  const built = startBridge(
+    cleanup,
+    {
+      hub: hub.mqttUrl,
+      household: me.household,
+      device: me.device,
+      secret: me.secret,
+      state: tempDir(t),
+      serial: { path: '/dev/ttyMOCK0', baud: 9600 },
+    },
+    { openPort: openMock },
+  );
   const profile = built.profile as SerialProfile;
   await built.bridge.start();
   await waitFor(() => built.link.connected, 5000, 'bridge connected');
@@ -55,11 +63,19 @@ test('serial board ↔ hub through the mock binding: events, alarms, errors, rep
 
   // Garbage of every kind: ERR, counted, bridge still alive.
   const rejects = built.metrics.counter('smokehub_bridge_serial_rejects_total', '');
-  portOf(profile).emitData(Buffer.concat([Buffer.from('FOO bar\n'), Buffer.from([0xde, 0xad, 0x00, 0x0a]), Buffer.alloc(300, 0x41), Buffer.from('\nTELEMETRY smoke=abc\nTELEMETRY colour=1\nEVENT fire\n')]));
+  portOf(profile).emitData(
+    Buffer.concat([
+      Buffer.from('FOO bar\n'),
+      Buffer.from([0xde, 0xad, 0x00, 0x0a]),
+      Buffer.alloc(300, 0x41),
+      Buffer.from('\nTELEMETRY smoke=abc\nTELEMETRY colour=1\nEVENT fire\n'),
+    ]),
+  );
   await waitFor(() => written(profile).filter((l) => l.startsWith('ERR')).length === 6, 2000, 'six ERR lines');
-  assert.deepEqual(written(profile).filter((l) => l.startsWith('ERR')), [
-    'ERR unknown_command FOO', 'ERR binary', 'ERR oversize', 'ERR bad_value smoke', 'ERR unknown_field colour', 'ERR unknown_type fire',
-  ]);
+  assert.deepEqual(
+    written(profile).filter((l) => l.startsWith('ERR')),
+    ['ERR unknown_command FOO', 'ERR binary', 'ERR oversize', 'ERR bad_value smoke', 'ERR unknown_field colour', 'ERR unknown_type fire'],
+  );
   assert.equal(rejects.get({ reason: 'binary' }), 1);
   assert.equal(rejects.get({ reason: 'oversize' }), 1);
 
@@ -75,9 +91,17 @@ test('serial board ↔ hub through the mock binding: events, alarms, errors, rep
 
   // The neighbour's alarm is resolved by the station → STANDDOWN; the silence comes once nothing sounds.
   const neighbourAlarm = stationInbox.messages.map((m) => m.json()).find((v) => v.origin.household === 't1-h2').alarm;
-  const res = await fetch(`${hub.httpUrl}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: hub.adminPassword }) });
-  const { token } = await res.json() as { token: string };
-  const r = await fetch(`${hub.httpUrl}/api/alarms/${neighbourAlarm}/resolve`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}' });
+  const res = await fetch(`${hub.httpUrl}/api/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'admin', password: hub.adminPassword }),
+  });
+  const { token } = (await res.json()) as { token: string };
+  const r = await fetch(`${hub.httpUrl}/api/alarms/${neighbourAlarm}/resolve`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: '{}',
+  });
   assert.equal(r.status, 200);
   await waitFor(() => written(profile).includes(`STANDDOWN ${neighbourAlarm}`), 5000, 'STANDDOWN line');
 
@@ -99,10 +123,18 @@ test('a missing serial device is reported with its path and retried', async (t) 
   const hub = await startTestHub();
   cleanup(() => hub.stop());
   const me = hub.device('t1-h1-smoke');
-  const built = startBridge(cleanup, {
-    hub: hub.mqttUrl, household: me.household, device: me.device, secret: me.secret,
-    state: tempDir(t), serial: { path: '/dev/ttyMISSING', baud: 9600 },
-  }, { openPort: openMock });
+  const built = startBridge(
+    cleanup,
+    {
+      hub: hub.mqttUrl,
+      household: me.household,
+      device: me.device,
+      secret: me.secret,
+      state: tempDir(t),
+      serial: { path: '/dev/ttyMISSING', baud: 9600 },
+    },
+    { openPort: openMock },
+  );
   const downs: string[] = [];
   built.profile.on('down', (why) => downs.push(why));
   await built.bridge.start();

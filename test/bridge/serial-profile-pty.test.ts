@@ -17,7 +17,9 @@ import { cleanupStack, startBridge, tempDir, waitFor } from './bridge-test-kit.t
 
 const hasSocat = spawnSync('socat', ['-V']).status === 0;
 
-test('PTY pair: board line → hub event, neighbour alarm → ALARM line', { skip: hasSocat ? false : 'socat is not installed (apt-get install socat)' }, async (t) => {
+test('PTY pair: board line → hub event, neighbour alarm → ALARM line', {
+  skip: hasSocat ? false : 'socat is not installed (apt-get install socat)',
+}, async (t) => {
   const cleanup = cleanupStack(t);
   const dir = tempDir(t, 'smokehub-pty-');
   const bridgeEnd = join(dir, 'bridge');
@@ -46,8 +48,12 @@ test('PTY pair: board line → hub event, neighbour alarm → ALARM line', { ski
 
   const me = hub.device('t1-h1-smoke');
   const built = startBridge(cleanup, {
-    hub: hub.mqttUrl, household: me.household, device: me.device, secret: me.secret,
-    state: tempDir(t), serial: { path: bridgeEnd, baud: 9600 },
+    hub: hub.mqttUrl,
+    household: me.household,
+    device: me.device,
+    secret: me.secret,
+    state: tempDir(t),
+    serial: { path: bridgeEnd, baud: 9600 },
   });
   await built.bridge.start();
   await waitFor(() => built.link.connected, 5000, 'bridge connected');

@@ -18,7 +18,7 @@ test('credentials CSV as printed by smokehub import round-trips; bad rows are re
 
 test('virtual sensors stay within the schema ranges; smoke rises in a fire; battery drains', () => {
   let seed = 42;
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const s = new VirtualSensor(random);
   const first = s.reading(Date.UTC(2026, 6, 1, 7), false);
   let last = first;
@@ -57,10 +57,14 @@ test('simulated households: telemetry, self-test answers, an alarm and the neigh
   sim.raise('t1-h2', 'smoke', { real: true });
   const alarm = await waitFor(() => hub.hub.alarms.openViews().find((v) => v.origin.household === 't1-h2'), 5000, 'alarm at the hub');
   // Three neighbours of team t1 answer; the origin does not answer its own alarm.
-  const answered = await waitFor(() => {
-    const v = hub.hub.alarms.viewOf(alarm.alarm);
-    return v && v.responders.length === 3 ? v : null;
-  }, 5000, 'three responses');
+  const answered = await waitFor(
+    () => {
+      const v = hub.hub.alarms.viewOf(alarm.alarm);
+      return v && v.responders.length === 3 ? v : null;
+    },
+    5000,
+    'three responses',
+  );
   assert.deepEqual(answered.responders.map((r) => r.household).sort(), ['t1-h1', 't1-h3', 't1-h4']);
   assert.equal(sim.stats().refused, 0);
 });

@@ -63,7 +63,10 @@ test('import prints generated credentials as CSV; re-import prints none; househo
   assert.equal(first.code, 0, first.stderr);
   const lines = first.stdout.trim().split('\n');
   assert.equal(lines[0], 'household,device,secret');
-  assert.deepEqual(lines.slice(1).map((l) => l.split(',').slice(0, 2).join(',')), ['H1,D1', 'H1,D2', 'H3,D4']);
+  assert.deepEqual(
+    lines.slice(1).map((l) => l.split(',').slice(0, 2).join(',')),
+    ['H1,D1', 'H1,D2', 'H3,D4'],
+  );
   for (const l of lines.slice(1)) assert.match(l.split(',')[2]!, /^[A-Za-z0-9_-]{32}$/);
   assert.match(first.stderr, /households 3 new.*devices 4 new.*3 secrets generated/);
 
@@ -147,7 +150,9 @@ test('alarms reads the journal table (all or --open), newest first', async (t) =
   const db = new Database(join(data, 'smokehub.db'));
   db.exec(`CREATE TABLE IF NOT EXISTS alarms (id TEXT PRIMARY KEY, team TEXT, household TEXT, kind TEXT, state TEXT,
     raised_at INTEGER, updated_at INTEGER, closed_at INTEGER, false_alarm INTEGER DEFAULT 0, view_json TEXT, record_json TEXT)`);
-  const ins = db.prepare('INSERT INTO alarms (id, team, household, kind, state, raised_at, updated_at, view_json, record_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+  const ins = db.prepare(
+    'INSERT INTO alarms (id, team, household, kind, state, raised_at, updated_at, view_json, record_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  );
   ins.run('A1', 'T1', 'H1', 'smoke', 'resolved', Date.UTC(2026, 0, 1, 0, 0, 0), 0, '{}', '{}');
   ins.run('A2', 'T2', 'H3', 'co', 'active', Date.UTC(2026, 0, 2, 0, 0, 0), 0, '{}', '{}');
   db.close();
@@ -214,7 +219,26 @@ function exitOf(child: ChildProcess): Promise<number | null> {
 
 test('start: prints the admin password once, serves the API, stops gracefully on SIGTERM', async (t) => {
   const dir = tempDir(t);
-  const args = ['--import', 'tsx', 'hub/cli/main.ts', 'start', '--data', dir, '--mqtt-port', '0', '--http-port', '0', '--mqtts-port', '0', '--https-port', '0', '--host', '127.0.0.1', '--log-level', 'warn'];
+  const args = [
+    '--import',
+    'tsx',
+    'hub/cli/main.ts',
+    'start',
+    '--data',
+    dir,
+    '--mqtt-port',
+    '0',
+    '--http-port',
+    '0',
+    '--mqtts-port',
+    '0',
+    '--https-port',
+    '0',
+    '--host',
+    '127.0.0.1',
+    '--log-level',
+    'warn',
+  ];
   const child = spawn(process.execPath, args, { cwd: ROOT, env: env() });
   t.after(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
@@ -253,7 +277,23 @@ test('start: a port in use or a bad setting is one clear line and exit 1, no sta
   await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
   t.after(() => blocker.close());
   const busy = (blocker.address() as { port: number }).port;
-  const inUse = await cli(['start', '--data', dir, '--mqtt-port', '0', '--http-port', String(busy), '--mqtts-port', '0', '--https-port', '0', '--host', '127.0.0.1', '--log-level', 'silent']);
+  const inUse = await cli([
+    'start',
+    '--data',
+    dir,
+    '--mqtt-port',
+    '0',
+    '--http-port',
+    String(busy),
+    '--mqtts-port',
+    '0',
+    '--https-port',
+    '0',
+    '--host',
+    '127.0.0.1',
+    '--log-level',
+    'silent',
+  ]);
   assert.equal(inUse.code, 1);
   assert.equal(inUse.stderr.trim().split('\n').length, 1, inUse.stderr);
   assert.match(inUse.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${busy} \\(--http-port\\): the port is already in use`));

@@ -6,14 +6,21 @@ import { AlarmEngine, type Cause, type Directory, type Effect } from '../../hub/
 const T0 = Date.UTC(2026, 11, 1, 2, 0, 0);
 const TEAM = ['a', 'b', 'c'];
 const directory: Directory = {
-  household: (id) => (TEAM.includes(id) || id === 'x' || id === 'y' ? { id, team: TEAM.includes(id) ? 'team1' : 'other', name: `Nhà ${id}`, address: `${id} Lê Lợi`, lat: 20.95, lon: 107.08 } : undefined),
+  household: (id) =>
+    TEAM.includes(id) || id === 'x' || id === 'y'
+      ? { id, team: TEAM.includes(id) ? 'team1' : 'other', name: `Nhà ${id}`, address: `${id} Lê Lợi`, lat: 20.95, lon: 107.08 }
+      : undefined,
   householdsOfTeam: (team) => (team === 'team1' ? TEAM : ['x', 'y']),
   // x lives 10 m from a, in another team; y is far away
   nearbyHouseholds: (h) => (h === 'a' ? ['x'] : []),
 };
 const engine = () => {
   let n = 0;
-  return new AlarmEngine({ verifyWindowMs: 20_000, escalateAfterMs: 120_000, resolveQuietMs: 60_000, hushPeriodMs: 300_000, drillDurationMs: 600_000 }, directory, () => `A${++n}`);
+  return new AlarmEngine(
+    { verifyWindowMs: 20_000, escalateAfterMs: 120_000, resolveQuietMs: 60_000, hushPeriodMs: 300_000, drillDurationMs: 600_000 },
+    directory,
+    () => `A${++n}`,
+  );
 };
 const station: Cause = { by: { kind: 'user', id: 'chief', role: 'station' }, via: 'http' };
 const sms = (phone: string): Cause => ({ by: { kind: 'sms', phone }, via: 'sms' });
@@ -29,7 +36,10 @@ test('a house of another team 10 m away is alerted when the alarm becomes active
   const a = announces(fx)[0]!;
   assert.deepEqual(a.nearby, ['x']);
   assert.deepEqual(a.view.nearbyHouseholds, ['x']);
-  assert.deepEqual(e.alarmsConcerning('x').map((v) => [v.alarm, v.nearby]), [[a.view.alarm, true]]);
+  assert.deepEqual(
+    e.alarmsConcerning('x').map((v) => [v.alarm, v.nearby]),
+    [[a.view.alarm, true]],
+  );
   assert.deepEqual(e.alarmsConcerning('y'), []);
   const r = e.handleResponse('x', a.view.alarm, 'coming', T0 + 30_000, sms('+84901000009'));
   assert.ok(r.ok, 'a nearby household may answer');
@@ -67,7 +77,13 @@ test('a drill alerts the team at once, is never escalated, records first respons
   const nh = e.handleResponse('c', view.alarm, 'need-help', T0 + 60_000, sms('+84901000003'));
   assert.ok(nh.ok);
   assert.equal(announces(nh.effects)[0]!.view.state, 'active', 'need-help in a drill does not escalate');
-  assert.deepEqual(e.get(view.alarm)!.firstResponses!.map((x) => [x.household, x.response, x.at]), [['a', 'coming', T0 + 40_000], ['c', 'need-help', T0 + 60_000]]);
+  assert.deepEqual(
+    e.get(view.alarm)!.firstResponses!.map((x) => [x.household, x.response, x.at]),
+    [
+      ['a', 'coming', T0 + 40_000],
+      ['c', 'need-help', T0 + 60_000],
+    ],
+  );
   assert.deepEqual(e.tick(T0 + 200_000), [], 'no escalation timer');
   // a real fire in the drill's household during the drill is a real, separate alarm
   const real = e.handleDeviceEvent(src('b'), { id: 'r', type: 'panic' }, T0 + 300_000);
@@ -76,6 +92,11 @@ test('a drill alerts the team at once, is never escalated, records first respons
   assert.equal(realView.kind, 'panic');
   assert.notEqual(realView.state, 'escalated', 'a drill does not count as a second household alarming');
   const end = e.tick(T0 + 600_000);
-  assert.deepEqual(journals(end).filter((j) => j.record.id === view.alarm).map((j) => [j.transition, j.by]), [['drill-ended', { kind: 'hub', reason: 'drill-duration' }]]);
+  assert.deepEqual(
+    journals(end)
+      .filter((j) => j.record.id === view.alarm)
+      .map((j) => [j.transition, j.by]),
+    [['drill-ended', { kind: 'hub', reason: 'drill-duration' }]],
+  );
   assert.equal(e.get(view.alarm), undefined);
 });

@@ -15,7 +15,11 @@ const directory: Directory = {
 
 function engine(settings: Partial<EngineSettings> = {}) {
   let n = 0;
-  return new AlarmEngine({ verifyWindowMs: 20_000, escalateAfterMs: 120_000, resolveQuietMs: 60_000, hushPeriodMs: 300_000, ...settings }, directory, () => `A${++n}`);
+  return new AlarmEngine(
+    { verifyWindowMs: 20_000, escalateAfterMs: 120_000, resolveQuietMs: 60_000, hushPeriodMs: 300_000, ...settings },
+    directory,
+    () => `A${++n}`,
+  );
 }
 /** A household answering through its phone (a user of the household). */
 const user = (id: string, role = 'household'): Cause => ({ by: { kind: 'user', id, role }, via: 'mqtt' });
@@ -93,7 +97,11 @@ test('origin hush silences a pre-alarm (hushed, watched) without ever alerting n
   journalBeforeAnnounce(fx);
   assert.equal(lastState(fx), 'hushed');
   assert.deepEqual(announces(fx)[0]!.households, ['a']);
-  assert.deepEqual(commands(fx).map((c) => [c.household, c.command.cmd]), [['a', 'silence']], "the household's own sounders are silenced");
+  assert.deepEqual(
+    commands(fx).map((c) => [c.household, c.command.cmd]),
+    [['a', 'silence']],
+    "the household's own sounders are silenced",
+  );
   assert.equal(announces(fx)[0]!.view.hushUntil, T0 + 5000 + 300_000);
   assert.equal(e.openAlarms().length, 1, 'still open: the hub watches it');
   assert.equal(e.nextDeadline(), T0 + 305_000, 'the verify window no longer runs; the hush period does');
@@ -133,7 +141,10 @@ test('neighbour responses are recorded once per household and re-published', () 
   const view = announces(r3.effects)[0]!.view;
   assert.deepEqual(
     view.responders.map((r) => [r.household, r.response]),
-    [['b', 'unable'], ['c', 'unable']],
+    [
+      ['b', 'unable'],
+      ['c', 'unable'],
+    ],
   );
   assert.deepEqual(announces(r3.effects)[0]!.households.sort(), ['a', 'b', 'c', 'd']);
 });
@@ -154,9 +165,15 @@ test('escalation: alarms in two households of one team escalate both', () => {
   const escalated = announces(fx).filter((a) => a.view.state === 'escalated');
   assert.equal(escalated.length, 2);
   assert.ok(escalated.every((a) => a.view.escalation === 'multiple-households'));
-  assert.ok(escalated.every((a) => a.households.length === 4), 'the whole team is alerted');
+  assert.ok(
+    escalated.every((a) => a.households.length === 4),
+    'the whole team is alerted',
+  );
   // Each alarm's view names both households alarming (the station sees the team's whole picture).
-  assert.ok(escalated.every((a) => [...(a.view.households ?? [])].sort().join() === 'a,b'), JSON.stringify(escalated.map((a) => a.view.households)));
+  assert.ok(
+    escalated.every((a) => [...(a.view.households ?? [])].sort().join() === 'a,b'),
+    JSON.stringify(escalated.map((a) => a.view.households)),
+  );
   // another team's alarm does not count
   const e2 = engine();
   e2.handleDeviceEvent(src('a'), ev('smoke'), T0);
@@ -182,7 +199,10 @@ test('escalation: an active alarm not cancelled within escalate-after; then only
   const h = e.handleDeviceEvent(src('a'), ev('hush'), T0 + 131_000);
   assert.equal(lastState(h), 'escalated');
   assert.equal(announces(h)[0]!.view.silencedAt, T0 + 131_000);
-  assert.deepEqual(commands(h).map((c) => c.household), ['a']);
+  assert.deepEqual(
+    commands(h).map((c) => c.household),
+    ['a'],
+  );
   assert.deepEqual(announces(h)[0]!.households.sort(), ['a', 'b', 'c', 'd'], 'neighbours are not stood down');
   // clearing and staying quiet does not close an escalated alarm
   e.handleDeviceEvent(src('a'), ev('clear'), T0 + 132_000);
@@ -236,7 +256,10 @@ test('a hushed alarm is re-raised by a new device, a panic, a neighbour need-hel
   ({ e, id } = hushed());
   const r = e.handleResponse('b', id, 'need-help', T0 + 3000, user('b'));
   assert.ok(r.ok);
-  assert.deepEqual(journals(r.effects).map((j) => j.transition), ['re-raised', 'escalated']);
+  assert.deepEqual(
+    journals(r.effects).map((j) => j.transition),
+    ['re-raised', 'escalated'],
+  );
 
   ({ e, id } = hushed());
   const temp = (t: number, at: number) => e.handleTelemetry(src('a', 'a-smoke'), { values: { temperature: t } }, at);

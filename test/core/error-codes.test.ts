@@ -28,8 +28,16 @@ test('every code in ERROR_CODES is documented, and every documented code exists'
   const doc = readFileSync(join(root, 'docs', 'errors.md'), 'utf8');
   const documented = new Set([...doc.matchAll(/^\| `([a-z_]+)` \|/gm)].map((m) => m[1]!));
   const codes = new Set<string>(Object.values(ERROR_CODES));
-  assert.deepEqual([...codes].filter((c) => !documented.has(c)), [], 'in ERROR_CODES, missing from docs/errors.md');
-  assert.deepEqual([...documented].filter((c) => !codes.has(c)), [], 'in docs/errors.md, not in ERROR_CODES');
+  assert.deepEqual(
+    [...codes].filter((c) => !documented.has(c)),
+    [],
+    'in ERROR_CODES, missing from docs/errors.md',
+  );
+  assert.deepEqual(
+    [...documented].filter((c) => !codes.has(c)),
+    [],
+    'in docs/errors.md, not in ERROR_CODES',
+  );
 });
 
 test('every code in ERROR_CODES is used by the hub or the bridge', () => {

@@ -69,10 +69,21 @@ test('no import cycles (type-only imports included)', () => {
     graph.set(f, deps);
   }
   assert.ok(graph.size > 100, `read ${graph.size} modules`);
-  assert.deepEqual(cycles(graph).map((c) => c.map((f) => relative(root, f)).sort()), []);
+  assert.deepEqual(
+    cycles(graph).map((c) => c.map((f) => relative(root, f)).sort()),
+    [],
+  );
 });
 
 test('the cycle finder finds a cycle', () => {
-  const g = new Map([['a', ['b']], ['b', ['c']], ['c', ['a']], ['d', ['a']]]);
-  assert.deepEqual(cycles(g).map((c) => c.sort()), [['a', 'b', 'c']]);
+  const g = new Map([
+    ['a', ['b']],
+    ['b', ['c']],
+    ['c', ['a']],
+    ['d', ['a']],
+  ]);
+  assert.deepEqual(
+    cycles(g).map((c) => c.sort()),
+    [['a', 'b', 'c']],
+  );
 });

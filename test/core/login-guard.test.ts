@@ -35,7 +35,11 @@ test('past the free attempts, one at a time, each failure doubling the block', (
   now += 1000;
   assert.deepEqual(th.check('k', now), { allowed: true });
   th.start('k', now);
-  assert.deepEqual(th.check('k', now), { allowed: false, retryAfterMs: 2000 }, 'one in flight past the free ones: the next waits as long as its failure would block');
+  assert.deepEqual(
+    th.check('k', now),
+    { allowed: false, retryAfterMs: 2000 },
+    'one in flight past the free ones: the next waits as long as its failure would block',
+  );
   assert.equal(th.fail('k', now), 2000);
   assert.equal(th.inFlight('k'), 0);
 });
@@ -101,7 +105,13 @@ test('the checker: unchecked refusals for a full queue are not failures; every r
   };
   const metrics = new MetricsRegistry();
   const c = new LoginChecker({
-    verifyPassword, clock, logger: silentLogger(), metrics, maxConcurrentChecks: 2, maxQueuedChecks: 2, refusalFloorMs: 150,
+    verifyPassword,
+    clock,
+    logger: silentLogger(),
+    metrics,
+    maxConcurrentChecks: 2,
+    maxQueuedChecks: 2,
+    refusalFloorMs: 150,
     guard: { address: { freeFailures: 100 }, user: { freeFailures: 100 } },
   });
   const t0 = performance.now();
@@ -110,7 +120,14 @@ test('the checker: unchecked refusals for a full queue are not failures; every r
   const reasons = results.map((r) => (r.ok ? 'ok' : r.reason)).sort();
   assert.deepEqual(reasons, ['bad_credentials', 'bad_credentials', 'bad_credentials', 'bad_credentials', 'busy', 'busy', 'busy', 'busy']);
   assert.ok(performance.now() - t0 >= 145, 'refusals keep their floor');
-  assert.equal(c.guard.failuresFrom('10.0.1.7', clock.now()) + c.guard.failuresFrom('10.0.1.6', clock.now()) + c.guard.failuresFrom('10.0.1.5', clock.now()) + c.guard.failuresFrom('10.0.1.4', clock.now()), 0, 'busy attempts are not failures');
+  assert.equal(
+    c.guard.failuresFrom('10.0.1.7', clock.now()) +
+      c.guard.failuresFrom('10.0.1.6', clock.now()) +
+      c.guard.failuresFrom('10.0.1.5', clock.now()) +
+      c.guard.failuresFrom('10.0.1.4', clock.now()),
+    0,
+    'busy attempts are not failures',
+  );
   assert.match(metrics.render(), /smokehub_login_refusals_total\{protocol="http",reason="busy"\} 4/);
   const ok = performance.now();
   const r = await c.checkPassword('http', '10.0.1.1', 'admin', 'right');

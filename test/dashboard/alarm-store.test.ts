@@ -11,9 +11,15 @@ import { alertingCount, alertsViewer, attentionFor, type Viewer } from '../../da
 
 function view(alarm: string, state: AlarmState, origin: string, updatedAt = 10, extra: Partial<AlarmView> = {}): AlarmView {
   return {
-    alarm, state, kind: 'smoke', team: 't1',
+    alarm,
+    state,
+    kind: 'smoke',
+    team: 't1',
     origin: { household: origin, name: '', address: '', lat: null, lon: null, device: `${origin}-smoke` },
-    raisedAt: 1, updatedAt, responders: [], ...extra,
+    raisedAt: 1,
+    updatedAt,
+    responders: [],
+    ...extra,
   };
 }
 const ids = () => Object.keys(getState().alarms).sort();
@@ -24,7 +30,13 @@ test('station: each retained state replaces the open alarms; an alarm updated af
   applyAlarm(view('a2', 'active', 't1-h2', 50));
   const changes = replaceOpenAlarms([view('a3', 'pre-alarm', 't1-h3')], { at: 40 });
   assert.deepEqual(ids(), ['a2', 'a3'], 'a1 closed meanwhile; a2 changed after the state was built');
-  assert.deepEqual(changes.map((c) => [c.prev?.alarm ?? null, c.next?.alarm ?? null]).sort(), [['a1', null], [null, 'a3']].sort());
+  assert.deepEqual(
+    changes.map((c) => [c.prev?.alarm ?? null, c.next?.alarm ?? null]).sort(),
+    [
+      ['a1', null],
+      [null, 'a3'],
+    ].sort(),
+  );
   // A late catch-up answer still listing a1 (older than the state that removed it) does not bring it back.
   replaceOpenAlarms([view('a1', 'active', 't1-h1'), view('a2', 'active', 't1-h2', 50), view('a3', 'pre-alarm', 't1-h3')]);
   assert.deepEqual(ids(), ['a2', 'a3']);

@@ -14,7 +14,11 @@ const NEIGHBOUR = { username: 'nguyen-t1h2', password: 'neighbour-password-1', h
 const ORIGIN = { username: 'nguyen-t1h1', password: 'origin-password-1', household: 't1-h1' };
 
 async function apiToken(hub: TestHub, username: string, password: string): Promise<string> {
-  const res = await fetch(`${hub.httpUrl}/api/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username, password }) });
+  const res = await fetch(`${hub.httpUrl}/api/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
   assert.equal(res.status, 200);
   return ((await res.json()) as { token: string }).token;
 }
@@ -111,7 +115,9 @@ test('dashboard in a real browser against a real hub', { timeout: 50_000 }, asyn
     await alert.locator('.phone-answer').waitFor({ timeout: 3000 });
     assert.equal(await coming.getAttribute('aria-pressed'), 'true');
     const responders = board.locator(`.alarm-card[data-alarm="${alarmId}"] .responders`);
-    await board.waitForFunction((id) => document.querySelector(`.alarm-card[data-alarm="${id}"] .responders`)?.textContent?.includes('1 coming'), alarmId, { timeout: 2000 });
+    await board.waitForFunction((id) => document.querySelector(`.alarm-card[data-alarm="${id}"] .responders`)?.textContent?.includes('1 coming'), alarmId, {
+      timeout: 2000,
+    });
     assert.match(await responders.innerText(), /1 coming/);
     await screenshot(phone, 'phone-answered');
   });
@@ -131,13 +137,21 @@ test('dashboard in a real browser against a real hub', { timeout: 50_000 }, asyn
     const now = Date.now();
     for (let i = 0; i < 6; i++) {
       const ts = now - (50 - i * 8) * 60_000;
-      await mosquittoPub({ port: hub.hub.mqttPort, device: c.device, secret: c.secret, topic: `smokehub/h/${c.household}/d/${c.device}/telemetry`, message: JSON.stringify({ ts, smoke: 10 + i * 7, temperature: 28 + i, battery: 90 - i }) });
+      await mosquittoPub({
+        port: hub.hub.mqttPort,
+        device: c.device,
+        secret: c.secret,
+        topic: `smokehub/h/${c.household}/d/${c.device}/telemetry`,
+        message: JSON.stringify({ ts, smoke: 10 + i * 7, temperature: 28 + i, battery: 90 - i }),
+      });
     }
     // Wait until the telemetry store has all six (it writes in batches).
     const token = await apiToken(hub, 'admin', hub.adminPassword);
     const deadline = Date.now() + 8000;
     for (;;) {
-      const r = await fetch(`${hub.httpUrl}/api/telemetry?household=t1-h1&field=smoke&from=${now - 3600_000}&to=${now + 60_000}&every=1m`, { headers: { Authorization: `Bearer ${token}` } });
+      const r = await fetch(`${hub.httpUrl}/api/telemetry?household=t1-h1&field=smoke&from=${now - 3600_000}&to=${now + 60_000}&every=1m`, {
+        headers: { Authorization: `Bearer ${token}` },
+      });
       const body = (await r.json()) as { series: { points: unknown[] }[] };
       if (body.series?.reduce((n, s) => n + s.points.length, 0) >= 6) break;
       assert.ok(Date.now() < deadline, 'telemetry stored in time');
@@ -197,7 +211,10 @@ test('dashboard in a real browser against a real hub', { timeout: 50_000 }, asyn
     // Two detectors stay connected (MQTT.js) and report their battery, one of them low.
     const pool = new ClientPool();
     t.after(() => pool.closeAll());
-    for (const [device, battery] of [['t1-h3-smoke', 12], ['t2-h1-smoke', 96]] as const) {
+    for (const [device, battery] of [
+      ['t1-h3-smoke', 12],
+      ['t2-h1-smoke', 96],
+    ] as const) {
       const c = hub.device(device);
       const client = await pool.device(hub.mqttUrl, c);
       await client.publishAsync(`smokehub/h/${c.household}/d/${device}/telemetry`, JSON.stringify({ battery }), { qos: 1 });
@@ -286,5 +303,9 @@ test('dashboard in a real browser against a real hub', { timeout: 50_000 }, asyn
     await screenshot(phone, 'login-phone');
   });
 
-  assert.deepEqual(errors.filter((e) => !/Failed to load resource/.test(e)), [], 'no page errors');
+  assert.deepEqual(
+    errors.filter((e) => !/Failed to load resource/.test(e)),
+    [],
+    'no page errors',
+  );
 });

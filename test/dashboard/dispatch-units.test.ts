@@ -21,9 +21,15 @@ import { sortAlarms } from '../../dashboard/src/pages/board.tsx';
 
 function view(alarm: string, extra: Partial<AlarmView> = {}): AlarmView {
   return {
-    alarm, state: 'active', kind: 'smoke', team: 't1',
+    alarm,
+    state: 'active',
+    kind: 'smoke',
+    team: 't1',
     origin: { household: 't1-h1', name: '', address: '', lat: null, lon: null, device: 't1-h1-smoke' },
-    raisedAt: 1, updatedAt: 10, responders: [], ...extra,
+    raisedAt: 1,
+    updatedAt: 10,
+    responders: [],
+    ...extra,
   };
 }
 
@@ -32,10 +38,22 @@ test('the drill chime is not the fire pattern', () => {
   const drill = tonePattern('drill', 2);
   assert.equal(fire.wave, 'square');
   assert.deepEqual([...new Set(fire.beeps.map((b) => b.freq))], [950]);
-  assert.deepEqual(fire.beeps.slice(0, 3).map((b) => [b.at, b.dur]), [[0, 0.5], [1, 0.5], [2, 0.5]], 'temporal-three');
+  assert.deepEqual(
+    fire.beeps.slice(0, 3).map((b) => [b.at, b.dur]),
+    [
+      [0, 0.5],
+      [1, 0.5],
+      [2, 0.5],
+    ],
+    'temporal-three',
+  );
   assert.equal(fire.length, 7);
   assert.equal(drill.wave, 'sine');
-  assert.deepEqual(drill.beeps.map((b) => b.freq), [660, 880, 660, 880], 'two notes a cycle');
+  assert.deepEqual(
+    drill.beeps.map((b) => b.freq),
+    [660, 880, 660, 880],
+    'two notes a cycle',
+  );
   assert.equal(drill.length, 3);
 });
 

@@ -21,15 +21,16 @@ import { mosquittoPub } from './mosquitto.ts';
 const skip = hasSocat() ? false : 'socat is not installed (apt-get install -y socat)';
 
 // Team t1: four households, t1-h1 with a dispatch card. t2-near (team t2) lives 10 m from t1-h1.
-const CSV = [
-  'team,household,name,address,phone,lat,lon,device,kind,secret,access,hazards,vulnerable,water',
-  't1,t1-h1,Nhà bà Lan,"12 ngõ 5 Lê Lợi, Hồng Gai",0901000001,20.950000,107.080000,t1-h1-smoke,smoke,,ngõ 2 m: xe đỗ đầu ngõ,2 bình gas,bà cụ 80 tuổi tầng 2,trụ nước đầu ngõ',
-  't1,t1-h2,Nhà ông Hùng,"14 ngõ 5 Lê Lợi",0901000002,20.950300,107.080000,t1-h2-smoke,smoke,,,,,',
-  't1,t1-h3,Nhà chị Mai,"16 ngõ 5 Lê Lợi",0901000003,20.950600,107.080000,t1-h3-smoke,smoke,,,,,',
-  't1,t1-h4,Nhà anh Bình,"18 ngõ 5 Lê Lợi",0901000004,20.950900,107.080000,t1-h4-smoke,smoke,,,,,',
-  't2,t2-near,Nhà anh Tú,"1A Lê Lợi",0901000009,20.950090,107.080000,t2-near-smoke,smoke,,,,,',
-  't2,t2-far,Nhà chú Sơn,"90 Trần Phú",0901000010,20.960000,107.090000,t2-far-smoke,smoke,,,,,',
-].join('\n') + '\n';
+const CSV =
+  [
+    'team,household,name,address,phone,lat,lon,device,kind,secret,access,hazards,vulnerable,water',
+    't1,t1-h1,Nhà bà Lan,"12 ngõ 5 Lê Lợi, Hồng Gai",0901000001,20.950000,107.080000,t1-h1-smoke,smoke,,ngõ 2 m: xe đỗ đầu ngõ,2 bình gas,bà cụ 80 tuổi tầng 2,trụ nước đầu ngõ',
+    't1,t1-h2,Nhà ông Hùng,"14 ngõ 5 Lê Lợi",0901000002,20.950300,107.080000,t1-h2-smoke,smoke,,,,,',
+    't1,t1-h3,Nhà chị Mai,"16 ngõ 5 Lê Lợi",0901000003,20.950600,107.080000,t1-h3-smoke,smoke,,,,,',
+    't1,t1-h4,Nhà anh Bình,"18 ngõ 5 Lê Lợi",0901000004,20.950900,107.080000,t1-h4-smoke,smoke,,,,,',
+    't2,t2-near,Nhà anh Tú,"1A Lê Lợi",0901000009,20.950090,107.080000,t2-near-smoke,smoke,,,,,',
+    't2,t2-far,Nhà chú Sơn,"90 Trần Phú",0901000010,20.960000,107.090000,t2-far-smoke,smoke,,,,,',
+  ].join('\n') + '\n';
 
 const CHIEF = { username: 'chief', password: 'chief-password-1' };
 const NEIGHBOUR = { username: 'hung-t1h2', password: 'neighbour-password-1', household: 't1-h2' };
@@ -43,7 +44,10 @@ async function waitUntil(what: string, check: () => boolean | Promise<boolean>, 
   }
 }
 
-test('the station acknowledges and dispatches from the board; phones say the truck is coming; nearby homes are marked', { skip, timeout: 120_000 }, async (t) => {
+test('the station acknowledges and dispatches from the board; phones say the truck is coming; nearby homes are marked', {
+  skip,
+  timeout: 120_000,
+}, async (t) => {
   await ensureDashboardBuilt();
   const dir = mkdtempSync(join(tmpdir(), 'smokehub-dash-dispatch-'));
   let pty: PtyModem | null = null;
@@ -70,7 +74,11 @@ test('the station acknowledges and dispatches from the board; phones say the tru
   browser = await launchBrowser();
   const errors: string[] = [];
   const open = async (who: { username: string; password: string }, phone: boolean): Promise<Page> => {
-    const ctx = await browser!.newContext(phone ? { viewport: { width: 375, height: 667 }, locale: 'vi-VN', hasTouch: true, isMobile: true } : { viewport: { width: 1366, height: 1000 }, locale: 'vi-VN' });
+    const ctx = await browser!.newContext(
+      phone
+        ? { viewport: { width: 375, height: 667 }, locale: 'vi-VN', hasTouch: true, isMobile: true }
+        : { viewport: { width: 1366, height: 1000 }, locale: 'vi-VN' },
+    );
     await recordTones(ctx);
     const page = await ctx.newPage();
     watchPage(page, errors);
@@ -85,7 +93,13 @@ test('the station acknowledges and dispatches from the board; phones say the tru
   await neighbour.locator('button[aria-pressed="true"]', { hasText: 'Âm thanh: bật' }).waitFor({ timeout: 3000 });
 
   const origin = h.device('t1-h1-smoke');
-  await mosquittoPub({ port: h.hub.mqttPort, device: origin.device, secret: origin.secret, topic: `smokehub/h/t1-h1/d/t1-h1-smoke/event`, message: JSON.stringify({ id: 'dispatch-e2e-1', type: 'smoke' }) });
+  await mosquittoPub({
+    port: h.hub.mqttPort,
+    device: origin.device,
+    secret: origin.secret,
+    topic: `smokehub/h/t1-h1/d/t1-h1-smoke/event`,
+    message: JSON.stringify({ id: 'dispatch-e2e-1', type: 'smoke' }),
+  });
   const card = board.locator('.alarm-card').first();
   await card.waitFor({ timeout: 3000 });
   const alarm = (await card.getAttribute('data-alarm'))!;
@@ -115,9 +129,22 @@ test('the station acknowledges and dispatches from the board; phones say the tru
   // Its answer reaches the board (a nearby household may answer another team's alarm over HTTP).
   await nearAlert.locator('button[data-response="coming"]').tap();
   await nearAlert.locator('.phone-answer').waitFor({ timeout: 3000 });
-  await waitUntil('the nearby answer on the board', async () => /t2-near: đang đến/.test(await card.locator('.responder-list').innerText().catch(() => '')), 5000);
+  await waitUntil(
+    'the nearby answer on the board',
+    async () =>
+      /t2-near: đang đến/.test(
+        await card
+          .locator('.responder-list')
+          .innerText()
+          .catch(() => ''),
+      ),
+    5000,
+  );
   assert.deepEqual(
-    h.hub.alarms.viewOf(alarm)!.responders.filter((r) => r.household === 't2-near').map((r) => [r.response, r.via]),
+    h.hub.alarms
+      .viewOf(alarm)!
+      .responders.filter((r) => r.household === 't2-near')
+      .map((r) => [r.response, r.via]),
     [['coming', 'http']],
   );
 
@@ -152,7 +179,10 @@ test('the station acknowledges and dispatches from the board; phones say the tru
   assert.equal(await nAlert.locator('.phone-acknowledged').count(), 0, 'dispatched replaces acknowledged');
   assert.match(await nAlert.locator('.phone-dispatch-note').innerText(), /2 xe, đi đường Lê Lợi/);
   assert.match(await card.locator('.timeline li[data-transition="acknowledged"]').innerText(), /Đội chữa cháy đã tiếp nhận.*chief \(trạm\), qua web/);
-  assert.match(await card.locator('.timeline li[data-transition="dispatched"]').innerText(), /Đã điều xe chữa cháy — ~7 phút · “2 xe, đi đường Lê Lợi” · chief \(trạm\), qua web/);
+  assert.match(
+    await card.locator('.timeline li[data-transition="dispatched"]').innerText(),
+    /Đã điều xe chữa cháy — ~7 phút · “2 xe, đi đường Lê Lợi” · chief \(trạm\), qua web/,
+  );
   assert.deepEqual({ ...h.hub.alarms.viewOf(alarm)!.dispatch, at: 0 }, { state: 'dispatched', at: 0, by: 'chief', etaMin: 7, note: '2 xe, đi đường Lê Lợi' });
   await screenshot(neighbour, 'phone-truck-coming');
 
@@ -186,5 +216,9 @@ test('the station acknowledges and dispatches from the board; phones say the tru
   await board.locator('.household-page .card-empty').waitFor({ timeout: 3000 });
   assert.match(await board.locator('.household-page .card-empty').innerText(), /chưa có thông tin thẻ chữa cháy/);
 
-  assert.deepEqual(errors.filter((e) => !/Failed to load resource/.test(e)), [], 'no page errors');
+  assert.deepEqual(
+    errors.filter((e) => !/Failed to load resource/.test(e)),
+    [],
+    'no page errors',
+  );
 });

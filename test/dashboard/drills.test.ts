@@ -29,7 +29,11 @@ test('a leader starts a drill; the phone marks it and chimes; the report shows t
   browser = await launchBrowser();
   const errors: string[] = [];
   const open = async (who: { username: string; password: string }, phone: boolean): Promise<Page> => {
-    const ctx = await browser!.newContext(phone ? { viewport: { width: 375, height: 667 }, locale: 'vi-VN', hasTouch: true, isMobile: true } : { viewport: { width: 1280, height: 800 }, locale: 'vi-VN' });
+    const ctx = await browser!.newContext(
+      phone
+        ? { viewport: { width: 375, height: 667 }, locale: 'vi-VN', hasTouch: true, isMobile: true }
+        : { viewport: { width: 1280, height: 800 }, locale: 'vi-VN' },
+    );
     await recordTones(ctx);
     const page = await ctx.newPage();
     watchPage(page, errors);
@@ -56,7 +60,11 @@ test('a leader starts a drill; the phone marks it and chimes; the report shows t
   await report.waitFor({ timeout: 3000 });
   const drill = (await report.getAttribute('data-drill'))!;
   assert.match(await report.locator('.drill-answered').innerText(), /0\/3 hộ đã trả lời/);
-  assert.equal(await report.locator('tr[data-household="t1-h1"] td').first().innerText(), 't1-h1 (Nơi giả định cháy)', "by default the team's first household is the pretend fire");
+  assert.equal(
+    await report.locator('tr[data-household="t1-h1"] td').first().innerText(),
+    't1-h1 (Nơi giả định cháy)',
+    "by default the team's first household is the pretend fire",
+  );
 
   // The household's phone: marked DRILL, its own style, the title says DRILL, and the drill chime played.
   const alert = phone.locator(`.phone-alert[data-alarm="${drill}"]`);
@@ -105,5 +113,9 @@ test('a leader starts a drill; the phone marks it and chimes; the report shows t
   const ended = await hub.api(await hub.login(CHIEF.username, CHIEF.password), `/api/drills/${drill}`);
   assert.equal(ended.body.state, 'resolved');
 
-  assert.deepEqual(errors.filter((e) => !/Failed to load resource/.test(e)), [], 'no page errors');
+  assert.deepEqual(
+    errors.filter((e) => !/Failed to load resource/.test(e)),
+    [],
+    'no page errors',
+  );
 });

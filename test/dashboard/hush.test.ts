@@ -45,7 +45,11 @@ test('hushed, stood down, raised again, silenced, reported false: board, phones 
   browser = await launchBrowser();
   const errors: string[] = [];
   const open = async (who: { username: string; password: string }, phone: boolean) => {
-    const ctx = await browser!.newContext(phone ? { viewport: { width: 375, height: 667 }, locale: 'vi-VN', hasTouch: true, isMobile: true } : { viewport: { width: 1366, height: 900 }, locale: 'vi-VN' });
+    const ctx = await browser!.newContext(
+      phone
+        ? { viewport: { width: 375, height: 667 }, locale: 'vi-VN', hasTouch: true, isMobile: true }
+        : { viewport: { width: 1366, height: 900 }, locale: 'vi-VN' },
+    );
     const page = await ctx.newPage();
     watchPage(page, errors);
     await login(page, hub.httpUrl, who.username, who.password);
@@ -102,7 +106,10 @@ test('hushed, stood down, raised again, silenced, reported false: board, phones 
   assert.match(await entry(board, alarm, 're-raised'), /Báo động lại.*hàng xóm cần giúp.*nguyen-t1h2 \(hộ gia đình\), qua web/);
   assert.match(await board.title(), /\(1\) BÁO CHÁY/);
   await nAlert.locator('.phone-standdown').waitFor({ state: 'detached', timeout: 3000 });
-  assert.match(await board.locator(`.alarm-card[data-alarm="${alarm}"] .responder-list`).innerText(), /t1-h2: cần giúp .*\(nguyen-t1h2 \(hộ gia đình\), qua web\)/);
+  assert.match(
+    await board.locator(`.alarm-card[data-alarm="${alarm}"] .responder-list`).innerText(),
+    /t1-h2: cần giúp .*\(nguyen-t1h2 \(hộ gia đình\), qua web\)/,
+  );
 
   // A detector's hush during the escalated alarm only silences the household's sounders.
   await publishEvent(hub, 't1-h1-smoke', { id: 'hush-e2e-2', type: 'hush' });
@@ -138,7 +145,11 @@ test('hushed, stood down, raised again, silenced, reported false: board, phones 
   await row.locator('button').first().click();
   await board.locator('.timeline-row .timeline li[data-transition="resolved-by-station"]').waitFor({ timeout: 3000 });
   assert.match(await board.locator('.timeline-row .timeline li[data-transition="resolved-by-station"]').innerText(), /chief \(trạm\), qua web/);
-  assert.ok(await timelineOf(board, alarm).count() === 0, 'the board card is gone');
+  assert.ok((await timelineOf(board, alarm).count()) === 0, 'the board card is gone');
 
-  assert.deepEqual(errors.filter((e) => !/Failed to load resource/.test(e)), [], 'no page errors');
+  assert.deepEqual(
+    errors.filter((e) => !/Failed to load resource/.test(e)),
+    [],
+    'no page errors',
+  );
 });

@@ -64,7 +64,13 @@ test('the page shows the outage, reconnects and catches up by itself', { timeout
 
   // An alarm is raised while the page cannot hear the hub.
   const c = hub.device('t2-h3-smoke');
-  await mosquittoPub({ port: hub.hub.mqttPort, device: c.device, secret: c.secret, topic: `smokehub/h/${c.household}/d/${c.device}/event`, message: JSON.stringify({ id: 'during-outage', type: 'smoke' }) });
+  await mosquittoPub({
+    port: hub.hub.mqttPort,
+    device: c.device,
+    secret: c.secret,
+    topic: `smokehub/h/${c.household}/d/${c.device}/event`,
+    message: JSON.stringify({ id: 'during-outage', type: 'smoke' }),
+  });
   await new Promise((r) => setTimeout(r, 500));
   assert.equal(await page.locator('.alarm-card').count(), 0);
 
@@ -93,7 +99,13 @@ test('an alarm closed while the page was disconnected disappears after the recon
   await page.locator('.live-pill[data-live="online"]').waitFor({ timeout: 5000 });
 
   const c = hub.device('t1-h2-smoke');
-  await mosquittoPub({ port: hub.hub.mqttPort, device: c.device, secret: c.secret, topic: `smokehub/h/${c.household}/d/${c.device}/event`, message: JSON.stringify({ id: 'closed-while-away', type: 'smoke' }) });
+  await mosquittoPub({
+    port: hub.hub.mqttPort,
+    device: c.device,
+    secret: c.secret,
+    topic: `smokehub/h/${c.household}/d/${c.device}/event`,
+    message: JSON.stringify({ id: 'closed-while-away', type: 'smoke' }),
+  });
   const card = page.locator('.alarm-card').first();
   await card.waitFor({ timeout: 5000 });
   const alarm = (await card.getAttribute('data-alarm'))!;
@@ -101,10 +113,13 @@ test('an alarm closed while the page was disconnected disappears after the recon
 
   // From now on the page cannot catch up over HTTP: only the retained MQTT state can tell it.
   let listRequests = 0;
-  await page.route((url) => url.pathname === '/api/alarms' && url.searchParams.get('state') === 'open', (route) => {
-    listRequests++;
-    return route.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({ error: 'unavailable', message: 'blocked by the test' }) });
-  });
+  await page.route(
+    (url) => url.pathname === '/api/alarms' && url.searchParams.get('state') === 'open',
+    (route) => {
+      listRequests++;
+      return route.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({ error: 'unavailable', message: 'blocked by the test' }) });
+    },
+  );
   await relay.down();
   await page.locator('#reconnecting-banner').waitFor({ timeout: 5000 });
 

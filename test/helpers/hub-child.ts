@@ -26,6 +26,14 @@ const listenBacklog = backlog === undefined ? undefined : Number(backlog);
 // HUB_CHILD_LOG_LEVEL=warn (etc.) logs to stderr (stdout carries the ports line) instead of nothing.
 const logLevel = process.env.HUB_CHILD_LOG_LEVEL;
 const logger = logLevel ? pino({ level: logLevel, base: undefined }, pino.destination(2)) : silentLogger();
-const hub = await startHub(loadConfig({ env: { SMOKEHUB_MQTTS_PORT: '0', SMOKEHUB_HTTPS_PORT: '0', ...process.env } }), { logger, extensions, ingressSliceMs: slice === undefined ? undefined : Number(slice), journalSync, reserveBytes, loginGuard, listenBacklog });
+const hub = await startHub(loadConfig({ env: { SMOKEHUB_MQTTS_PORT: '0', SMOKEHUB_HTTPS_PORT: '0', ...process.env } }), {
+  logger,
+  extensions,
+  ingressSliceMs: slice === undefined ? undefined : Number(slice),
+  journalSync,
+  reserveBytes,
+  loginGuard,
+  listenBacklog,
+});
 process.stdout.write(JSON.stringify({ mqttPort: hub.mqttPort, httpPort: hub.httpPort, mqttsPort: hub.mqttsPort, httpsPort: hub.httpsPort }) + '\n');
 process.on('SIGTERM', () => void hub.stop().then(() => process.exit(0)));

@@ -62,7 +62,15 @@ export function neighbourhoodCsv(teams = 2, perTeam = 3): string {
 }
 
 export async function startTestHub(
-  opts: { config?: Partial<HubConfig>; csv?: string; clock?: Clock; extensions?: HubExtension[]; dataDir?: string; fsyncFile?: StartHubOptions['fsyncFile']; loginRefusalFloorMs?: number } = {},
+  opts: {
+    config?: Partial<HubConfig>;
+    csv?: string;
+    clock?: Clock;
+    extensions?: HubExtension[];
+    dataDir?: string;
+    fsyncFile?: StartHubOptions['fsyncFile'];
+    loginRefusalFloorMs?: number;
+  } = {},
 ): Promise<TestHub> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'smokehub-test-'));
   const config: HubConfig = {
@@ -76,7 +84,13 @@ export async function startTestHub(
     ...opts.config,
   };
   const logger = process.env.SMOKEHUB_TEST_LOG ? createLogger({ level: process.env.SMOKEHUB_TEST_LOG }) : silentLogger();
-  const hub = await startHub(config, { clock: opts.clock, logger, extensions: opts.extensions, fsyncFile: opts.fsyncFile, loginRefusalFloorMs: opts.loginRefusalFloorMs });
+  const hub = await startHub(config, {
+    clock: opts.clock,
+    logger,
+    extensions: opts.extensions,
+    fsyncFile: opts.fsyncFile,
+    loginRefusalFloorMs: opts.loginRefusalFloorMs,
+  });
   let credentials: Credential[] = [];
   try {
     credentials = importCsv(hub.registry, opts.csv ?? neighbourhoodCsv()).credentials;

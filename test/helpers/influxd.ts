@@ -40,7 +40,11 @@ export interface Influxd {
 }
 
 export interface InfluxQueryResult {
-  results: Array<{ statement_id: number; error?: string; series?: Array<{ name: string; tags?: Record<string, string>; columns: string[]; values: unknown[][] }> }>;
+  results: Array<{
+    statement_id: number;
+    error?: string;
+    series?: Array<{ name: string; tags?: Record<string, string>; columns: string[]; values: unknown[][] }>;
+  }>;
 }
 
 const live = new Set<ChildProcess>();
@@ -142,10 +146,12 @@ bind-address = "127.0.0.1:${rpcPort}"
       c.stderr!.on('data', (d: Buffer) => {
         stderrTail = (stderrTail + d.toString()).slice(-4000);
       });
-      exited = new Promise((resolve) => c.once('exit', () => {
-        live.delete(c);
-        resolve();
-      }));
+      exited = new Promise((resolve) =>
+        c.once('exit', () => {
+          live.delete(c);
+          resolve();
+        }),
+      );
       try {
         await waitReady();
       } catch (err) {
@@ -188,7 +194,9 @@ bind-address = "127.0.0.1:${rpcPort}"
     await handle.start();
     if (opts.auth) {
       // With no user yet, InfluxDB 1.x lets the first admin be created without credentials.
-      const body = new URLSearchParams({ q: `CREATE USER "${opts.auth.username}" WITH PASSWORD '${opts.auth.password.replace(/'/g, "\\'")}' WITH ALL PRIVILEGES` });
+      const body = new URLSearchParams({
+        q: `CREATE USER "${opts.auth.username}" WITH PASSWORD '${opts.auth.password.replace(/'/g, "\\'")}' WITH ALL PRIVILEGES`,
+      });
       const res = await fetch(`${baseUrl}/query`, { method: 'POST', body });
       if (!res.ok) throw new Error(`creating the influx admin user failed: HTTP ${res.status} ${await res.text()}`);
     }

@@ -109,7 +109,14 @@ export class ModemSimulator {
 
   constructor(opts: SimulatorOptions = {}) {
     this.o = {
-      simAbsent: false, registered: true, csq: 21, smsLatencyMs: 30, errorOn: [], lte: false, dialMs: 100, athIgnored: false,
+      simAbsent: false,
+      registered: true,
+      csq: 21,
+      smsLatencyMs: 30,
+      errorOn: [],
+      lte: false,
+      dialMs: 100,
+      athIgnored: false,
       ...opts,
     };
     this.pinOk = !opts.pin;
@@ -238,9 +245,11 @@ export class ModemSimulator {
   /** Runs `fn` after the commands before it; dropped when the modem was pulled in between (power lost). */
   private queue(fn: () => Promise<void> | void): void {
     const gen = this.plugGeneration;
-    this.busy = this.busy.then(() => (gen === this.plugGeneration ? fn() : undefined)).catch((err) => {
-      this.transcript.push(`! ${(err as Error).message}`);
-    });
+    this.busy = this.busy
+      .then(() => (gen === this.plugGeneration ? fn() : undefined))
+      .catch((err) => {
+        this.transcript.push(`! ${(err as Error).message}`);
+      });
   }
 
   private later(ms: number): Promise<void> {
@@ -389,7 +398,15 @@ export class ModemSimulator {
     }
   }
 
-  private record(to: string, text: string, alphabet: string, statusReport: boolean, mr: number, startedAt: number, concat?: { ref: number; total: number; seq: number }): void {
+  private record(
+    to: string,
+    text: string,
+    alphabet: string,
+    statusReport: boolean,
+    mr: number,
+    startedAt: number,
+    concat?: { ref: number; total: number; seq: number },
+  ): void {
     if (!concat) {
       this.sent.push({ to, text, alphabet, parts: 1, refs: [mr], statusReport, startedAt, at: Date.now() });
       return;
@@ -401,7 +418,10 @@ export class ModemSimulator {
     p.refs.push(mr);
     if (p.parts.size < p.total) return;
     this.partial.delete(key);
-    const joined = [...p.parts].sort((a, b) => a[0] - b[0]).map((e) => e[1]).join('');
+    const joined = [...p.parts]
+      .sort((a, b) => a[0] - b[0])
+      .map((e) => e[1])
+      .join('');
     this.sent.push({ to, text: joined, alphabet, parts: p.total, refs: p.refs, statusReport, startedAt: Math.min(p.startedAt, startedAt), at: Date.now() });
   }
 

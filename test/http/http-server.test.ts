@@ -42,7 +42,13 @@ before(async () => {
   store = new SqliteRegistryStore(db, { dataDir });
   importCsv(
     store,
-    [HEADER, 'T1,H1,Nhà A,1 Lê Lợi,,16.4,107.5,D1,smoke,', 'T1,H1,Nhà A,1 Lê Lợi,,16.4,107.5,D2,panic,', 'T1,H2,Nhà B,2 Lê Lợi,,,,D3,heat,', 'T2,H3,Nhà C,3 Lê Lợi,,,,D4,co,'].join('\n'),
+    [
+      HEADER,
+      'T1,H1,Nhà A,1 Lê Lợi,,16.4,107.5,D1,smoke,',
+      'T1,H1,Nhà A,1 Lê Lợi,,16.4,107.5,D2,panic,',
+      'T1,H2,Nhà B,2 Lê Lợi,,,,D3,heat,',
+      'T2,H3,Nhà C,3 Lê Lợi,,,,D4,co,',
+    ].join('\n'),
   );
   await store.addUser({ username: 'admin', role: 'station', password: PW.admin });
   await store.addUser({ username: 'lead', role: 'team-leader', team: 'T1', password: PW.lead });
@@ -251,7 +257,12 @@ test('CSRF: cookie-authenticated state changes need JSON and a same-origin Origi
   assert.equal(same.status, 200);
   const bearer = await raw('POST', '/api/echo', { Authorization: `Bearer ${token}` });
   assert.equal(bearer.status, 200);
-  const crossLogin = await raw('POST', '/api/login', { 'Content-Type': 'application/json', Origin: 'http://evil.example' }, JSON.stringify({ username: 'x', password: 'y' }));
+  const crossLogin = await raw(
+    'POST',
+    '/api/login',
+    { 'Content-Type': 'application/json', Origin: 'http://evil.example' },
+    JSON.stringify({ username: 'x', password: 'y' }),
+  );
   assert.equal(crossLogin.status, 403);
 });
 
@@ -272,21 +283,39 @@ test('households are scoped: station all, team-leader its team, household its ow
   const get = (token: string, path: string) => raw('GET', path, { Authorization: `Bearer ${token}` });
 
   const all = (await get(station, '/api/households')).json().households;
-  assert.deepEqual(all.map((h: { id: string }) => h.id), ['H1', 'H2', 'H3']);
+  assert.deepEqual(
+    all.map((h: { id: string }) => h.id),
+    ['H1', 'H2', 'H3'],
+  );
   const h1 = all[0];
   assert.deepEqual(h1, {
-    id: 'H1', team: 'T1', name: 'Nhà A', address: '1 Lê Lợi', phone: '', lat: 16.4, lon: 107.5,
+    id: 'H1',
+    team: 'T1',
+    name: 'Nhà A',
+    address: '1 Lê Lợi',
+    phone: '',
+    lat: 16.4,
+    lon: 107.5,
     devices: [
       { id: 'D1', kind: 'smoke', enrolledAt: h1.devices[0].enrolledAt, online: true, lastSeen: 1234 },
       { id: 'D2', kind: 'panic', enrolledAt: h1.devices[1].enrolledAt, online: false, lastSeen: null },
     ],
   });
-  assert.deepEqual((await get(station, '/api/households?team=T2')).json().households.map((h: { id: string }) => h.id), ['H3']);
+  assert.deepEqual(
+    (await get(station, '/api/households?team=T2')).json().households.map((h: { id: string }) => h.id),
+    ['H3'],
+  );
   assert.equal((await get(station, '/api/households?team=bad%20id')).status, 400);
 
-  assert.deepEqual((await get(lead, '/api/households')).json().households.map((h: { id: string }) => h.id), ['H1', 'H2']);
+  assert.deepEqual(
+    (await get(lead, '/api/households')).json().households.map((h: { id: string }) => h.id),
+    ['H1', 'H2'],
+  );
   assert.equal((await get(lead, '/api/households?team=T2')).status, 403);
-  assert.deepEqual((await get(home, '/api/households')).json().households.map((h: { id: string }) => h.id), ['H1']);
+  assert.deepEqual(
+    (await get(home, '/api/households')).json().households.map((h: { id: string }) => h.id),
+    ['H1'],
+  );
 
   assert.equal((await get(station, '/api/households/H3')).json().id, 'H3');
   assert.equal((await get(lead, '/api/households/H2')).json().devices[0].id, 'D3');
@@ -330,7 +359,15 @@ test('static files: content types, immutable hashed assets, gzip, ETag 304, SPA 
   assert.equal(head.status, 200);
   assert.equal(head.body.length, 0);
 
-  for (const path of ['/../secret.txt', '/%2e%2e/secret.txt', '/assets/..%2f..%2fsecret.txt', '/assets/%2e%2e/%2e%2e/secret.txt', '/..%5csecret.txt', '/%00index.html', '/.hidden']) {
+  for (const path of [
+    '/../secret.txt',
+    '/%2e%2e/secret.txt',
+    '/assets/..%2f..%2fsecret.txt',
+    '/assets/%2e%2e/%2e%2e/secret.txt',
+    '/..%5csecret.txt',
+    '/%00index.html',
+    '/.hidden',
+  ]) {
     const r = await raw('GET', path);
     assert.ok(!r.text.includes('TOP SECRET'), path);
     assert.ok(r.status === 404 || r.status === 400 || (r.status === 200 && r.text.includes('<title>smokehub')), `${path} → ${r.status}`);

@@ -122,8 +122,14 @@ test('unfinished headers, silent connections and half-sent bodies are closed by 
   assert.equal(sorted.length, 3 * N);
   const early = sorted.slice(0, 2 * N);
   const late = sorted.slice(2 * N);
-  assert.ok(early.every((ms) => ms >= HEADERS_MS - 50 && ms < HEADERS_MS + 1000), `header-phase lifetimes ${early.join(',')}`);
-  assert.ok(late.every((ms) => ms >= REQUEST_MS - 50 && ms < REQUEST_MS + 1000), `half-body lifetimes ${late.join(',')}`);
+  assert.ok(
+    early.every((ms) => ms >= HEADERS_MS - 50 && ms < HEADERS_MS + 1000),
+    `header-phase lifetimes ${early.join(',')}`,
+  );
+  assert.ok(
+    late.every((ms) => ms >= REQUEST_MS - 50 && ms < REQUEST_MS + 1000),
+    `half-body lifetimes ${late.join(',')}`,
+  );
   // They were told why, and the server closed its side (an attacker's open side does not hold the socket).
   for (const a of [...slowHeaders, ...silent]) assert.match(a.got(), /^HTTP\/1\.1 408 /);
   await waitFor('the clients to see the close (FIN or reset)', () => [...slowHeaders, ...silent, ...halfBody].every((a) => a.ended()), 1000);
@@ -179,7 +185,17 @@ test('web connections never take the descriptors held back for enrolled devices 
   const s = await start({
     timeouts: { headersMs: 10_000, requestMs: 10_000 },
     budget: (metrics) =>
-      new ConnectionBudget({ fdLimit: 80, countFds: () => null, enrolledDevices: () => 40, maxWeb: 1000, maxWebPerAddress: 1000, webFloor: 4, clock: systemClock, logger: silentLogger(), metrics }),
+      new ConnectionBudget({
+        fdLimit: 80,
+        countFds: () => null,
+        enrolledDevices: () => 40,
+        maxWeb: 1000,
+        maxWebPerAddress: 1000,
+        webFloor: 4,
+        clock: systemClock,
+        logger: silentLogger(),
+        metrics,
+      }),
   });
   const web = await Promise.all(Array.from({ length: 12 }, () => attacker(s.port)));
   await waitFor('four refusals', () => web.filter((a) => a.ended()).length === 4, 3000);

@@ -97,7 +97,14 @@ test('the /mqtt WebSocket upgrade is refused with 403 for a foreign Origin, befo
       ws.on('error', (err) => resolve(`error ${err.message}`));
     });
   assert.equal(await wsStatus('http://evil.example'), 'refused 403');
-  const c = await mqtt.connectAsync(th.wsUrl, { username: 'admin', password: th.adminPassword, clientId: 'origin-own-page', reconnectPeriod: 0, connectTimeout: 3000, wsOptions: { headers: { Origin: `http://127.0.0.1:${port}` } } });
+  const c = await mqtt.connectAsync(th.wsUrl, {
+    username: 'admin',
+    password: th.adminPassword,
+    clientId: 'origin-own-page',
+    reconnectPeriod: 0,
+    connectTimeout: 3000,
+    wsOptions: { headers: { Origin: `http://127.0.0.1:${port}` } },
+  });
   assert.equal(c.connected, true);
   await c.endAsync();
   assert.equal(rejects.get({ reason: 'forbidden_origin' }), 5);

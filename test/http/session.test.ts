@@ -11,7 +11,14 @@ import { SESSION_IDLE_MS } from '../../hub/store/registry-store.ts';
 import { tempRegistry } from '../registry/helpers.ts';
 
 test('cookie and bearer parsing', () => {
-  assert.deepEqual([...parseCookies('a=1; smokehub_session=tok%2Dx; b="q"; junk; =x')], [['a', '1'], ['smokehub_session', 'tok-x'], ['b', 'q']]);
+  assert.deepEqual(
+    [...parseCookies('a=1; smokehub_session=tok%2Dx; b="q"; junk; =x')],
+    [
+      ['a', '1'],
+      ['smokehub_session', 'tok-x'],
+      ['b', 'q'],
+    ],
+  );
   assert.deepEqual(extractToken({ authorization: 'Bearer abc', cookie: 'smokehub_session=def' }), { token: 'abc', via: 'bearer' });
   assert.deepEqual(extractToken({ cookie: 'other=1; smokehub_session=def' }), { token: 'def', via: 'cookie' });
   assert.equal(extractToken({ authorization: 'Basic Zm9vOmJhcg==' }), null);

@@ -10,9 +10,7 @@ import { ClientPool, Inbox } from '../helpers/mqtt-clients.ts';
 let th: TestHub;
 const pool = new ClientPool();
 // t2-near lives 10 m from t1-h1, in team t2
-const csv =
-  neighbourhoodCsv(2, 3) +
-  't2,t2-near,Nhà Trần,"1A Lê Lợi",0912345678,20.960390,107.080300,t2-near-smoke,smoke,\n';
+const csv = neighbourhoodCsv(2, 3) + 't2,t2-near,Nhà Trần,"1A Lê Lợi",0912345678,20.960390,107.080300,t2-near-smoke,smoke,\n';
 
 before(async () => {
   th = await startTestHub({ csv, config: { verifyWindowS: 0 } });
@@ -49,7 +47,12 @@ test('a house of another team 10 m away gets the alert marked nearby and may ans
   const ack = await th.api(admin, `/api/alarms/${alert.alarm}/acknowledge`, { method: 'POST' });
   assert.equal(ack.status, 200);
   assert.equal(ack.body.dispatch.state, 'acknowledged');
-  for (const [body, why] of [[{ etaMin: -1 }, 'negative eta'], [{ etaMin: 'soon' }, 'eta not a number'], [{ truck: 2 }, 'unknown field'], [{ note: 'a\nb' }, 'two-line note']] as const) {
+  for (const [body, why] of [
+    [{ etaMin: -1 }, 'negative eta'],
+    [{ etaMin: 'soon' }, 'eta not a number'],
+    [{ truck: 2 }, 'unknown field'],
+    [{ note: 'a\nb' }, 'two-line note'],
+  ] as const) {
     const r = await th.api(admin, `/api/alarms/${alert.alarm}/dispatch`, { method: 'POST', body: JSON.stringify(body) });
     assert.equal(r.status, 400, why);
   }
@@ -88,7 +91,10 @@ test('drills: a team leader starts one for its team (not another), households an
   assert.ok(h3.afterS >= 0);
   assert.equal(report.body.households.find((h: any) => h.household === 't1-h1').response, null);
   const list = await th.api(leader, '/api/drills');
-  assert.deepEqual(list.body.drills.map((x: any) => x.alarm), [alert.alarm]);
+  assert.deepEqual(
+    list.body.drills.map((x: any) => x.alarm),
+    [alert.alarm],
+  );
   const home = await th.login('home12', 'household-password');
   assert.equal((await th.api(home, '/api/drills', { method: 'POST', body: JSON.stringify({ team: 't1' }) })).status, 403);
   const admin = await th.login('admin', th.adminPassword);

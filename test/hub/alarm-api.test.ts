@@ -23,7 +23,6 @@ after(async () => {
   await th?.stop();
 });
 
-
 test('pre-alarm → active after the verify window → escalated after escalate-after; HTTP sees each step', async () => {
   const admin = await th.login('admin', th.adminPassword);
   const origin = await pool.device(th.mqttUrl, th.device('t1-h1-smoke'));
@@ -41,7 +40,10 @@ test('pre-alarm → active after the verify window → escalated after escalate-
 
   let list = await th.api(admin, '/api/alarms?state=open');
   assert.equal(list.status, 200);
-  assert.deepEqual(list.body.alarms.map((a: any) => [a.alarm, a.state]), [[pre.alarm, 'pre-alarm']]);
+  assert.deepEqual(
+    list.body.alarms.map((a: any) => [a.alarm, a.state]),
+    [[pre.alarm, 'pre-alarm']],
+  );
 
   clock.advance(20_000);
   const active = (await nIn.next((m) => m.json().state === 'active', 2000, 'neighbour alert')).json();
@@ -51,7 +53,10 @@ test('pre-alarm → active after the verify window → escalated after escalate-
   const home = await th.login('home12', 'household-password');
   const answered = await th.api(home, `/api/alarms/${pre.alarm}/respond`, { method: 'POST', body: JSON.stringify({ response: 'coming' }) });
   assert.equal(answered.status, 200);
-  assert.deepEqual(answered.body.responders.map((r: any) => r.household), ['t1-h2']);
+  assert.deepEqual(
+    answered.body.responders.map((r: any) => r.household),
+    ['t1-h2'],
+  );
   // ... but not for another household, and not for another team's alarm
   const forged = await th.api(home, `/api/alarms/${pre.alarm}/respond`, { method: 'POST', body: JSON.stringify({ household: 't1-h3', response: 'coming' }) });
   assert.equal(forged.status, 403);
@@ -65,7 +70,10 @@ test('pre-alarm → active after the verify window → escalated after escalate-
 
   const one = await th.api(admin, `/api/alarms/${pre.alarm}`);
   assert.equal(one.status, 200);
-  assert.deepEqual(one.body.timeline.map((t: any) => t.transition), ['raised', 'activated', 'response', 'escalated']);
+  assert.deepEqual(
+    one.body.timeline.map((t: any) => t.transition),
+    ['raised', 'activated', 'response', 'escalated'],
+  );
 
   // scopes: a team leader of another team and a household of another team cannot see it
   const leader2 = await th.login('leader2', 'leader-password-2');
@@ -125,7 +133,10 @@ test('all clear + quiet period resolves; origin hush silences a pre-alarm, then 
   await sleep(100);
   clock.advance(59_000);
   await sleep(100);
-  assert.equal(inbox.count((m) => m.json().state === 'resolved'), 0);
+  assert.equal(
+    inbox.count((m) => m.json().state === 'resolved'),
+    0,
+  );
   clock.advance(1_000);
   await inbox.next((m) => m.json().state === 'resolved', 2000, 'resolved after the quiet period');
 });
@@ -149,7 +160,11 @@ test('when the journal cannot be written (disk full, I/O error) alarms are still
     assert.deepEqual((await health.json()).reasons, ['journal']);
     await sleep(1500); // two retries fail meanwhile
     assert.equal(acked, 0, 'no PUBACK while the event is not in the journal');
-    assert.equal(inbox.count((m) => m.json().origin.household === 't2-h3'), 1, 'the redelivery is still recognised');
+    assert.equal(
+      inbox.count((m) => m.json().origin.household === 't2-h3'),
+      1,
+      'the redelivery is still recognised',
+    );
     const metrics = await (await fetch(`${th.httpUrl}/metrics`)).text();
     assert.match(metrics, /smokehub_journal_errors_total [1-9]/);
     assert.match(metrics, /smokehub_journal_backlog [1-9]/);

@@ -177,7 +177,10 @@ test('a connection that stops reading delays nobody, is bounded and is closed (T
     await waitFor(() => healthyTelemetry > healthyBefore + 50, 5000, `${label}: telemetry to the healthy subscriber`);
     // Closed once it has not drained for the timeout.
     await waitFor(() => cuts('drain_timeout') === cutsBefore + 1, (TIMEOUT_S + 10) * 1000, `${label}: the stuck connection being closed`);
-    assert.ok(Date.now() - frozenAt >= TIMEOUT_S * 1000, `${label}: closed ${Date.now() - frozenAt} ms after it stopped reading, before the ${TIMEOUT_S} s timeout`);
+    assert.ok(
+      Date.now() - frozenAt >= TIMEOUT_S * 1000,
+      `${label}: closed ${Date.now() - frozenAt} ms after it stopped reading, before the ${TIMEOUT_S} s timeout`,
+    );
     assert.ok(maxHeld > 0.5 * MiB && maxHeld <= MiB + 2048, `${label}: the hub held at most ${maxHeld} bytes for it (bound: 1 MiB)`);
     t.diagnostic(`${label}: closed ${Date.now() - frozenAt} ms after it stopped reading; at most ${maxHeld} bytes held`);
   };
@@ -201,7 +204,14 @@ test('a connection that stops reading delays nobody, is bounded and is closed (T
 
 async function startChild(dataDir: string, children: ChildProcess[]): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/hub-child.ts'], {
-    env: { ...process.env, SMOKEHUB_DATA: dataDir, SMOKEHUB_HOST: '127.0.0.1', SMOKEHUB_MQTT_PORT: '0', SMOKEHUB_HTTP_PORT: '0', SMOKEHUB_VERIFY_WINDOW_S: '0' },
+    env: {
+      ...process.env,
+      SMOKEHUB_DATA: dataDir,
+      SMOKEHUB_HOST: '127.0.0.1',
+      SMOKEHUB_MQTT_PORT: '0',
+      SMOKEHUB_HTTP_PORT: '0',
+      SMOKEHUB_VERIFY_WINDOW_S: '0',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   children.push(child);
@@ -283,7 +293,10 @@ for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
     assert.equal(views[0].alarm, active.alarm);
     assert.equal(views[0].state, 'active', 'first the alert queued before the restart');
     assert.deepEqual(views[0].responders, []);
-    assert.deepEqual(views.at(-1).responders.map((r: any) => [r.household, r.response]), [['t1-h3', 'coming']]);
+    assert.deepEqual(
+      views.at(-1).responders.map((r: any) => [r.household, r.response]),
+      [['t1-h3', 'coming']],
+    );
 
     // 6. Retained messages survived too.
     const st3 = await pool.connect(hub.url, { clientId: 'st-3', ...STATION });

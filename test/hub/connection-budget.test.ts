@@ -29,7 +29,19 @@ const fdsOf = (child: ChildProcess): number | null => {
   }
 };
 
-const base: BudgetState = { limit: 1000, other: 60, spare: 32, web: 0, webOfAddress: 0, mqtt: 0, devices: 500, connectedDevices: 0, maxWeb: 2048, maxWebPerAddress: 256, webFloor: 16 };
+const base: BudgetState = {
+  limit: 1000,
+  other: 60,
+  spare: 32,
+  web: 0,
+  webOfAddress: 0,
+  mqtt: 0,
+  devices: 500,
+  connectedDevices: 0,
+  maxWeb: 2048,
+  maxWebPerAddress: 256,
+  webFloor: 16,
+};
 
 test('admission rule: web connections are refused before they touch the devices’ reserve; MQTT only at the limit', () => {
   // 1000 - 60 - 32 - 500 = 408 descriptors for the web while no device is connected.
@@ -156,19 +168,30 @@ test('with the HTTP budget full of slow clients, every enrolled detector connect
   const headersPhase = attack.filter((_, i) => i % 2 === 0);
   const bodyPhase = attack.filter((_, i) => i % 2 === 1);
   for (const a of headersPhase) a.socket.write('GET /health HTTP/1.1\r\nHost: hub\r\nX-Slow: ');
-  for (const a of bodyPhase) a.socket.write('POST /api/login HTTP/1.1\r\nHost: hub\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"username":');
+  for (const a of bodyPhase)
+    a.socket.write('POST /api/login HTTP/1.1\r\nHost: hub\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"username":');
   // The budget fills (fewer than 100 web connections fit: 260 less the process' own, the spare and 100 devices); the rest is refused at once.
   await waitFor('the web budget to fill and the rest to be refused', () => attack.filter((a) => a.closedAfter !== null).length >= 200, 10_000);
-  assert.ok(attack.some((a) => a.got.startsWith('HTTP/1.1 503 ')), 'told 503');
+  assert.ok(
+    attack.some((a) => a.got.startsWith('HTTP/1.1 503 ')),
+    'told 503',
+  );
 
   // 2. Every enrolled device connects while the slow clients hold the web budget.
   const clients: MqttClient[] = [];
   const failures: string[] = [];
   for (let i = 0; i < creds.length; i += 20) {
-    const batch = await Promise.all(creds.slice(i, i + 20).map((c) => pool.device(mqttUrl, c).catch((err: Error) => (failures.push(`${c.device}: ${err.message}`), null))));
+    const batch = await Promise.all(
+      creds.slice(i, i + 20).map((c) => pool.device(mqttUrl, c).catch((err: Error) => (failures.push(`${c.device}: ${err.message}`), null))),
+    );
     for (const c of batch) if (c) clients.push(c);
   }
-  const why = () => JSON.stringify({ failures: failures.slice(0, 3), hubFds: fdsOf(hub.child), log: hub.logs.filter((l) => l.module === 'connections' || l.level >= 50).slice(-5) });
+  const why = () =>
+    JSON.stringify({
+      failures: failures.slice(0, 3),
+      hubFds: fdsOf(hub.child),
+      log: hub.logs.filter((l) => l.module === 'connections' || l.level >= 50).slice(-5),
+    });
   assert.equal(clients.length, 100, `every device connects: ${why()}`);
   const b = clients.find((c) => c.options.clientId === 't1-h2-smoke')!;
   const a = clients.find((c) => c.options.clientId === 't1-h1-smoke')!;

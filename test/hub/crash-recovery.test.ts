@@ -82,7 +82,10 @@ test('open alarms, responders and timers survive kill -9', async () => {
   await neighbour.subscribeAsync('smokehub/h/t1-h2/alert', { qos: 1 });
   const active = (await nIn.next((m) => m.json().state === 'active', 6000, 'activation after restart')).json();
   assert.equal(active.alarm, raised.alarm, 'the same alarm continues');
-  assert.ok(active.updatedAt - raised.raisedAt >= 3000 && active.updatedAt - raised.raisedAt < 6000, `activated ${active.updatedAt - raised.raisedAt} ms after the raise`);
+  assert.ok(
+    active.updatedAt - raised.raisedAt >= 3000 && active.updatedAt - raised.raisedAt < 6000,
+    `activated ${active.updatedAt - raised.raisedAt} ms after the raise`,
+  );
   // the redelivered event id is not a new alarm
   const origin2 = await pool.device(hub.mqttUrl, cred('t1-h1-smoke'));
   await origin2.publishAsync('smokehub/h/t1-h1/d/t1-h1-smoke/event', JSON.stringify({ id: 'crash-1', type: 'smoke' }), { qos: 1 });
@@ -98,7 +101,10 @@ test('open alarms, responders and timers survive kill -9', async () => {
   await st3.subscribeAsync('smokehub/station/alarm', { qos: 1 });
   const caught = (await in3.next(() => true, 3000, 'catch-up')).json();
   assert.equal(caught.alarm, raised.alarm);
-  assert.deepEqual(caught.responders.map((r: any) => [r.household, r.response]), [['t1-h2', 'coming']]);
+  assert.deepEqual(
+    caught.responders.map((r: any) => [r.household, r.response]),
+    [['t1-h2', 'coming']],
+  );
   const esc = (await in3.next((m) => m.json().state === 'escalated', 8000, 'escalation')).json();
   assert.equal(esc.escalation, 'not-cancelled-in-time');
   assert.equal(esc.alarm, raised.alarm);

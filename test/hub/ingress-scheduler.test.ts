@@ -20,7 +20,10 @@ class FakeClient implements SchedulableClient {
   connackSent = true;
   closed = false;
   reads = 0;
-  constructor(readonly name: string, handled: string[]) {
+  constructor(
+    readonly name: string,
+    handled: string[],
+  ) {
     this._parser.on('packet', (p: { n: number }) => {
       this._parsingBatch++;
       handled.push(`${name}${p.n}`);
@@ -228,7 +231,9 @@ test('real broker: an alarm overtakes a telemetry flood from another device; not
   const smokeSeen: number[] = [];
   th.hub.ctx.bus.on('test', 'telemetry', (_ref, r) => smokeSeen.push(r.values.smoke!));
   const atEvent = new Map<string, { depth: number; telemetry: number }>();
-  th.hub.ctx.bus.on('test', 'device-event', (ref, e) => atEvent.set(`${ref.device}:${e.type}`, { depth: th.hub.broker.ingressDepth, telemetry: smokeSeen.length }));
+  th.hub.ctx.bus.on('test', 'device-event', (ref, e) =>
+    atEvent.set(`${ref.device}:${e.type}`, { depth: th.hub.broker.ingressDepth, telemetry: smokeSeen.length }),
+  );
 
   const flooder = await pool.device(th.mqttUrl, th.device('t1-h1-smoke'));
   const origin = await pool.device(th.mqttUrl, th.device('t1-h2-smoke'));
@@ -237,7 +242,8 @@ test('real broker: an alarm overtakes a telemetry flood from another device; not
   const inbox = new Inbox(neighbour);
 
   const acks: Array<Promise<unknown>> = [];
-  for (let i = 0; i < N; i++) acks.push(flooder.publishAsync('smokehub/h/t1-h1/d/t1-h1-smoke/telemetry', JSON.stringify({ battery: 80, smoke: i }), { qos: 1 }));
+  for (let i = 0; i < N; i++)
+    acks.push(flooder.publishAsync('smokehub/h/t1-h1/d/t1-h1-smoke/telemetry', JSON.stringify({ battery: 80, smoke: i }), { qos: 1 }));
   acks.push(flooder.publishAsync('smokehub/h/t1-h1/d/t1-h1-smoke/event', JSON.stringify({ id: 'flood-end', type: 'clear' }), { qos: 1 }));
   // Once telemetry is waiting in the hub, another household's detector sends smoke.
   const deadline = Date.now() + 10_000;
@@ -249,11 +255,18 @@ test('real broker: an alarm overtakes a telemetry flood from another device; not
 
   const smoke = atEvent.get('t1-h2-smoke:smoke');
   assert.ok(smoke, 'the smoke event reached the alarm service');
-  assert.ok(smoke.depth > 0 && smoke.telemetry < N, `the smoke event went ahead of waiting telemetry (waiting ${smoke.depth}, handled ${smoke.telemetry} of ${N})`);
+  assert.ok(
+    smoke.depth > 0 && smoke.telemetry < N,
+    `the smoke event went ahead of waiting telemetry (waiting ${smoke.depth}, handled ${smoke.telemetry} of ${N})`,
+  );
 
   await Promise.all(acks);
   assert.equal(smokeSeen.length, N, 'every reading handled once');
-  assert.deepEqual(smokeSeen, Array.from({ length: N }, (_, i) => i), 'in the order the device sent them');
+  assert.deepEqual(
+    smokeSeen,
+    Array.from({ length: N }, (_, i) => i),
+    'in the order the device sent them',
+  );
   assert.ok(atEvent.get('t1-h1-smoke:clear'), "the flooder's own event was handled");
   const metrics = await (await fetch(`${th.httpUrl}/metrics`)).text();
   const deferred = Number(/^smokehub_ingress_deferred_total (\d+)$/m.exec(metrics)?.[1]);

@@ -54,7 +54,9 @@ function mountTmpfs(name: string): { dir: string } | { refused: string } {
   try {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', dir], { stdio: 'pipe' });
   } catch (err) {
-    return { refused: `mount -t tmpfs refused (${String((err as { stderr?: Buffer }).stderr ?? (err as Error).message).trim()}): this test needs root and mount rights` };
+    return {
+      refused: `mount -t tmpfs refused (${String((err as { stderr?: Buffer }).stderr ?? (err as Error).message).trim()}): this test needs root and mount rights`,
+    };
   }
   mounts.push(dir);
   return { dir };
@@ -182,10 +184,16 @@ async function metric(httpUrl: string, name: string): Promise<number> {
 }
 
 /** What the journal holds (read from the SQLite file, the hub stopped). */
-function readJournal(dataDir: string): { seen: Set<string>; alarms: Array<{ id: string; household: string; kind: string }>; timeline: Array<{ alarm_id: string; transition: string }> } {
+function readJournal(dataDir: string): {
+  seen: Set<string>;
+  alarms: Array<{ id: string; household: string; kind: string }>;
+  timeline: Array<{ alarm_id: string; transition: string }>;
+} {
   const db = new Database(join(dataDir, DB_FILE), { readonly: true });
   try {
-    const seen = new Set((db.prepare('SELECT device, event_id FROM seen_events').all() as Array<{ device: string; event_id: string }>).map((r) => `${r.device}/${r.event_id}`));
+    const seen = new Set(
+      (db.prepare('SELECT device, event_id FROM seen_events').all() as Array<{ device: string; event_id: string }>).map((r) => `${r.device}/${r.event_id}`),
+    );
     const alarms = db.prepare('SELECT id, household, kind FROM alarms').all() as Array<{ id: string; household: string; kind: string }>;
     const timeline = db.prepare('SELECT alarm_id, transition FROM alarm_timeline ORDER BY seq').all() as Array<{ alarm_id: string; transition: string }>;
     return { seen, alarms, timeline };
@@ -219,16 +227,20 @@ test('no reserve, disk full: the alarm goes out, the PUBACK waits; after kill -9
 
   const alert = (await nIn.next((x) => x.json().origin?.household === 't1-h1', 3000, "the neighbour's alert (announced from memory)")).json();
   t.diagnostic(`alert announced ${(performance.now() - sentAt).toFixed(0)} ms after the publish on a full disk (alarm ${alert.alarm}, state ${alert.state})`);
-  const h = await until(async () => {
-    const r = await health(hub.httpUrl);
-    return r.status === 503 && r;
-  }, 3000, '/health 503');
+  const h = await until(
+    async () => {
+      const r = await health(hub.httpUrl);
+      return r.status === 503 && r;
+    },
+    3000,
+    '/health 503',
+  );
   assert.deepEqual([h.body.status, h.body.reasons], ['degraded', ['journal']]);
   assert.ok((await metric(hub.httpUrl, 'smokehub_journal_errors_total')) > 0, 'journal errors counted');
   // Bounded negative check: no PUBACK within 2 s of the publish.
   await sleep(Math.max(0, 2000 - (performance.now() - sentAt)));
   assert.equal(pub.ackedAt(), null, 'no PUBACK while the journal entry cannot be written');
-  assert.ok(await metric(hub.httpUrl, 'smokehub_journal_backlog') >= 1, 'the write waits in memory');
+  assert.ok((await metric(hub.httpUrl, 'smokehub_journal_backlog')) >= 1, 'the write waits in memory');
 
   await killHard(hub.child);
   unlinkSync(filler);
@@ -236,7 +248,9 @@ test('no reserve, disk full: the alarm goes out, the PUBACK waits; after kill -9
   hub = await startChild(dataDir, ports, 0);
   const listeningAt = performance.now();
   const ackedAt = await Promise.race([pub.acked, sleep(10_000).then(() => Promise.reject(new Error('no PUBACK within 10 s of the restart')))]);
-  t.diagnostic(`after the restart: hub listening ${(listeningAt - restartAt).toFixed(0)} ms after spawn, resent event PUBACKed ${(ackedAt - listeningAt).toFixed(0)} ms after it listened`);
+  t.diagnostic(
+    `after the restart: hub listening ${(listeningAt - restartAt).toFixed(0)} ms after spawn, resent event PUBACKed ${(ackedAt - listeningAt).toFixed(0)} ms after it listened`,
+  );
   assert.equal((await health(hub.httpUrl)).status, 200, 'healthy after the restart');
 
   await pool.closeAll();
@@ -245,7 +259,10 @@ test('no reserve, disk full: the alarm goes out, the PUBACK waits; after kill -9
   assert.ok(j.seen.has('t1-h1-smoke/full-a-1'), 'the acknowledged event is in seen_events');
   const raised = j.alarms.filter((a) => a.household === 't1-h1' && a.kind === 'smoke');
   assert.equal(raised.length, 1, 'one smoke alarm of t1-h1 is journalled');
-  assert.ok(j.timeline.some((e) => e.alarm_id === raised[0]!.id), 'with its timeline');
+  assert.ok(
+    j.timeline.some((e) => e.alarm_id === raised[0]!.id),
+    'with its timeline',
+  );
   t.diagnostic(`alarm id announced from memory before the kill: ${alert.alarm}; journalled after the restart: ${raised[0]!.id}`);
 });
 
@@ -278,7 +295,9 @@ test('no reserve, disk full: freeing space lets the waiting write land without a
   const freedAt = performance.now();
   const ackedAt = await Promise.race([pub.acked, sleep(5000).then(() => Promise.reject(new Error('no PUBACK within 5 s of freeing space')))]);
   const healthyAt = await until(async () => (await health(hub.httpUrl)).status === 200 && performance.now(), 5000, '/health back to 200');
-  t.diagnostic(`space freed just after a failed retry → PUBACK ${(ackedAt - freedAt).toFixed(0)} ms, → /health 200 ${(healthyAt - freedAt).toFixed(0)} ms (retry every 1000 ms)`);
+  t.diagnostic(
+    `space freed just after a failed retry → PUBACK ${(ackedAt - freedAt).toFixed(0)} ms, → /health 200 ${(healthyAt - freedAt).toFixed(0)} ms (retry every 1000 ms)`,
+  );
   assert.equal(await metric(hub.httpUrl, 'smokehub_journal_backlog'), 0, 'nothing waits any more');
   // The normal path again: the next event is acknowledged at once.
   const next = publishTracked(origin, eventTopic('t1-h1-smoke'), JSON.stringify({ id: 'full-c-2', type: 'clear' }));
@@ -289,7 +308,10 @@ test('no reserve, disk full: freeing space lets the waiting write land without a
   await killHard(hub.child);
   const j = readJournal(dataDir);
   assert.ok(j.seen.has('t1-h1-smoke/full-c-1') && j.seen.has('t1-h1-smoke/full-c-2'), 'both events are journalled');
-  assert.ok(j.alarms.some((a) => a.household === 't1-h1' && a.kind === 'smoke'), 'the alarm is journalled');
+  assert.ok(
+    j.alarms.some((a) => a.household === 't1-h1' && a.kind === 'smoke'),
+    'the alarm is journalled',
+  );
 });
 
 test('1 MiB reserve, disk full: a burst of 20 events; every PUBACKed event is in the journal after kill -9 and a restart', async (t) => {
@@ -323,7 +345,9 @@ test('1 MiB reserve, disk full: a burst of 20 events; every PUBACKed event is in
   const ackedBeforeKill = sent.filter((s) => s.pub.ackedAt() !== null);
   const firstAck = Math.min(...ackedBeforeKill.map((s) => s.pub.ackedAt()!));
   const lastAck = Math.max(...ackedBeforeKill.map((s) => s.pub.ackedAt()!));
-  t.diagnostic(`${ackedBeforeKill.length}/${sent.length} PUBACKed on the full disk; first ${(firstAck - sentAt).toFixed(0)} ms, last ${(lastAck - sentAt).toFixed(0)} ms after the burst started`);
+  t.diagnostic(
+    `${ackedBeforeKill.length}/${sent.length} PUBACKed on the full disk; first ${(firstAck - sentAt).toFixed(0)} ms, last ${(lastAck - sentAt).toFixed(0)} ms after the burst started`,
+  );
   assert.ok(ackedBeforeKill.length >= 1, 'at least one PUBACK: the reserve was released and the retry landed');
   assert.equal(existsSync(reservePath), false, 'the reserve file was released');
   assert.ok((await metric(hub.httpUrl, 'smokehub_journal_errors_total')) > 0, 'the failed write was counted');
@@ -341,36 +365,37 @@ test('1 MiB reserve, disk full: a burst of 20 events; every PUBACKed event is in
   await pool.closeAll();
   await killHard(hub.child);
   const j = readJournal(dataDir);
-  assert.deepEqual(sent.filter((s) => !j.seen.has(s.key)).map((s) => s.key), [], 'all 20 events are journalled after the restart');
+  assert.deepEqual(
+    sent.filter((s) => !j.seen.has(s.key)).map((s) => s.key),
+    [],
+    'all 20 events are journalled after the restart',
+  );
   assert.ok(j.alarms.length >= 1 && j.timeline.length >= j.alarms.length, 'alarms and their timelines are journalled');
   const raisedCount = j.timeline.filter((e) => e.transition === 'raised').length;
   t.diagnostic(`journal: ${j.alarms.length} alarms, ${j.timeline.length} timeline entries (${raisedCount} raised)`);
 });
 
-test(
-  'the released reserve is made again once the disk has room, without a restart',
-  async (t) => {
-    const m = mountTmpfs('d');
-    if ('refused' in m) return t.skip(m.refused);
-    const dataDir = join(m.dir, 'data');
-    const cred = enrol(dataDir);
-    const ports = { mqtt: await freePort(), http: await freePort() };
-    const reserveBytes = 1024 * 1024;
-    const hub = await startChild(dataDir, ports, reserveBytes);
-    const reservePath = join(dataDir, RESERVE_FILE);
-    const origin = await pool.device(hub.mqttUrl, cred('t1-h1-smoke'));
-    truncateWal(dataDir);
-    const filler = fillDisk(m.dir);
-    const pub = publishTracked(origin, eventTopic('t1-h1-smoke'), smoke('full-d-1'));
-    await Promise.race([pub.acked, sleep(3000).then(() => Promise.reject(new Error('no PUBACK: the reserve did not take the write')))]);
-    assert.equal(existsSync(reservePath), false, 'the reserve was released');
-    unlinkSync(filler);
-    try {
-      // The released reserve is tried again every 10 s while the disk has no room for it.
-      await until(() => existsSync(reservePath), 15_000, 'the reserve file to be made again');
-    } finally {
-      await pool.closeAll();
-      await killHard(hub.child);
-    }
-  },
-);
+test('the released reserve is made again once the disk has room, without a restart', async (t) => {
+  const m = mountTmpfs('d');
+  if ('refused' in m) return t.skip(m.refused);
+  const dataDir = join(m.dir, 'data');
+  const cred = enrol(dataDir);
+  const ports = { mqtt: await freePort(), http: await freePort() };
+  const reserveBytes = 1024 * 1024;
+  const hub = await startChild(dataDir, ports, reserveBytes);
+  const reservePath = join(dataDir, RESERVE_FILE);
+  const origin = await pool.device(hub.mqttUrl, cred('t1-h1-smoke'));
+  truncateWal(dataDir);
+  const filler = fillDisk(m.dir);
+  const pub = publishTracked(origin, eventTopic('t1-h1-smoke'), smoke('full-d-1'));
+  await Promise.race([pub.acked, sleep(3000).then(() => Promise.reject(new Error('no PUBACK: the reserve did not take the write')))]);
+  assert.equal(existsSync(reservePath), false, 'the reserve was released');
+  unlinkSync(filler);
+  try {
+    // The released reserve is tried again every 10 s while the disk has no room for it.
+    await until(() => existsSync(reservePath), 15_000, 'the reserve file to be made again');
+  } finally {
+    await pool.closeAll();
+    await killHard(hub.child);
+  }
+});

@@ -22,7 +22,15 @@ function login(th: TestHub, username: string, password: string, localAddress = '
   const body = JSON.stringify({ username, password });
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port: th.hub.httpPort, method: 'POST', path: '/api/login', localAddress, agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      {
+        host: '127.0.0.1',
+        port: th.hub.httpPort,
+        method: 'POST',
+        path: '/api/login',
+        localAddress,
+        agent: false,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
       (res) => {
         res.resume();
         res.on('end', () => resolve({ status: res.statusCode!, retryAfter: res.headers['retry-after'] as string | undefined }));
@@ -53,7 +61,9 @@ test('HTTP: 60 parallel wrong logins get 5 checked (counted while in flight); th
   assert.equal((await login(th, 'admin', 'still not it', '127.0.0.3')).status, 429);
 });
 
-test("HTTP: spraying names with the attacker's own valid login every 5th request checks at most the address's free attempts", { timeout: 60_000 }, async (t) => {
+test("HTTP: spraying names with the attacker's own valid login every 5th request checks at most the address's free attempts", {
+  timeout: 60_000,
+}, async (t) => {
   const th = await hub(t);
   const statuses: number[] = [];
   const own: number[] = [];
@@ -73,7 +83,13 @@ test("HTTP: spraying names with the attacker's own valid login every 5th request
 
 test('MQTT: 100 parallel connects with wrong passwords get 5 checked; the rest are refused unchecked (CONNACK 3)', { timeout: 60_000 }, async (t) => {
   const th = await hub(t);
-  const codes = (await Promise.all(Array.from({ length: 100 }, (_, i) => rawConnect(th.hub.mqttPort, { clientId: `atk-${i}`, username: 'admin', password: `guess-${i}`, localAddress: '127.0.0.5' })))).map((r) => r.returnCode);
+  const codes = (
+    await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        rawConnect(th.hub.mqttPort, { clientId: `atk-${i}`, username: 'admin', password: `guess-${i}`, localAddress: '127.0.0.5' }),
+      ),
+    )
+  ).map((r) => r.returnCode);
   assert.equal(count(codes, 4), 5, `checked: ${count(codes, 4)} (before: all 100)`);
   assert.equal(count(codes, 3), 95);
   const metrics = await (await fetch(`${th.httpUrl}/metrics`)).text();
@@ -88,7 +104,9 @@ test("MQTT: a valid device login every 4th attempt does not reset the address's 
   const devices: Array<number | null> = [];
   for (let round = 0; round < 6; round++) {
     const r = await Promise.all([
-      ...Array.from({ length: 3 }, (_, i) => rawConnect(th.hub.mqttPort, { clientId: `atk-${round}-${i}`, username: `name-${round}-${i}`, password: 'password1', localAddress: '127.0.0.6' })),
+      ...Array.from({ length: 3 }, (_, i) =>
+        rawConnect(th.hub.mqttPort, { clientId: `atk-${round}-${i}`, username: `name-${round}-${i}`, password: 'password1', localAddress: '127.0.0.6' }),
+      ),
       rawConnect(th.hub.mqttPort, { clientId: dev.device, username: dev.device, password: dev.secret, localAddress: '127.0.0.6' }),
     ]);
     codes.push(...r.slice(0, 3).map((x) => x.returnCode));
@@ -105,11 +123,18 @@ test('MQTT: wrong device secrets from an address never delay a valid device from
   const other = th.device('t1-h2-smoke');
   // 30 wrong secrets for the real device's id, and a person's name guessed, all from its NAT address.
   const attack = Promise.all([
-    ...Array.from({ length: 30 }, (_, i) => rawConnect(th.hub.mqttPort, { clientId: real.device, username: real.device, password: `wrong-${i}`, localAddress: '127.0.0.7' })),
-    ...Array.from({ length: 10 }, (_, i) => rawConnect(th.hub.mqttPort, { clientId: `p-${i}`, username: 'admin', password: `wrong-${i}`, localAddress: '127.0.0.7' })),
+    ...Array.from({ length: 30 }, (_, i) =>
+      rawConnect(th.hub.mqttPort, { clientId: real.device, username: real.device, password: `wrong-${i}`, localAddress: '127.0.0.7' }),
+    ),
+    ...Array.from({ length: 10 }, (_, i) =>
+      rawConnect(th.hub.mqttPort, { clientId: `p-${i}`, username: 'admin', password: `wrong-${i}`, localAddress: '127.0.0.7' }),
+    ),
   ]);
   const refused = await attack;
-  assert.ok(refused.every((r) => r.returnCode === 3 || r.returnCode === 4), 'every wrong attempt refused');
+  assert.ok(
+    refused.every((r) => r.returnCode === 3 || r.returnCode === 4),
+    'every wrong attempt refused',
+  );
   // The address is throttled now; the real devices still connect at once (before: 10.6 s after 10 failures).
   for (const d of [real, other]) {
     const r = await rawConnect(th.hub.mqttPort, { clientId: d.device, username: d.device, password: d.secret, localAddress: '127.0.0.7' });
@@ -124,7 +149,12 @@ test('MQTT refusals take the same time for a device id, a person and an unknown 
   const names = { device: 't2-h1-smoke', person: 'admin', unknown: 'no-such-name' };
   for (let round = 0; round < 3; round++) {
     for (const kind of ['device', 'person', 'unknown'] as const) {
-      const r = await rawConnect(th.hub.mqttPort, { clientId: `probe-${kind}-${round}`, username: names[kind], password: `wrong-${round}`, localAddress: `127.0.1.${round + 1}` });
+      const r = await rawConnect(th.hub.mqttPort, {
+        clientId: `probe-${kind}-${round}`,
+        username: names[kind],
+        password: `wrong-${round}`,
+        localAddress: `127.0.1.${round + 1}`,
+      });
       assert.equal(r.returnCode, 4, `${kind}: the same refusal code`);
       times[kind].push(r.ms);
     }

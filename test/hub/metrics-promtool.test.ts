@@ -18,7 +18,11 @@ test('promtool check metrics accepts /metrics of a live hub', { skip, timeout: 6
     await pool.closeAll();
     await th.stop();
   });
-  await fetch(`${th.httpUrl}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'wrong' }) });
+  await fetch(`${th.httpUrl}/api/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'admin', password: 'wrong' }),
+  });
   await assert.rejects(pool.connect(th.mqttUrl, { clientId: 'x', username: 'nobody', password: 'nothing-here' }));
   const dev = th.device('t1-h1-smoke');
   const c = await pool.device(th.mqttUrl, dev);

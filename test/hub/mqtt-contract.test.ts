@@ -54,7 +54,11 @@ test("nobody takes a detector's client id: a person using a device id as client 
   await th.hub.registry.addUser({ username: `kicker${++seq}`, role: 'household', household: 't2-h1', password: 'household-password-k' }).catch(() => {});
   for (const username of ['admin', `kicker${seq}`]) {
     const password = username === 'admin' ? th.adminPassword : 'household-password-k';
-    await assert.rejects(pool.connect(th.mqttUrl, { clientId: cred.device, username, password, reconnectPeriod: 0 }), (e: any) => e.code === 5, `${username} may not take it`);
+    await assert.rejects(
+      pool.connect(th.mqttUrl, { clientId: cred.device, username, password, reconnectPeriod: 0 }),
+      (e: any) => e.code === 5,
+      `${username} may not take it`,
+    );
   }
   await sleep(200);
   assert.equal(dropped, false, 'the real detector was never kicked off');
@@ -90,7 +94,11 @@ test('smoke from one home reaches every household of the team and the station, n
   const s = await st.inbox.next((m) => m.topic === 'smokehub/station/alarm' && m.json().state === 'active', 3000, 'station alarm');
   assert.equal(s.json().alarm, views[0]!.json().alarm);
   await sleep(200);
-  assert.equal(otherInbox.count((m) => m.topic.endsWith('/alert')), 0, 'another team is not alerted');
+  assert.equal(
+    otherInbox.count((m) => m.topic.endsWith('/alert')),
+    0,
+    'another team is not alerted',
+  );
 });
 
 test('a duplicate event id (QoS 1 redelivery) never fans out twice', async () => {
@@ -108,7 +116,7 @@ test('a duplicate event id (QoS 1 redelivery) never fans out twice', async () =>
   assert.equal(new Set(alarms.map((m) => m.json().alarm)).size, 1);
 });
 
-test('responses are recorded and re-published; the origin household\'s false-alarm hushes (neighbours stand down)', async () => {
+test("responses are recorded and re-published; the origin household's false-alarm hushes (neighbours stand down)", async () => {
   const origin = await pool.device(th.mqttUrl, th.device('t1-h1-panic'));
   const neighbour = await pool.device(th.mqttUrl, th.device('t1-h2-smoke'));
   const inbox = new Inbox(neighbour);
@@ -158,11 +166,20 @@ test('ACL: a device may publish and subscribe only under its own household', asy
   }
   await inbox.next((m) => m.json().error === 'forbidden', 2000, 'forbidden error');
   await sleep(200);
-  assert.equal(inbox.count((m) => m.json().error === 'forbidden'), 6);
+  assert.equal(
+    inbox.count((m) => m.json().error === 'forbidden'),
+    6,
+  );
   assert.ok(dev.connected, 'no disconnect loop');
-  assert.equal(st.inbox.count((m) => m.topic === 'smokehub/station/alarm'), 0, 'nothing raised');
+  assert.equal(
+    st.inbox.count((m) => m.topic === 'smokehub/station/alarm'),
+    0,
+    'nothing raised',
+  );
   // subscriptions outside its household are refused with SUBACK 0x80
-  const granted = await dev.subscribeAsync(['smokehub/h/t1-h2/alert', 'smokehub/#', 'smokehub/station/alarm', 'smokehub/h/t1-h1/alert']).catch((e: any) => e.packet?.granted ?? e.granted);
+  const granted = await dev
+    .subscribeAsync(['smokehub/h/t1-h2/alert', 'smokehub/#', 'smokehub/station/alarm', 'smokehub/h/t1-h1/alert'])
+    .catch((e: any) => e.packet?.granted ?? e.granted);
   const codes = Array.isArray(granted) ? granted.map((g: any) => (typeof g === 'number' ? g : g.qos)) : [];
   assert.deepEqual(codes, [128, 128, 128, 0]);
 });
@@ -172,12 +189,19 @@ test('ACL: station users subscribe to everything and publish only responses; tea
   assert.equal(leader.user.team, 't1');
   const lc = await pool.connect(th.mqttUrl, { clientId: 'leader1-c', username: 'leader1', password: 'leader-password-1' });
   const g1 = await lc.subscribeAsync(['smokehub/h/t1-h1/alert', 'smokehub/h/t2-h1/alert', 'smokehub/#']).catch((e: any) => e.packet?.granted);
-  assert.deepEqual(g1.map((g: any) => (typeof g === 'number' ? g : g.qos)), [0, 128, 128]);
+  assert.deepEqual(
+    g1.map((g: any) => (typeof g === 'number' ? g : g.qos)),
+    [0, 128, 128],
+  );
   const st = await station();
   const stErr = new Inbox(st.c);
   await st.c.publishAsync('smokehub/h/t1-h1/d/t1-h1-smoke/event', evt('smoke'), { qos: 1 });
   await sleep(300);
-  assert.equal(stErr.count((m) => m.topic === 'smokehub/station/alarm'), 0, 'a station user cannot raise device events');
+  assert.equal(
+    stErr.count((m) => m.topic === 'smokehub/station/alarm'),
+    0,
+    'a station user cannot raise device events',
+  );
   assert.ok(st.c.connected);
 });
 
@@ -210,7 +234,11 @@ test('bad input gets a clear error on the device error topic, the hub keeps runn
   offEvent();
   assert.ok(faults.length >= 5 && faults.every((d) => d === 't1-h2-smoke'), 'a malformed detector message marks it fault');
   assert.ok(dev.connected);
-  assert.equal(st.inbox.count((m) => m.topic === 'smokehub/station/alarm'), 0, 'garbage never raises (or clears) an alarm');
+  assert.equal(
+    st.inbox.count((m) => m.topic === 'smokehub/station/alarm'),
+    0,
+    'garbage never raises (or clears) an alarm',
+  );
   const metrics = await (await fetch(`${th.httpUrl}/metrics`)).text();
   assert.match(metrics, /smokehub_rejects_total\{channel="event",reason="bad_json"\} [1-9]/);
 });
@@ -225,7 +253,13 @@ test('telemetry: valid fields are kept while invalid fields are reported one by 
   await dev.publishAsync('smokehub/h/t1-h3/d/t1-h3-smoke/telemetry', JSON.stringify({ smoke: 12, battery: 'full', temperature: 31.5, foo: 1 }), { qos: 1 });
   const err = await inbox.next(() => true, 2000);
   offT();
-  assert.deepEqual(err.json().issues.map((i: any) => i.field).sort(), ['battery', 'foo']);
+  assert.deepEqual(
+    err
+      .json()
+      .issues.map((i: any) => i.field)
+      .sort(),
+    ['battery', 'foo'],
+  );
   assert.deepEqual(got[0].values, { smoke: 12, temperature: 31.5 });
 });
 
@@ -255,7 +289,26 @@ test('the hub sends commands on the device cmd topic', async () => {
 test('mosquitto_pub and mosquitto_sub speak the contract too', async () => {
   const port = String(th.hub.mqttPort);
   const sub = th.device('t1-h2-smoke');
-  const child = spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', port, '-i', sub.device, '-u', sub.device, '-P', sub.secret, '-t', 'smokehub/h/t1-h2/alert', '-q', '1', '-C', '1', '-W', '10']);
+  const child = spawn('mosquitto_sub', [
+    '-h',
+    '127.0.0.1',
+    '-p',
+    port,
+    '-i',
+    sub.device,
+    '-u',
+    sub.device,
+    '-P',
+    sub.secret,
+    '-t',
+    'smokehub/h/t1-h2/alert',
+    '-q',
+    '1',
+    '-C',
+    '1',
+    '-W',
+    '10',
+  ]);
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   // 'close', not 'exit': stdout may still hold the message when the process exits.
@@ -263,7 +316,24 @@ test('mosquitto_pub and mosquitto_sub speak the contract too', async () => {
   try {
     await sleep(500);
     const pub = th.device('t1-h1-smoke');
-    await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', port, '-i', pub.device, '-u', pub.device, '-P', pub.secret, '-t', 'smokehub/h/t1-h1/d/t1-h1-smoke/event', '-q', '1', '-m', evt('smoke')]);
+    await run('mosquitto_pub', [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      port,
+      '-i',
+      pub.device,
+      '-u',
+      pub.device,
+      '-P',
+      pub.secret,
+      '-t',
+      'smokehub/h/t1-h1/d/t1-h1-smoke/event',
+      '-q',
+      '1',
+      '-m',
+      evt('smoke'),
+    ]);
     assert.equal(await exited, 0);
     const view = JSON.parse(out.trim());
     assert.equal(view.origin.household, 't1-h1');
@@ -272,7 +342,9 @@ test('mosquitto_pub and mosquitto_sub speak the contract too', async () => {
     child.kill();
   }
   // a wrong password is refused by CONNACK
-  await assert.rejects(run('mosquitto_pub', ['-h', '127.0.0.1', '-p', port, '-i', 't1-h1-smoke', '-u', 't1-h1-smoke', '-P', 'nope-nope-nope', '-t', 'x', '-m', 'y']));
+  await assert.rejects(
+    run('mosquitto_pub', ['-h', '127.0.0.1', '-p', port, '-i', 't1-h1-smoke', '-u', 't1-h1-smoke', '-P', 'nope-nope-nope', '-t', 'x', '-m', 'y']),
+  );
 });
 
 test('an oversize MQTT packet cuts that connection before it is buffered; the hub keeps serving', async () => {
@@ -282,10 +354,30 @@ test('an oversize MQTT packet cuts that connection before it is buffered; the hu
   const s = connect(th.hub.mqttPort, '127.0.0.1');
   await new Promise((r) => s.once('connect', r));
   const connack = new Promise<Buffer>((r) => s.once('data', r));
-  s.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: cred.device, keepalive: 0, username: cred.device, password: Buffer.from(cred.secret) } as any));
+  s.write(
+    mqttPacket.generate({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 4,
+      clean: true,
+      clientId: cred.device,
+      keepalive: 0,
+      username: cred.device,
+      password: Buffer.from(cred.secret),
+    } as any),
+  );
   assert.deepEqual([...(await connack)], [0x20, 0x02, 0x00, 0x00], 'CONNACK accepted');
   // announce a 10 MB publish; send only its first bytes
-  const header = mqttPacket.generate({ cmd: 'publish', topic: 'smokehub/h/t2-h3/d/t2-h3-smoke/telemetry', payload: Buffer.alloc(10 * 1024 * 1024), qos: 0, retain: false, dup: false } as any).subarray(0, 4096);
+  const header = mqttPacket
+    .generate({
+      cmd: 'publish',
+      topic: 'smokehub/h/t2-h3/d/t2-h3-smoke/telemetry',
+      payload: Buffer.alloc(10 * 1024 * 1024),
+      qos: 0,
+      retain: false,
+      dup: false,
+    } as any)
+    .subarray(0, 4096);
   const closed = new Promise((r) => s.once('close', () => r('closed')));
   s.write(header);
   assert.equal(await Promise.race([closed, sleep(5000).then(() => 'still open')]), 'closed');
@@ -310,9 +402,27 @@ test('MQTT over WebSocket at /mqtt: a device raises an alarm; an oversize packet
   await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
   const closed = new Promise((r) => ws.once('close', () => r('closed')));
   const other = th.device('t2-h3-panic');
-  ws.send(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: other.device, keepalive: 0, username: other.device, password: Buffer.from(other.secret) } as any));
+  ws.send(
+    mqttPacket.generate({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 4,
+      clean: true,
+      clientId: other.device,
+      keepalive: 0,
+      username: other.device,
+      password: Buffer.from(other.secret),
+    } as any),
+  );
   await new Promise((r) => ws.once('message', r)); // CONNACK
-  const big = mqttPacket.generate({ cmd: 'publish', topic: 'smokehub/h/t2-h3/d/t2-h3-panic/telemetry', payload: Buffer.alloc(1024 * 1024), qos: 0, retain: false, dup: false } as any);
+  const big = mqttPacket.generate({
+    cmd: 'publish',
+    topic: 'smokehub/h/t2-h3/d/t2-h3-panic/telemetry',
+    payload: Buffer.alloc(1024 * 1024),
+    qos: 0,
+    retain: false,
+    dup: false,
+  } as any);
   for (let i = 0; i < 4; i++) ws.send(big.subarray(i * 32 * 1024, (i + 1) * 32 * 1024));
   assert.equal(await Promise.race([closed, sleep(5000).then(() => 'still open')]), 'closed');
 });

@@ -33,7 +33,20 @@ function device(port: number, id: string, secret: string, household: string, loc
     });
     s.on('data', (b) => parser.parse(b));
     s.on('error', reject);
-    s.on('connect', () => s.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 0, clientId: id, username: id, password: Buffer.from(secret) })));
+    s.on('connect', () =>
+      s.write(
+        mqttPacket.generate({
+          cmd: 'connect',
+          protocolId: 'MQTT',
+          protocolVersion: 4,
+          clean: true,
+          keepalive: 0,
+          clientId: id,
+          username: id,
+          password: Buffer.from(secret),
+        }),
+      ),
+    );
   });
 }
 

@@ -44,7 +44,15 @@ interface Child {
 
 async function startChild(env: Record<string, string> = {}): Promise<Child> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/hub-child.ts'], {
-    env: { ...process.env, SMOKEHUB_DATA: dataDir, SMOKEHUB_HOST: '127.0.0.1', SMOKEHUB_MQTT_PORT: '0', SMOKEHUB_HTTP_PORT: '0', SMOKEHUB_VERIFY_WINDOW_S: '0', ...env },
+    env: {
+      ...process.env,
+      SMOKEHUB_DATA: dataDir,
+      SMOKEHUB_HOST: '127.0.0.1',
+      SMOKEHUB_MQTT_PORT: '0',
+      SMOKEHUB_HTTP_PORT: '0',
+      SMOKEHUB_VERIFY_WINDOW_S: '0',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   children.push(child);
@@ -78,7 +86,29 @@ function retainedFor(c: Child, topic: string, device: Credential): Promise<any> 
   return new Promise((resolve, reject) => {
     execFile(
       'mosquitto_sub',
-      ['-h', '127.0.0.1', '-p', String(c.mqttPort), '-V', 'mqttv311', '-i', device.device, '-u', device.device, '-P', device.secret, '-t', topic, '-q', '1', '-C', '1', '-W', '5', '--retained-only'],
+      [
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(c.mqttPort),
+        '-V',
+        'mqttv311',
+        '-i',
+        device.device,
+        '-u',
+        device.device,
+        '-P',
+        device.secret,
+        '-t',
+        topic,
+        '-q',
+        '1',
+        '-C',
+        '1',
+        '-W',
+        '5',
+        '--retained-only',
+      ],
       { timeout: 8000 },
       (err, stdout, stderr) => (err ? reject(new Error(`mosquitto_sub: ${err.message} ${stderr}`)) : resolve(JSON.parse(stdout))),
     );
@@ -101,7 +131,10 @@ for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
     await pool.closeAll(); // B goes offline
 
     const token = await login(hub);
-    const r = await fetch(`http://127.0.0.1:${hub.httpPort}/api/alarms/${active.alarm}/resolve`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    const r = await fetch(`http://127.0.0.1:${hub.httpPort}/api/alarms/${active.alarm}/resolve`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+    });
     assert.equal(r.status, 200);
     await stopChild(hub, signal);
 

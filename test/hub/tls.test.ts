@@ -87,10 +87,30 @@ async function opensslCa(dir: string): Promise<{ cert: string; key: string }> {
   const key = join(dir, 'op-ca-key.pem');
   const cert = join(dir, 'op-ca.pem');
   await opensslKey(key);
-  await run('openssl', ['req', '-x509', '-new', '-key', key, '-subj', '/CN=Operator Test CA', '-days', '30', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign', '-out', cert]);
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    key,
+    '-subj',
+    '/CN=Operator Test CA',
+    '-days',
+    '30',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign',
+    '-out',
+    cert,
+  ]);
   return { cert, key };
 }
-async function opensslServer(dir: string, ca: { cert: string; key: string }, opts: { name: string; days: number; san: string }): Promise<{ cert: string; key: string }> {
+async function opensslServer(
+  dir: string,
+  ca: { cert: string; key: string },
+  opts: { name: string; days: number; san: string },
+): Promise<{ cert: string; key: string }> {
   const key = join(dir, `${opts.name}-key.pem`);
   const cert = join(dir, `${opts.name}.pem`);
   const csr = join(dir, `${opts.name}.csr`);
@@ -98,11 +118,28 @@ async function opensslServer(dir: string, ca: { cert: string; key: string }, opt
   await opensslKey(key);
   await run('openssl', ['req', '-new', '-key', key, '-subj', `/CN=${opts.name}`, '-out', csr]);
   writeFileSync(ext, `subjectAltName=${opts.san}\nextendedKeyUsage=serverAuth\n`);
-  await run('openssl', ['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-set_serial', '0x5eed', '-days', String(opts.days), '-extfile', ext, '-out', cert]);
+  await run('openssl', [
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    ca.cert,
+    '-CAkey',
+    ca.key,
+    '-set_serial',
+    '0x5eed',
+    '-days',
+    String(opts.days),
+    '-extfile',
+    ext,
+    '-out',
+    cert,
+  ]);
   return { cert, key };
 }
 
-test('the first start creates DATA/tls: a local CA and a server certificate for the hub\'s names, keys mode 0600', async () => {
+test("the first start creates DATA/tls: a local CA and a server certificate for the hub's names, keys mode 0600", async () => {
   const dir = join(th.dataDir, 'tls');
   for (const f of ['ca-key.pem', 'hub-key.pem']) assert.equal(statSync(join(dir, f)).mode & 0o777, 0o600, `${f} is 0600`);
   for (const f of ['ca.pem', 'hub.pem']) assert.ok(statSync(join(dir, f)).isFile(), f);
@@ -124,15 +161,49 @@ test('mosquitto_pub --cafile publishes a device event over mqtts and an MQTT.js 
   const inbox = new Inbox(neighbour);
   await neighbour.subscribeAsync('smokehub/h/t1-h2/alert', { qos: 1 });
   const c = th.device('t1-h1-smoke');
-  await run('mosquitto_pub', ['--cafile', caFile, '-h', '127.0.0.1', '-p', String(th.hub.mqttsPort), '-V', 'mqttv311', '-i', c.device, '-u', c.device, '-P', c.secret, '-t', `smokehub/h/${c.household}/d/${c.device}/event`, '-q', '1', '-m', evt('smoke')], { timeout: 10_000 });
+  await run(
+    'mosquitto_pub',
+    [
+      '--cafile',
+      caFile,
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(th.hub.mqttsPort),
+      '-V',
+      'mqttv311',
+      '-i',
+      c.device,
+      '-u',
+      c.device,
+      '-P',
+      c.secret,
+      '-t',
+      `smokehub/h/${c.household}/d/${c.device}/event`,
+      '-q',
+      '1',
+      '-m',
+      evt('smoke'),
+    ],
+    { timeout: 10_000 },
+  );
   const alert = await inbox.next((m) => m.json().state === 'active', 5000, 'alert over mqtts');
   assert.equal(alert.json().origin.device, 't1-h1-smoke');
   for (const v of th.hub.alarms.openViews()) th.hub.alarms.resolve(v.alarm, { by: { kind: 'user', id: 'test', role: 'station' }, via: 'http' });
 
   const failures = () => th.hub.ctx.metrics.counter('smokehub_tls_handshake_failures_total', '').get({ server: 'mqtts' });
   const before = failures();
-  await assert.rejects(mqtt.connectAsync(th.mqttsUrl, { clientId: c.device, username: c.device, password: c.secret, reconnectPeriod: 0, connectTimeout: 5000 }), /unable to verify the first certificate/);
-  await assert.rejects(run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(th.hub.mqttsPort), '--capath', '/etc/ssl/certs', '-i', c.device, '-u', c.device, '-P', c.secret, '-t', 'x', '-m', 'x'], { timeout: 10_000 }));
+  await assert.rejects(
+    mqtt.connectAsync(th.mqttsUrl, { clientId: c.device, username: c.device, password: c.secret, reconnectPeriod: 0, connectTimeout: 5000 }),
+    /unable to verify the first certificate/,
+  );
+  await assert.rejects(
+    run(
+      'mosquitto_pub',
+      ['-h', '127.0.0.1', '-p', String(th.hub.mqttsPort), '--capath', '/etc/ssl/certs', '-i', c.device, '-u', c.device, '-P', c.secret, '-t', 'x', '-m', 'x'],
+      { timeout: 10_000 },
+    ),
+  );
   const deadline = Date.now() + 5000;
   while (failures() < before + 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   assert.ok(failures() >= before + 2, `refused handshakes counted (${failures() - before})`);
@@ -152,7 +223,21 @@ test('curl --cacert gets /health over https (by IP and by localhost); without th
 
 test('the session cookie is Secure over https (not on plain http); no HSTS while plain HTTP is on', async () => {
   const body = JSON.stringify({ username: 'admin', password: th.adminPassword });
-  const secure = await run('curl', ['-sS', '--fail', '--cacert', caFile, '-D', '-', '-o', '/dev/null', '-H', 'content-type: application/json', '--data', body, `${th.httpsUrl}/api/login`]);
+  const secure = await run('curl', [
+    '-sS',
+    '--fail',
+    '--cacert',
+    caFile,
+    '-D',
+    '-',
+    '-o',
+    '/dev/null',
+    '-H',
+    'content-type: application/json',
+    '--data',
+    body,
+    `${th.httpsUrl}/api/login`,
+  ]);
   const cookie = /^set-cookie: (.*)$/im.exec(secure.stdout)?.[1] ?? '';
   assert.match(cookie, /smokehub_session=.*; Secure/, secure.stdout);
   assert.doesNotMatch(secure.stdout, /strict-transport-security/i);
@@ -169,7 +254,10 @@ test('wss /mqtt works with MQTT.js (ca): the station logged in over wss gets an 
   await origin.publishAsync('smokehub/h/t2-h1/d/t2-h1-panic/event', evt('panic'), { qos: 1 });
   const m = await inbox.next((x) => x.json().origin?.device === 't2-h1-panic', 5000, 'station alarm over wss');
   assert.equal(m.json().kind, 'panic');
-  await assert.rejects(mqtt.connectAsync(th.wssUrl, { clientId: 'no-ca', username: 'admin', password: th.adminPassword, reconnectPeriod: 0, connectTimeout: 5000 }), /unable to verify the first certificate/);
+  await assert.rejects(
+    mqtt.connectAsync(th.wssUrl, { clientId: 'no-ca', username: 'admin', password: th.adminPassword, reconnectPeriod: 0, connectTimeout: 5000 }),
+    /unable to verify the first certificate/,
+  );
   for (const v of th.hub.alarms.openViews()) th.hub.alarms.resolve(v.alarm, { by: { kind: 'user', id: 'test', role: 'station' }, via: 'http' });
 });
 
@@ -207,7 +295,11 @@ test('--plain off: the plain MQTT and HTTP ports refuse connections, TLS serves 
   assert.equal(await refused(mqttPort), 'ECONNREFUSED');
   assert.equal(await refused(httpPort), 'ECONNREFUSED');
   const c = hub.device('t1-h1-smoke');
-  await assert.rejects(run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(mqttPort), '-i', c.device, '-u', c.device, '-P', c.secret, '-t', 'x', '-m', 'x'], { timeout: 10_000 }));
+  await assert.rejects(
+    run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(mqttPort), '-i', c.device, '-u', c.device, '-P', c.secret, '-t', 'x', '-m', 'x'], {
+      timeout: 10_000,
+    }),
+  );
   const ca = join(hub.dataDir, 'tls', 'ca.pem');
   const r = await run('curl', ['-sS', '--fail', '--cacert', ca, '-D', '-', `${hub.httpsUrl}/health`]);
   assert.match(r.stdout, /^strict-transport-security: max-age=31536000/im);
@@ -216,14 +308,30 @@ test('--plain off: the plain MQTT and HTTP ports refuse connections, TLS serves 
   await device.endAsync(true);
 });
 
-test('a mismatched or broken --tls-cert/--tls-key is one clear start-up error; the operator\'s own pair is served', async (t) => {
+test("a mismatched or broken --tls-cert/--tls-key is one clear start-up error; the operator's own pair is served", async (t) => {
   const dir = tempDir(t);
   const ca = await opensslCa(dir);
   const good = await opensslServer(dir, ca, { name: 'hub-op', days: 30, san: 'IP:127.0.0.1,DNS:localhost' });
   const otherKey = join(dir, 'other-key.pem');
   await opensslKey(otherKey);
   const data = join(dir, 'data');
-  const base = ['start', '--data', data, '--host', '127.0.0.1', '--mqtt-port', '0', '--http-port', '0', '--mqtts-port', '0', '--https-port', '0', '--log-level', 'silent'];
+  const base = [
+    'start',
+    '--data',
+    data,
+    '--host',
+    '127.0.0.1',
+    '--mqtt-port',
+    '0',
+    '--http-port',
+    '0',
+    '--mqtts-port',
+    '0',
+    '--https-port',
+    '0',
+    '--log-level',
+    'silent',
+  ];
   const mismatched = await cli([...base, '--tls-cert', good.cert, '--tls-key', otherKey]);
   assert.equal(mismatched.code, 1);
   assert.equal(mismatched.stderr.trim().split('\n').length, 1, mismatched.stderr);
@@ -245,7 +353,10 @@ test('a mismatched or broken --tls-cert/--tls-key is one clear start-up error; t
   const shown = await cli(['tls', 'show', '--data', hub.dataDir, '--tls-cert', good.cert, '--tls-key', good.key]);
   assert.equal(shown.code, 0, shown.stderr);
   assert.ok(shown.stdout.includes(new X509Certificate(readFileSync(good.cert)).fingerprint256), shown.stdout);
-  await assert.rejects(startHub({ ...hub.config, dataDir: join(dir, 'data2'), tlsKey: otherKey }, { logger: silentLogger() }), (e: unknown) => e instanceof ConfigError);
+  await assert.rejects(
+    startHub({ ...hub.config, dataDir: join(dir, 'data2'), tlsKey: otherKey }, { logger: silentLogger() }),
+    (e: unknown) => e instanceof ConfigError,
+  );
 });
 
 test('a server certificate about to expire is renewed at start; the CA stays', async (t) => {
@@ -255,7 +366,11 @@ test('a server certificate about to expire is renewed at start; the CA stays', a
   await first.stop();
   const tls = join(dataDir, 'tls');
   // Replace the server certificate by one (signed by the hub's CA with openssl) that expires tomorrow.
-  const short = await opensslServer(tls, { cert: join(tls, 'ca.pem'), key: join(tls, 'ca-key.pem') }, { name: 'short', days: 1, san: 'IP:127.0.0.1,DNS:localhost' });
+  const short = await opensslServer(
+    tls,
+    { cert: join(tls, 'ca.pem'), key: join(tls, 'ca-key.pem') },
+    { name: 'short', days: 1, san: 'IP:127.0.0.1,DNS:localhost' },
+  );
   writeFileSync(join(tls, 'hub.pem'), readFileSync(short.cert));
   writeFileSync(join(tls, 'hub-key.pem'), readFileSync(short.key), { mode: 0o600 });
   const shortFp = new X509Certificate(readFileSync(short.cert)).fingerprint256;
@@ -307,9 +422,21 @@ test('a running hub renews its certificate at the daily check and serves it with
 
 test('the bridge with --ca connects over mqtts and gets alerts; the simulator with --ca connects too', async (t) => {
   const cred = th.device('t1-h3-smoke');
-  const settings = toBridgeSettings(loadBridgeValues({ flags: { hub: th.mqttsUrl, household: cred.household, device: cred.device, secret: cred.secret, serial: '/dev/null', ca: caFile }, env: {} }));
+  const settings = toBridgeSettings(
+    loadBridgeValues({
+      flags: { hub: th.mqttsUrl, household: cred.household, device: cred.device, secret: cred.secret, serial: '/dev/null', ca: caFile },
+      env: {},
+    }),
+  );
   assert.equal(settings.ca, readFileSync(caFile, 'utf8'));
-  const link = new HubLink({ url: settings.hub, ca: settings.ca, household: settings.household, device: settings.device, secret: settings.secret, logger: silentLogger() });
+  const link = new HubLink({
+    url: settings.hub,
+    ca: settings.ca,
+    household: settings.household,
+    device: settings.device,
+    secret: settings.secret,
+    logger: silentLogger(),
+  });
   t.after(() => link.stop());
   const connected = new Promise<void>((resolve) => link.once('connected', () => resolve()));
   const alerted = new Promise<string>((resolve) => link.on('alert', (v) => resolve(v.origin.device)));
@@ -319,10 +446,34 @@ test('the bridge with --ca connects over mqtts and gets alerts; the simulator wi
   await origin.publishAsync('smokehub/h/t1-h1/d/t1-h1-panic/event', evt('panic'), { qos: 1 });
   assert.equal(await alerted, 't1-h1-panic');
   for (const v of th.hub.alarms.openViews()) th.hub.alarms.resolve(v.alarm, { by: { kind: 'user', id: 'test', role: 'station' }, via: 'http' });
-  assert.throws(() => toBridgeSettings(loadBridgeValues({ flags: { hub: th.mqttUrl, household: cred.household, device: cred.device, secret: cred.secret, serial: '/dev/null', ca: caFile }, env: {} })), /--ca is for a TLS hub URL/);
-  assert.throws(() => toBridgeSettings(loadBridgeValues({ flags: { hub: th.mqttsUrl, household: cred.household, device: cred.device, secret: cred.secret, serial: '/dev/null', ca: '/nonexistent/ca.pem' }, env: {} })), /cannot read --ca \/nonexistent\/ca\.pem: no such file/);
+  assert.throws(
+    () =>
+      toBridgeSettings(
+        loadBridgeValues({
+          flags: { hub: th.mqttUrl, household: cred.household, device: cred.device, secret: cred.secret, serial: '/dev/null', ca: caFile },
+          env: {},
+        }),
+      ),
+    /--ca is for a TLS hub URL/,
+  );
+  assert.throws(
+    () =>
+      toBridgeSettings(
+        loadBridgeValues({
+          flags: { hub: th.mqttsUrl, household: cred.household, device: cred.device, secret: cred.secret, serial: '/dev/null', ca: '/nonexistent/ca.pem' },
+          env: {},
+        }),
+      ),
+    /cannot read --ca \/nonexistent\/ca\.pem: no such file/,
+  );
 
-  const sim = new Simulator({ hub: th.mqttsUrl, ca: readFileSync(caFile, 'utf8'), credentials: [th.device('t2-h2-smoke'), th.device('t2-h3-smoke')], logger: silentLogger(), rate: 0.01 });
+  const sim = new Simulator({
+    hub: th.mqttsUrl,
+    ca: readFileSync(caFile, 'utf8'),
+    credentials: [th.device('t2-h2-smoke'), th.device('t2-h3-smoke')],
+    logger: silentLogger(),
+    rate: 0.01,
+  });
   t.after(() => sim.stop());
   await sim.start();
   const deadline = Date.now() + 10_000;
@@ -339,7 +490,15 @@ test('the dashboard works over https and wss: login, live connection, an alarm c
   const spki = createHash('sha256').update(der).digest('base64');
   const b = await chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', `--ignore-certificate-errors-spki-list=${spki}`],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-quic',
+      '--no-first-run',
+      `--ignore-certificate-errors-spki-list=${spki}`,
+    ],
   });
   t.after(() => b.close());
   const page = await (await b.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-GB' })).newPage();
@@ -347,7 +506,32 @@ test('the dashboard works over https and wss: login, live connection, an alarm c
   assert.equal(new URL(page.url()).protocol, 'https:');
   await page.locator('.live-pill[data-live="online"]').waitFor({ timeout: 10_000 });
   const c = th.device('t2-h3-smoke');
-  await run('mosquitto_pub', ['--cafile', caFile, '-h', '127.0.0.1', '-p', String(th.hub.mqttsPort), '-V', 'mqttv311', '-i', c.device, '-u', c.device, '-P', c.secret, '-t', `smokehub/h/${c.household}/d/${c.device}/event`, '-q', '1', '-m', evt('smoke')], { timeout: 10_000 });
+  await run(
+    'mosquitto_pub',
+    [
+      '--cafile',
+      caFile,
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(th.hub.mqttsPort),
+      '-V',
+      'mqttv311',
+      '-i',
+      c.device,
+      '-u',
+      c.device,
+      '-P',
+      c.secret,
+      '-t',
+      `smokehub/h/${c.household}/d/${c.device}/event`,
+      '-q',
+      '1',
+      '-m',
+      evt('smoke'),
+    ],
+    { timeout: 10_000 },
+  );
   await page.locator('.alarm-card').first().waitFor({ timeout: 10_000 });
   assert.match(await page.locator('.alarm-card').first().innerText(), /Nhà Nguyễn 2\.3/);
   const cookies = await page.context().cookies();

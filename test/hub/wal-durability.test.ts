@@ -139,7 +139,11 @@ test('the hub announces an alarm at once and acknowledges the event only once th
   const token = await th.login('admin', th.adminPassword);
   const alarm = th.hub.alarms.openViews()[0]!.alarm;
   const h0 = performance.now();
-  const r = await th.api(token, `/api/alarms/${alarm}/respond`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ household: 't1-h3', response: 'coming' }) });
+  const r = await th.api(token, `/api/alarms/${alarm}/respond`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ household: 't1-h3', response: 'coming' }),
+  });
   assert.equal(r.status, 200);
   assert.ok(performance.now() - h0 >= SLOW_MS * 0.9, 'answered after the fsync');
   const metrics = await (await fetch(`${th.httpUrl}/metrics`)).text();

@@ -3,14 +3,15 @@ import assert from 'node:assert/strict';
 import { CsvImportError, credentialsCsv, importCsv, parseCsv, planImport } from '../../hub/store/csv-import.ts';
 import { csv, HEADER, tempRegistry } from './helpers.ts';
 
-const GOOD = [
-  '\ufeff' + HEADER,
-  'T01,H001,"Nguyễn Văn An","12 Lê Lợi, phường Phú Hội, Huế",0912 345 678,16.4637,107.5909,D001,smoke,',
-  'T01,H001,"Nguyễn Văn An","12 Lê Lợi, phường Phú Hội, Huế",0912 345 678,16.4637,107.5909,D002,panic,',
-  'T01,H002,"Trần Thị ""Bé"" Hoa","14 Lê Lợi",+84 234 3822 111,,,D003,heat,operator-chosen-secret-1',
-  'T02,H003,Lê Văn Cường,"Kiệt 5\nHẻm 3",,16.47,107.6,D004,co,',
-  'T02,H004,Phạm Thị Dung,20 Hùng Vương,,,,,,',
-].join('\r\n') + '\r\n';
+const GOOD =
+  [
+    '\ufeff' + HEADER,
+    'T01,H001,"Nguyễn Văn An","12 Lê Lợi, phường Phú Hội, Huế",0912 345 678,16.4637,107.5909,D001,smoke,',
+    'T01,H001,"Nguyễn Văn An","12 Lê Lợi, phường Phú Hội, Huế",0912 345 678,16.4637,107.5909,D002,panic,',
+    'T01,H002,"Trần Thị ""Bé"" Hoa","14 Lê Lợi",+84 234 3822 111,,,D003,heat,operator-chosen-secret-1',
+    'T02,H003,Lê Văn Cường,"Kiệt 5\nHẻm 3",,16.47,107.6,D004,co,',
+    'T02,H004,Phạm Thị Dung,20 Hùng Vương,,,,,,',
+  ].join('\r\n') + '\r\n';
 
 test('RFC 4180 parsing: quotes, doubled quotes, embedded newlines and commas, BOM, CRLF, blank lines', () => {
   const { records, problems } = parseCsv('\ufeffa,b,c\r\n"x, y","say ""hi""","two\nlines"\r\n\r\n  p , q ,r\nlast,,""');
@@ -33,7 +34,10 @@ test('a good file enrols teams, households and devices; generated secrets are �
   assert.equal(r.teamsCreated, 2);
   assert.deepEqual(r.households, { created: 4, updated: 0, unchanged: 0 });
   assert.deepEqual(r.devices, { created: 4, updated: 0, unchanged: 0, moved: 0 });
-  assert.deepEqual(r.credentials.map((c) => `${c.household}/${c.device}`), ['H001/D001', 'H001/D002', 'H003/D004']);
+  assert.deepEqual(
+    r.credentials.map((c) => `${c.household}/${c.device}`),
+    ['H001/D001', 'H001/D002', 'H003/D004'],
+  );
   const secrets = r.credentials.map((c) => c.secret);
   assert.equal(new Set(secrets).size, secrets.length);
   for (const s of secrets) {
@@ -44,8 +48,15 @@ test('a good file enrols teams, households and devices; generated secrets are �
   assert.ok(store.verifyDeviceSecret('D003', 'operator-chosen-secret-1'));
   const h1 = store.getHousehold('H001')!;
   assert.deepEqual(h1, {
-    id: 'H001', team: 'T01', name: 'Nguyễn Văn An', address: '12 Lê Lợi, phường Phú Hội, Huế', phone: '0912 345 678', phones: ['+84912345678'],
-    lat: 16.4637, lon: 107.5909, card: { access: '', hazards: '', vulnerable: '', water: '' },
+    id: 'H001',
+    team: 'T01',
+    name: 'Nguyễn Văn An',
+    address: '12 Lê Lợi, phường Phú Hội, Huế',
+    phone: '0912 345 678',
+    phones: ['+84912345678'],
+    lat: 16.4637,
+    lon: 107.5909,
+    card: { access: '', hazards: '', vulnerable: '', water: '' },
   });
   assert.deepEqual(store.getHousehold('H002')!.phones, ['+842343822111']);
   assert.deepEqual(store.getHousehold('H003')!.phones, []);
@@ -53,7 +64,10 @@ test('a good file enrols teams, households and devices; generated secrets are �
   assert.equal(store.getHousehold('H002')!.lat, null);
   assert.equal(store.getHousehold('H003')!.address, 'Kiệt 5\nHẻm 3');
   assert.deepEqual(store.listDevices({ household: 'H004' }), []);
-  assert.deepEqual(store.householdsOfTeam('T01').map((h) => h.id), ['H001', 'H002']);
+  assert.deepEqual(
+    store.householdsOfTeam('T01').map((h) => h.id),
+    ['H001', 'H002'],
+  );
   assert.equal(store.getDevice('D004')!.team, 'T02');
   const out = credentialsCsv(r.credentials);
   assert.equal(out.split('\n')[0], 'household,device,secret');
@@ -80,7 +94,10 @@ test('re-import is idempotent: no duplicates, secrets kept and not printed again
   );
   assert.deepEqual(changed.households, { created: 0, updated: 1, unchanged: 0 });
   assert.deepEqual(changed.devices, { created: 1, updated: 1, unchanged: 0, moved: 0 });
-  assert.deepEqual(changed.credentials.map((c) => c.device), ['D005']);
+  assert.deepEqual(
+    changed.credentials.map((c) => c.device),
+    ['D005'],
+  );
   assert.equal(store.getHousehold('H002')!.phone, '0234 000 000');
   assert.equal(store.getDevice('D003')!.kind, 'smoke');
   assert.equal(store.verifyDeviceSecret('D003', 'operator-chosen-secret-1'), null);
@@ -151,7 +168,10 @@ test('every kind of bad row is reported with its line number, and nothing is app
 
 test('a bad header, an empty file and a header-only file', (t) => {
   const { store } = tempRegistry(t);
-  assert.throws(() => importCsv(store, ''), (e: CsvImportError) => e.problems[0]!.line === 1 && /empty/.test(e.problems[0]!.reason));
+  assert.throws(
+    () => importCsv(store, ''),
+    (e: CsvImportError) => e.problems[0]!.line === 1 && /empty/.test(e.problems[0]!.reason),
+  );
   assert.throws(
     () => importCsv(store, 'team,household,name,address,phone,lat,lon,device,kind,colour\n'),
     (e: CsvImportError) => /unknown column "colour"/.test(e.problems[0]!.reason) && /missing column secret/.test(e.problems[0]!.reason),
@@ -190,8 +210,14 @@ test('a household may move to another team; the team index follows', (t) => {
   const { store } = tempRegistry(t);
   importCsv(store, csv('T1,H1,A,1 A,,,,D1,smoke,', 'T1,H2,B,2 B,,,,D2,smoke,'));
   importCsv(store, csv('T2,H2,B,2 B,,,,D2,smoke,'));
-  assert.deepEqual(store.householdsOfTeam('T1').map((h) => h.id), ['H1']);
-  assert.deepEqual(store.householdsOfTeam('T2').map((h) => h.id), ['H2']);
+  assert.deepEqual(
+    store.householdsOfTeam('T1').map((h) => h.id),
+    ['H1'],
+  );
+  assert.deepEqual(
+    store.householdsOfTeam('T2').map((h) => h.id),
+    ['H2'],
+  );
   assert.equal(store.teamOf('H2'), 'T2');
   assert.equal(store.getDevice('D2')!.team, 'T2');
 });

@@ -128,7 +128,12 @@ test('card columns: set by a file with them, kept by a file without them, cleare
     ),
   );
   assert.deepEqual(r1.households, { created: 2, updated: 0, unchanged: 0 });
-  assert.deepEqual(store.getHousehold('H1')!.card, { access: 'Kiệt 2 m, xe dừng đầu kiệt', hazards: '2 bình gas', vulnerable: 'Bà 85 tuổi, phòng sau', water: 'Trụ nước ngã tư' });
+  assert.deepEqual(store.getHousehold('H1')!.card, {
+    access: 'Kiệt 2 m, xe dừng đầu kiệt',
+    hazards: '2 bình gas',
+    vulnerable: 'Bà 85 tuổi, phòng sau',
+    water: 'Trụ nước ngã tư',
+  });
   assert.deepEqual(store.getHousehold('H2')!.card, EMPTY_CARD);
 
   // An old-style file (no card columns) changes the phone and keeps the card.
@@ -143,7 +148,12 @@ test('card columns: set by a file with them, kept by a file without them, cleare
   // Only some card columns: the others are kept; an empty cell clears its field.
   const partial = `${HEADER},water,hazards\nT1,H1,Nhà A,1 Lê Lợi,0901000003,,,D1,smoke,,Giếng sau nhà,\n`;
   assert.deepEqual(importCsv(store, partial).households, { created: 0, updated: 1, unchanged: 0 });
-  assert.deepEqual(store.getHousehold('H1')!.card, { access: 'Kiệt 2 m, xe dừng đầu kiệt', hazards: '', vulnerable: 'Bà 85 tuổi, phòng sau', water: 'Giếng sau nhà' });
+  assert.deepEqual(store.getHousehold('H1')!.card, {
+    access: 'Kiệt 2 m, xe dừng đầu kiệt',
+    hazards: '',
+    vulnerable: 'Bà 85 tuổi, phòng sau',
+    water: 'Giếng sau nhà',
+  });
   assert.deepEqual(importCsv(store, partial).households, { created: 0, updated: 0, unchanged: 1 }, 'idempotent');
 });
 
@@ -158,7 +168,15 @@ test('a household over several rows gives each card field on one row; two differ
   importCsv(store, file);
   assert.deepEqual(store.getHousehold('H1')!.card, { access: 'Kiệt 2 m', hazards: 'Bình gas', vulnerable: 'Ông 80 tuổi', water: '' });
   const byLine = refusal(() =>
-    importCsv(store, [CARD_HEADER, 'T1,H2,Nhà B,2 Lê Lợi,,,,D4,smoke,,Kiệt 2 m,,,', 'T1,H2,Nhà B,2 Lê Lợi,,,,D5,smoke,,,Gas,,', 'T1,H2,Nhà B,2 Lê Lợi,,,,D6,smoke,,Kiệt 3 m,Xăng,,'].join('\n')),
+    importCsv(
+      store,
+      [
+        CARD_HEADER,
+        'T1,H2,Nhà B,2 Lê Lợi,,,,D4,smoke,,Kiệt 2 m,,,',
+        'T1,H2,Nhà B,2 Lê Lợi,,,,D5,smoke,,,Gas,,',
+        'T1,H2,Nhà B,2 Lê Lợi,,,,D6,smoke,,Kiệt 3 m,Xăng,,',
+      ].join('\n'),
+    ),
   );
   assert.deepEqual([...byLine.keys()], [4]);
   assert.match(byLine.get(4)!, /household "H2" has a different access than on line 2; household "H2" has a different hazards than on line 3/);
@@ -175,13 +193,23 @@ test('an older database (no phones/card columns) is migrated; its numbers are re
   // Back to the schema before this change: the new columns and their migration step removed.
   for (const c of ['phones', 'access', 'hazards', 'vulnerable', 'water']) db.exec(`ALTER TABLE households DROP COLUMN ${c}`);
   db.prepare("DELETE FROM schema_migrations WHERE module = 'registry' AND step = 1").run();
-  db.prepare("INSERT INTO households (id, team, name, address, phone, lat, lon, created_at, updated_at) VALUES ('H2', 'T1', 'Nhà B', '2 Lê Lợi', '0912 000 111 / 0913', NULL, NULL, 0, 0)").run();
+  db.prepare(
+    "INSERT INTO households (id, team, name, address, phone, lat, lon, created_at, updated_at) VALUES ('H2', 'T1', 'Nhà B', '2 Lê Lợi', '0912 000 111 / 0913', NULL, NULL, 0, 0)",
+  ).run();
   db.close();
   const db2 = openDatabase(dir);
   t.after(() => db2.close());
   const reopened = new SqliteRegistryStore(db2, { dataDir: dir });
   assert.deepEqual(reopened.getHousehold('H1'), {
-    id: 'H1', team: 'T1', name: 'Nhà A', address: '1 Lê Lợi', phone: '0912 345 678', phones: ['+84912345678'], lat: null, lon: null, card: EMPTY_CARD,
+    id: 'H1',
+    team: 'T1',
+    name: 'Nhà A',
+    address: '1 Lê Lợi',
+    phone: '0912 345 678',
+    phones: ['+84912345678'],
+    lat: null,
+    lon: null,
+    card: EMPTY_CARD,
   });
   assert.deepEqual(reopened.getHousehold('H2')!.phones, [], 'a cell that was never valid gives no number (fixed by the next import)');
   importCsv(reopened, csv('T1,H2,Nhà B,2 Lê Lợi,0912 000 111; 0913 000 222,,,,,'));
@@ -229,5 +257,12 @@ test('GET /api/households/:id carries phones and the card within the household s
   assert.equal(neighbour.status, 403, "not the neighbour's card");
   assert.equal(JSON.stringify(neighbour.body).includes('85'), false);
   const list = await get('station', '/api/households');
-  assert.deepEqual(list.body.households.map((h: any) => [h.id, 'card' in h, 'phones' in h]), [['H1', false, false], ['H2', false, false], ['H3', false, false]]);
+  assert.deepEqual(
+    list.body.households.map((h: any) => [h.id, 'card' in h, 'phones' in h]),
+    [
+      ['H1', false, false],
+      ['H2', false, false],
+      ['H3', false, false],
+    ],
+  );
 });

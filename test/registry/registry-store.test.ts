@@ -37,7 +37,10 @@ test('users: roles and scopes are checked; generated password works; duplicates 
   await assert.rejects(store.addUser({ username: 'x', role: 'admin' as never }), /role must be one of/);
   await assert.rejects(store.addUser({ username: 'x', role: 'station', password: 'short' }), /at least 10/);
   await assert.rejects(store.addUser({ username: 'station1', role: 'station' }), (e: { code: string }) => e.code === 'conflict');
-  assert.deepEqual(store.listUsers().map((u) => u.username), ['lead-t1', 'nha-a', 'station1']);
+  assert.deepEqual(
+    store.listUsers().map((u) => u.username),
+    ['lead-t1', 'nha-a', 'station1'],
+  );
 
   const changed = await store.setPassword('lead-t1');
   assert.equal(await store.verifyUserPassword('lead-t1', 'a long enough password'), null);
@@ -102,13 +105,25 @@ test('device lookups and secret checks; unknown devices and wrong secrets are re
   const { store } = tempRegistry(t);
   const r = importCsv(store, FAMILY);
   const d1 = r.credentials.find((c) => c.device === 'D1')!;
-  assert.deepEqual(store.verifyDeviceSecret('D1', d1.secret), { id: 'D1', household: 'H1', team: 'T1', kind: 'smoke', enrolledAt: store.getDevice('D1')!.enrolledAt });
+  assert.deepEqual(store.verifyDeviceSecret('D1', d1.secret), {
+    id: 'D1',
+    household: 'H1',
+    team: 'T1',
+    kind: 'smoke',
+    enrolledAt: store.getDevice('D1')!.enrolledAt,
+  });
   assert.equal(store.verifyDeviceSecret('D1', r.credentials.find((c) => c.device === 'D2')!.secret), null);
   assert.equal(store.verifyDeviceSecret('D404', d1.secret), null);
   assert.equal(store.verifyDeviceSecret('D1', 5 as never), null);
   assert.deepEqual(store.listTeams(), [{ id: 'T1' }, { id: 'T2' }]);
-  assert.deepEqual(store.listDevices({ team: 'T1' }).map((d) => d.id), ['D1', 'D2']);
-  assert.deepEqual(store.listHouseholds({ team: 'T2' }).map((h) => h.id), ['H3']);
+  assert.deepEqual(
+    store.listDevices({ team: 'T1' }).map((d) => d.id),
+    ['D1', 'D2'],
+  );
+  assert.deepEqual(
+    store.listHouseholds({ team: 'T2' }).map((h) => h.id),
+    ['H3'],
+  );
   // Returned objects are copies: mutating them does not corrupt the index.
   store.getHousehold('H1')!.name = 'changed';
   assert.equal(store.getHousehold('H1')!.name, 'Nhà A');
@@ -126,6 +141,9 @@ test("another process's writes (e.g. `smokehub import` while the hub runs) reach
   await sleep(1100); // the freshness check runs at most once a second
   assert.equal(store.getDevice('D7')!.household, 'H7');
   assert.ok(store.verifyDeviceSecret('D7', r.credentials[0]!.secret), 'same hub key from DATA/hub.key');
-  assert.deepEqual(store.householdsOfTeam('T1').map((h) => h.id), ['H1', 'H2', 'H7']);
+  assert.deepEqual(
+    store.householdsOfTeam('T1').map((h) => h.id),
+    ['H1', 'H2', 'H7'],
+  );
   assert.ok(store.getUser('late'));
 });

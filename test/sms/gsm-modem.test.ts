@@ -35,7 +35,14 @@ async function rig(t: { after: (fn: () => unknown) => void }, sim: SimulatorOpti
   const pty = await startPtyModem(dir, { smsLatencyMs: 20, dialMs: 50, ...sim });
   const logger = process.env.SMOKEHUB_TEST_LOG ? createLogger({ level: process.env.SMOKEHUB_TEST_LOG, name: 'modem' }) : silentLogger();
   const modem = new GsmModem({
-    path: pty.hubPath, clock: systemClock, logger, reopenMs: 150, pollMs: 60_000, callPollMs: 50, answeredHangupMs: 50, ...opts,
+    path: pty.hubPath,
+    clock: systemClock,
+    logger,
+    reopenMs: 150,
+    pollMs: 60_000,
+    callPollMs: 50,
+    answeredHangupMs: 50,
+    ...opts,
   });
   const r: Rig = { pty, modem, statuses: [], sms: [], delivered: [], rings: 0 };
   modem.on('status', (s: ModemStatus) => r.statuses.push(s));
@@ -51,9 +58,10 @@ async function rig(t: { after: (fn: () => unknown) => void }, sim: SimulatorOpti
   return r;
 }
 
-const VI300 = 'Báo cháy! Nhà ông Nguyễn Văn Hùng, số 12 ngõ 5 phố Hồng Gai, Hạ Long đang có khói. Trả lời 1 nếu bạn đến, 2 nếu không thể đến, 3 nếu cần gọi cứu hỏa. '
-  .repeat(3)
-  .slice(0, 300);
+const VI300 =
+  'Báo cháy! Nhà ông Nguyễn Văn Hùng, số 12 ngõ 5 phố Hồng Gai, Hạ Long đang có khói. Trả lời 1 nếu bạn đến, 2 nếu không thể đến, 3 nếu cần gọi cứu hỏa. '
+    .repeat(3)
+    .slice(0, 300);
 
 describe('GsmModem on a PTY with the modem simulator', { skip }, () => {
   test('init with echo on and ERROR on optional commands: up, registered, signal, SIM ready', async (t) => {
@@ -86,7 +94,10 @@ describe('GsmModem on a PTY with the modem simulator', { skip }, () => {
     assert.equal(got.length, 1);
     assert.deepEqual([got[0]!.to, got[0]!.text, got[0]!.alphabet, got[0]!.parts, got[0]!.statusReport], ['+84901000002', VI300, 'ucs2', 5, true]);
     await waitFor(() => r.delivered.length === 5, 3000, 'five status reports');
-    assert.deepEqual(r.delivered.map((d) => d.ref).sort((a, b) => a - b), [...res.refs].sort((a, b) => a - b));
+    assert.deepEqual(
+      r.delivered.map((d) => d.ref).sort((a, b) => a - b),
+      [...res.refs].sort((a, b) => a - b),
+    );
     assert.ok(r.delivered.every((d) => d.ok && d.recipient === '+84901000002'));
   });
 
@@ -94,7 +105,10 @@ describe('GsmModem on a PTY with the modem simulator', { skip }, () => {
     const r = await rig(t);
     const res = await r.modem.sendSms('0901000003', 'Cháy tại nhà ông Đức, ngõ 5 — trả lời 1', { unaccented: true });
     assert.equal(res.parts, 1);
-    assert.deepEqual(r.pty.sim.sent.map((s) => [s.to, s.text, s.alphabet]), [['0901000003', 'Chay tai nha ong Duc, ngo 5 - tra loi 1', 'gsm7']]);
+    assert.deepEqual(
+      r.pty.sim.sent.map((s) => [s.to, s.text, s.alphabet]),
+      [['0901000003', 'Chay tai nha ong Duc, ngo 5 - tra loi 1', 'gsm7']],
+    );
     await r.modem.sendSms('+84901000004', 'Reply 1 coming, 2 cannot come, 3 need help');
     assert.equal(r.pty.sim.sent[1]!.alphabet, 'gsm7');
     await assert.rejects(r.modem.sendSms('not-a-number', 'x'), (e: ModemError) => e.code === 'bad_request' && !e.retryable);

@@ -18,10 +18,14 @@ function rig(opts: ConstructorParameters<typeof ModemSimulator>[0] = {}) {
   /** Types `input` and returns what the modem printed once `until` appears. */
   const exchange = async (input: string, until: string | RegExp) => {
     line.reply(input);
-    const out = await waitFor(() => {
-      const all = line.written.join('').slice(seen);
-      return (typeof until === 'string' ? all.includes(until) : until.test(all)) ? all : null;
-    }, 3000, `modem output ${String(until)}`);
+    const out = await waitFor(
+      () => {
+        const all = line.written.join('').slice(seen);
+        return (typeof until === 'string' ? all.includes(until) : until.test(all)) ? all : null;
+      },
+      3000,
+      `modem output ${String(until)}`,
+    );
     seen += out.length;
     return out;
   };
@@ -45,7 +49,10 @@ test('AT+CMGS=<length> in PDU mode: prompt, PDU, Ctrl-Z, +CMGS: <mr> and OK; rec
   await exchange('ATE0\r', 'OK\r\n');
   assert.equal(await exchange('AT+CMGS=23\r', '> '), '\r\n> ');
   assert.equal(await exchange('0011000B916407281553F80000AA0AE8329BFD4697D9EC37\x1a', 'OK\r\n'), '\r\n+CMGS: 1\r\n\r\nOK\r\n');
-  assert.deepEqual(sim.sent.map((s) => [s.to, s.text, s.parts, s.refs]), [['+46708251358', 'hellohello', 1, [1]]]);
+  assert.deepEqual(
+    sim.sent.map((s) => [s.to, s.text, s.parts, s.refs]),
+    [['+46708251358', 'hellohello', 1, [1]]],
+  );
   // A wrong <length> is refused like a modem does (invalid PDU mode parameter).
   await exchange('AT+CMEE=1\r', 'OK\r\n');
   await exchange('AT+CMGS=22\r', '> ');

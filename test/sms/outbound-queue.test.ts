@@ -30,7 +30,14 @@ function openQueue(t: TestContext, dir = tempDir(t), opts?: ConstructorParameter
   return { dir, db, q: new OutboundQueue(db, opts) };
 }
 const sms = (key: string, over: Partial<EnqueueInput> = {}): EnqueueInput => ({
-  kind: 'sms', to: '+84901000002', text: `text ${key}`, priority: 0, alarm: 'A1', household: 'H1', dedupeKey: key, ...over,
+  kind: 'sms',
+  to: '+84901000002',
+  text: `text ${key}`,
+  priority: 0,
+  alarm: 'A1',
+  household: 'H1',
+  dedupeKey: key,
+  ...over,
 });
 
 test('next(): the lowest priority number first, then the oldest; not before notBefore; marks sending', (t) => {
@@ -143,7 +150,10 @@ test('cancel: only queued items matching the filter; listForAlarm shows who was 
 test('bad items are refused with a typed error', (t) => {
   const { q } = openQueue(t);
   const refused = (input: EnqueueInput, field: string) =>
-    assert.throws(() => q.enqueue(input, T0), (e: ValidationError) => e instanceof ValidationError && e.code === 'bad_field' && (e.details as { field: string }).field === field);
+    assert.throws(
+      () => q.enqueue(input, T0),
+      (e: ValidationError) => e instanceof ValidationError && e.code === 'bad_field' && (e.details as { field: string }).field === field,
+    );
   refused(sms('a', { to: '0901000002' }), 'to');
   refused(sms('a', { to: '+84 901 000 002' }), 'to');
   refused(sms('a', { text: '' }), 'text');
@@ -206,7 +216,7 @@ function startChild(env: Record<string, string>): Child {
   const waiters: Array<{ re: RegExp; resolve: (l: string) => void }> = [];
   createInterface({ input: child.stdout! }).on('line', (l) => {
     lines.push(l);
-    for (const w of [...waiters]) if (w.re.test(l)) (waiters.splice(waiters.indexOf(w), 1), w.resolve(l));
+    for (const w of [...waiters]) if (w.re.test(l)) waiters.splice(waiters.indexOf(w), 1), w.resolve(l);
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return {
@@ -227,11 +237,20 @@ async function killHard(c: Child): Promise<void> {
   c.child.kill('SIGKILL');
   await c.exited;
 }
-const modemLog = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]) : []);
+const modemLog = (file: string) =>
+  existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split(' ') as [string, string])
+    : [];
 const states = (dir: string) => {
   const db = openDatabase(dir);
   try {
-    return new Map((db.prepare('SELECT dedupe_key AS k, state FROM outbound_messages').all() as Array<{ k: string; state: string }>).map((r) => [r.k, r.state]));
+    return new Map(
+      (db.prepare('SELECT dedupe_key AS k, state FROM outbound_messages').all() as Array<{ k: string; state: string }>).map((r) => [r.k, r.state]),
+    );
   } finally {
     db.close();
   }
@@ -256,7 +275,10 @@ test('kill -9 between enqueue and send: nothing is lost, nothing is sent twice',
   assert.deepEqual([...sentKeys].sort(), [...KEYS].sort(), 'every item sent exactly once (the replayed enqueues were no-ops)');
   // Alarm texts (priority 0: every third) went first.
   const firstSeven = sentKeys.slice(0, 7).map((k) => Number(k.split(':H')[1]));
-  assert.ok(firstSeven.every((i) => i % 3 === 0), `priority 0 first: ${sentKeys.join(' ')}`);
+  assert.ok(
+    firstSeven.every((i) => i % 3 === 0),
+    `priority 0 first: ${sentKeys.join(' ')}`,
+  );
   assert.ok([...states(dir).values()].every((s) => s === 'sent'));
 });
 
@@ -279,7 +301,11 @@ test('kill -9 after the modem took an SMS but before its confirmation: only that
   const run2 = entries.filter(([r]) => r === 'run2').map(([, k]) => k);
   assert.deepEqual([...new Set(entries.map(([, k]) => k))].sort(), [...KEYS].sort(), 'none lost');
   for (const k of confirmed) assert.ok(!run2.includes(k), `${k} was confirmed before the kill and not sent again`);
-  assert.deepEqual(entries.filter(([, k]) => k === handed).map(([r]) => r), ['run1', 'run2'], 'the unconfirmed one is sent again (documented)');
+  assert.deepEqual(
+    entries.filter(([, k]) => k === handed).map(([r]) => r),
+    ['run1', 'run2'],
+    'the unconfirmed one is sent again (documented)',
+  );
   assert.equal(entries.length, N + 1);
   assert.ok([...states(dir).values()].every((s) => s === 'sent'));
 });

@@ -20,7 +20,14 @@ test('SMS-SUBMIT: the dreamfabric "hellohello" vector, byte for byte', () => {
 
 test('SMS-SUBMIT: Nordic AT+CMGS=42 example with an SMSC address and 1 h validity', () => {
   const hex = '069144888888F811000C9153481032547600000B20D4F29C9E769F4161D0BC3D07B5CBF379F89C769F416F7B590E62D3CB';
-  const [p] = encodeSubmit({ to: '+358401234567', text: 'Testing a sms messaging over lte', alphabet: 'gsm7', statusReport: false, validityMinutes: 60, smsc: '+448888888' });
+  const [p] = encodeSubmit({
+    to: '+358401234567',
+    text: 'Testing a sms messaging over lte',
+    alphabet: 'gsm7',
+    statusReport: false,
+    validityMinutes: 60,
+    smsc: '+448888888',
+  });
   assert.equal(p!.hex, hex);
   assert.equal(p!.tpduLength, 42, 'the manual sends AT+CMGS=42');
 });
@@ -69,10 +76,13 @@ test('SMS-DELIVER: concatenated UCS-2 (8-bit ref) parts decode with their UDH an
     '07914809000000F0440B914809010000F20008621103802030828C050003C80201005400F40069002001110061006E0067002001111EBF006E002C0020003500200070006800FA00740020006E1EEF0061002000741EDB00690020006E01A10069002E002000431EA7006E0020006D0061006E00670020006200EC006E00680020006300681EEF006100200063006800E100790020006B006800F4006E0067003F002000471ECD',
     '07914809000000F0440B914809010000F20008621103802030822A050003C8020200690020006C1EA10069002000630068006F0020007400F400690020006E006800E90021',
   ].map((h) => decodePdu(h) as DecodedDeliver);
-  assert.deepEqual(parts.map((p) => p.concat), [
-    { ref: 200, total: 2, seq: 1, refBits: 8 },
-    { ref: 200, total: 2, seq: 2, refBits: 8 },
-  ]);
+  assert.deepEqual(
+    parts.map((p) => p.concat),
+    [
+      { ref: 200, total: 2, seq: 1, refBits: 8 },
+      { ref: 200, total: 2, seq: 2, refBits: 8 },
+    ],
+  );
   assert.equal(parts[0]!.text.length, 67);
   assert.equal(parts.map((p) => p.text).join(''), 'Tôi đang đến, 5 phút nữa tới nơi. Cần mang bình chữa cháy không? Gọi lại cho tôi nhé!');
   assert.equal(parts[0]!.sentAt.tzMinutes, 420);
@@ -98,13 +108,23 @@ test('SMS-DELIVER: alphanumeric sender round trip (TON 101, GSM-7 packed)', () =
 
 test('splitting: 160/153 GSM-7 septets, 70/67 UCS-2 code units, escapes and surrogates kept whole', () => {
   assert.deepEqual(splitForSms('a'.repeat(160), 'gsm7').length, 1);
-  assert.deepEqual(splitForSms('a'.repeat(161), 'gsm7').map((s) => s.length), [153, 8]);
+  assert.deepEqual(
+    splitForSms('a'.repeat(161), 'gsm7').map((s) => s.length),
+    [153, 8],
+  );
   // '€' is two septets: 152 + 2×2 = 156 fits one SMS; 158 + 2 = 160 too; one more splits.
   assert.equal(splitForSms(`${'x'.repeat(152)}€€`, 'gsm7').length, 1);
   const esc = splitForSms(`${'x'.repeat(152)}€${'y'.repeat(10)}`, 'gsm7');
-  assert.deepEqual(esc.map((s) => s.length), [152, 11], 'the escape pair does not straddle parts');
+  assert.deepEqual(
+    esc.map((s) => s.length),
+    [152, 11],
+    'the escape pair does not straddle parts',
+  );
   assert.equal(splitForSms('đ'.repeat(70), 'ucs2').length, 1);
-  assert.deepEqual(splitForSms('đ'.repeat(71), 'ucs2').map((s) => s.length), [67, 4]);
+  assert.deepEqual(
+    splitForSms('đ'.repeat(71), 'ucs2').map((s) => s.length),
+    [67, 4],
+  );
   const emoji = splitForSms(`${'a'.repeat(66)}🔥bbbbb`, 'ucs2'); // 73 code units
   assert.deepEqual(emoji, ['a'.repeat(66), '🔥bbbbb'], 'the surrogate pair moves to the next part');
 });
@@ -140,6 +160,10 @@ test('validity period (TS 23.040 §9.2.3.12.1) and unaccented GSM-7', () => {
 
 test('malformed PDUs are refused with PduError, never a crash', () => {
   for (const bad of ['', 'zz', '0011000B91', '07911326040000F0040B9113466100', '0003']) {
-    assert.throws(() => decodePdu(bad), (e: Error & { code?: string }) => e.code === 'bad_pdu', bad);
+    assert.throws(
+      () => decodePdu(bad),
+      (e: Error & { code?: string }) => e.code === 'bad_pdu',
+      bad,
+    );
   }
 });

@@ -53,7 +53,9 @@ function teamCsv(n: number, card?: { access: string; hazards: string; vulnerable
   const rows = ['team,household,name,address,phone,lat,lon,device,kind,secret,access,hazards,vulnerable,water'];
   for (let k = 1; k <= n; k++) {
     const c = k === 1 && card ? [card.access, card.hazards, card.vulnerable, card.water].map(q).join(',') : ',,,';
-    rows.push(`t1,t1-h${k},Nhà ${k},"${k} ngõ 7 Bến Đoan, Hồng Gai",09010000${String(k).padStart(2, '0')},${(20.95 + k * 0.0009).toFixed(6)},107.080000,t1-h${k}-smoke,smoke,,${c}`);
+    rows.push(
+      `t1,t1-h${k},Nhà ${k},"${k} ngõ 7 Bến Đoan, Hồng Gai",09010000${String(k).padStart(2, '0')},${(20.95 + k * 0.0009).toFixed(6)},107.080000,t1-h${k}-smoke,smoke,,${c}`,
+    );
   }
   return rows.join('\n') + '\n';
 }
@@ -110,14 +112,19 @@ test('the modem pulled mid-queue: texts wait, the station is told, modem_up 0; p
   // The origin's pre-alarm text and the four neighbours' texts (UCS-2, 2–3 parts each): pulled once the hub
   // has recorded the first as sent, while a part of the next is in the modem (lost with the power).
   const sentInQueue = () => metric(th.httpUrl, /^smokehub_sms_queue\{state="sent"\} (\d+)$/m);
-  await waitFor(async () => {
-    const n = await sentInQueue();
-    return n !== null && n >= 1 && n === sim.sent.length && partInModem(sim);
-  }, 15_000, 'the first text recorded and a part in the modem');
+  await waitFor(
+    async () => {
+      const n = await sentInQueue();
+      return n !== null && n >= 1 && n === sim.sent.length && partInModem(sim);
+    },
+    15_000,
+    'the first text recorded and a part in the modem',
+  );
   await pty.unplug();
   const sentAtUnplug = sim.sent.length;
   const id = await openAlarmId(th, admin);
-  const smsStates = async () => ((await th.api(admin, `/api/alarms/${id}`)).body.contacts as Array<{ kind: string; state: string }>).filter((c) => c.kind === 'sms').map((c) => c.state);
+  const smsStates = async () =>
+    ((await th.api(admin, `/api/alarms/${id}`)).body.contacts as Array<{ kind: string; state: string }>).filter((c) => c.kind === 'sms').map((c) => c.state);
 
   // A pulled modem is noticed by its port closing. @serialport/bindings-cpp 13 retries a 0-byte read of a
   // hung-up tty at once, forever (bindings-cpp issue #162), so when the hang-up shows as a 0-byte read the
@@ -144,7 +151,10 @@ test('the modem pulled mid-queue: texts wait, the station is told, modem_up 0; p
   assert.deepEqual(await smsStates(), ['sent', 'sent', 'sent', 'sent', 'sent']);
 });
 
-test('the modem answers ERROR and +CMS ERROR to AT+CMGS: retried, then sent; the timeline says sms-failed then sms-sent', { skip, timeout: 90_000 }, async () => {
+test('the modem answers ERROR and +CMS ERROR to AT+CMGS: retried, then sent; the timeline says sms-failed then sms-sent', {
+  skip,
+  timeout: 90_000,
+}, async () => {
   const dir = tempDir('error');
   const pty = await ptyModem(dir, { smsLatencyMs: 30, dialMs: 50 });
   const sim = pty.sim;
@@ -166,7 +176,10 @@ test('the modem answers ERROR and +CMS ERROR to AT+CMGS: retried, then sent; the
     assert.deepEqual(mine, ['sms-failed', 'sms-sent'], `the timeline of ${phoneOf(k)}`);
   }
   const failed = timeline.filter((t) => t.transition === 'sms-failed');
-  assert.ok(failed.every((t) => t.detail.final === false), 'not final: retried');
+  assert.ok(
+    failed.every((t) => t.detail.final === false),
+    'not final: retried',
+  );
   assert.match(failed.find((t) => t.detail.to === phoneOf(2))!.detail.error ?? '', /500/, 'the +CMS ERROR code is kept');
   const contacts = read.contacts as Array<{ kind: string; to: string; state: string; attempts: number }>;
   for (const k of [1, 2]) {
@@ -197,7 +210,10 @@ function readQueue(dataDir: string): QueueRow[] {
 }
 
 async function startChild(env: Record<string, string>): Promise<{ child: ChildProcess; mqttUrl: string; httpUrl: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/hub-child.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/hub-child.ts'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   children.push(child);
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', resolve);
@@ -222,8 +238,14 @@ test('kill -9 with texts queued: after the restart every planned text is sent, n
   const creds = importCsv(new SqliteRegistryStore(db, { dataDir }), teamCsv(6)).credentials;
   db.close();
   const env = {
-    SMOKEHUB_DATA: dataDir, SMOKEHUB_HOST: '127.0.0.1', SMOKEHUB_MQTT_PORT: '0', SMOKEHUB_HTTP_PORT: '0',
-    SMOKEHUB_VERIFY_WINDOW_S: '0', SMOKEHUB_ESCALATE_AFTER_S: '3600', SMOKEHUB_CALL_AFTER_S: '3600', SMOKEHUB_MODEM: pty.hubPath,
+    SMOKEHUB_DATA: dataDir,
+    SMOKEHUB_HOST: '127.0.0.1',
+    SMOKEHUB_MQTT_PORT: '0',
+    SMOKEHUB_HTTP_PORT: '0',
+    SMOKEHUB_VERIFY_WINDOW_S: '0',
+    SMOKEHUB_ESCALATE_AFTER_S: '3600',
+    SMOKEHUB_CALL_AFTER_S: '3600',
+    SMOKEHUB_MODEM: pty.hubPath,
   };
   let hub = await startChild(env);
   await waitFor(async () => (await metric(hub.httpUrl, /^smokehub_modem_up\{modem="[^"]+"\} (\d+)$/m)) === 1, 15_000, 'the modem up');
@@ -250,7 +272,10 @@ test('kill -9 with texts queued: after the restart every planned text is sent, n
   await exited(hub.child);
 
   const final = readQueue(dataDir).filter((r) => r.kind === 'sms');
-  assert.deepEqual(final.map((r) => r.state), Array(6).fill('sent'));
+  assert.deepEqual(
+    final.map((r) => r.state),
+    Array(6).fill('sent'),
+  );
   const counts = sentCounts(sim);
   for (const r of final) assert.ok((counts.get(`${r.recipient}|${r.text}`) ?? 0) >= 1, `${r.recipient} got its text`);
   for (const r of sentBefore) assert.equal(counts.get(`${r.recipient}|${r.text}`), 1, `confirmed before the kill, not sent again: ${r.recipient}`);
@@ -270,7 +295,10 @@ const longCard = {
 };
 
 for (const unaccented of [false, true]) {
-  test(`a 300-character dispatch card reaches the station number in at most 2 parts${unaccented ? ' (--sms-unaccented)' : ''}`, { skip, timeout: 90_000 }, async () => {
+  test(`a 300-character dispatch card reaches the station number in at most 2 parts${unaccented ? ' (--sms-unaccented)' : ''}`, {
+    skip,
+    timeout: 90_000,
+  }, async () => {
     const dir = tempDir('card');
     const pty = await ptyModem(dir, { smsLatencyMs: 30, dialMs: 50 });
     const sim = pty.sim;

@@ -29,13 +29,14 @@ after(async () => {
 });
 
 // Team t1: three households; t1-h2 has two numbers. t2-near lives 10 m from t1-h1 (another team).
-const csv = [
-  'team,household,name,address,phone,lat,lon,device,kind,secret,access,hazards,vulnerable,water',
-  't1,t1-h1,Nhà bà Lan,"12 ngõ 5 Lê Lợi, Hồng Gai",0901000001,20.950000,107.080000,t1-h1-smoke,smoke,,ngõ 2 m: xe đỗ đầu ngõ,2 bình gas,bà cụ 80 tuổi tầng 2,trụ nước đầu ngõ',
-  't1,t1-h2,Nhà ông Hùng,"14 ngõ 5 Lê Lợi",0901000002;0901000022,20.950300,107.080000,t1-h2-smoke,smoke,,,,,',
-  't1,t1-h3,Nhà chị Mai,"16 ngõ 5 Lê Lợi",0901000003,20.950600,107.080000,t1-h3-smoke,smoke,,,,,',
-  't2,t2-near,Nhà anh Tú,"1A Lê Lợi",0901000009,20.950090,107.080000,t2-near-smoke,smoke,,,,,',
-].join('\n') + '\n';
+const csv =
+  [
+    'team,household,name,address,phone,lat,lon,device,kind,secret,access,hazards,vulnerable,water',
+    't1,t1-h1,Nhà bà Lan,"12 ngõ 5 Lê Lợi, Hồng Gai",0901000001,20.950000,107.080000,t1-h1-smoke,smoke,,ngõ 2 m: xe đỗ đầu ngõ,2 bình gas,bà cụ 80 tuổi tầng 2,trụ nước đầu ngõ',
+    't1,t1-h2,Nhà ông Hùng,"14 ngõ 5 Lê Lợi",0901000002;0901000022,20.950300,107.080000,t1-h2-smoke,smoke,,,,,',
+    't1,t1-h3,Nhà chị Mai,"16 ngõ 5 Lê Lợi",0901000003,20.950600,107.080000,t1-h3-smoke,smoke,,,,,',
+    't2,t2-near,Nhà anh Tú,"1A Lê Lợi",0901000009,20.950090,107.080000,t2-near-smoke,smoke,,,,,',
+  ].join('\n') + '\n';
 
 test('the SMS ladder end to end, through a modem on a serial port', { skip, timeout: 90_000 }, async () => {
   pty = await startPtyModem(dir, { smsLatencyMs: 30, dialMs: 50 });

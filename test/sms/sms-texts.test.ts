@@ -14,7 +14,16 @@ const CARD_300 = {
   water: 'Trụ nước cứu hỏa ở ngã tư Lê Lợi - Hùng Vương cách 80 m, giếng khơi sau nhà',
 };
 const card = (over: Partial<Extract<SmsMessage, { id: 'dispatch-card' }>> = {}): SmsMessage => ({
-  id: 'dispatch-card', kind: 'smoke', household: 'H001', name: NAME, address: ADDRESS, lat: 16.4637, lon: 107.5909, card: CARD_300, at: AT, ...over,
+  id: 'dispatch-card',
+  kind: 'smoke',
+  household: 'H001',
+  name: NAME,
+  address: ADDRESS,
+  lat: 16.4637,
+  lon: 107.5909,
+  card: CARD_300,
+  at: AT,
+  ...over,
 });
 
 /** One message of every id (and variant), with Vietnamese parameters. */
@@ -58,7 +67,10 @@ test('active to the neighbours: address, the origin name and the reply codes; "n
   const en = smsText({ id: 'active', kind: 'heat', name: NAME, address: ADDRESS, at: AT }, { lang: 'en' });
   assert.equal(en, 'FIRE ALARM 02:04 - Nguyễn Văn Đức: high heat at 12 Lê Lợi, phường Phú Hội, Huế. Reply 1 coming, 2 cannot come, 3 call the fire brigade.');
   assert.match(smsText({ id: 'active', kind: 'smoke', name: NAME, address: ADDRESS, at: AT, nearby: true }), /^BÁO CHÁY GẦN BẠN 02:04 Nguyễn/);
-  assert.match(smsText({ id: 'active', kind: 'smoke', name: NAME, address: ADDRESS, at: AT, nearby: true }, { lang: 'en' }), /^FIRE NEAR YOU 02:04 - .*Reply 1 coming/);
+  assert.match(
+    smsText({ id: 'active', kind: 'smoke', name: NAME, address: ADDRESS, at: AT, nearby: true }, { lang: 'en' }),
+    /^FIRE NEAR YOU 02:04 - .*Reply 1 coming/,
+  );
   // A line break in a CSV cell does not reach the SMS.
   assert.match(smsText({ id: 'active', kind: 'smoke', name: NAME, address: 'Kiệt 5\nHẻm 3', at: AT }), /tại Kiệt 5 Hẻm 3\. /);
 });
@@ -68,7 +80,10 @@ test('stand-down, hushed, station acknowledgement and dispatch, reply acknowledg
   const en = (m: SmsMessage) => smsText(m, { lang: 'en' });
   assert.equal(vi({ id: 'dispatched', address: '12 Lê Lợi' }), 'Xe chữa cháy đang đến 12 Lê Lợi.');
   assert.equal(vi({ id: 'dispatched', address: '12 Lê Lợi', etaMin: 6.6 }), 'Xe chữa cháy đang đến 12 Lê Lợi, khoảng 7 phút nữa.');
-  assert.equal(vi({ id: 'dispatched', address: '12 Lê Lợi', etaMin: 5, note: 'Mở sẵn cổng' }), 'Xe chữa cháy đang đến 12 Lê Lợi, khoảng 5 phút nữa. Trung tâm: Mở sẵn cổng');
+  assert.equal(
+    vi({ id: 'dispatched', address: '12 Lê Lợi', etaMin: 5, note: 'Mở sẵn cổng' }),
+    'Xe chữa cháy đang đến 12 Lê Lợi, khoảng 5 phút nữa. Trung tâm: Mở sẵn cổng',
+  );
   assert.equal(en({ id: 'dispatched', address: '12 Lê Lợi', etaMin: 5 }), 'A fire engine is on its way to 12 Lê Lợi, about 5 min.');
   assert.equal(vi({ id: 'acknowledged', address: '12 Lê Lợi' }), 'Trung tâm chữa cháy đã nhận tin báo cháy tại 12 Lê Lợi.');
   assert.equal(en({ id: 'acknowledged', address: '12 Lê Lợi' }), 'The fire station has received the alarm at 12 Lê Lợi.');
@@ -76,9 +91,18 @@ test('stand-down, hushed, station acknowledgement and dispatch, reply acknowledg
   assert.match(en({ id: 'hushed', name: NAME, address: '12 Lê Lợi' }), /^STAND DOWN: Nguyễn Văn Đức, 12 Lê Lợi, says it is under control\./);
   assert.equal(vi({ id: 'cancelled', name: NAME, address: '12 Lê Lợi' }), 'HỦY BÁO CHÁY: báo cháy tại 12 Lê Lợi (Nguyễn Văn Đức) là báo động giả. Cảm ơn bạn.');
   assert.equal(en({ id: 'cancelled', name: NAME, address: '12 Lê Lợi' }), 'STAND DOWN: the alarm at 12 Lê Lợi (Nguyễn Văn Đức) was a false alarm. Thank you.');
-  assert.equal(vi({ id: 'resolved', name: NAME, address: '12 Lê Lợi', at: AT }), 'KẾT THÚC: báo cháy tại 12 Lê Lợi (Nguyễn Văn Đức) đã xử lý xong lúc 02:04. Cảm ơn bạn.');
-  assert.equal(en({ id: 'resolved', name: NAME, address: '12 Lê Lợi', at: AT }), 'ALL CLEAR: the alarm at 12 Lê Lợi (Nguyễn Văn Đức) was closed at 02:04. Thank you.');
-  const acks = (['0', '1', '2', '3'] as const).map((code) => [vi({ id: 'reply-ack', code, address: '12 Lê Lợi' }), en({ id: 'reply-ack', code, address: '12 Lê Lợi' })]);
+  assert.equal(
+    vi({ id: 'resolved', name: NAME, address: '12 Lê Lợi', at: AT }),
+    'KẾT THÚC: báo cháy tại 12 Lê Lợi (Nguyễn Văn Đức) đã xử lý xong lúc 02:04. Cảm ơn bạn.',
+  );
+  assert.equal(
+    en({ id: 'resolved', name: NAME, address: '12 Lê Lợi', at: AT }),
+    'ALL CLEAR: the alarm at 12 Lê Lợi (Nguyễn Văn Đức) was closed at 02:04. Thank you.',
+  );
+  const acks = (['0', '1', '2', '3'] as const).map((code) => [
+    vi({ id: 'reply-ack', code, address: '12 Lê Lợi' }),
+    en({ id: 'reply-ack', code, address: '12 Lê Lợi' }),
+  ]);
   assert.deepEqual(acks, [
     ['Đã ghi nhận: báo động giả tại 12 Lê Lợi. Cảm ơn bạn.', 'Noted: false alarm at 12 Lê Lợi. Thank you.'],
     ['Đã ghi nhận: bạn đang đến 12 Lê Lợi. Cảm ơn bạn!', 'Noted: you are coming to 12 Lê Lợi. Thank you!'],
@@ -161,7 +185,10 @@ test('the dispatch card: household, address, geo: link and the card fields withi
 
   // A short card is sent whole, fields in order of importance, without "…".
   const short = smsText(card({ card: { vulnerable: 'Ông 80 tuổi', hazards: 'Bình gas', access: 'Kiệt 2 m', water: 'Giếng' } }), { unaccented: true });
-  assert.equal(short, 'BAO CHAY (khoi) 02:04: Nguyen Van Duc (H001), 12 Le Loi, phuong Phu Hoi, Hue. geo:16.4637,107.5909. Nguoi can giup: Ong 80 tuoi. Nguy hiem: Binh gas. Loi vao: Kiet 2 m. Nguon nuoc: Gieng.');
+  assert.equal(
+    short,
+    'BAO CHAY (khoi) 02:04: Nguyen Van Duc (H001), 12 Le Loi, phuong Phu Hoi, Hue. geo:16.4637,107.5909. Nguoi can giup: Ong 80 tuoi. Nguy hiem: Binh gas. Loi vao: Kiet 2 m. Nguon nuoc: Gieng.',
+  );
   const en = smsText(card({ card: { vulnerable: '', hazards: 'Gas', access: '', water: '' }, lat: null, lon: null }), { lang: 'en' });
   assert.equal(en, 'FIRE (smoke) 02:04: Nguyễn Văn Đức (H001), 12 Lê Lợi, phường Phú Hội, Huế. No position. Hazards: Gas.');
   // Even a 500-character address and a 64-character household id fit.

@@ -26,7 +26,11 @@ test('the report counts alarms and false alarms per team, offline devices, faile
   const { start, end } = localDayBounds('2026-11-29', TZ);
   const at = (h: number) => start + h * 3600_000;
   const r = buildDailyReport({
-    date: '2026-11-29', timezone: TZ, from: start, to: end, generatedAt: end + 300_000,
+    date: '2026-11-29',
+    timezone: TZ,
+    from: start,
+    to: end,
+    generatedAt: end + 300_000,
     teams: ['t1', 't2', 't3'],
     alarms: [
       { id: 'A1', team: 't1', household: 't1-h1', kind: 'smoke', state: 'resolved', raisedAt: at(2), falseAlarm: false },
@@ -56,7 +60,13 @@ test('the report counts alarms and false alarms per team, offline devices, faile
   assert.equal(t1.alarms, 2);
   assert.equal(t1.falseAlarms, 1);
   assert.deepEqual(t1.offlineDevices, [{ household: 't1-h1', device: 't1-h1-smoke', times: 2, flapping: false }]);
-  assert.deepEqual(t1.expiringEquipment.map((e) => [e.serial, e.daysLeft]), [['E2', -28], ['E1', 21]]);
+  assert.deepEqual(
+    t1.expiringEquipment.map((e) => [e.serial, e.daysLeft]),
+    [
+      ['E2', -28],
+      ['E1', 21],
+    ],
+  );
   assert.equal(t1.equippedHouseholds, 3);
   assert.equal(t1.householdsInDate, 2, 't1-h2 has an expired extinguisher');
   const t2 = r.teams.find((t) => t.team === 't2')!;
@@ -65,7 +75,10 @@ test('the report counts alarms and false alarms per team, offline devices, faile
   assert.equal(r.teams.find((t) => t.team === 't3')!.alarms, 0, 'teams without events are listed');
 
   const own = reportForTeams(r, (t) => t === 't2');
-  assert.deepEqual(own.teams.map((t) => t.team), ['t2']);
+  assert.deepEqual(
+    own.teams.map((t) => t.team),
+    ['t2'],
+  );
   assert.deepEqual(own.totals, { alarms: 1, falseAlarms: 0, drills: 0, offlineDevices: 1, offlineNow: 0, failedSelfTests: 1, expiringEquipment: 0 });
   assert.match(reportSummaryText(r), /3 alarms \(1 false\)/);
 });

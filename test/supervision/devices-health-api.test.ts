@@ -64,7 +64,8 @@ test('bulk device health: content for every device, and each role sees only its 
   await good.subscribeAsync(topic('t1-h1-smoke', 'cmd'), { qos: 1 });
   good.on('message', (t, payload) => {
     const cmd = JSON.parse(payload.toString());
-    if (t.endsWith('/cmd') && cmd.cmd === 'test') void good.publishAsync(topic('t1-h1-smoke', 'event'), JSON.stringify({ id: `st-${cmd.round}`, type: 'test' }), { qos: 1 });
+    if (t.endsWith('/cmd') && cmd.cmd === 'test')
+      void good.publishAsync(topic('t1-h1-smoke', 'event'), JSON.stringify({ id: `st-${cmd.round}`, type: 'test' }), { qos: 1 });
   });
   const batteryTs = Date.now() - 30_000;
   await good.publishAsync(topic('t1-h1-smoke', 'telemetry'), JSON.stringify({ ts: batteryTs, battery: 87, smoke: 3 }), { qos: 1 });
@@ -101,9 +102,24 @@ test('bulk device health: content for every device, and each role sees only its 
   });
   // Every device once, sorted by id, with exactly the documented fields.
   assert.equal(all.length, 12);
-  assert.deepEqual(all.map((d: any) => d.device), [...all.map((d: any) => d.device)].sort());
+  assert.deepEqual(
+    all.map((d: any) => d.device),
+    [...all.map((d: any) => d.device)].sort(),
+  );
   for (const d of all) {
-    assert.deepEqual(Object.keys(d).sort(), ['battery', 'batteryAt', 'device', 'fault', 'household', 'kind', 'lastSeen', 'lastTest', 'online', 'supervision', 'team']);
+    assert.deepEqual(Object.keys(d).sort(), [
+      'battery',
+      'batteryAt',
+      'device',
+      'fault',
+      'household',
+      'kind',
+      'lastSeen',
+      'lastTest',
+      'online',
+      'supervision',
+      'team',
+    ]);
   }
   const by = (id: string) => all.find((d: any) => d.device === id);
 
@@ -124,12 +140,18 @@ test('bulk device health: content for every device, and each role sees only its 
   assert.ok(h2.batteryAt >= roundAt - 10_000 && h2.batteryAt <= Date.now());
 
   const h3 = by('t1-h3-smoke');
-  assert.deepEqual([h3.online, h3.supervision, h3.battery, h3.batteryAt, h3.lastTest.outcome, h3.lastTest.reason], [false, 'offline', null, null, 'fail', 'offline']);
+  assert.deepEqual(
+    [h3.online, h3.supervision, h3.battery, h3.batteryAt, h3.lastTest.outcome, h3.lastTest.reason],
+    [false, 'offline', null, null, 'fail', 'offline'],
+  );
 
   assert.deepEqual([by('t2-h1-smoke').fault, by('t2-h1-smoke').online, by('t2-h1-smoke').supervision], [true, true, 'ok']);
   assert.deepEqual([by('t2-h2-smoke').supervision, by('t2-h2-smoke').online], ['flapping', false]);
   // Panic buttons are not self-tested; a device never heard has no lastSeen.
-  assert.deepEqual([by('t1-h1-panic').lastTest, by('t1-h1-panic').lastSeen, by('t1-h1-panic').online, by('t1-h1-panic').supervision], [null, null, false, 'ok']);
+  assert.deepEqual(
+    [by('t1-h1-panic').lastTest, by('t1-h1-panic').lastSeen, by('t1-h1-panic').online, by('t1-h1-panic').supervision],
+    [null, null, false, 'ok'],
+  );
 
   // The bulk answer agrees with the per-household route.
   const one = await get(admin, '/api/households/t1-h2/health');
@@ -138,15 +160,27 @@ test('bulk device health: content for every device, and each role sees only its 
 
   // state filter
   const offline = await get(admin, '/api/devices/health?state=offline');
-  assert.deepEqual(offline.body.devices.map((d: any) => d.device), ['t1-h3-smoke']);
+  assert.deepEqual(
+    offline.body.devices.map((d: any) => d.device),
+    ['t1-h3-smoke'],
+  );
   const flapping = await get(admin, '/api/devices/health?state=flapping');
-  assert.deepEqual(flapping.body.devices.map((d: any) => d.device), ['t2-h2-smoke']);
+  assert.deepEqual(
+    flapping.body.devices.map((d: any) => d.device),
+    ['t2-h2-smoke'],
+  );
   const okOrOffline = await get(admin, '/api/devices/health?state=ok,offline');
   assert.equal(okOrOffline.body.devices.length, 11);
   const teamOk = await get(admin, '/api/devices/health?team=t2&state=ok');
-  assert.deepEqual(teamOk.body.devices.map((d: any) => d.device), ['t2-h1-panic', 't2-h1-smoke', 't2-h2-panic', 't2-h3-panic', 't2-h3-smoke']);
+  assert.deepEqual(
+    teamOk.body.devices.map((d: any) => d.device),
+    ['t2-h1-panic', 't2-h1-smoke', 't2-h2-panic', 't2-h3-panic', 't2-h3-smoke'],
+  );
   const hh = await get(admin, '/api/devices/health?household=t2-h1');
-  assert.deepEqual(hh.body.devices.map((d: any) => d.device), ['t2-h1-panic', 't2-h1-smoke']);
+  assert.deepEqual(
+    hh.body.devices.map((d: any) => d.device),
+    ['t2-h1-panic', 't2-h1-smoke'],
+  );
 
   // A passing test (the test button) clears the fault.
   await faulty.publishAsync(topic('t2-h1-smoke', 'event'), JSON.stringify({ id: 'button-1', type: 'test' }), { qos: 1 });
@@ -161,15 +195,24 @@ test('bulk device health: content for every device, and each role sees only its 
   assert.equal(lt.body.devices.length, 6);
   assert.ok(lt.body.devices.every((d: any) => d.team === 't1'));
   assert.equal((await get(leader, '/api/devices/health?team=t1')).body.devices.length, 6);
-  assert.deepEqual((await get(leader, '/api/devices/health?household=t1-h2')).body.devices.map((d: any) => d.device), ['t1-h2-panic', 't1-h2-smoke']);
+  assert.deepEqual(
+    (await get(leader, '/api/devices/health?household=t1-h2')).body.devices.map((d: any) => d.device),
+    ['t1-h2-panic', 't1-h2-smoke'],
+  );
   const lOut = await get(leader, '/api/devices/health?team=t2');
   assert.deepEqual([lOut.status, lOut.body.error], [403, 'forbidden']);
   assert.equal((await get(leader, '/api/devices/health?household=t2-h1')).status, 403);
 
   // Household user: its own household only, even when it names its team.
   const own = await get(home, '/api/devices/health');
-  assert.deepEqual(own.body.devices.map((d: any) => d.device), ['t1-h2-panic', 't1-h2-smoke']);
-  assert.deepEqual((await get(home, '/api/devices/health?team=t1')).body.devices.map((d: any) => d.device), ['t1-h2-panic', 't1-h2-smoke']);
+  assert.deepEqual(
+    own.body.devices.map((d: any) => d.device),
+    ['t1-h2-panic', 't1-h2-smoke'],
+  );
+  assert.deepEqual(
+    (await get(home, '/api/devices/health?team=t1')).body.devices.map((d: any) => d.device),
+    ['t1-h2-panic', 't1-h2-smoke'],
+  );
   assert.equal((await get(home, '/api/devices/health?household=t1-h1')).status, 403);
   assert.equal((await get(home, '/api/devices/health?team=t2')).status, 403);
 

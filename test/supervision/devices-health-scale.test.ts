@@ -78,7 +78,11 @@ test('32,000 devices in one bulk answer, correct after a self-test round and bat
   assert.equal(run.outcome, 'ok', run.error ?? '');
   assert.deepEqual([(run.summary as any).expected, (run.summary as any).passed], [16_000, 1]);
 
-  const login = await fetch(`${hub.httpUrl}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: hub.adminPassword }) });
+  const login = await fetch(`${hub.httpUrl}/api/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'admin', password: hub.adminPassword }),
+  });
   const token = ((await login.json()) as { token: string }).token;
   await sleep(300); // battery and fault listeners ran long ago; let one sweep persist them too
 
@@ -96,9 +100,21 @@ test('32,000 devices in one bulk answer, correct after a self-test round and bat
   assert.equal(new Set(devices.map((d) => d.device)).size, 32_000);
   for (let i = 1; i < devices.length; i++) assert.ok(devices[i - 1].device < devices[i].device, 'sorted by device id');
   const by = new Map(devices.map((d) => [d.device, d]));
-  assert.deepEqual(by.get('p7-3-s'), { ...by.get('p7-3-s'), household: 'p7-3', team: 'T7', kind: 'smoke', online: true, supervision: 'ok', battery: 64, fault: false });
+  assert.deepEqual(by.get('p7-3-s'), {
+    ...by.get('p7-3-s'),
+    household: 'p7-3',
+    team: 'T7',
+    kind: 'smoke',
+    online: true,
+    supervision: 'ok',
+    battery: 64,
+    fault: false,
+  });
   assert.equal(by.get('p7-3-s').lastTest.outcome, 'pass');
-  assert.deepEqual([by.get('p1599-9-s').battery, by.get('p1599-9-s').fault, by.get('p1599-9-s').lastTest.outcome, by.get('p1599-9-s').lastTest.reason], [9, true, 'fail', 'no-answer']);
+  assert.deepEqual(
+    [by.get('p1599-9-s').battery, by.get('p1599-9-s').fault, by.get('p1599-9-s').lastTest.outcome, by.get('p1599-9-s').lastTest.reason],
+    [9, true, 'fail', 'no-answer'],
+  );
   assert.equal(devices.filter((d) => d.kind === 'smoke' && d.lastTest?.outcome === 'fail').length, 15_999);
   assert.equal(devices.filter((d) => d.kind === 'panic' && d.lastTest === null).length, 16_000);
   assert.equal(devices.filter((d) => d.battery !== null).length, 2);

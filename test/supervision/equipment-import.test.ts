@@ -28,18 +28,30 @@ test('a good file is applied; re-importing changes nothing; a changed date updat
   const db = openDatabase(dir);
   try {
     const store = new EquipmentStore(db);
-    const csv = '\ufeffhousehold,item,serial,expires\r\nt1-h1,extinguisher,EX-1,2027-03-31\r\nt1-h1,crowbar,,\r\nt2-h1,"bình chữa cháy, CO2",EX-9,2026-12-01\r\n';
+    const csv =
+      '\ufeffhousehold,item,serial,expires\r\nt1-h1,extinguisher,EX-1,2027-03-31\r\nt1-h1,crowbar,,\r\nt2-h1,"bình chữa cháy, CO2",EX-9,2026-12-01\r\n';
     assert.deepEqual(importEquipment(store, csv, teamOf, 1000), { items: 3, added: 3, updated: 0, unchanged: 0 });
     assert.deepEqual(importEquipment(store, csv, teamOf, 2000), { items: 3, added: 0, updated: 0, unchanged: 3 });
     const items = store.list();
-    assert.deepEqual(items.map((i) => [i.team, i.household, i.item, i.serial, i.expires]), [
-      ['t1', 't1-h1', 'crowbar', '', null],
-      ['t1', 't1-h1', 'extinguisher', 'EX-1', '2027-03-31'],
-      ['t2', 't2-h1', 'bình chữa cháy, CO2', 'EX-9', '2026-12-01'],
-    ]);
-    assert.deepEqual(importEquipment(store, 'household,item,serial,expires\nt1-h1,extinguisher,EX-1,2028-03-31\n', teamOf, 3000), { items: 1, added: 0, updated: 1, unchanged: 0 });
+    assert.deepEqual(
+      items.map((i) => [i.team, i.household, i.item, i.serial, i.expires]),
+      [
+        ['t1', 't1-h1', 'crowbar', '', null],
+        ['t1', 't1-h1', 'extinguisher', 'EX-1', '2027-03-31'],
+        ['t2', 't2-h1', 'bình chữa cháy, CO2', 'EX-9', '2026-12-01'],
+      ],
+    );
+    assert.deepEqual(importEquipment(store, 'household,item,serial,expires\nt1-h1,extinguisher,EX-1,2028-03-31\n', teamOf, 3000), {
+      items: 1,
+      added: 0,
+      updated: 1,
+      unchanged: 0,
+    });
     assert.equal(store.list({ household: 't1-h1' }).find((i) => i.serial === 'EX-1')!.expires, '2028-03-31');
-    assert.deepEqual(store.expiringBy('2026-12-31').map((i) => i.serial), ['EX-9']);
+    assert.deepEqual(
+      store.expiringBy('2026-12-31').map((i) => i.serial),
+      ['EX-9'],
+    );
   } finally {
     db.close();
   }
@@ -68,7 +80,10 @@ test('bad rows are reported with their line numbers and reasons, and nothing is 
       err = e as CsvImportError;
     }
     assert.ok(err instanceof CsvImportError);
-    assert.deepEqual(err.problems.map((p) => p.line), [3, 4, 5, 6, 7, 8, 9]);
+    assert.deepEqual(
+      err.problems.map((p) => p.line),
+      [3, 4, 5, 6, 7, 8, 9],
+    );
     assert.match(err.problems[0]!.reason, /not enrolled/);
     assert.match(err.problems[1]!.reason, /item is required/);
     assert.match(err.problems[2]!.reason, /YYYY-MM-DD/);

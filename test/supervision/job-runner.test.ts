@@ -34,9 +34,18 @@ after(() => {
 });
 
 test('a bad cron expression or timezone is a clear ConfigError naming the job', () => {
-  assert.throws(() => new CronSchedule('schedule of job "x"', '61 * * * *', TZ), (e: unknown) => e instanceof ConfigError && /job "x".*"61 \* \* \* \*" is not a valid cron expression/.test(e.message));
-  assert.throws(() => new CronSchedule('schedule of job "x"', '0 9 * *', TZ), (e: unknown) => e instanceof ConfigError && /expected 5 or 6 fields/.test(e.message));
-  assert.throws(() => new CronSchedule('schedule of job "x"', '0 9 * * 0', 'Mars/Olympus'), (e: unknown) => e instanceof ConfigError && /Mars\/Olympus" is not a known timezone/.test(e.message));
+  assert.throws(
+    () => new CronSchedule('schedule of job "x"', '61 * * * *', TZ),
+    (e: unknown) => e instanceof ConfigError && /job "x".*"61 \* \* \* \*" is not a valid cron expression/.test(e.message),
+  );
+  assert.throws(
+    () => new CronSchedule('schedule of job "x"', '0 9 * *', TZ),
+    (e: unknown) => e instanceof ConfigError && /expected 5 or 6 fields/.test(e.message),
+  );
+  assert.throws(
+    () => new CronSchedule('schedule of job "x"', '0 9 * * 0', 'Mars/Olympus'),
+    (e: unknown) => e instanceof ConfigError && /Mars\/Olympus" is not a known timezone/.test(e.message),
+  );
   const { db } = freshDb();
   const runner = new JobRunner({ db, clock: systemClock, logger: silentLogger(), metrics: new MetricsRegistry(), timezone: TZ, catchUpDelayMs: 0 });
   assert.throws(() => runner.add({ name: 'weekly', cron: 'every sunday', run: async () => null }), ConfigError);
@@ -64,7 +73,14 @@ test('runs are recorded with duration, outcome and error, and exposed in list() 
   const runner = new JobRunner({ db, clock: systemClock, logger: silentLogger(), metrics, timezone: TZ, catchUpDelayMs: 0 });
   let n = 0;
   runner.add({ name: 'ok-job', cron: '0 9 * * 0', catchUp: false, run: async () => ({ handled: ++n }) });
-  runner.add({ name: 'bad-job', cron: '0 9 * * 0', catchUp: false, run: async () => { throw new Error('disk on fire'); } });
+  runner.add({
+    name: 'bad-job',
+    cron: '0 9 * * 0',
+    catchUp: false,
+    run: async () => {
+      throw new Error('disk on fire');
+    },
+  });
   runner.start();
   try {
     const ok = await runner.runNow('ok-job');
@@ -75,7 +91,13 @@ test('runs are recorded with duration, outcome and error, and exposed in list() 
     assert.equal(bad.outcome, 'failed');
     assert.equal(bad.error, 'disk on fire');
     const rows = db.prepare('SELECT job, outcome, error, started_at, finished_at, duration_ms FROM job_runs ORDER BY id').all() as any[];
-    assert.deepEqual(rows.map((r) => [r.job, r.outcome, r.error]), [['ok-job', 'ok', null], ['bad-job', 'failed', 'disk on fire']]);
+    assert.deepEqual(
+      rows.map((r) => [r.job, r.outcome, r.error]),
+      [
+        ['ok-job', 'ok', null],
+        ['bad-job', 'failed', 'disk on fire'],
+      ],
+    );
     assert.ok(rows.every((r) => r.finished_at >= r.started_at && r.duration_ms !== null));
     const info = runner.list();
     const okInfo = info.find((j) => j.name === 'ok-job')!;
@@ -139,7 +161,14 @@ test('a job due while the hub was off runs once at start; not when it already ra
   const clock = new ManualClock(now - 2 * weekMs);
   const mk = () => new JobRunner({ db, clock, logger: silentLogger(), metrics: new MetricsRegistry(), timezone: TZ, catchUpDelayMs: 60_000 });
   const calls: Array<{ reason: string; scheduledFor: number | null }> = [];
-  const def = { name: 'self-test', cron: '0 9 * * 0', run: async (c: { reason: string; scheduledFor: number | null }) => { calls.push({ reason: c.reason, scheduledFor: c.scheduledFor }); return null; } };
+  const def = {
+    name: 'self-test',
+    cron: '0 9 * * 0',
+    run: async (c: { reason: string; scheduledFor: number | null }) => {
+      calls.push({ reason: c.reason, scheduledFor: c.scheduledFor });
+      return null;
+    },
+  };
 
   // first start ever, 2 weeks ago (a Sunday at 10:00): nothing is "missed" before the hub existed
   let r = mk();
@@ -150,7 +179,9 @@ test('a job due while the hub was off runs once at start; not when it already ra
   assert.equal(calls.length, 0);
 
   // it ran last week at 09:00 (recorded), then the hub was off over this Sunday 09:00
-  db.prepare("INSERT INTO job_runs (job, reason, scheduled_for, started_at, finished_at, duration_ms, outcome) VALUES ('self-test', 'scheduled', ?, ?, ?, 5, 'ok')").run(now - weekMs - 3600_000, now - weekMs - 3600_000, now - weekMs - 3600_000 + 5);
+  db.prepare(
+    "INSERT INTO job_runs (job, reason, scheduled_for, started_at, finished_at, duration_ms, outcome) VALUES ('self-test', 'scheduled', ?, ?, ?, 5, 'ok')",
+  ).run(now - weekMs - 3600_000, now - weekMs - 3600_000, now - weekMs - 3600_000 + 5);
   clock.advance(now - clock.now());
   r = mk();
   r.add(def);
@@ -213,9 +244,17 @@ test('next/previous agree with a minute-by-minute scan of node-cron matching (DS
   for (const [expr, tz, at] of cases) {
     const s = new CronSchedule('t', expr, tz);
     let bruteNext: number | null = null;
-    for (let t = Math.floor(at / 60000) * 60000 + 60000; t < at + 40 * 86400_000; t += 60000) if (s.matches(t)) { bruteNext = t; break; }
+    for (let t = Math.floor(at / 60000) * 60000 + 60000; t < at + 40 * 86400_000; t += 60000)
+      if (s.matches(t)) {
+        bruteNext = t;
+        break;
+      }
     let brutePrev: number | null = null;
-    for (let t = Math.floor(at / 60000) * 60000; t > at - 40 * 86400_000; t -= 60000) if (s.matches(t)) { brutePrev = t; break; }
+    for (let t = Math.floor(at / 60000) * 60000; t > at - 40 * 86400_000; t -= 60000)
+      if (s.matches(t)) {
+        brutePrev = t;
+        break;
+      }
     assert.equal(s.next(at), bruteNext, `next of ${expr} in ${tz}`);
     assert.equal(s.previous(at, 40 * 86400_000), brutePrev, `previous of ${expr} in ${tz}`);
   }

@@ -29,7 +29,6 @@ after(async () => {
   await th?.stop();
 });
 
-
 test('daily battery check, monthly equipment reminders, daily report', async () => {
   const station = await pool.connect(th.mqttUrl, { username: 'admin', password: th.adminPassword, clientId: 'station-m' });
   const stationIn = new Inbox(station);
@@ -49,34 +48,58 @@ test('daily battery check, monthly equipment reminders, daily report', async () 
 
   const daily = await ext.handle!.jobs.runNow('daily-check');
   assert.equal(daily.outcome, 'ok', daily.error ?? '');
-  assert.deepEqual({ notices: (daily.summary as any).notices, lowBattery: (daily.summary as any).lowBattery, digests: (daily.summary as any).digests }, { notices: 1, lowBattery: 1, digests: 1 });
+  assert.deepEqual(
+    { notices: (daily.summary as any).notices, lowBattery: (daily.summary as any).lowBattery, digests: (daily.summary as any).digests },
+    { notices: 1, lowBattery: 1, digests: 1 },
+  );
   const battery = (await stationIn.next((m) => m.topic === 'smokehub/h/t1-h1/notice' && m.json().notice === 'battery-low', 2000, 'battery notice')).json();
   assert.equal(battery.severity, 'warning');
   assert.match(battery.text, /15 %/);
   const digest = (await stationIn.next((m) => m.topic === 'smokehub/station/notice' && m.json().notice === 'team-digest', 2000, 'team digest')).json();
   assert.equal(digest.household, null);
   assert.match(digest.text, /Team t1/);
-  assert.equal(stationIn.count((m) => /^smokehub\/h\/t2-/.test(m.topic)), 0, 'team 2 is fine: nothing sent there');
+  assert.equal(
+    stationIn.count((m) => /^smokehub\/h\/t2-/.test(m.topic)),
+    0,
+    'team 2 is fine: nothing sent there',
+  );
 
   // the team leader reads the digest of their team through the API, and not the other team's
   const leader1 = await th.login('leader1', 'leader-password-1');
   const leaderNotices = await th.api(leader1, '/api/notices?notice=team-digest');
-  assert.deepEqual(leaderNotices.body.notices.map((n: any) => [n.team, n.household]), [['t1', null]]);
+  assert.deepEqual(
+    leaderNotices.body.notices.map((n: any) => [n.team, n.household]),
+    [['t1', null]],
+  );
   const leader2 = await th.login('leader2', 'leader-password-2');
   assert.deepEqual((await th.api(leader2, '/api/notices?notice=team-digest')).body.notices, []);
   const home = await th.login('home11', 'household-password');
   const homeNotices = await th.api(home, '/api/notices');
-  assert.deepEqual(homeNotices.body.notices.map((n: any) => n.notice), ['battery-low'], 'a household sees its own notices, not the team digest');
+  assert.deepEqual(
+    homeNotices.body.notices.map((n: any) => n.notice),
+    ['battery-low'],
+    'a household sees its own notices, not the team digest',
+  );
 
   // equipment: one extinguisher expires in 11 days, another next year
-  const eq = importEquipment(ext.handle!.equipment, 'household,item,serial,expires\nt1-h1,extinguisher,EX-1,2026-12-10\nt2-h2,extinguisher,EX-2,2027-06-01\nt1-h2,crowbar,,\n', (h) => th.hub.registry.teamOf(h), clock.now());
+  const eq = importEquipment(
+    ext.handle!.equipment,
+    'household,item,serial,expires\nt1-h1,extinguisher,EX-1,2026-12-10\nt2-h2,extinguisher,EX-2,2027-06-01\nt1-h2,crowbar,,\n',
+    (h) => th.hub.registry.teamOf(h),
+    clock.now(),
+  );
   assert.equal(eq.added, 3);
   const monthly = await ext.handle!.jobs.runNow('equipment-reminders');
   assert.equal(monthly.outcome, 'ok');
-  const expiring = (await stationIn.next((m) => m.topic === 'smokehub/h/t1-h1/notice' && m.json().notice === 'equipment-expiring', 2000, 'equipment notice')).json();
+  const expiring = (
+    await stationIn.next((m) => m.topic === 'smokehub/h/t1-h1/notice' && m.json().notice === 'equipment-expiring', 2000, 'equipment notice')
+  ).json();
   assert.match(expiring.text, /EX-1.*2026-12-10, in 11 days/);
   await stationIn.next((m) => m.topic === 'smokehub/station/notice' && m.json().notice === 'equipment-digest', 2000, 'equipment digest');
-  assert.equal(stationIn.count((m) => m.topic === 'smokehub/h/t2-h2/notice'), 0);
+  assert.equal(
+    stationIn.count((m) => m.topic === 'smokehub/h/t2-h2/notice'),
+    0,
+  );
 
   // the daily report, per role
   const admin = await th.login('admin', th.adminPassword);
@@ -87,10 +110,16 @@ test('daily battery check, monthly equipment reminders, daily report', async () 
   const t1 = rep.body.teams.find((t: any) => t.team === 't1');
   assert.equal(t1.alarms, 1);
   assert.equal(t1.falseAlarms, 1);
-  assert.deepEqual(t1.expiringEquipment.map((e: any) => [e.serial, e.daysLeft]), [['EX-1', 11]]);
+  assert.deepEqual(
+    t1.expiringEquipment.map((e: any) => [e.serial, e.daysLeft]),
+    [['EX-1', 11]],
+  );
   assert.equal(rep.body.teams.find((t: any) => t.team === 't2').alarms, 0);
   const mine = await th.api(leader2, '/api/reports/daily?date=2026-11-29');
-  assert.deepEqual(mine.body.teams.map((t: any) => t.team), ['t2']);
+  assert.deepEqual(
+    mine.body.teams.map((t: any) => t.team),
+    ['t2'],
+  );
   assert.equal(mine.body.totals.alarms, 0);
   assert.equal((await th.api(leader2, '/api/reports/daily?date=2026-11-29&team=t1')).status, 403);
   assert.equal((await th.api(home, '/api/reports/daily')).status, 403);

@@ -21,10 +21,16 @@ test('battery below 20 % gives a household notice and a team digest; 20 % does n
   ]);
   const r = dailyReminders({ devices, batteries, now: clock.now(), batteryLowPercent: 20 });
   const battery = r.notices.filter((n) => n.notice === 'battery-low');
-  assert.deepEqual(battery.map((n) => [n.household, n.device, n.severity]), [['a', 'a-panic', 'warning']]);
+  assert.deepEqual(
+    battery.map((n) => [n.household, n.device, n.severity]),
+    [['a', 'a-panic', 'warning']],
+  );
   assert.match(battery[0]!.text, /20 %|at 20|19|20/);
   const t1 = r.digests.find((d) => d.team === 't1')!;
-  assert.deepEqual(t1.lowBattery.map((b) => b.device), ['a-panic']);
+  assert.deepEqual(
+    t1.lowBattery.map((b) => b.device),
+    ['a-panic'],
+  );
   assert.equal(t1.notice.household, null, 'a digest is for the team, never published to a household');
   assert.equal(t1.notice.notice, 'team-digest');
 });
@@ -32,7 +38,11 @@ test('battery below 20 % gives a household notice and a team digest; 20 % does n
 test('detectors are reminded from 9.5 years of their 10-year life, counted from manufacture when known', () => {
   const clock = new ManualClock(Date.UTC(2026, 0, 14, 11, 0, 0)); // 9.5 years after 15 July 2016 is 15 Jan 2026
   let r = dailyReminders({ devices, batteries: new Map(), now: clock.now(), batteryLowPercent: 20 });
-  assert.deepEqual(r.notices.filter((n) => n.notice === 'end-of-life').map((n) => n.device), ['c-co'], 'only c-co (made Jan 2016) before 15 Jan');
+  assert.deepEqual(
+    r.notices.filter((n) => n.notice === 'end-of-life').map((n) => n.device),
+    ['c-co'],
+    'only c-co (made Jan 2016) before 15 Jan',
+  );
   clock.advance(24 * 3600_000);
   r = dailyReminders({ devices, batteries: new Map(), now: clock.now(), batteryLowPercent: 20 });
   const eol = r.notices.filter((n) => n.notice === 'end-of-life');
@@ -63,11 +73,21 @@ test('equipment expiring within 30 days (or expired) is reminded; later or undat
   const r = equipmentReminders({ items, today: '2026-03-01' });
   assert.deepEqual(
     r.notices.map((n) => [n.household, n.text.slice(0, 20)]),
-    [['a', 'extinguisher (EX1) e'], ['b', 'extinguisher (EX2) e'], ['c', 'hammer (H1) expires ']],
+    [
+      ['a', 'extinguisher (EX1) e'],
+      ['b', 'extinguisher (EX2) e'],
+      ['c', 'hammer (H1) expires '],
+    ],
   );
   assert.match(r.notices[0]!.text, /in 30 days/);
   assert.match(r.notices[1]!.text, /expired on 2026-02-01/);
   assert.match(r.notices[2]!.text, /today/);
-  assert.deepEqual(r.digests.map((d) => [d.team, d.expiring.length]), [['t1', 2], ['t2', 1]]);
+  assert.deepEqual(
+    r.digests.map((d) => [d.team, d.expiring.length]),
+    [
+      ['t1', 2],
+      ['t2', 1],
+    ],
+  );
   assert.ok(r.digests.every((d) => d.notice.household === null && d.notice.notice === 'equipment-digest'));
 });

@@ -60,7 +60,10 @@ test('a weekly self-test missed while the hub was off runs once at the next star
   try {
     clock.advance(5000);
     await sleep(50);
-    assert.deepEqual(ext.handle!.jobs.runs('self-test').map((r) => r.reason), ['catch-up']);
+    assert.deepEqual(
+      ext.handle!.jobs.runs('self-test').map((r) => r.reason),
+      ['catch-up'],
+    );
   } finally {
     await th.stop();
   }

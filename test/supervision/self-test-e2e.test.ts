@@ -21,7 +21,6 @@ after(async () => {
   await th?.stop();
 });
 
-
 test('some detectors answer, some do not: results per device, failures to their households only, no alarm', async () => {
   const station = await pool.connect(th.mqttUrl, { username: 'admin', password: th.adminPassword, clientId: 'station-st' });
   const stationIn = new Inbox(station);
@@ -34,7 +33,8 @@ test('some detectors answer, some do not: results per device, failures to their 
   good.on('message', (topic, payload) => {
     if (!topic.endsWith('/cmd')) return;
     const cmd = JSON.parse(payload.toString());
-    if (cmd.cmd === 'test') void good.publishAsync('smokehub/h/t1-h1/d/t1-h1-smoke/event', JSON.stringify({ id: `selftest-${cmd.round}`, type: 'test' }), { qos: 1 });
+    if (cmd.cmd === 'test')
+      void good.publishAsync('smokehub/h/t1-h1/d/t1-h1-smoke/event', JSON.stringify({ id: `selftest-${cmd.round}`, type: 'test' }), { qos: 1 });
   });
   const mute = await pool.device(th.mqttUrl, th.device('t1-h2-smoke'));
   const muteIn = new Inbox(mute);
@@ -47,7 +47,11 @@ test('some detectors answer, some do not: results per device, failures to their 
   assert.deepEqual({ ...(run.summary as object), round: undefined }, { round: undefined, expected: 3, passed: 1, failed: 2, offline: 0 });
   const cmd = (await muteIn.next((m) => m.topic.endsWith('/cmd'), 1000, 'test command')).json();
   assert.equal(cmd.cmd, 'test');
-  assert.equal(stationIn.count((m) => m.topic.endsWith('/d/t1-h1-panic/cmd')), 0, 'panic buttons are not detectors');
+  assert.equal(
+    stationIn.count((m) => m.topic.endsWith('/d/t1-h1-panic/cmd')),
+    0,
+    'panic buttons are not detectors',
+  );
 
   // failures go to their own household (and its team leader), not to the others nor the station topic
   const failed = (await muteIn.next((m) => m.topic === 'smokehub/h/t1-h2/notice', 2000, 'failure notice')).json();
@@ -56,18 +60,34 @@ test('some detectors answer, some do not: results per device, failures to their 
   assert.equal(failed.device, 't1-h2-smoke');
   await stationIn.next((m) => m.topic === 'smokehub/h/t1-h3/notice' && m.json().notice === 'self-test-failed', 2000, 'h3 failure');
   await sleep(300);
-  assert.equal(goodIn.count((m) => m.topic.endsWith('/notice')), 0, 'the passing household gets no notice');
-  assert.equal(stationIn.count((m) => m.topic === 'smokehub/station/notice' && m.json().notice === 'self-test-failed'), 0);
+  assert.equal(
+    goodIn.count((m) => m.topic.endsWith('/notice')),
+    0,
+    'the passing household gets no notice',
+  );
+  assert.equal(
+    stationIn.count((m) => m.topic === 'smokehub/station/notice' && m.json().notice === 'self-test-failed'),
+    0,
+  );
   // a self-test never opens an alarm nor alerts anyone
-  assert.equal(stationIn.count((m) => m.topic.endsWith('/alert') || m.topic === 'smokehub/station/alarm'), 0);
-  assert.equal(goodIn.count((m) => m.topic.endsWith('/alert')), 0);
+  assert.equal(
+    stationIn.count((m) => m.topic.endsWith('/alert') || m.topic === 'smokehub/station/alarm'),
+    0,
+  );
+  assert.equal(
+    goodIn.count((m) => m.topic.endsWith('/alert')),
+    0,
+  );
 
   const admin = await th.login('admin', th.adminPassword);
   const open = await th.api(admin, '/api/alarms?state=open');
   assert.deepEqual(open.body.alarms, []);
   const h1 = await th.api(admin, '/api/households/t1-h1/self-test');
   assert.equal(h1.status, 200);
-  assert.deepEqual(h1.body.devices.map((d: any) => [d.device, d.lastTest.outcome, d.lastTest.round === (run.summary as any).round]), [['t1-h1-smoke', 'passed', true]]);
+  assert.deepEqual(
+    h1.body.devices.map((d: any) => [d.device, d.lastTest.outcome, d.lastTest.round === (run.summary as any).round]),
+    [['t1-h1-smoke', 'passed', true]],
+  );
   assert.ok(h1.body.devices[0].lastTest.answeredAt >= t0);
   const h2 = await th.api(admin, '/api/households/t1-h2/self-test');
   assert.deepEqual([h2.body.devices[0].lastTest.outcome, h2.body.devices[0].lastTest.reason], ['failed', 'no-answer']);

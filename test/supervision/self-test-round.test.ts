@@ -18,7 +18,11 @@ test('answers before the deadline pass; silent detectors fail with the reason; e
   const res = r.results();
   assert.deepEqual(
     res.map((x) => [x.device, x.outcome, x.reason, x.answeredAt]),
-    [['a', 'passed', null, T0 + 2000], ['b', 'failed', 'no-answer', null], ['c', 'failed', 'offline', null]],
+    [
+      ['a', 'passed', null, T0 + 2000],
+      ['b', 'failed', 'no-answer', null],
+      ['c', 'failed', 'offline', null],
+    ],
   );
   assert.deepEqual(r.summary(), { expected: 3, passed: 1, failed: 2 });
 });

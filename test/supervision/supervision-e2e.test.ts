@@ -51,8 +51,13 @@ test('silent and dropped detectors: trouble then restored to household, team lea
   await tele(b, 't1-h2', 't1-h2-smoke');
   const silentSince = Date.now();
 
-  const isFor = (device: string, notice: string) => (m: { topic: string; json(): any }) => m.topic.endsWith('/notice') && m.json().device === device && m.json().notice === notice;
-  const trouble = await stationIn.next((m) => m.topic === 'smokehub/h/t1-h2/notice' && isFor('t1-h2-smoke', 'offline')(m), 6000, 'offline notice for the silent detector');
+  const isFor = (device: string, notice: string) => (m: { topic: string; json(): any }) =>
+    m.topic.endsWith('/notice') && m.json().device === device && m.json().notice === notice;
+  const trouble = await stationIn.next(
+    (m) => m.topic === 'smokehub/h/t1-h2/notice' && isFor('t1-h2-smoke', 'offline')(m),
+    6000,
+    'offline notice for the silent detector',
+  );
   const n = trouble.json();
   assert.equal(n.severity, 'trouble');
   assert.equal(n.household, 't1-h2');
@@ -64,7 +69,9 @@ test('silent and dropped detectors: trouble then restored to household, team lea
 
   // c's TCP connection drops (no DISCONNECT packet)
   (c as unknown as { stream: { destroy(): void } }).stream.destroy();
-  const dropped = (await stationIn.next((m) => m.topic === 'smokehub/h/t1-h3/notice' && isFor('t1-h3-smoke', 'offline')(m), 4000, 'offline notice for the dropped detector')).json();
+  const dropped = (
+    await stationIn.next((m) => m.topic === 'smokehub/h/t1-h3/notice' && isFor('t1-h3-smoke', 'offline')(m), 4000, 'offline notice for the dropped detector')
+  ).json();
   assert.match(dropped.text, /connection dropped/);
   assert.equal(dropped.severity, 'trouble');
 
@@ -81,15 +88,29 @@ test('silent and dropped detectors: trouble then restored to household, team lea
   for (const m of stationIn.messages.filter((x) => /^smokehub\/h\/[^/]+\/notice$/.test(x.topic))) {
     assert.equal(m.json().household, m.topic.split('/')[2], `${m.topic} carried ${m.payload}`);
   }
-  assert.equal(neighbourIn.count((m) => ['t1-h2-smoke', 't1-h3-smoke'].includes(m.json().device)), 0, 'the neighbour heard nothing about b or c');
-  assert.equal(stationIn.count((m) => m.topic.endsWith('/alert') || m.topic === 'smokehub/station/alarm'), 0, 'supervision never raises an alarm');
-  assert.equal(stationIn.count((m) => m.topic.endsWith('/notice') && !['info', 'warning', 'trouble'].includes(m.json().severity)), 0);
+  assert.equal(
+    neighbourIn.count((m) => ['t1-h2-smoke', 't1-h3-smoke'].includes(m.json().device)),
+    0,
+    'the neighbour heard nothing about b or c',
+  );
+  assert.equal(
+    stationIn.count((m) => m.topic.endsWith('/alert') || m.topic === 'smokehub/station/alarm'),
+    0,
+    'supervision never raises an alarm',
+  );
+  assert.equal(
+    stationIn.count((m) => m.topic.endsWith('/notice') && !['info', 'warning', 'trouble'].includes(m.json().severity)),
+    0,
+  );
 
   // the API lists them, scoped
   const admin = await th.login('admin', th.adminPassword);
   const all = await th.api(admin, '/api/notices?household=t1-h2');
   assert.equal(all.status, 200);
-  assert.deepEqual(all.body.notices.map((x: any) => x.notice), ['restored', 'offline']);
+  assert.deepEqual(
+    all.body.notices.map((x: any) => x.notice),
+    ['restored', 'offline'],
+  );
   const troubles = await th.api(admin, '/api/notices?severity=trouble');
   assert.ok(troubles.body.notices.every((x: any) => x.severity === 'trouble'));
   const leaderToken = await th.login('leader1', 'leader-password-1');

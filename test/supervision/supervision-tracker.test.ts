@@ -29,7 +29,10 @@ test('a device heard every 60 s stays online; one silent for the window goes off
   assert.equal(tr.countDown(), 1);
   tr.heard(dev('b'), T0 + 700_000);
   const back = tr.sweep(T0 + 700_500);
-  assert.deepEqual(back.map((x) => [x.device, x.transition, x.since]), [['b', 'restored', T0 + 60_000]]);
+  assert.deepEqual(
+    back.map((x) => [x.device, x.transition, x.since]),
+    [['b', 'restored', T0 + 60_000]],
+  );
   assert.equal(tr.view('b')!.status, 'online');
 });
 
@@ -126,7 +129,10 @@ test('a flapping device that stays down is reported offline once it stops flappi
   tr.disconnected(dev('a'), T0 + 9000);
   assert.equal(tr.sweep(T0 + 15_000)[0]?.transition, 'flapping');
   const later = tr.sweep(T0 + 15_000 + 3600_000);
-  assert.deepEqual(later.map((x) => [x.transition, x.down, x.reason]), [['stable', true, 'disconnected']]);
+  assert.deepEqual(
+    later.map((x) => [x.transition, x.down, x.reason]),
+    [['stable', true, 'disconnected']],
+  );
 });
 
 test('state saved before a restart continues: no second offline notice, restored when heard', () => {

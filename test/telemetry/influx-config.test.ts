@@ -20,7 +20,13 @@ import { freePort } from '../helpers/ports.ts';
 const ADMIN = { username: 'smokeadmin', password: 'pa ss:w@rd' };
 
 function storeFor(url: string, user: string | null = null, password: string | null = null): InfluxTelemetryStore {
-  return new InfluxTelemetryStore({ target: parseInfluxUrl(url, user, password), rawRetentionDays: 30, rollupRetentionDays: 730, requestTimeoutMs: 2000, now: () => Date.now() });
+  return new InfluxTelemetryStore({
+    target: parseInfluxUrl(url, user, password),
+    rawRetentionDays: 30,
+    rollupRetentionDays: 730,
+    requestTimeoutMs: 2000,
+    now: () => Date.now(),
+  });
 }
 
 test('URL parsing: user and password from the URL or the separate settings, database required', () => {
@@ -32,7 +38,10 @@ test('URL parsing: user and password from the URL or the separate settings, data
   assert.ok(!t.display.includes('p%3Aw'), 'the password is not shown');
   const env = parseInfluxUrl('https://db.local/smoke', 'envuser', 'envpass');
   assert.deepEqual([env.protocol, env.port, env.username, env.password], ['https', 443, 'envuser', 'envpass']);
-  assert.throws(() => parseInfluxUrl('http://127.0.0.1:8086'), (e: unknown) => e instanceof ConfigError && /names no database/.test(e.message));
+  assert.throws(
+    () => parseInfluxUrl('http://127.0.0.1:8086'),
+    (e: unknown) => e instanceof ConfigError && /names no database/.test(e.message),
+  );
   assert.throws(() => parseInfluxUrl('http://127.0.0.1:8086/bad name'), ConfigError);
   assert.throws(() => parseInfluxUrl('ftp://x/y'), ConfigError);
 });
@@ -57,7 +66,10 @@ test('wrong or missing credentials: one clear ConfigError, the hub does not star
 
   const dataDir = mkdtempSync(join(tmpdir(), 'smokehub-influxcfg-'));
   dirs.push(dataDir);
-  await assert.rejects(startTestHub({ dataDir, config: { influxUrl: wrong } }), (e: unknown) => e instanceof ConfigError && /authentication failed/.test(e.message));
+  await assert.rejects(
+    startTestHub({ dataDir, config: { influxUrl: wrong } }),
+    (e: unknown) => e instanceof ConfigError && /authentication failed/.test(e.message),
+  );
 
   // Right credentials (from the separate settings): set up once, then again without change.
   const url = `${influxd.baseUrl}/smokehub`;
@@ -65,12 +77,22 @@ test('wrong or missing credentials: one clear ConfigError, the hub does not star
   await storeFor(url, ADMIN.username, ADMIN.password).start();
   const rps = await influxd.query('SHOW RETENTION POLICIES ON "smokehub"');
   const rows = rps.results[0]!.series![0]!.values.map((v) => [v[0], v[1], v[4]]);
-  assert.deepEqual(rows.filter((r) => String(r[0]).startsWith('smokehub_')).sort(), [['smokehub_raw', '720h0m0s', true], ['smokehub_rollup', '17520h0m0s', false]]);
+  assert.deepEqual(rows.filter((r) => String(r[0]).startsWith('smokehub_')).sort(), [
+    ['smokehub_raw', '720h0m0s', true],
+    ['smokehub_rollup', '17520h0m0s', false],
+  ]);
   const cqs = await influxd.query('SHOW CONTINUOUS QUERIES');
-  const mine = cqs.results[0]!.series!.find((s) => s.name === 'smokehub')!.values.map((v) => v[0]).sort();
+  const mine = cqs.results[0]!.series!.find((s) => s.name === 'smokehub')!
+    .values.map((v) => v[0])
+    .sort();
   assert.deepEqual(mine, ['cq_events_5m', 'cq_telemetry_5m']);
   // A changed retention setting is applied on the next start.
-  await new InfluxTelemetryStore({ target: parseInfluxUrl(url, ADMIN.username, ADMIN.password), rawRetentionDays: 14, rollupRetentionDays: 730, now: () => Date.now() }).start();
+  await new InfluxTelemetryStore({
+    target: parseInfluxUrl(url, ADMIN.username, ADMIN.password),
+    rawRetentionDays: 14,
+    rollupRetentionDays: 730,
+    now: () => Date.now(),
+  }).start();
   const after = await influxd.query('SHOW RETENTION POLICIES ON "smokehub"');
   assert.ok(after.results[0]!.series![0]!.values.some((v) => v[0] === 'smokehub_raw' && v[1] === '336h0m0s'));
 });
@@ -83,7 +105,10 @@ test('a server that is not InfluxDB: one clear ConfigError', async (t) => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.after(() => new Promise<void>((r) => server.close(() => r())));
   const port = (server.address() as { port: number }).port;
-  await assert.rejects(storeFor(`http://127.0.0.1:${port}/smokehub`).start(), (e: unknown) => e instanceof ConfigError && /not an InfluxDB 1\.x server/.test(e.message));
+  await assert.rejects(
+    storeFor(`http://127.0.0.1:${port}/smokehub`).start(),
+    (e: unknown) => e instanceof ConfigError && /not an InfluxDB 1\.x server/.test(e.message),
+  );
 });
 
 test('InfluxDB unreachable at start: the hub runs, buffers, and delivers once InfluxDB appears', { timeout: 40_000 }, async (t) => {

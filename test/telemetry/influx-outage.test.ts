@@ -19,7 +19,16 @@ import { startInfluxd, type Influxd } from '../helpers/influxd.ts';
 const DEVICES = ['t1-h1-smoke', 't1-h2-smoke', 't1-h3-smoke', 't2-h1-smoke'];
 
 function hubConfig(dataDir: string, influxUrl: string): HubConfig {
-  return { ...loadConfig({ flags: { data: dataDir }, env: {} }), host: '127.0.0.1', mqttPort: 0, httpPort: 0, mqttsPort: 0, httpsPort: 0, verifyWindowS: 0, influxUrl };
+  return {
+    ...loadConfig({ flags: { data: dataDir }, env: {} }),
+    host: '127.0.0.1',
+    mqttPort: 0,
+    httpPort: 0,
+    mqttsPort: 0,
+    httpsPort: 0,
+    verifyWindowS: 0,
+    influxUrl,
+  };
 }
 
 async function startHubWithInflux(dataDir: string, influxUrl: string): Promise<{ th: TestHub; ext: TelemetryExtension }> {

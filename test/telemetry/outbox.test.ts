@@ -20,9 +20,14 @@ const T0 = Date.UTC(2026, 0, 1);
 const tele = (i: number): StoredPoint => telemetryPoint(ref, { ts: T0 + i, values: { battery: i % 100 } }, T0)!;
 const alarm = (i: number): StoredPoint => {
   const view: AlarmView = {
-    alarm: `a${i}`, state: 'active', kind: 'smoke', team: 't1',
+    alarm: `a${i}`,
+    state: 'active',
+    kind: 'smoke',
+    team: 't1',
     origin: { household: 'h1', name: '', address: '', lat: null, lon: null, device: 'd1' },
-    raisedAt: T0, updatedAt: T0 + i, responders: [],
+    raisedAt: T0,
+    updatedAt: T0 + i,
+    responders: [],
   };
   return alarmTransitionPoint(view, 'activated');
 };
@@ -71,8 +76,14 @@ test('drains in order, in batches bounded by size, and deletes only what was wri
   const points = Array.from({ length: 1000 }, (_, i) => tele(i));
   for (let i = 0; i < 1000; i += 100) outbox.append(points.slice(i, i + 100));
   await until(() => outbox.depth() === 0);
-  assert.deepEqual(sink.written.map((p) => p.ts), points.map((p) => p.ts));
-  assert.ok(sink.batches.every((b) => b.length <= 300), `batch sizes ${sink.batches.map((b) => b.length)}`);
+  assert.deepEqual(
+    sink.written.map((p) => p.ts),
+    points.map((p) => p.ts),
+  );
+  assert.ok(
+    sink.batches.every((b) => b.length <= 300),
+    `batch sizes ${sink.batches.map((b) => b.length)}`,
+  );
 });
 
 test('a partial batch is written after the linger time, not before', async (t) => {
@@ -94,8 +105,14 @@ test('keeps points while the store fails, retries with backoff, then drains ever
   const dir = tempDir(t);
   const failures: string[] = [];
   const outbox = new Outbox({
-    dataDir: dir, maxPoints: 100_000, batchSize: 500, lingerMs: 10, retryMinMs: 20, retryMaxMs: 100,
-    logger: silentLogger(), observer: { writeFailed: (reason) => failures.push(reason) },
+    dataDir: dir,
+    maxPoints: 100_000,
+    batchSize: 500,
+    lingerMs: 10,
+    retryMinMs: 20,
+    retryMaxMs: 100,
+    logger: silentLogger(),
+    observer: { writeFailed: (reason) => failures.push(reason) },
   });
   t.after(() => outbox.close());
   const sink = new ScriptedSink();
@@ -112,7 +129,10 @@ test('keeps points while the store fails, retries with backoff, then drains ever
   assert.ok(failures.every((f) => f === 'unreachable') && failures.length >= 4);
   sink.failing = false;
   await until(() => outbox.depth() === 0);
-  assert.deepEqual(sink.written.map((p) => p.ts), points.map((p) => p.ts));
+  assert.deepEqual(
+    sink.written.map((p) => p.ts),
+    points.map((p) => p.ts),
+  );
 });
 
 test('points survive a restart: the outbox reopens with them and replays them identically', async (t) => {
@@ -133,7 +153,14 @@ test('points survive a restart: the outbox reopens with them and replays them id
 test('a batch the store refuses for good is removed, the rest goes on', async (t) => {
   const dir = tempDir(t);
   let rejected = 0;
-  const outbox = new Outbox({ dataDir: dir, maxPoints: 10_000, batchSize: 2, lingerMs: 0, logger: silentLogger(), observer: { rejected: (n) => (rejected += n) } });
+  const outbox = new Outbox({
+    dataDir: dir,
+    maxPoints: 10_000,
+    batchSize: 2,
+    lingerMs: 0,
+    logger: silentLogger(),
+    observer: { rejected: (n) => (rejected += n) },
+  });
   t.after(() => outbox.close());
   const sink = new ScriptedSink();
   sink.rejectNext = true;
@@ -141,7 +168,10 @@ test('a batch the store refuses for good is removed, the rest goes on', async (t
   outbox.append([tele(1), tele(2), tele(3)]);
   await until(() => outbox.depth() === 0);
   assert.equal(rejected, 2);
-  assert.deepEqual(sink.written.map((p) => p.ts), [T0 + 3]);
+  assert.deepEqual(
+    sink.written.map((p) => p.ts),
+    [T0 + 3],
+  );
 });
 
 test('when full it drops the oldest telemetry first, then events, and alarm points last', async (t) => {

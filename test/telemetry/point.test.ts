@@ -1,7 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  alarmTransitionPoint, decodePoint, decodeStoredPoint, deviceEventPoint, encodePoint, EventTimeSeparator, linePoint, parseLinePoint, PRIORITY, telemetryPoint,
+  alarmTransitionPoint,
+  decodePoint,
+  decodeStoredPoint,
+  deviceEventPoint,
+  encodePoint,
+  EventTimeSeparator,
+  linePoint,
+  parseLinePoint,
+  PRIORITY,
+  telemetryPoint,
 } from '../../hub/telemetry/point.ts';
 import { bucketWidth, MAX_SERIES_POINTS } from '../../hub/telemetry/telemetry-store.ts';
 import type { DeviceRef } from '../../hub/app/context.ts';
@@ -13,8 +22,11 @@ const T = Date.UTC(2026, 0, 1, 8);
 test('telemetry: device time when given, else the hub clock; only numeric fields; identical on replay', () => {
   const a = telemetryPoint(ref, { ts: T - 5000, values: { battery: 88, smoke: 3 } }, T)!;
   assert.deepEqual(a, {
-    measurement: 'telemetry', tags: { team: 't1', household: 'h1', device: 'd1', kind: 'smoke' },
-    fields: { smoke: 3, battery: 88 }, ts: T - 5000, priority: PRIORITY.telemetry,
+    measurement: 'telemetry',
+    tags: { team: 't1', household: 'h1', device: 'd1', kind: 'smoke' },
+    fields: { smoke: 3, battery: 88 },
+    ts: T - 5000,
+    priority: PRIORITY.telemetry,
   });
   assert.equal(telemetryPoint(ref, { values: { co: 1 } }, T)!.ts, T);
   assert.equal(telemetryPoint(ref, { values: {} }, T), null);
@@ -33,13 +45,21 @@ test('device events: alarm kinds rank highest, duplicates give no point', () => 
 
 test('alarm transitions: origin tags, state, updatedAt', () => {
   const view: AlarmView = {
-    alarm: 'a1', state: 'escalated', kind: 'heat', team: 't2',
+    alarm: 'a1',
+    state: 'escalated',
+    kind: 'heat',
+    team: 't2',
     origin: { household: 'h9', name: '', address: '', lat: null, lon: null, device: 'd9' },
-    raisedAt: T, updatedAt: T + 120_000, responders: [{ household: 'h8', response: 'coming', at: T + 1 }],
+    raisedAt: T,
+    updatedAt: T + 120_000,
+    responders: [{ household: 'h8', response: 'coming', at: T + 1 }],
   };
   assert.deepEqual(alarmTransitionPoint(view, 'escalated'), {
-    measurement: 'events', tags: { team: 't2', household: 'h9', device: 'd9', kind: 'heat', type: 'escalated', state: 'escalated' },
-    fields: { alarm: 'a1', responders: 1 }, ts: T + 120_000, priority: PRIORITY.alarm,
+    measurement: 'events',
+    tags: { team: 't2', household: 'h9', device: 'd9', kind: 'heat', type: 'escalated', state: 'escalated' },
+    fields: { alarm: 'a1', responders: 1 },
+    ts: T + 120_000,
+    priority: PRIORITY.alarm,
   });
 });
 
@@ -73,12 +93,25 @@ test('InfluxDB lines: sorted tags, float and string fields, ms time; read back e
   const t = telemetryPoint(ref, { ts: T, values: { smoke: 3, temperature: 21.25, battery: 88 } }, T)!;
   assert.equal(linePoint(t), `telemetry,device=d1,household=h1,kind=smoke,team=t1 smoke=3,temperature=21.25,battery=88 ${T}`);
   assert.deepEqual(parseLinePoint(linePoint(t), PRIORITY.telemetry), t);
-  const odd = deviceEventPoint({ team: 't 1', household: 'h,1', device: 'd=1', kind: 'smoke' }, { id: 'say "hi" \\ now', type: 'test', level: 0.1 + 0.2 }, T, false)!;
+  const odd = deviceEventPoint(
+    { team: 't 1', household: 'h,1', device: 'd=1', kind: 'smoke' },
+    { id: 'say "hi" \\ now', type: 'test', level: 0.1 + 0.2 },
+    T,
+    false,
+  )!;
   const line = linePoint(odd);
   assert.equal(line, `events,device=d\\=1,household=h\\,1,kind=smoke,team=t\\ 1,type=test id="say \\"hi\\" \\\\ now",level=0.30000000000000004 ${T}`);
   assert.deepEqual(parseLinePoint(line, odd.priority), odd);
   const transition = alarmTransitionPoint(
-    { alarm: 'A1', team: 't1', kind: 'smoke', state: 'active', origin: { household: 'h1', device: 'd1' }, responders: [], updatedAt: T } as unknown as AlarmView,
+    {
+      alarm: 'A1',
+      team: 't1',
+      kind: 'smoke',
+      state: 'active',
+      origin: { household: 'h1', device: 'd1' },
+      responders: [],
+      updatedAt: T,
+    } as unknown as AlarmView,
     'activated',
   );
   assert.match(linePoint(transition), /^events,device=d1,household=h1,kind=smoke,state=active,team=t1,type=activated alarm="A1",responders=0 \d+$/);

@@ -12,7 +12,13 @@ test('readings without ts arriving in one millisecond get strictly increasing st
     const outcome = s.stamp('a', { values: { smoke: i } }, T + 0.4);
     got.push([outcome, s.ts]);
   }
-  assert.deepEqual(got, [['new', T], ['moved', T + 1], ['moved', T + 2], ['moved', T + 3], ['moved', T + 4]]);
+  assert.deepEqual(got, [
+    ['new', T],
+    ['moved', T + 1],
+    ['moved', T + 2],
+    ['moved', T + 3],
+    ['moved', T + 4],
+  ]);
   // Another device has its own timeline.
   assert.equal(s.stamp('b', { values: { smoke: 1 } }, T), 'new');
   assert.equal(s.ts, T);
@@ -24,7 +30,7 @@ test('readings without ts arriving in one millisecond get strictly increasing st
   assert.equal(s.ts, T + 11);
 });
 
-test("a stamp never lands on a timestamp the device sent itself", () => {
+test('a stamp never lands on a timestamp the device sent itself', () => {
   const s = new ReadingStamper();
   assert.equal(s.stamp('a', { ts: T + 5, values: { battery: 90 } }, T), 'new');
   assert.equal(s.stamp('a', { values: { battery: 91 } }, T), 'moved');

@@ -29,9 +29,13 @@ const T0 = Math.floor(Date.now() / HOUR) * HOUR - HOUR;
 /** Publishes each line as one message with mosquitto_pub -l (one connection, as fast as it can). */
 function mosquittoBurst(port: number, cred: { device: string; secret: string }, topic: string, lines: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const p = spawn('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-i', cred.device, '-u', cred.device, '-P', cred.secret, '-t', topic, '-q', '1', '-l'], {
-      stdio: ['pipe', 'ignore', 'pipe'],
-    });
+    const p = spawn(
+      'mosquitto_pub',
+      ['-h', '127.0.0.1', '-p', String(port), '-i', cred.device, '-u', cred.device, '-P', cred.secret, '-t', topic, '-q', '1', '-l'],
+      {
+        stdio: ['pipe', 'ignore', 'pipe'],
+      },
+    );
     let err = '';
     p.stderr.on('data', (c: Buffer) => (err += c.toString()));
     const timer = setTimeout(() => p.kill('SIGKILL'), 15_000);
@@ -71,7 +75,16 @@ for (const kind of ['embedded', 'influxdb'] as const) {
         influxd = await startInfluxd();
         influxUrl = `${influxd.baseUrl}/stamps`;
       }
-      const config: HubConfig = { ...loadConfig({ flags: { data: dataDir }, env: {} }), host: '127.0.0.1', mqttPort: 0, httpPort: 0, mqttsPort: 0, httpsPort: 0, verifyWindowS: 0, influxUrl };
+      const config: HubConfig = {
+        ...loadConfig({ flags: { data: dataDir }, env: {} }),
+        host: '127.0.0.1',
+        mqttPort: 0,
+        httpPort: 0,
+        mqttsPort: 0,
+        httpsPort: 0,
+        verifyWindowS: 0,
+        influxUrl,
+      };
       ext = telemetryExtension(config, { flushMs: 20, lingerMs: 50, retryMinMs: 100, retryMaxMs: 500 });
       th = await startTestHub({ dataDir, clock, config: { influxUrl }, extensions: [ext] });
     });
@@ -90,7 +103,9 @@ for (const kind of ['embedded', 'influxdb'] as const) {
     }
     /** Waits until `n` points are stored (and reads once more, so that a late extra one shows). */
     async function storedWhen(household: string, device: string, field: TelemetryField, from: number, to: number, n: number) {
-      await until(async () => ((await points(household, device, field, from, to)).length >= n ? true : undefined), 10_000, `${n} stored points`).catch(() => {});
+      await until(async () => ((await points(household, device, field, from, to)).length >= n ? true : undefined), 10_000, `${n} stored points`).catch(
+        () => {},
+      );
       if (kind === 'influxdb') await until(async () => (ext.worker!.outboxDepth === 0 ? true : undefined), 10_000, 'outbox drained');
       return points(household, device, field, from, to);
     }
@@ -103,21 +118,41 @@ for (const kind of ['embedded', 'influxdb'] as const) {
       const stored = await storedWhen('t1-h1', 't1-h1-smoke', 'smoke', T0 - 1, T0 + HOUR, n);
       assert.equal(stored.length, n, `stored ${stored.length} of ${n} readings`);
       // Stamped in arrival order, 1 ms apart from the frozen clock: the order of the readings is kept.
-      assert.deepEqual(stored.map((p) => p.t), Array.from({ length: n }, (_, i) => T0 + i));
-      assert.deepEqual(stored.map((p) => p.v), Array.from({ length: n }, (_, i) => i));
+      assert.deepEqual(
+        stored.map((p) => p.t),
+        Array.from({ length: n }, (_, i) => T0 + i),
+      );
+      assert.deepEqual(
+        stored.map((p) => p.v),
+        Array.from({ length: n }, (_, i) => i),
+      );
 
       // A second burst goes on after the first one's stamps, not over them.
-      await mosquittoBurst(th.hub.mqttPort, cred, 'smokehub/h/t1-h1/d/t1-h1-smoke/telemetry', [JSON.stringify({ smoke: 100 }), JSON.stringify({ smoke: 101 }), JSON.stringify({ smoke: 102 })]);
+      await mosquittoBurst(th.hub.mqttPort, cred, 'smokehub/h/t1-h1/d/t1-h1-smoke/telemetry', [
+        JSON.stringify({ smoke: 100 }),
+        JSON.stringify({ smoke: 101 }),
+        JSON.stringify({ smoke: 102 }),
+      ]);
       const after = await storedWhen('t1-h1', 't1-h1-smoke', 'smoke', T0 - 1, T0 + HOUR, n + 3);
       assert.equal(after.length, n + 3);
-      assert.deepEqual(after.slice(n), [{ t: T0 + n, v: 100 }, { t: T0 + n + 1, v: 101 }, { t: T0 + n + 2, v: 102 }]);
+      assert.deepEqual(after.slice(n), [
+        { t: T0 + n, v: 100 },
+        { t: T0 + n + 1, v: 101 },
+        { t: T0 + n + 2, v: 102 },
+      ]);
     });
 
     it('another device in the same millisecond has its own timeline', async () => {
       const cred = th.device('t1-h2-smoke');
-      await mosquittoBurst(th.hub.mqttPort, cred, 'smokehub/h/t1-h2/d/t1-h2-smoke/telemetry', [JSON.stringify({ battery: 70 }), JSON.stringify({ battery: 71 })]);
+      await mosquittoBurst(th.hub.mqttPort, cred, 'smokehub/h/t1-h2/d/t1-h2-smoke/telemetry', [
+        JSON.stringify({ battery: 70 }),
+        JSON.stringify({ battery: 71 }),
+      ]);
       const stored = await storedWhen('t1-h2', 't1-h2-smoke', 'battery', T0 - 1, T0 + HOUR, 2);
-      assert.deepEqual(stored, [{ t: T0, v: 70 }, { t: T0 + 1, v: 71 }]);
+      assert.deepEqual(stored, [
+        { t: T0, v: 70 },
+        { t: T0 + 1, v: 71 },
+      ]);
     });
 
     it('an equal explicit ts: a redelivery is kept once, new fields merge, a different value is refused (duplicate_ts)', async () => {
@@ -142,11 +177,17 @@ for (const kind of ['embedded', 'influxdb'] as const) {
       // A later reading (a marker) is stored: everything before it has been handled.
       await dev.publishAsync(topic, JSON.stringify({ ts: ts + 1000, battery: 49 }), { qos: 1 });
       const battery = await storedWhen('t2-h1', 't2-h1-smoke', 'battery', ts - 1, ts + 2000, 2);
-      assert.deepEqual(battery, [{ t: ts, v: 50 }, { t: ts + 1000, v: 49 }]);
+      assert.deepEqual(battery, [
+        { t: ts, v: 50 },
+        { t: ts + 1000, v: 49 },
+      ]);
       assert.deepEqual(await points('t2-h1', 't2-h1-smoke', 'rssi', ts - 1, ts + 2000), [{ t: ts, v: -70 }]);
       assert.deepEqual(await points('t2-h1', 't2-h1-smoke', 'smoke', ts - 1, ts + 2000), [{ t: ts, v: 3 }]);
       // Only the conflicting reading was refused: one error message, one reject counted.
-      assert.equal(errors.count(() => true), 1);
+      assert.equal(
+        errors.count(() => true),
+        1,
+      );
       const metrics = await (await fetch(`${th.httpUrl}/metrics`)).text();
       assert.match(metrics, /^smokehub_rejects_total\{channel="telemetry",reason="duplicate_ts"\} 1$/m);
       assert.match(metrics, /^smokehub_telemetry_redeliveries_total 1$/m);

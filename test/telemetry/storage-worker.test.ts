@@ -67,7 +67,15 @@ async function embeddedRows(dataDir: string): Promise<number> {
 
 /** A hub with the telemetry extension (options as given) in `dataDir`, a client pool, and a /metrics reader; all stopped after the test. */
 async function hubWithTelemetry(t: { after: (fn: () => Promise<void>) => void }, dataDir: string, opts: Parameters<typeof telemetryExtension>[1]) {
-  const config = { ...loadConfig({ flags: { data: dataDir }, env: {} }), host: '127.0.0.1', mqttPort: 0, httpPort: 0, mqttsPort: 0, httpsPort: 0, verifyWindowS: 0 };
+  const config = {
+    ...loadConfig({ flags: { data: dataDir }, env: {} }),
+    host: '127.0.0.1',
+    mqttPort: 0,
+    httpPort: 0,
+    mqttsPort: 0,
+    httpsPort: 0,
+    verifyWindowS: 0,
+  };
   const ext = telemetryExtension(config, opts);
   const th = await startTestHub({ dataDir, extensions: [ext] });
   const pool = new ClientPool();
@@ -131,8 +139,14 @@ test('outbox: a worker killed while a batch is in flight leaves no duplicate in 
   // InfluxDB unreachable: everything stays in the outbox, so its rows can be counted exactly.
   const port = await freePort();
   const store: WorkerStoreConfig = {
-    kind: 'influxdb', target: parseInfluxUrl(`http://127.0.0.1:${port}/nowhere`), rawRetentionDays: 30, rollupRetentionDays: 730,
-    requestTimeoutMs: 500, outboxMaxPoints: 1_000_000, retryMinMs: 5000, retryMaxMs: 5000,
+    kind: 'influxdb',
+    target: parseInfluxUrl(`http://127.0.0.1:${port}/nowhere`),
+    rawRetentionDays: 30,
+    rollupRetentionDays: 730,
+    requestTimeoutMs: 500,
+    outboxMaxPoints: 1_000_000,
+    retryMinMs: 5000,
+    retryMaxMs: 5000,
   };
   let dropped = 0;
   const c = client(dataDir, store, { maxBatch: 1000, flushMs: 10, events: { dropped: (n) => (dropped += n) } });
@@ -159,8 +173,14 @@ test('outbox: a worker killed while a batch is in flight leaves no duplicate in 
   const outbox = new Outbox({ dataDir, maxPoints: 1_000_000, logger: silentLogger() });
   try {
     assert.equal(outbox.depth(), total, 'no batch was committed twice');
-    const smoke = outbox.peek(total).map((p) => p.fields.smoke as number).sort((a, b) => a - b);
-    assert.deepEqual(smoke, Array.from({ length: total }, (_, i) => i));
+    const smoke = outbox
+      .peek(total)
+      .map((p) => p.fields.smoke as number)
+      .sort((a, b) => a - b);
+    assert.deepEqual(
+      smoke,
+      Array.from({ length: total }, (_, i) => i),
+    );
   } finally {
     await outbox.close();
   }
@@ -170,17 +190,26 @@ test('a batch that kills the worker three times is set aside and counted; the ba
   const dataDir = tempDir(t);
   let dropped = 0;
   const why: string[] = [];
-  const c = client(dataDir, { kind: 'embedded', retentionDays: 7 }, {
-    maxBatch: 100, flushMs: 10, workerUrl: new URL('../helpers/poison-telemetry-worker.ts', import.meta.url),
-    events: { dropped: (n) => (dropped += n), crashed: (w) => why.push(w) },
-  });
+  const c = client(
+    dataDir,
+    { kind: 'embedded', retentionDays: 7 },
+    {
+      maxBatch: 100,
+      flushMs: 10,
+      workerUrl: new URL('../helpers/poison-telemetry-worker.ts', import.meta.url),
+      events: { dropped: (n) => (dropped += n), crashed: (w) => why.push(w) },
+    },
+  );
   await c.start();
   t.after(() => c.stop(0).then(() => undefined));
   for (let i = 0; i < 10; i++) c.addReading(refs[0]!, { ts: BASE + i, values: { smoke: i === 5 ? POISON_SMOKE : i } }, BASE);
   c.seal();
   await until(() => dropped === 10, 10_000, 'the poison batch set aside');
   assert.equal(c.crashes, 3, 'set aside at the third failure, not before');
-  assert.ok(why.every((w) => w.includes('breaks the store')), why.join('; '));
+  assert.ok(
+    why.every((w) => w.includes('breaks the store')),
+    why.join('; '),
+  );
   for (let i = 10; i < 30; i++) c.addReading(refs[0]!, reading(i), BASE);
   assert.ok(await c.commitAll(5000), 'the next batches are committed by the restarted worker');
   assert.equal(c.outboxDepth, 20);
@@ -192,8 +221,12 @@ test('stop() commits what is batched and drains the outbox to InfluxDB within it
   t.after(() => influxd.stop());
   const dataDir = tempDir(t);
   const store: WorkerStoreConfig = {
-    kind: 'influxdb', target: parseInfluxUrl(`${influxd.baseUrl}/stopflush`), rawRetentionDays: 30, rollupRetentionDays: 730,
-    outboxMaxPoints: 1_000_000, lingerMs: 60_000,
+    kind: 'influxdb',
+    target: parseInfluxUrl(`${influxd.baseUrl}/stopflush`),
+    rawRetentionDays: 30,
+    rollupRetentionDays: 730,
+    outboxMaxPoints: 1_000_000,
+    lingerMs: 60_000,
   };
   const c = client(dataDir, store);
   t.after(() => c.stop(0).then(() => undefined));
@@ -212,8 +245,14 @@ test('stop() with InfluxDB down returns within its bound and keeps the rest in t
   const dataDir = tempDir(t);
   const port = await freePort();
   const store: WorkerStoreConfig = {
-    kind: 'influxdb', target: parseInfluxUrl(`http://127.0.0.1:${port}/down`), rawRetentionDays: 30, rollupRetentionDays: 730,
-    requestTimeoutMs: 500, outboxMaxPoints: 1_000_000, retryMinMs: 50, retryMaxMs: 200,
+    kind: 'influxdb',
+    target: parseInfluxUrl(`http://127.0.0.1:${port}/down`),
+    rawRetentionDays: 30,
+    rollupRetentionDays: 730,
+    requestTimeoutMs: 500,
+    outboxMaxPoints: 1_000_000,
+    retryMinMs: 50,
+    retryMaxMs: 200,
   };
   const c = client(dataDir, store);
   t.after(() => c.stop(0).then(() => undefined));
@@ -233,7 +272,8 @@ test("the worker's metrics are mirrored into the hub's /metrics, and a crash is 
   const { ext, th, pool, metric } = await hubWithTelemetry(t, dataDir, { restartMinMs: 20, restartMaxMs: 200 });
   const dev = await pool.device(th.mqttUrl, th.device('t1-h1-smoke'));
   const publish = async (from: number, n: number) => {
-    for (let i = from; i < from + n; i++) await dev.publishAsync('smokehub/h/t1-h1/d/t1-h1-smoke/telemetry', JSON.stringify({ ts: BASE + i, battery: 80, smoke: i }), { qos: 1 });
+    for (let i = from; i < from + n; i++)
+      await dev.publishAsync('smokehub/h/t1-h1/d/t1-h1-smoke/telemetry', JSON.stringify({ ts: BASE + i, battery: 80, smoke: i }), { qos: 1 });
   };
   await publish(0, 100);
   assert.ok(await ext.commitQueued(5000));
@@ -251,9 +291,17 @@ test("the worker's metrics are mirrored into the hub's /metrics, and a crash is 
   assert.equal(await metric(/^smokehub_telemetry_store_up (\d+)$/m), 1);
   assert.equal(await metric(/^smokehub_telemetry_batch_size_sum (\d+)$/m), 200);
   assert.equal(await embeddedRows(dataDir), 200, 'points accepted while the worker restarted are stored');
-  const r = await fetch(`${th.httpUrl}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: th.adminPassword }) });
+  const r = await fetch(`${th.httpUrl}/api/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'admin', password: th.adminPassword }),
+  });
   const { token } = (await r.json()) as { token: string };
-  const series = await (await fetch(`${th.httpUrl}/api/telemetry?household=t1-h1&field=smoke&from=${BASE - 1}&to=${BASE + 1000}&every=1000`, { headers: { authorization: `Bearer ${token}` } })).json();
+  const series = await (
+    await fetch(`${th.httpUrl}/api/telemetry?household=t1-h1&field=smoke&from=${BASE - 1}&to=${BASE + 1000}&every=1000`, {
+      headers: { authorization: `Bearer ${token}` },
+    })
+  ).json();
   // Buckets are aligned to the epoch and BASE is not, so the 200 points may span two buckets.
   const points = series.series[0].points as { max: number }[];
   assert.equal(Math.max(...points.map((p) => p.max)), 199, 'queries read what the restarted worker wrote');
@@ -270,7 +318,10 @@ test('storage behind: telemetry is held at the broker, unacknowledged, and nothi
   const N = 2000;
   let acked = 0;
   const acks: Array<Promise<unknown>> = [];
-  for (let i = 0; i < N; i++) acks.push(dev.publishAsync('smokehub/h/t1-h1/d/t1-h1-smoke/telemetry', JSON.stringify({ ts: BASE + i, battery: 80, smoke: i }), { qos: 1 }).then(() => acked++));
+  for (let i = 0; i < N; i++)
+    acks.push(
+      dev.publishAsync('smokehub/h/t1-h1/d/t1-h1-smoke/telemetry', JSON.stringify({ ts: BASE + i, battery: 80, smoke: i }), { qos: 1 }).then(() => acked++),
+    );
   await until(async () => (await metric(/^smokehub_ingress_telemetry_paused (\d+)$/m)) === 1, 5000, 'telemetry held');
   await sleep(300);
   const ackedWhileBehind = acked;

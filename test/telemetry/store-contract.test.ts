@@ -78,7 +78,10 @@ async function influx(): Promise<Harness> {
   };
 }
 
-for (const [name, make] of [['embedded SQLite', embedded], ['InfluxDB 1.x', influx]] as const) {
+for (const [name, make] of [
+  ['embedded SQLite', embedded],
+  ['InfluxDB 1.x', influx],
+] as const) {
   describe(`telemetry store contract: ${name}`, () => {
     let h: Harness;
     before(async () => {
@@ -130,10 +133,22 @@ for (const [name, make] of [['embedded SQLite', embedded], ['InfluxDB 1.x', infl
 
     it('queries every device of a household, and only that household', async () => {
       const series = await h.store.querySeries({ household: 'h1', field: 'battery', from: BASE, to: BASE + 180_000, every: 60_000 });
-      assert.deepEqual(series.map((s) => s.device), ['d1', 'd2']);
-      assert.deepEqual(series[1]!.points.map((p) => [p.t, p.mean]), [[BASE + 60_000, 80], [BASE + 120_000, 78]]);
+      assert.deepEqual(
+        series.map((s) => s.device),
+        ['d1', 'd2'],
+      );
+      assert.deepEqual(
+        series[1]!.points.map((p) => [p.t, p.mean]),
+        [
+          [BASE + 60_000, 80],
+          [BASE + 120_000, 78],
+        ],
+      );
       const other = await h.store.querySeries({ household: 'h2', field: 'battery', from: BASE, to: BASE + 180_000, every: 60_000 });
-      assert.deepEqual(other.map((s) => s.device), ['d3']);
+      assert.deepEqual(
+        other.map((s) => s.device),
+        ['d3'],
+      );
     });
 
     it('downsamples a long range to at most ~1,000 buckets on the server', async () => {
@@ -156,8 +171,14 @@ for (const [name, make] of [['embedded SQLite', embedded], ['InfluxDB 1.x', infl
       const [s] = await h.store.querySeries({ household: 'h1', device: 'd1', field: 'temperature', from: BASE + 10_000, to: BASE + 40_000, every: 1000 });
       assert.ok(s);
       // Temperature every 10 s: 10 s, 20 s, 30 s (40 s excluded).
-      assert.deepEqual(s.points.map((p) => p.t - BASE), [10_000, 20_000, 30_000]);
-      assert.deepEqual(s.points.map((p) => p.mean), [10, 20, 30].map((i) => 20 + (i % 7) * 0.5));
+      assert.deepEqual(
+        s.points.map((p) => p.t - BASE),
+        [10_000, 20_000, 30_000],
+      );
+      assert.deepEqual(
+        s.points.map((p) => p.mean),
+        [10, 20, 30].map((i) => 20 + (i % 7) * 0.5),
+      );
       const none = await h.store.querySeries({ household: 'h1', device: 'd1', field: 'battery', from: NOW, to: NOW + HOUR, every: 60_000 });
       assert.deepEqual(none, []);
       const unknown = await h.store.querySeries({ household: 'nobody', field: 'battery', from: BASE, to: NOW, every: 60_000 });
@@ -166,7 +187,10 @@ for (const [name, make] of [['embedded SQLite', embedded], ['InfluxDB 1.x', infl
 
     it('returns the latest value of each field per device', async () => {
       const latest = await h.store.latest('h1', NOW, 24 * HOUR);
-      assert.deepEqual(latest.map((d) => d.device), ['d1', 'd2']);
+      assert.deepEqual(
+        latest.map((d) => d.device),
+        ['d1', 'd2'],
+      );
       const [a, b] = latest;
       assert.deepEqual(a!.values.battery, { value: 2999 % 100, at: BASE + 2999_000 });
       assert.deepEqual(a!.values.temperature, { value: 20 + (2990 % 7) * 0.5, at: BASE + 2990_000 });
@@ -180,9 +204,14 @@ for (const [name, make] of [['embedded SQLite', embedded], ['InfluxDB 1.x', infl
 
     it('keeps device events and alarm transitions with their tags', async () => {
       const view: AlarmView = {
-        alarm: 'a-1', state: 'active', kind: 'smoke', team: 't1',
+        alarm: 'a-1',
+        state: 'active',
+        kind: 'smoke',
+        team: 't1',
         origin: { household: 'h1', name: 'n', address: 'a', lat: null, lon: null, device: 'd1' },
-        raisedAt: BASE + 1000, updatedAt: BASE + 2000, responders: [],
+        raisedAt: BASE + 1000,
+        updatedAt: BASE + 2000,
+        responders: [],
       };
       await h.store.write([
         deviceEventPoint(d1, { id: 'e1', type: 'smoke', ts: BASE + 1000, level: 812 }, BASE + 1005, false)!,
@@ -192,7 +221,14 @@ for (const [name, make] of [['embedded SQLite', embedded], ['InfluxDB 1.x', infl
       const events = await h.store.queryEvents({ household: 'h1', from: BASE, to: NOW, limit: 100 });
       assert.equal(events.length, 2);
       assert.deepEqual(events[0], { at: BASE + 1000, device: 'd1', kind: 'smoke', type: 'smoke', state: null, fields: { id: 'e1', level: 812 } });
-      assert.deepEqual(events[1], { at: BASE + 2000, device: 'd1', kind: 'smoke', type: 'activated', state: 'active', fields: { alarm: 'a-1', responders: 0 } });
+      assert.deepEqual(events[1], {
+        at: BASE + 2000,
+        device: 'd1',
+        kind: 'smoke',
+        type: 'activated',
+        state: 'active',
+        fields: { alarm: 'a-1', responders: 0 },
+      });
     });
 
     it('readings stamped on arrival keep one point each; an equal ts is kept once, merged or refused', async () => {
@@ -223,7 +259,10 @@ for (const [name, make] of [['embedded SQLite', embedded], ['InfluxDB 1.x', infl
       const [smoke] = await h.store.querySeries({ household: 'h4', device: 'd4', field: 'smoke', from: ts, to: at + HOUR, every: 1 });
       assert.ok(smoke);
       assert.equal(smoke.points.length, n + 1);
-      assert.deepEqual(smoke.points.map((p) => [p.t, p.mean]), [[ts, 500], ...Array.from({ length: n }, (_, i) => [at + i, i])]);
+      assert.deepEqual(
+        smoke.points.map((p) => [p.t, p.mean]),
+        [[ts, 500], ...Array.from({ length: n }, (_, i) => [at + i, i])],
+      );
       const latest = await h.store.latest('h4', NOW, 24 * HOUR);
       assert.deepEqual(latest[0]!.values.battery, { value: 40, at: ts });
       assert.deepEqual(latest[0]!.values.rssi, { value: -60, at: ts });

@@ -18,8 +18,18 @@ before(async () => {
   await th.hub.registry.addUser({ username: 'leader1', role: 'team-leader', team: 't1', password: 'leader-password-1' });
   await th.hub.registry.addUser({ username: 'home11', role: 'household', household: 't1-h1', password: 'household-password' });
   await th.hub.registry.addUser({ username: 'home12', role: 'household', household: 't1-h2', password: 'household-password' });
-  for (const [u, p] of [['admin', th.adminPassword], ['leader1', 'leader-password-1'], ['leader2', 'leader-password-2'], ['home11', 'household-password'], ['home12', 'household-password']] as const) {
-    const r = await fetch(`${th.httpUrl}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: u, password: p }) });
+  for (const [u, p] of [
+    ['admin', th.adminPassword],
+    ['leader1', 'leader-password-1'],
+    ['leader2', 'leader-password-2'],
+    ['home11', 'household-password'],
+    ['home12', 'household-password'],
+  ] as const) {
+    const r = await fetch(`${th.httpUrl}/api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: u, password: p }),
+    });
     assert.equal(r.status, 200, `login ${u}`);
     tokens[u] = (await r.json()).token;
   }
@@ -51,7 +61,9 @@ test('valid fields are stored and served; invalid ones are refused on the error 
   await dev.subscribeAsync('smokehub/h/t1-h1/d/t1-h1-smoke/error', { qos: 1 });
   const t0 = Date.now() - 60_000;
   for (let i = 0; i < 60; i++) {
-    await dev.publishAsync('smokehub/h/t1-h1/d/t1-h1-smoke/telemetry', JSON.stringify({ ts: t0 + i * 1000, temperature: 20 + (i % 10), battery: 90 }), { qos: 1 });
+    await dev.publishAsync('smokehub/h/t1-h1/d/t1-h1-smoke/telemetry', JSON.stringify({ ts: t0 + i * 1000, temperature: 20 + (i % 10), battery: 90 }), {
+      qos: 1,
+    });
   }
   await dev.publishAsync('smokehub/h/t1-h1/d/t1-h1-smoke/telemetry', JSON.stringify({ ts: t0 + 60_000, battery: 150, smoke: 'x', humidity: 55 }), { qos: 1 });
   const err = await errors.next(() => true, 3000, 'error topic message');
@@ -59,11 +71,15 @@ test('valid fields are stored and served; invalid ones are refused on the error 
   assert.match(err.payload, /smoke/);
 
   const from = t0 - 1;
-  const body = await eventually(async () => {
-    const r = await api('admin', `/api/telemetry?household=t1-h1&device=t1-h1-smoke&field=temperature&from=${from}&to=${t0 + 61_000}&every=10s`);
-    assert.equal(r.status, 200);
-    return r.body.series.length === 1 && r.body.series[0].points.length >= 6 ? r.body : undefined;
-  }, 5000, 'stored telemetry');
+  const body = await eventually(
+    async () => {
+      const r = await api('admin', `/api/telemetry?household=t1-h1&device=t1-h1-smoke&field=temperature&from=${from}&to=${t0 + 61_000}&every=10s`);
+      assert.equal(r.status, 200);
+      return r.body.series.length === 1 && r.body.series[0].points.length >= 6 ? r.body : undefined;
+    },
+    5000,
+    'stored telemetry',
+  );
   assert.equal(body.source, 'embedded');
   assert.equal(body.unit, '°C');
   assert.equal(body.every, 10_000);
@@ -71,12 +87,16 @@ test('valid fields are stored and served; invalid ones are refused on the error 
   assert.equal(Math.min(...all.map((p: any) => p.min)), 20);
   assert.equal(Math.max(...all.map((p: any) => p.max)), 29);
 
-  const latest = await eventually(async () => {
-    const r = await api('home11', '/api/households/t1-h1/telemetry/latest');
-    assert.equal(r.status, 200);
-    const d = r.body.devices.find((x: any) => x.device === 't1-h1-smoke');
-    return d?.values.humidity ? d : undefined;
-  }, 5000, 'latest humidity');
+  const latest = await eventually(
+    async () => {
+      const r = await api('home11', '/api/households/t1-h1/telemetry/latest');
+      assert.equal(r.status, 200);
+      const d = r.body.devices.find((x: any) => x.device === 't1-h1-smoke');
+      return d?.values.humidity ? d : undefined;
+    },
+    5000,
+    'latest humidity',
+  );
   // The valid field of the half-bad message is stored; its refused battery (150) is not.
   assert.deepEqual(latest.values.humidity, { value: 55, at: t0 + 60_000 });
   assert.deepEqual(latest.values.battery, { value: 90, at: t0 + 59_000 });
@@ -131,11 +151,15 @@ test('a long range is downsampled server-side to at most 1,000 buckets', async (
 test('device events and alarm transitions are kept as events', async () => {
   const dev = await pool.device(th.mqttUrl, th.device('t1-h3-smoke'));
   await dev.publishAsync('smokehub/h/t1-h3/d/t1-h3-smoke/event', JSON.stringify({ id: 'tele-e2e-1', type: 'smoke', level: 900 }), { qos: 1 });
-  const events = await eventually(async () => {
-    const r = await api('admin', '/api/telemetry/events?household=t1-h3');
-    assert.equal(r.status, 200);
-    return r.body.events.some((e: any) => e.state) ? r.body.events : undefined;
-  }, 5000, 'events');
+  const events = await eventually(
+    async () => {
+      const r = await api('admin', '/api/telemetry/events?household=t1-h3');
+      assert.equal(r.status, 200);
+      return r.body.events.some((e: any) => e.state) ? r.body.events : undefined;
+    },
+    5000,
+    'events',
+  );
   const device = events.find((e: any) => e.type === 'smoke' && e.state === null);
   assert.ok(device, JSON.stringify(events));
   assert.deepEqual(device.fields, { id: 'tele-e2e-1', level: 900 });

@@ -75,8 +75,7 @@ export function AlarmCard({ view, version, now, canResolve }: { view: AlarmView;
     <article class={`alarm-card state-${view.state} ${drill ? 'drill' : ''}`} data-alarm={view.alarm} data-kind={view.kind} aria-labelledby={`h-${view.alarm}`}>
       <header>
         <h3 id={`h-${view.alarm}`}>
-          {view.kind === 'panic' ? <span aria-hidden="true">⚠ </span> : <FlameIcon />}{' '}
-          {t(`headline.${view.kind}` as MsgKey)} — {o.name || o.household}
+          {view.kind === 'panic' ? <span aria-hidden="true">⚠ </span> : <FlameIcon />} {t(`headline.${view.kind}` as MsgKey)} — {o.name || o.household}
         </h3>
         {drill && (
           <span class="badge drill-badge" data-flag="drill">
@@ -115,7 +114,10 @@ export function AlarmCard({ view, version, now, canResolve }: { view: AlarmView;
         <div>
           <dt>{t('board.age')}</dt>
           <dd class="age">
-            {formatDuration(lang, now - view.raisedAt)} <span class="muted">({t('board.raised')} {formatClock(lang, view.raisedAt)})</span>
+            {formatDuration(lang, now - view.raisedAt)}{' '}
+            <span class="muted">
+              ({t('board.raised')} {formatClock(lang, view.raisedAt)})
+            </span>
           </dd>
         </div>
         <div>
@@ -184,12 +186,7 @@ export function AlarmCard({ view, version, now, canResolve }: { view: AlarmView;
           {view.responders.map((r) => (
             <li key={`${r.household}-${r.at}`} class={`resp-${r.response}`}>
               <a href={`#${householdPath(r.household)}`}>{r.household}</a>: {known('response', r.response)} <span class="muted">{formatClock(lang, r.at)}</span>
-              {(r.by || r.via) && (
-                <span class="muted responder-by">
-                  {' '}
-                  ({[describeActor(r.by), describeVia(r.via)].filter(Boolean).join(', ')})
-                </span>
-              )}
+              {(r.by || r.via) && <span class="muted responder-by"> ({[describeActor(r.by), describeVia(r.via)].filter(Boolean).join(', ')})</span>}
             </li>
           ))}
         </ul>

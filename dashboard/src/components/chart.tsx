@@ -48,7 +48,23 @@ function marksPlugin(marks: Mark[]): uPlotType.Plugin {
   };
 }
 
-export function TimeChart({ series, title, unit, colour, marks, from, to }: { series: Series; title: string; unit: string; colour: string; marks: Mark[]; from: number; to: number }) {
+export function TimeChart({
+  series,
+  title,
+  unit,
+  colour,
+  marks,
+  from,
+  to,
+}: {
+  series: Series;
+  title: string;
+  unit: string;
+  colour: string;
+  marks: Mark[];
+  from: number;
+  to: number;
+}) {
   const ref = useRef<HTMLDivElement>(null);
   const [error, setError] = useState<unknown>(null);
   const lang = getState().lang;
@@ -104,9 +120,7 @@ export function TimeChart({ series, title, unit, colour, marks, from, to }: { se
     <figure class="chart" data-field={series.field}>
       <ErrorBox error={error} />
       <div ref={ref} class="chart-box" data-field={series.field} />
-      <figcaption class="muted">
-        {series.count === 0 ? t('household.noData') : t('household.points', { n: series.count })}
-      </figcaption>
+      <figcaption class="muted">{series.count === 0 ? t('household.noData') : t('household.points', { n: series.count })}</figcaption>
       {series.ts.length > 0 && (
         <details>
           <summary>{t('household.dataTable')}</summary>

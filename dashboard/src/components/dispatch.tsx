@@ -13,7 +13,8 @@ import { TruckIcon } from './icons.tsx';
 /** "Xe chữa cháy đang đến · ~7 phút" / "Đội chữa cháy đã tiếp nhận" (null when the station did nothing yet). */
 export function dispatchHeadline(d: Dispatch | null | undefined): string | null {
   if (!d) return null;
-  if (d.state === 'dispatched') return d.etaMin !== undefined ? `${t('dispatch.dispatched')} · ${t('dispatch.eta', { n: d.etaMin })}` : t('dispatch.dispatched');
+  if (d.state === 'dispatched')
+    return d.etaMin !== undefined ? `${t('dispatch.dispatched')} · ${t('dispatch.eta', { n: d.etaMin })}` : t('dispatch.dispatched');
   return t('dispatch.acknowledged');
 }
 
@@ -68,7 +69,10 @@ export function DispatchActions({ view }: { view: AlarmView }) {
     setError(null);
     try {
       // One line: the hub refuses control characters in the note.
-      const oneLine = note.replace(/[\u0000-\u001f]+/g, ' ').trim().slice(0, MAX_NOTE);
+      const oneLine = note
+        .replace(/[\u0000-\u001f]+/g, ' ')
+        .trim()
+        .slice(0, MAX_NOTE);
       await api.dispatchAlarm(view.alarm, { ...(minutes !== undefined ? { etaMin: Math.round(minutes) } : {}), ...(oneLine ? { note: oneLine } : {}) });
       setAsking(false);
     } catch (err) {
@@ -107,11 +111,28 @@ export function DispatchActions({ view }: { view: AlarmView }) {
         <form class="dispatch-form" onSubmit={(e) => void dispatch(e)}>
           <label>
             {t('dispatch.etaLabel')}
-            <input name="etaMin" type="number" inputMode="numeric" min={0} max={MAX_ETA} step={1} value={eta} onInput={(e) => setEta((e.target as HTMLInputElement).value)} aria-invalid={invalid} />
+            <input
+              name="etaMin"
+              type="number"
+              inputMode="numeric"
+              min={0}
+              max={MAX_ETA}
+              step={1}
+              value={eta}
+              onInput={(e) => setEta((e.target as HTMLInputElement).value)}
+              aria-invalid={invalid}
+            />
           </label>
           <label class="grow">
             {t('dispatch.noteLabel')}
-            <input name="note" type="text" maxLength={MAX_NOTE} value={note} placeholder={t('dispatch.notePlaceholder')} onInput={(e) => setNote((e.target as HTMLInputElement).value)} />
+            <input
+              name="note"
+              type="text"
+              maxLength={MAX_NOTE}
+              value={note}
+              placeholder={t('dispatch.notePlaceholder')}
+              onInput={(e) => setNote((e.target as HTMLInputElement).value)}
+            />
           </label>
           <button type="submit" class="btn primary" data-action="confirm-dispatch" disabled={busy}>
             {t('dispatch.send')}

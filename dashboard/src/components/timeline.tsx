@@ -50,7 +50,12 @@ export function describeActor(by: { kind: string; [k: string]: unknown } | null 
     case 'sms':
       return t('by.sms', { phone: f('phone') });
     default:
-      return Object.entries(by).filter(([k]) => k !== 'kind').map(([, v]) => String(v)).join(' ') || by.kind;
+      return (
+        Object.entries(by)
+          .filter(([k]) => k !== 'kind')
+          .map(([, v]) => String(v))
+          .join(' ') || by.kind
+      );
   }
 }
 

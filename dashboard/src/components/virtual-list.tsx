@@ -2,7 +2,14 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { ComponentChildren } from 'preact';
 
-export function VirtualList<T>({ items, rowHeight, height, overscan = 8, renderRow, label }: {
+export function VirtualList<T>({
+  items,
+  rowHeight,
+  height,
+  overscan = 8,
+  renderRow,
+  label,
+}: {
   items: T[];
   rowHeight: number;
   height: number;
@@ -28,7 +35,15 @@ export function VirtualList<T>({ items, rowHeight, height, overscan = 8, renderR
     );
   }
   return (
-    <div ref={ref} class="vlist" role="rowgroup" aria-label={label} tabIndex={0} style={{ height: `${height}px` }} onScroll={(e) => setScrollTop((e.currentTarget as HTMLDivElement).scrollTop)}>
+    <div
+      ref={ref}
+      class="vlist"
+      role="rowgroup"
+      aria-label={label}
+      tabIndex={0}
+      style={{ height: `${height}px` }}
+      onScroll={(e) => setScrollTop((e.currentTarget as HTMLDivElement).scrollTop)}
+    >
       <div class="vlist-inner" style={{ height: `${items.length * rowHeight}px` }}>
         {rows}
       </div>

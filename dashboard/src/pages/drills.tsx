@@ -61,7 +61,7 @@ function StartDrill({ onStarted }: { onStarted: (d: drillsApi.DrillSummary) => v
   const households = useHouseholds();
   const teams = useMemo(() => [...new Set((households.list ?? []).map((h) => h.team))].sort(), [households.list]);
   const [picked, setPicked] = useState('');
-  const team = station ? picked : user.team ?? '';
+  const team = station ? picked : (user.team ?? '');
   const [household, setHousehold] = useState('');
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -94,7 +94,15 @@ function StartDrill({ onStarted }: { onStarted: (d: drillsApi.DrillSummary) => v
       {station ? (
         <label>
           {t('drills.team')}
-          <select name="team" value={picked} onChange={(e) => { setPicked((e.target as HTMLSelectElement).value); setHousehold(''); setConfirming(false); }}>
+          <select
+            name="team"
+            value={picked}
+            onChange={(e) => {
+              setPicked((e.target as HTMLSelectElement).value);
+              setHousehold('');
+              setConfirming(false);
+            }}
+          >
             <option value="">{t('drills.pickTeam')}</option>
             {teams.map((id) => (
               <option key={id} value={id}>
@@ -146,7 +154,10 @@ export function DrillsPage() {
   const station = app.user?.role === 'station';
   // A drill that starts, gets an answer or ends changes the store: the list is read again.
   const openDrills = Object.values(app.alarms).filter((a) => a.kind === 'drill');
-  const liveKey = openDrills.map((a) => `${a.alarm}:${a.updatedAt}`).sort().join(',');
+  const liveKey = openDrills
+    .map((a) => `${a.alarm}:${a.updatedAt}`)
+    .sort()
+    .join(',');
   const list = useAsync(() => drillsApi.drills(), [liveKey]);
   const [open, setOpen] = useState<string | null>(null);
   const [started, setStarted] = useState<string | null>(null);
@@ -203,7 +214,13 @@ export function DrillsPage() {
                     <td>{running ? <StateBadge state={d.state} drill /> : t('drills.ended', { at: formatTime(lang, d.closedAt) })}</td>
                     <td>{answered}</td>
                     <td class="row-actions">
-                      <button type="button" class="btn small" data-action="drill-report" aria-expanded={open === d.alarm} onClick={() => setOpen(open === d.alarm ? null : d.alarm)}>
+                      <button
+                        type="button"
+                        class="btn small"
+                        data-action="drill-report"
+                        aria-expanded={open === d.alarm}
+                        onClick={() => setOpen(open === d.alarm ? null : d.alarm)}
+                      >
                         {open === d.alarm ? t('drills.hideReport') : t('drills.report')}
                       </button>
                       {running && (station || app.user?.role === 'team-leader') && (

@@ -87,7 +87,12 @@ export function HealthPage() {
     const active = sort.key === key;
     return (
       <div role="columnheader" class={`cell col-${key}`} aria-sort={active ? (sort.dir === 1 ? 'ascending' : 'descending') : 'none'} key={key}>
-        <button type="button" class="sort-btn" onClick={() => setSort({ key, dir: active ? ((-sort.dir) as 1 | -1) : 1 })} aria-label={t('health.sortBy', { col: t(label) })}>
+        <button
+          type="button"
+          class="sort-btn"
+          onClick={() => setSort({ key, dir: active ? (-sort.dir as 1 | -1) : 1 })}
+          aria-label={t('health.sortBy', { col: t(label) })}
+        >
           {t(label)}
           <span aria-hidden="true">{active ? (sort.dir === 1 ? ' ▲' : ' ▼') : ' ↕'}</span>
         </button>
@@ -188,7 +193,11 @@ export function HealthPage() {
                 <div role="cell" class="cell col-status">
                   <DeviceStatusBadge device={d} />
                 </div>
-                <div role="cell" class={`cell col-battery ${p.has('lowBattery') ? 'bad' : ''}`} title={d.batteryAt === null ? undefined : t('health.batteryAt', { time: formatTime(lang, d.batteryAt) })}>
+                <div
+                  role="cell"
+                  class={`cell col-battery ${p.has('lowBattery') ? 'bad' : ''}`}
+                  title={d.batteryAt === null ? undefined : t('health.batteryAt', { time: formatTime(lang, d.batteryAt) })}
+                >
                   {d.battery === null ? t('health.unknown') : `${d.battery < LOW_BATTERY_PCT ? '⚠ ' : ''}${Math.round(d.battery)} %`}
                 </div>
                 <div role="cell" class="cell col-lastSeen" title={formatTime(lang, d.lastSeen)}>

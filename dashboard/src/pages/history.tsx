@@ -99,7 +99,13 @@ function HistoryRow({ a }: { a: api.AlarmDetail }) {
 
 export function HistoryPage() {
   const app = useApp();
-  const [draft, setDraft] = useState<Filters>({ team: app.user?.role === 'team-leader' ? app.user.team ?? '' : '', kind: '', outcome: 'closed', from: '', to: '' });
+  const [draft, setDraft] = useState<Filters>({
+    team: app.user?.role === 'team-leader' ? (app.user.team ?? '') : '',
+    kind: '',
+    outcome: 'closed',
+    from: '',
+    to: '',
+  });
   const [filters, setFilters] = useState(draft);
   const result = useAsync(() => fetchHistory(filters), [filters]);
   const set = <K extends keyof Filters>(k: K, v: Filters[K]) => setDraft((d) => ({ ...d, [k]: v }));

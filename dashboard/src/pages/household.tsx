@@ -78,19 +78,16 @@ export function HouseholdPage({ id }: { id: string }) {
     () => Promise.all(CHARTS.map(([field]) => api.telemetry({ household: id, field, from: window_.from, to: window_.to }))),
     [id, window_.from, window_.to, hh.data ? 'ok' : 'wait'],
   );
-  const events = useAsync(
-    async () => {
-      const [alarms, devEvents] = await Promise.all([
-        api.alarms({ household: id, from: window_.from - 24 * 3600_000, to: window_.to, limit: 500 }),
-        api.telemetryEvents({ household: id, from: window_.from, to: window_.to, limit: 500 }).catch((err: unknown) => {
-          if (err instanceof api.ApiError && err.status === 404) return [] as api.DeviceEventMark[];
-          throw err;
-        }),
-      ]);
-      return { alarms: alarms.filter((a) => a.origin.household === id), devEvents };
-    },
-    [id, window_.from, window_.to, hh.data ? 'ok' : 'wait'],
-  );
+  const events = useAsync(async () => {
+    const [alarms, devEvents] = await Promise.all([
+      api.alarms({ household: id, from: window_.from - 24 * 3600_000, to: window_.to, limit: 500 }),
+      api.telemetryEvents({ household: id, from: window_.from, to: window_.to, limit: 500 }).catch((err: unknown) => {
+        if (err instanceof api.ApiError && err.status === 404) return [] as api.DeviceEventMark[];
+        throw err;
+      }),
+    ]);
+    return { alarms: alarms.filter((a) => a.origin.household === id), devEvents };
+  }, [id, window_.from, window_.to, hh.data ? 'ok' : 'wait']);
 
   const marks: Mark[] = useMemo(() => {
     const m: Mark[] = [];
@@ -107,7 +104,12 @@ export function HouseholdPage({ id }: { id: string }) {
 
   if (hh.error) {
     const e = hh.error;
-    const text = e instanceof api.ApiError && e.status === 403 ? t('household.forbidden') : e instanceof api.ApiError && e.status === 404 ? t('household.notFound', { id }) : null;
+    const text =
+      e instanceof api.ApiError && e.status === 403
+        ? t('household.forbidden')
+        : e instanceof api.ApiError && e.status === 404
+          ? t('household.notFound', { id })
+          : null;
     return (
       <section class="page" aria-labelledby="hh-title">
         <h1 id="hh-title">{t('household.title', { id })}</h1>
@@ -221,7 +223,16 @@ export function HouseholdPage({ id }: { id: string }) {
           <legend>{t('household.range')}</legend>
           {RANGES.map(([key, , label]) => (
             <label key={key} class="radio">
-              <input type="radio" name="range" value={key} checked={range === key} onChange={() => { setRange(key); setStamp(Date.now()); }} />
+              <input
+                type="radio"
+                name="range"
+                value={key}
+                checked={range === key}
+                onChange={() => {
+                  setRange(key);
+                  setStamp(Date.now());
+                }}
+              />
               {t(label)}
             </label>
           ))}
@@ -250,7 +261,16 @@ export function HouseholdPage({ id }: { id: string }) {
       {charts.loading && !charts.data && <p class="muted">{t('common.loading')}</p>}
       <div class="charts">
         {charts.data?.map((s, i) => (
-          <TimeChart key={s.field} series={s} title={t(CHARTS[i]![1])} unit={CHARTS[i]![2]} colour={CHARTS[i]![3]} marks={marks} from={window_.from} to={window_.to} />
+          <TimeChart
+            key={s.field}
+            series={s}
+            title={t(CHARTS[i]![1])}
+            unit={CHARTS[i]![2]}
+            colour={CHARTS[i]![3]}
+            marks={marks}
+            from={window_.from}
+            to={window_.to}
+          />
         ))}
       </div>
       <h2>{t('household.marks')}</h2>

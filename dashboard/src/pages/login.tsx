@@ -51,7 +51,7 @@ export function LoginPage() {
       <form class="login-card" onSubmit={submit} noValidate aria-describedby={message ? 'login-error' : undefined}>
         <div class="login-head">
           <h1>
-            <FlameIcon /> 
+            <FlameIcon />
             {t('app.name')}
           </h1>
           <button type="button" class="btn ghost" id="lang-switch" onClick={() => setLang(lang === 'vi' ? 'en' : 'vi')} aria-label={t('lang.switchLabel')}>
@@ -74,11 +74,27 @@ export function LoginPage() {
         )}
         <label>
           {t('login.username')}
-          <input ref={userRef} name="username" autoComplete="username" autoCapitalize="none" spellcheck={false} value={username} onInput={(e) => setUsername((e.target as HTMLInputElement).value)} required />
+          <input
+            ref={userRef}
+            name="username"
+            autoComplete="username"
+            autoCapitalize="none"
+            spellcheck={false}
+            value={username}
+            onInput={(e) => setUsername((e.target as HTMLInputElement).value)}
+            required
+          />
         </label>
         <label>
           {t('login.password')}
-          <input name="password" type="password" autoComplete="current-password" value={password} onInput={(e) => setPassword((e.target as HTMLInputElement).value)} required />
+          <input
+            name="password"
+            type="password"
+            autoComplete="current-password"
+            value={password}
+            onInput={(e) => setPassword((e.target as HTMLInputElement).value)}
+            required
+          />
         </label>
         <button type="submit" class="btn primary big" disabled={busy || waitLeft > 0}>
           {busy ? t('login.busy') : t('login.submit')}

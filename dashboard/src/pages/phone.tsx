@@ -75,22 +75,23 @@ function AlertCard({ view, own, ownPos, now }: { view: AlarmView; own: string; o
   // Own alarm: "False alarm" hushes it (pre-alarm, active) or is reported to the station (escalated);
   // once hushed only "Need help" is left. A neighbour told to stand down can still ask for help.
   // A drill is never a false alarm (the hub refuses it): its origin can only practise asking for help.
-  const buttons: [ResponseKind, MsgKey, string][] = isOwn && drill
-    ? [['need-help', 'phone.needHelp', '⚠']]
-    : isOwn
-    ? hushed
+  const buttons: [ResponseKind, MsgKey, string][] =
+    isOwn && drill
       ? [['need-help', 'phone.needHelp', '⚠']]
-      : [
-          ['false-alarm', 'phone.falseAlarm', '↺'],
-          ['need-help', 'phone.needHelp', '⚠'],
-        ]
-    : standDown
-      ? [['need-help', 'phone.needHelp', '⚠']]
-      : [
-          ['coming', 'phone.coming', '➜'],
-          ['unable', 'phone.unable', '✕'],
-          ['need-help', 'phone.needHelp', '⚠'],
-        ];
+      : isOwn
+        ? hushed
+          ? [['need-help', 'phone.needHelp', '⚠']]
+          : [
+              ['false-alarm', 'phone.falseAlarm', '↺'],
+              ['need-help', 'phone.needHelp', '⚠'],
+            ]
+        : standDown
+          ? [['need-help', 'phone.needHelp', '⚠']]
+          : [
+              ['coming', 'phone.coming', '➜'],
+              ['unable', 'phone.unable', '✕'],
+              ['need-help', 'phone.needHelp', '⚠'],
+            ];
   const press = (r: ResponseKind) => (r === 'false-alarm' ? setConfirming(true) : void send(r));
 
   return (
@@ -175,7 +176,13 @@ function AlertCard({ view, own, ownPos, now }: { view: AlarmView; own: string; o
             {t(view.state === 'escalated' ? 'phone.confirmFalseEscalated' : 'phone.confirmFalse')}
           </p>
           <div class="phone-buttons">
-            <button type="button" class="btn huge resp-false-alarm" data-action="confirm-false-alarm" disabled={sending !== null} onClick={() => void send('false-alarm')}>
+            <button
+              type="button"
+              class="btn huge resp-false-alarm"
+              data-action="confirm-false-alarm"
+              disabled={sending !== null}
+              onClick={() => void send('false-alarm')}
+            >
               <span aria-hidden="true">↺ </span>
               {t('phone.confirmYes')}
             </button>
@@ -187,7 +194,15 @@ function AlertCard({ view, own, ownPos, now }: { view: AlarmView; own: string; o
       ) : (
         <div class="phone-buttons">
           {buttons.map(([r, label, icon]) => (
-            <button key={r} type="button" class={`btn huge resp-${r}`} data-response={r} aria-pressed={answer === r} disabled={sending !== null} onClick={() => press(r)}>
+            <button
+              key={r}
+              type="button"
+              class={`btn huge resp-${r}`}
+              data-response={r}
+              aria-pressed={answer === r}
+              disabled={sending !== null}
+              onClick={() => press(r)}
+            >
               <span aria-hidden="true">{icon} </span>
               {t(label)}
             </button>

@@ -40,7 +40,9 @@ async function importFile(argv: string[], io: CliIo): Promise<number> {
   try {
     const equipment = new EquipmentStore(db);
     const r = importEquipment(equipment, text, (h) => store.teamOf(h), Date.now());
-    io.stderr(`imported ${file} into ${config.dataDir}: ${r.items} item${r.items === 1 ? '' : 's'} (${r.added} new, ${r.updated} updated, ${r.unchanged} unchanged)\n`);
+    io.stderr(
+      `imported ${file} into ${config.dataDir}: ${r.items} item${r.items === 1 ? '' : 's'} (${r.added} new, ${r.updated} updated, ${r.unchanged} unchanged)\n`,
+    );
     return 0;
   } catch (err) {
     if (err instanceof CsvImportError) {

@@ -11,15 +11,7 @@ import { alarmsCommand } from './alarms.ts';
 import { equipmentCommand } from './equipment.ts';
 import { tlsCommand } from './tls.ts';
 
-export const COMMANDS: CliCommand[] = [
-  startCommand,
-  importCommand,
-  userCommand,
-  householdsCommand,
-  alarmsCommand,
-  equipmentCommand,
-  tlsCommand,
-];
+export const COMMANDS: CliCommand[] = [startCommand, importCommand, userCommand, householdsCommand, alarmsCommand, equipmentCommand, tlsCommand];
 
 export function findCommand(name: string): CliCommand | undefined {
   return COMMANDS.find((c) => c.name === name);

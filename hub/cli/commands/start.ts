@@ -25,8 +25,11 @@ export function listenProblem(err: unknown, ports: { mqtt: number; http: number;
   const which = flag ? ` (--${flag}-port)` : '';
   const where = `${e.address ?? ''}${e.port !== undefined ? `:${e.port}` : ''}`;
   const why =
-    e.code === 'EADDRINUSE' ? 'the port is already in use — is another hub running?' :
-    e.code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : 'the address is not available on this machine (--host)';
+    e.code === 'EADDRINUSE'
+      ? 'the port is already in use — is another hub running?'
+      : e.code === 'EACCES'
+        ? 'permission denied (ports below 1024 need privileges)'
+        : 'the address is not available on this machine (--host)';
   return `cannot listen on ${where}${which}: ${why}`;
 }
 
@@ -84,7 +87,10 @@ async function run(argv: string[], io: CliIo): Promise<number> {
         `"smokehub tls show" prints it again.\n\n`,
     );
   }
-  if (config.plain === 'on') io.stdout(`smokehub: MQTT on port ${running.mqttPort}, HTTP (API, dashboard, MQTT over WebSocket /mqtt) on port ${running.httpPort}, data in ${config.dataDir}\n`);
+  if (config.plain === 'on')
+    io.stdout(
+      `smokehub: MQTT on port ${running.mqttPort}, HTTP (API, dashboard, MQTT over WebSocket /mqtt) on port ${running.httpPort}, data in ${config.dataDir}\n`,
+    );
   else io.stdout(`smokehub: plain MQTT and HTTP are off (--plain off), data in ${config.dataDir}\n`);
   io.stdout(`smokehub: MQTT over TLS on port ${running.mqttsPort}, HTTPS (API, dashboard, MQTT over secure WebSocket /mqtt) on port ${running.httpsPort}\n`);
   const sig = await signal;

@@ -35,9 +35,17 @@ Options:
   --tls-key FILE     its key (PEM)
   --config FILE      JSON settings file (default DATA/config.json)`,
   async run(argv, io) {
-    const args = parseCommandArgs(argv, { data: { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, config: { type: 'string' } }, { min: 1, max: 1, names: 'what to do (show)' });
+    const args = parseCommandArgs(
+      argv,
+      { data: { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, config: { type: 'string' } },
+      { min: 1, max: 1, names: 'what to do (show)' },
+    );
     if (args.positionals[0] !== 'show') throw new UsageError(`unknown action "${args.positionals[0]}" (expected: show)`);
-    const flags: Record<string, string | undefined> = { data: stringFlag(args, 'data'), 'tls-cert': stringFlag(args, 'tls-cert'), 'tls-key': stringFlag(args, 'tls-key') };
+    const flags: Record<string, string | undefined> = {
+      data: stringFlag(args, 'data'),
+      'tls-cert': stringFlag(args, 'tls-cert'),
+      'tls-key': stringFlag(args, 'tls-key'),
+    };
     const config = loadConfig({ flags, env: io.env, configFile: stringFlag(args, 'config') });
     const own = operatorFiles(config.tlsCert, config.tlsKey);
     if (own) {
@@ -57,7 +65,10 @@ Options:
       return 0;
     }
     const m = readLocal(config.dataDir);
-    if (!m || !m.ca) throw new MissingDataError(`no TLS certificate in ${localTlsPaths(config.dataDir).dir} yet: the hub creates its local CA and certificate at its first start (or pass --tls-cert and --tls-key)`);
+    if (!m || !m.ca)
+      throw new MissingDataError(
+        `no TLS certificate in ${localTlsPaths(config.dataDir).dir} yet: the hub creates its local CA and certificate at its first start (or pass --tls-cert and --tls-key)`,
+      );
     io.stdout("TLS: the hub's own local certificate authority (DATA/tls)\n");
     io.stdout(
       lines([
@@ -67,7 +78,10 @@ Options:
         ['server certificate', m.certPath],
         ['server key', m.keyPath],
         ['names', formatNames(m.server.names)],
-        ['valid', `${when(m.server.notBefore)} to ${when(m.server.notAfter)}${m.server.notAfter <= Date.now() ? '  EXPIRED' : ''} (renewed ${RENEW_BEFORE_DAYS} days before)`],
+        [
+          'valid',
+          `${when(m.server.notBefore)} to ${when(m.server.notAfter)}${m.server.notAfter <= Date.now() ? '  EXPIRED' : ''} (renewed ${RENEW_BEFORE_DAYS} days before)`,
+        ],
         ['server SHA-256', m.server.fingerprint256],
       ]),
     );

@@ -80,7 +80,12 @@ export const userCommand: CliCommand = {
       case 'list': {
         const args = parseCommandArgs(rest, { data: { type: 'string' } });
         const users = await withStore(io, stringFlag(args, 'data'), async (store) => store.listUsers());
-        io.stdout(formatTable(['USER', 'ROLE', 'TEAM', 'HOUSEHOLD'], users.map((u) => [u.username, u.role, u.team ?? '', u.household ?? ''])));
+        io.stdout(
+          formatTable(
+            ['USER', 'ROLE', 'TEAM', 'HOUSEHOLD'],
+            users.map((u) => [u.username, u.role, u.team ?? '', u.household ?? '']),
+          ),
+        );
         return 0;
       }
       case undefined:
