@@ -31,6 +31,9 @@ else
   npm run build --silent
 fi
 
+# Formatting and lint rules (biome.json): a tree that is not formatted, or breaks a rule, fails here.
+npx biome check --diagnostic-level=error .
+
 mkdir -p test-artifacts
 files=$(find test -name '*.test.ts' -not -path '*/node_modules/*' | sort)
 # One file at a time per core; each file bounds its own time. Whole suite: well under 15 min.
