@@ -21,37 +21,41 @@
  * - **Nothing is lost.** A waiting packet of a connection that closes is not acknowledged; the
  *   device sends it again (QoS 1), as for any packet in flight when a connection drops.
  *
- * The hook uses Aedes internals (the client's `_parser`, `_parsingBatch`, `_nextBatch`, and the
- * connection's `readable` listener); when they are not as expected `attach()` returns false and that
- * connection is handled as plain Aedes does.
+ * The hook drives Aedes' read loop of each connection through `ReadLoop`, which
+ * broker/aedes-internals.ts builds from Aedes' private fields; when they are not as expected there is
+ * no read loop, or `attach()` returns false, and that connection is handled as plain Aedes does.
  */
 
-/** The parts of an Aedes client this scheduler relies on. */
-export interface SchedulableClient {
-  _parser: ParserLike;
-  _parsingBatch: number;
-  _nextBatch: (err?: Error | null) => void;
-  conn: StreamLike;
-  connackSent: boolean;
-  closed: boolean;
+/** What this scheduler needs of one connection's read loop in Aedes (broker/aedes-internals.ts `readLoopOf`). */
+export interface ReadLoop {
+  /** The connection's parser: its one 'packet' listener is Aedes' handler, taken over here. */
+  parser: ParserLike;
+  /** The connection's stream: its 'readable' listener is `nextBatch`. */
+  stream: StreamLike;
+  /** Aedes' read step: reads the next chunk once its batch count falls to 0. */
+  nextBatch: (err?: Error | null) => void;
+  /** Adds one to Aedes' batch count: the connection is not read until `nextBatch` gives it back. */
+  holdBatch(): void;
+  connackSent(): boolean;
+  closed(): boolean;
 }
 
 type PacketListener = (packet: unknown) => void;
 
-interface ParserLike {
+export interface ParserLike {
   listeners(event: 'packet'): Function[];
   removeListener(event: 'packet', fn: PacketListener): unknown;
   on(event: 'packet', fn: PacketListener): unknown;
 }
 
-interface StreamLike {
+export interface StreamLike {
   listeners(event: 'readable'): Function[];
   removeListener(event: 'readable', fn: () => void): unknown;
   on(event: 'readable', fn: () => void): unknown;
 }
 
 interface Connection {
-  client: SchedulableClient;
+  loop: ReadLoop;
   handle: PacketListener;
   waiting: number;
   /** Not read while true (one token in Aedes' batch count, and 'readable' events held back). */
@@ -137,19 +141,16 @@ export class IngressScheduler {
   }
 
   /** Puts one connection under the scheduler; false when Aedes' internals are not as expected. */
-  attach(client: SchedulableClient): boolean {
-    const parser = client._parser;
-    const stream = client.conn;
-    if (!parser || typeof parser.listeners !== 'function' || !stream || typeof stream.listeners !== 'function') return false;
-    if (typeof client._nextBatch !== 'function' || typeof client._parsingBatch !== 'number') return false;
+  attach(loop: ReadLoop): boolean {
+    const { parser, stream } = loop;
     const listeners = parser.listeners('packet');
-    if (listeners.length !== 1 || !stream.listeners('readable').includes(client._nextBatch)) return false;
+    if (listeners.length !== 1 || !stream.listeners('readable').includes(loop.nextBatch)) return false;
     const handle = listeners[0] as PacketListener;
-    const conn: Connection = { client, handle: (p) => handle.call(parser, p), waiting: 0, held: false };
+    const conn: Connection = { loop, handle: (p) => handle.call(parser, p), waiting: 0, held: false };
     parser.removeListener('packet', handle);
     parser.on('packet', (packet: unknown) => {
       // Before CONNACK Aedes queues packets itself; after it, only telemetry waits.
-      if (!client.connackSent || !this.isBulk(packet)) {
+      if (!loop.connackSent() || !this.isBulk(packet)) {
         conn.handle(packet);
         return;
       }
@@ -160,9 +161,9 @@ export class IngressScheduler {
       this.schedule();
     });
     // While a connection is held, 'readable' must not make Aedes read it.
-    stream.removeListener('readable', client._nextBatch);
+    stream.removeListener('readable', loop.nextBatch);
     stream.on('readable', () => {
-      if (!conn.held) client._nextBatch();
+      if (!conn.held) loop.nextBatch();
     });
     return true;
   }
@@ -184,7 +185,7 @@ export class IngressScheduler {
         const c = w.conn;
         c.waiting--;
         try {
-          if (!c.client.closed) c.handle(w.packet);
+          if (!c.loop.closed()) c.handle(w.packet);
         } finally {
           if (c.held && c.waiting === 0) this.release(c);
         }
@@ -209,7 +210,7 @@ export class IngressScheduler {
     const kept: Array<Waiting | undefined> = [];
     for (let i = this.head; i < this.queue.length; i++) {
       const w = this.queue[i]!;
-      if (!w.conn.client.closed) {
+      if (!w.conn.loop.closed()) {
         kept.push(w);
         continue;
       }
@@ -222,14 +223,14 @@ export class IngressScheduler {
 
   private hold(c: Connection): void {
     c.held = true;
-    c.client._parsingBatch++; // Aedes reads the next chunk only when its batch count falls to 0
+    c.loop.holdBatch(); // Aedes reads the next chunk only when its batch count falls to 0
     this.heldConnections++;
   }
 
   private release(c: Connection): void {
     c.held = false;
     this.heldConnections--;
-    if (!c.client.closed) c.client._nextBatch(null); // gives the token back; reads what arrived meanwhile
+    if (!c.loop.closed()) c.loop.nextBatch(null); // gives the token back; reads what arrived meanwhile
   }
 
   private schedule(delayMs = 0): void {

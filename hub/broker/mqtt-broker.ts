@@ -21,8 +21,9 @@ import type { Clock } from '../core/clock.ts';
 import type { MessageRouter } from './message-router.ts';
 import { DevicePresence } from './device-presence.ts';
 import { PacketSizeGuard } from './packet-size-guard.ts';
-import { IngressScheduler, type SchedulableClient } from './ingress-scheduler.ts';
-import { SlowClientGuard, type GuardableClient, type GuardedConnection } from './slow-client-guard.ts';
+import { IngressScheduler } from './ingress-scheduler.ts';
+import { SlowClientGuard, type GuardedConnection } from './slow-client-guard.ts';
+import { deliveryHooksOf, parserOf, readLoopOf, startPublishCounterAt } from './aedes-internals.ts';
 import { SessionStore } from './session-store.ts';
 import { RateLimitedLog } from '../observability/rate-limited-log.ts';
 import { LoginChecker } from '../auth/login-checker.ts';
@@ -186,7 +187,8 @@ export class MqttBroker implements MqttPublisher, IngressControl {
     // Messages queued in the session store are keyed by broker id and this counter, and delivered in
     // key order: starting it from the clock keeps a restart's messages after (and never on top of)
     // those queued before it. (Aedes starts it at 0; ~1,000 per millisecond would be needed to overtake.)
-    (this.aedes as unknown as { counter: number }).counter = Date.now() * 1000;
+    if (!startPublishCounterAt(this.aedes, Date.now() * 1000))
+      this.log.warn('Aedes internals changed: queued session messages may be delivered out of order after a restart');
     this.aedes.on('client', (client) => this.onClientReady(client));
     this.aedes.on('clientDisconnect', (client) => this.onClientGone(client));
     this.aedes.on('subscribe', (subs, client) => this.onSubscribed(subs, client));
@@ -287,8 +289,8 @@ export class MqttBroker implements MqttPublisher, IngressControl {
    *  - the ingress scheduler lets alarm traffic go before telemetry (ingress-scheduler.ts).
    */
   private hookParser(client: Client, socket: Duplex): void {
-    const parser = (client as unknown as { _parser?: { parse(buf: Buffer): number } })._parser;
-    if (!parser || typeof parser.parse !== 'function') {
+    const parser = parserOf(client);
+    if (!parser) {
       if (!this.guardWarned) this.log.warn('Aedes internals changed: the packet size guard is off');
       this.guardWarned = true;
     } else {
@@ -304,7 +306,8 @@ export class MqttBroker implements MqttPublisher, IngressControl {
       };
     }
     if (this.d.ingressSliceMs === 0) return;
-    if (!this.ingress.attach(client as unknown as SchedulableClient) && !this.schedulerWarned) {
+    const loop = readLoopOf(client);
+    if (!(loop && this.ingress.attach(loop)) && !this.schedulerWarned) {
       this.schedulerWarned = true;
       this.log.warn('Aedes internals changed: telemetry is handled without the ingress scheduler (alarms may wait behind it)');
     }
@@ -312,7 +315,8 @@ export class MqttBroker implements MqttPublisher, IngressControl {
 
   /** Deliveries never wait for a slow socket; a stuck connection is bounded and cut (slow-client-guard.ts). */
   private guardSlow(client: Client, conn: GuardedConnection): void {
-    if (this.slow.attach(client as unknown as GuardableClient, conn) || this.slowGuardWarned) return;
+    const hooks = deliveryHooksOf(client);
+    if ((hooks && this.slow.attach(hooks, conn)) || this.slowGuardWarned) return;
     this.slowGuardWarned = true;
     this.log.warn('Aedes internals changed: the slow-client guard is off (one stuck connection can delay every delivery)');
   }

@@ -25,9 +25,9 @@
  * reconnect; a clean session resubscribes and the hub's catch-up sends it every open alarm. A
  * connection 1 MiB behind is minutes behind at a household's rates: it is past saving.
  *
- * The hook relies on Aedes 1.2 internals (the client's `deliver0`/`deliverQoS` and `clean`);
- * `attach()` returns false when they are not as expected and the connection is handled as plain
- * Aedes does.
+ * The hook relies on Aedes 1.2 internals (the client's `deliver0`/`deliverQoS` and `clean`), read
+ * and replaced in broker/aedes-internals.ts only; when they are not as expected there are no hooks
+ * and the connection is handled as plain Aedes does.
  */
 import type { Clock, TimerHandle } from '../core/clock.ts';
 
@@ -41,12 +41,15 @@ export interface DeliveryPacket {
 
 type Deliver = (packet: DeliveryPacket, cb: () => void) => void;
 
-/** The parts of an Aedes client the guard relies on. */
-export interface GuardableClient {
+/** What the guard needs of one Aedes connection (broker/aedes-internals.ts `deliveryHooksOf`). */
+export interface DeliveryHooks {
+  /** Aedes' delivery functions of this connection (QoS 0, and QoS 1 to a session). */
   deliver0: Deliver;
   deliverQoS: Deliver;
-  clean: boolean;
-  closed: boolean;
+  /** Puts the guarded functions in their place. */
+  install(deliver0: Deliver, deliverQoS: Deliver): void;
+  clean(): boolean;
+  closed(): boolean;
 }
 
 /** A stream that says 'drain' when its write buffer emptied (and 'close' at the end). */
@@ -96,7 +99,7 @@ export interface SlowClientGuardOptions {
 
 interface State {
   conn: GuardedConnection;
-  client: GuardableClient;
+  client: DeliveryHooks;
   /** Bytes handed to Aedes and not yet written to the socket (overhead included). */
   pending: number;
   /** Deliveries written since the socket last drained that found its buffer not empty. */
@@ -160,10 +163,9 @@ export class SlowClientGuard {
   }
 
   /** Guards one connection; false when Aedes' internals are not as expected. */
-  attach(client: GuardableClient, conn: GuardedConnection): boolean {
-    const deliver0 = client.deliver0;
-    const deliverQoS = client.deliverQoS;
-    if (typeof deliver0 !== 'function' || typeof deliverQoS !== 'function' || typeof client.clean !== 'boolean') return false;
+  attach(client: DeliveryHooks, conn: GuardedConnection): boolean {
+    const { deliver0, deliverQoS } = client;
+    if (typeof deliver0 !== 'function' || typeof deliverQoS !== 'function') return false;
     const st: State = {
       conn,
       client,
@@ -181,7 +183,7 @@ export class SlowClientGuard {
     conn.drains[0]?.on('close', () => this.closed(st));
 
     const guarded0: Deliver = (packet, cb) => {
-      if (st.cut || st.gone || client.closed) return this.defer(cb); // going away: nothing more is written to it
+      if (st.cut || st.gone || client.closed()) return this.defer(cb); // going away: nothing more is written to it
       const size = publishFrameBytes(packet, 0) + PER_DELIVERY_OVERHEAD_BYTES;
       if (this.held(st) + size > this.maxBytes) {
         st.dropped++;
@@ -204,13 +206,13 @@ export class SlowClientGuard {
 
     const guardedQoS: Deliver = (packet, cb) => {
       if (packet.qos === 0) return guarded0(packet, cb); // downgraded by the publisher
-      if (st.cut || st.gone || client.closed) {
-        if (st.cut && client.clean) this.o.onDropped?.(1); // a persistent session keeps it queued
+      if (st.cut || st.gone || client.closed()) {
+        if (st.cut && client.clean()) this.o.onDropped?.(1); // a persistent session keeps it queued
         return this.defer(cb);
       }
       const size = publishFrameBytes(packet, 1) + PER_DELIVERY_OVERHEAD_BYTES;
       if (this.held(st) + size > this.maxBytes) {
-        if (client.clean) this.o.onDropped?.(1);
+        if (client.clean()) this.o.onDropped?.(1);
         this.cut(st, 'qos1_over_bound');
         return this.defer(cb);
       }
@@ -225,7 +227,7 @@ export class SlowClientGuard {
       // once with session-store.ts; a disk operation with other stores): its bytes count as pending
       // until Aedes calls back — after the write, or after 'drain' while the socket is full
       // (counted twice then: the bound errs on the safe side).
-      const writesNextTurn = client.clean || packet.retain === true;
+      const writesNextTurn = client.clean() || packet.retain === true;
       deliverQoS(packet, release);
       this.defer(() => {
         if (writesNextTurn) release();
@@ -234,8 +236,7 @@ export class SlowClientGuard {
       });
     };
 
-    client.deliver0 = guarded0;
-    client.deliverQoS = guardedQoS;
+    client.install(guarded0, guardedQoS);
     return true;
   }
 
@@ -258,7 +259,7 @@ export class SlowClientGuard {
     this.blockedStates.add(st);
     st.timer = this.o.clock.setTimer(this.o.timeoutMs, () => {
       st.timer = null;
-      if (st.cut || st.client.closed) return this.unblock(st);
+      if (st.cut || st.client.closed()) return this.unblock(st);
       if (st.conn.buffered() > st.highWater) this.cut(st, 'drain_timeout');
       else this.unblock(st);
     });

@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import { IngressScheduler, isTelemetryPublish, type SchedulableClient } from '../../hub/broker/ingress-scheduler.ts';
+import type { Client } from 'aedes';
+import { IngressScheduler, isTelemetryPublish, type ReadLoop } from '../../hub/broker/ingress-scheduler.ts';
+import { readLoopOf } from '../../hub/broker/aedes-internals.ts';
 import { startTestHub } from '../helpers/hub-harness.ts';
 import { ClientPool, Inbox } from '../helpers/mqtt-clients.ts';
 
@@ -13,7 +15,7 @@ const event = (n: number) => ({ cmd: 'publish', topic: 'smokehub/h/b/d/b-smoke/e
  * handles, completes), `_nextBatch` is Aedes' (reads the socket when the batch count falls to 0),
  * and it is the connection's 'readable' listener.
  */
-class FakeClient implements SchedulableClient {
+class FakeClient {
   _parser = new EventEmitter();
   conn = new EventEmitter();
   _parsingBatch = 0;
@@ -40,6 +42,10 @@ class FakeClient implements SchedulableClient {
   };
   send(p: unknown) {
     this._parser.emit('packet', p);
+  }
+  /** Its read loop, as aedes-internals.ts reads it from a real Aedes client. */
+  get loop(): ReadLoop {
+    return readLoopOf(this as unknown as Client)!;
   }
 }
 
@@ -68,7 +74,7 @@ test('telemetry waits; an event from another connection is handled at once, ahea
   const { s, runAll } = manual();
   const a = new FakeClient('a', handled);
   const b = new FakeClient('b', handled);
-  assert.ok(s.attach(a) && s.attach(b));
+  assert.ok(s.attach(a.loop) && s.attach(b.loop));
   for (let i = 0; i < 5; i++) a.send(telemetry(i));
   b.send(event(0));
   assert.deepEqual(handled, ['b0'], 'the event was handled while telemetry waits');
@@ -83,7 +89,7 @@ test("an event overtakes its own connection's waiting telemetry; telemetry keeps
   const handled: string[] = [];
   const { s, runAll } = manual();
   const a = new FakeClient('a', handled);
-  s.attach(a);
+  s.attach(a.loop);
   a.send(telemetry(0));
   a.send(telemetry(1));
   a.send({ cmd: 'pingreq', n: 2 });
@@ -98,7 +104,7 @@ test('the queue is handled in slices of bounded time, and each slice yields to t
   const handled: string[] = [];
   const { s, turns, runTurn } = manual({ perCall: 0.1, perConnection: 10_000 }); // the clock moves 0.1 ms per reading (every 8 packets)
   const a = new FakeClient('a', handled);
-  s.attach(a);
+  s.attach(a.loop);
   for (let i = 0; i < 1000; i++) a.send(telemetry(i));
   assert.equal(turns.length, 1, 'one turn scheduled, not one per packet');
   runTurn();
@@ -121,8 +127,8 @@ test('a connection with too much waiting is not read until it is handled; others
   const { s, runAll } = manual({ perConnection: 4 });
   const a = new FakeClient('a', handled);
   const b = new FakeClient('b', handled);
-  s.attach(a);
-  s.attach(b);
+  s.attach(a.loop);
+  s.attach(b.loop);
   for (let i = 0; i < 3; i++) a.send(telemetry(i));
   assert.equal(s.held, 0);
   a.send(telemetry(3));
@@ -144,7 +150,7 @@ test('past the total bound every connection adding a packet is held', () => {
   const handled: string[] = [];
   const { s, runAll } = manual({ perConnection: 100, total: 5 });
   const clients = Array.from({ length: 6 }, (_, i) => new FakeClient(`c${i}-`, handled));
-  for (const c of clients) s.attach(c);
+  for (const c of clients) s.attach(c.loop);
   for (const c of clients) c.send(telemetry(0));
   assert.equal(s.held, 2, 'the 5th and 6th connections are held');
   runAll();
@@ -158,7 +164,7 @@ test('holdWhile: telemetry waits unacknowledged while storage is full, then flow
   let full = true;
   s.holdWhile(() => full);
   const a = new FakeClient('a', handled);
-  s.attach(a);
+  s.attach(a.loop);
   for (let i = 0; i < 5; i++) a.send(telemetry(i));
   runAll();
   assert.deepEqual(handled, [], 'nothing handled (so nothing acknowledged) while full');
@@ -191,7 +197,7 @@ test("packets before CONNACK go straight to Aedes; a closed connection's waiting
   const handled: string[] = [];
   const { s, runAll } = manual({ perConnection: 2 });
   const a = new FakeClient('a', handled);
-  s.attach(a);
+  s.attach(a.loop);
   a.connackSent = false;
   a.send(telemetry(0));
   assert.deepEqual(handled, ['a0']);
@@ -208,13 +214,13 @@ test("packets before CONNACK go straight to Aedes; a closed connection's waiting
 
 test('attach() refuses a client whose internals are not the expected ones', () => {
   const s = new IngressScheduler();
-  assert.equal(s.attach({} as SchedulableClient), false);
+  assert.equal(readLoopOf({} as Client), null, 'no read loop without the internals');
   const c = new FakeClient('c', []);
   c._parser.on('packet', () => {}); // two listeners: not the layout this hook knows
-  assert.equal(s.attach(c), false);
+  assert.equal(s.attach(c.loop), false);
   const d = new FakeClient('d', []);
   d.conn.removeAllListeners('readable');
-  assert.equal(s.attach(d), false, "the connection's 'readable' listener is not Aedes' _nextBatch");
+  assert.equal(s.attach(d.loop), false, "the connection's 'readable' listener is not Aedes' _nextBatch");
   assert.equal(isTelemetryPublish(telemetry(0)), true);
   assert.equal(isTelemetryPublish(event(0)), false);
   assert.equal(isTelemetryPublish({ cmd: 'pingreq' }), false);
