@@ -25,6 +25,7 @@
  * broker/aedes-internals.ts builds from Aedes' private fields; when they are not as expected there is
  * no read loop, or `attach()` returns false, and that connection is handled as plain Aedes does.
  */
+import { isTelemetryTopic } from '../protocol/topics.ts';
 
 /** What this scheduler needs of one connection's read loop in Aedes (broker/aedes-internals.ts `readLoopOf`). */
 export interface ReadLoop {
@@ -89,7 +90,7 @@ export interface IngressSchedulerOptions {
 /** Device telemetry: the bulk traffic that may wait for a slice. */
 export function isTelemetryPublish(packet: unknown): boolean {
   const p = packet as { cmd?: string; topic?: unknown };
-  return p.cmd === 'publish' && typeof p.topic === 'string' && p.topic.endsWith('/telemetry');
+  return p.cmd === 'publish' && typeof p.topic === 'string' && isTelemetryTopic(p.topic);
 }
 
 const HELD_RETRY_MS = 20;

@@ -28,7 +28,7 @@ import { SessionStore } from './session-store.ts';
 import { RateLimitedLog } from '../observability/rate-limited-log.ts';
 import { LoginChecker } from '../auth/login-checker.ts';
 import { MqttAuthenticator, type ConnackError } from './mqtt-authenticator.ts';
-import { TOPIC_ROOT, filterMatches, topics } from '../protocol/topics.ts';
+import { alertHouseholdOfFilter, filterMatches, isJournalledTopic, topics } from '../protocol/topics.ts';
 import { ERROR_CODES } from '../protocol/errors.ts';
 
 /** Where rejected publishes are sent instead of being forwarded (nobody may subscribe to it). */
@@ -392,7 +392,7 @@ export class MqttBroker implements MqttPublisher, IngressControl {
   private authorizePublish(client: Client | null, packet: PublishPacket, done: (err?: Error | null) => void): void {
     if (!client) return done(null); // the hub's own publications
     const principal = this.principals.get(client);
-    const waitForDisk = this.alarms !== null && journalled(packet.topic);
+    const waitForDisk = this.alarms !== null && isJournalledTopic(packet.topic);
     let outcome: 'forward' | 'drop' = 'drop';
     try {
       if (principal && this.router) outcome = this.router.route(principal, client.id, packet.topic, packet.payload as Buffer);
@@ -447,7 +447,7 @@ export class MqttBroker implements MqttPublisher, IngressControl {
     if (!principal || !this.alarms) return;
     const sent = new Set<string>();
     for (const s of subs) {
-      const household = alertHousehold(s.topic);
+      const household = alertHouseholdOfFilter(s.topic);
       const views =
         household !== null
           ? this.alarms.concerning(household).map((v) => ({ topic: topics.household(household, 'alert'), v }))
@@ -462,18 +462,6 @@ export class MqttBroker implements MqttPublisher, IngressControl {
       }
     }
   }
-}
-
-/** Publishes whose handling writes the alarm journal (device events, household responses). */
-function journalled(topic: string): boolean {
-  return topic.endsWith('/event') || topic.endsWith('/response');
-}
-
-/** The household whose alert topic a filter names (`smokehub/h/H/alert`, `.../H/#`, `.../H/+`). */
-function alertHousehold(filter: string): string | null {
-  const p = filter.split('/');
-  if (p[0] !== TOPIC_ROOT || p[1] !== 'h' || !p[2] || p[2] === '+' || p[2] === '#') return null;
-  return filterMatches(filter, topics.household(p[2], 'alert')) ? p[2] : null;
 }
 
 function remoteAddress(client: Client): string {

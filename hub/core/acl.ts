@@ -2,7 +2,7 @@
  * Who may publish and subscribe where (MQTT) and see what (HTTP). Pure rules over principals;
  * the broker and HTTP adapters only translate their hooks into these calls.
  */
-import { parseTopic, TOPIC_ROOT, isValidId } from '../protocol/topics.ts';
+import { householdOfFilter, isUnderRoot, parseTopic, wildcardsWellPlaced } from '../protocol/topics.ts';
 
 export type Role = 'station' | 'team-leader' | 'household';
 
@@ -35,22 +35,12 @@ export function canPublish(p: Principal, topic: string): boolean {
   return false;
 }
 
-/** Splits a subscription filter into the household it is confined to, if any. */
-function filterHousehold(filter: string): { household: string | null; valid: boolean } {
-  const p = filter.split('/');
-  if (p[0] !== TOPIC_ROOT || p.length < 2) return { household: null, valid: false };
-  if (p[1] === 'h' && p.length >= 3 && isValidId(p[2])) return { household: p[2]!, valid: true };
-  return { household: null, valid: true };
-}
-
 export function canSubscribe(p: Principal, filter: string, teamOf: TeamOf): boolean {
-  if (p.type === 'user' && p.role === 'station') return filter === `${TOPIC_ROOT}/#` || filter.startsWith(`${TOPIC_ROOT}/`);
-  const { household, valid } = filterHousehold(filter);
+  if (p.type === 'user' && p.role === 'station') return isUnderRoot(filter);
+  const { household, valid } = householdOfFilter(filter);
   if (!valid) return false;
   if (household === null) return false;
-  const rest = filter.split('/').slice(3);
-  if (rest.some((level, i) => level.includes('#') && (level !== '#' || i !== rest.length - 1))) return false;
-  if (rest.some((level) => level.includes('+') && level !== '+')) return false;
+  if (!wildcardsWellPlaced(filter, 3)) return false;
   if (p.type === 'device') return household === p.household;
   if (p.role === 'household') return household === p.household;
   // team-leader: any household of its team

@@ -54,6 +54,46 @@ export const topics = {
   all: () => `${TOPIC_ROOT}/#`,
 };
 
+/** Device telemetry (`…/d/D/telemetry`): the bulk traffic the ingress scheduler lets wait. Cheap: per packet. */
+export function isTelemetryTopic(topic: string): boolean {
+  return topic.endsWith('/telemetry') && topic.startsWith(`${TOPIC_ROOT}/h/`);
+}
+
+/** Publishes whose handling writes the alarm journal: device events and household responses. */
+export function isJournalledTopic(topic: string): boolean {
+  return topic.startsWith(`${TOPIC_ROOT}/h/`) && (topic.endsWith('/event') || topic.endsWith('/response'));
+}
+
+/** Is a subscription filter inside the contract's root (`smokehub/#` or `smokehub/...`)? */
+export function isUnderRoot(filter: string): boolean {
+  return filter === `${TOPIC_ROOT}/#` || filter.startsWith(`${TOPIC_ROOT}/`);
+}
+
+/**
+ * The household a subscription filter is confined to (`smokehub/h/H/…`), if any; `valid` is false
+ * outside the contract's root.
+ */
+export function householdOfFilter(filter: string): { household: string | null; valid: boolean } {
+  const p = filter.split('/');
+  if (p[0] !== TOPIC_ROOT || p.length < 2) return { household: null, valid: false };
+  if (p[1] === 'h' && p.length >= 3 && isValidId(p[2])) return { household: p[2]!, valid: true };
+  return { household: null, valid: true };
+}
+
+/** Are the wildcards of a filter's levels from `fromLevel` on well placed (`#` only last and alone, `+` alone)? */
+export function wildcardsWellPlaced(filter: string, fromLevel = 0): boolean {
+  const rest = filter.split('/').slice(fromLevel);
+  if (rest.some((level, i) => level.includes('#') && (level !== '#' || i !== rest.length - 1))) return false;
+  return !rest.some((level) => level.includes('+') && level !== '+');
+}
+
+/** The household whose alert topic a filter names (`smokehub/h/H/alert`, `…/H/#`, `…/H/+`), or null. */
+export function alertHouseholdOfFilter(filter: string): string | null {
+  const p = filter.split('/');
+  if (p[0] !== TOPIC_ROOT || p[1] !== 'h' || !p[2] || p[2] === '+' || p[2] === '#') return null;
+  return filterMatches(filter, topics.household(p[2], 'alert')) ? p[2] : null;
+}
+
 /** Does an MQTT filter match a concrete topic? (`#` also matches the parent level; wildcards never match `$` topics.) */
 export function filterMatches(filter: string, topic: string): boolean {
   if (topic.startsWith('$') && (filter.startsWith('+') || filter.startsWith('#'))) return false;
