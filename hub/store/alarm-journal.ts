@@ -7,6 +7,7 @@ import type { Db } from './database.ts';
 import { migrate } from './database.ts';
 import type { AlarmRecord } from '../core/alarm-record.ts';
 import { OPEN_ALARM_STATES, type Actor, type AlarmView, type Via } from '../protocol/schema.ts';
+import { AlarmJournalReader, type AlarmQuery, type AlarmRow } from './alarm-journal-reader.ts';
 
 export interface TimelineEntry {
   seq: number;
@@ -32,22 +33,7 @@ export interface JournalEntry {
 
 const UNKNOWN_ACTOR: Actor = { kind: 'hub', reason: 'unrecorded' };
 
-export interface AlarmRow {
-  view: AlarmView;
-  closedAt: number | null;
-  falseAlarm: boolean;
-}
-
-export interface AlarmQuery {
-  states?: string[];
-  team?: string;
-  teams?: string[];
-  household?: string;
-  kind?: string;
-  from?: number;
-  to?: number;
-  limit?: number;
-}
+export type { AlarmQuery, AlarmRow } from './alarm-journal-reader.ts';
 
 /** How long event ids are remembered for de-duplication. */
 const SEEN_EVENT_TTL_MS = 7 * 24 * 3600 * 1000;
@@ -60,6 +46,8 @@ export class AlarmJournal {
   private readonly selectState;
   private readonly writeTx;
   private readonly runInTx: (fn: () => unknown) => unknown;
+
+  private readonly reader: AlarmJournalReader;
 
   constructor(private readonly db: Db) {
     migrate(db, 'alarm-journal', [
@@ -88,6 +76,7 @@ export class AlarmJournal {
          closed_at = excluded.closed_at, false_alarm = excluded.false_alarm,
          view_json = excluded.view_json, record_json = excluded.record_json`,
     );
+    this.reader = new AlarmJournalReader(db);
     this.insertTimeline = db.prepare('INSERT INTO alarm_timeline (alarm_id, at, transition, state, detail_json, by_json, via) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.runInTx = db.transaction((fn: () => unknown) => fn());
     this.insertSeen = db.prepare('INSERT OR IGNORE INTO seen_events (device, event_id, at) VALUES (?, ?, ?)');
@@ -186,42 +175,8 @@ export class AlarmJournal {
     }));
   }
 
+  /** Alarms as stored (newest first), filtered: alarm-journal-reader.ts. */
   list(q: AlarmQuery = {}): AlarmRow[] {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (q.states && q.states.length > 0) {
-      where.push(`state IN (${q.states.map(() => '?').join(',')})`);
-      args.push(...q.states);
-    }
-    if (q.team !== undefined) {
-      where.push('team = ?');
-      args.push(q.team);
-    }
-    if (q.teams) {
-      if (q.teams.length === 0) return [];
-      where.push(`team IN (${q.teams.map(() => '?').join(',')})`);
-      args.push(...q.teams);
-    }
-    if (q.household !== undefined) {
-      where.push('household = ?');
-      args.push(q.household);
-    }
-    if (q.kind !== undefined) {
-      where.push('kind = ?');
-      args.push(q.kind);
-    }
-    if (q.from !== undefined) {
-      where.push('raised_at >= ?');
-      args.push(q.from);
-    }
-    if (q.to !== undefined) {
-      where.push('raised_at < ?');
-      args.push(q.to);
-    }
-    const sql = `SELECT view_json, closed_at, false_alarm FROM alarms ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
-                 ORDER BY raised_at DESC LIMIT ?`;
-    args.push(Math.min(Math.max(q.limit ?? 500, 1), 5000));
-    const rows = this.db.prepare(sql).all(...args) as Array<{ view_json: string; closed_at: number | null; false_alarm: number }>;
-    return rows.map((r) => ({ view: JSON.parse(r.view_json), closedAt: r.closed_at, falseAlarm: r.false_alarm === 1 }));
+    return this.reader.list(q);
   }
 }

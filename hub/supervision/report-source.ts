@@ -1,9 +1,10 @@
 /**
- * Gathers the rows of one local day for the daily report: alarms (the lead's `alarms` table, read
- * only), offline/flapping notices, failed self-tests, equipment, and — for today — the devices
+ * Gathers the rows of one local day for the daily report: alarms (through the journal's read
+ * interface, store/alarm-journal-reader.ts), offline/flapping notices, failed self-tests, equipment, and — for today — the devices
  * offline now. The report itself is computed by the pure daily-report.ts.
  */
 import type { Db } from '../store/database.ts';
+import { AlarmJournalReader } from '../store/alarm-journal-reader.ts';
 import type { RegistryStore } from '../store/registry-types.ts';
 import { buildDailyReport, type DailyReport, type ReportAlarmRow, type ReportOfflineRow } from './daily-report.ts';
 import { addDays, localDate, localDayBounds } from './local-time.ts';
@@ -23,24 +24,9 @@ export interface ReportSourceDeps {
   offlineNow(): ReportOfflineRow[];
 }
 
-function alarmsTableExists(db: Db): boolean {
-  return Boolean(db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alarms'").get());
-}
-
+/** The alarms raised in [from, to), through the journal's read interface (supervision does not query its tables). */
 export function readAlarms(db: Db, from: number, to: number): ReportAlarmRow[] {
-  if (!alarmsTableExists(db)) return [];
-  const rows = db
-    .prepare('SELECT id, team, household, kind, state, raised_at, false_alarm FROM alarms WHERE raised_at >= ? AND raised_at < ?')
-    .all(from, to) as Array<{ id: string; team: string; household: string; kind: string; state: string; raised_at: number; false_alarm: number }>;
-  return rows.map((r) => ({
-    id: r.id,
-    team: r.team,
-    household: r.household,
-    kind: r.kind,
-    state: r.state,
-    raisedAt: r.raised_at,
-    falseAlarm: r.false_alarm === 1,
-  }));
+  return new AlarmJournalReader(db).summariesRaised(from, to);
 }
 
 /** The daily report for a local date (`YYYY-MM-DD`) as seen at `now`. */

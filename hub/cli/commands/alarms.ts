@@ -1,6 +1,6 @@
 /**
- * `smokehub alarms [--open] [--limit N]`: the alarm journal as a table. Reads the `alarms`
- * table (hub/store/alarm-journal.ts) directly with read-only SQL, so it works while the hub runs.
+ * `smokehub alarms [--open] [--limit N]`: the alarm journal as a table, through the journal's read
+ * interface (hub/store/alarm-journal-reader.ts) on a read-only connection, so it works while the hub runs.
  */
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
@@ -12,15 +12,7 @@ import { intFlag, parseCommandArgs, stringFlag } from '../args.ts';
 import type { CliCommand } from '../command.ts';
 import { cliConfig, MissingDataError } from '../data-dir.ts';
 import { DB_FILE } from '../../store/database.ts';
-
-interface AlarmRow {
-  id: string;
-  state: string;
-  kind: string;
-  team: string;
-  household: string;
-  raised_at: number;
-}
+import { AlarmJournalReader } from '../../store/alarm-journal-reader.ts';
 
 export const alarmsCommand: CliCommand = {
   name: 'alarms',
@@ -41,19 +33,12 @@ Options:
     const db = new Database(file, { readonly: true, fileMustExist: true });
     try {
       db.pragma('busy_timeout = 5000');
-      const hasTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alarms'").get() !== undefined;
-      let rows: AlarmRow[] = [];
-      if (hasTable) {
-        const open = args.flags.open === true;
-        const where = open ? `WHERE state IN (${OPEN_ALARM_STATES.map(() => '?').join(', ')})` : '';
-        rows = db
-          .prepare(`SELECT id, state, kind, team, household, raised_at FROM alarms ${where} ORDER BY raised_at DESC, id DESC LIMIT ?`)
-          .all(...(open ? [...OPEN_ALARM_STATES] : []), limit) as AlarmRow[];
-      }
+      const open = args.flags.open === true;
+      const rows = new AlarmJournalReader(db).recentSummaries(limit, open ? OPEN_ALARM_STATES : undefined);
       io.stdout(
         formatTable(
           ['ID', 'STATE', 'KIND', 'TEAM', 'HOUSEHOLD', 'RAISED'],
-          rows.map((r) => [r.id, r.state, r.kind, r.team, r.household, localDateTime(r.raised_at, config.timezone)]),
+          rows.map((r) => [r.id, r.state, r.kind, r.team, r.household, localDateTime(r.raisedAt, config.timezone)]),
         ),
       );
       io.stderr(`${rows.length} ${args.flags.open === true ? 'open ' : ''}alarm${rows.length === 1 ? '' : 's'}\n`);
