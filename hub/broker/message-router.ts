@@ -1,8 +1,9 @@
 /**
  * Everything a client publishes passes here (from Aedes' authorizePublish) before it is
- * acknowledged or forwarded. It checks the ACL and the payload against the shared schema, answers
- * rejections on the device's `error` topic (never by disconnecting: MQTT.js would resend the same
- * QoS 1 message forever), hands alarms to the alarm service and everything else to the bus.
+ * acknowledged or forwarded. It checks the ACL and the payload size, then hands the message to its
+ * channel's handler (handlers/event.ts, telemetry.ts, status.ts, response.ts), which checks it
+ * against the shared schema; rejections are answered on the device's `error` topic (never by
+ * disconnecting: MQTT.js would resend the same QoS 1 message forever).
  *
  * `route()` returns whether the message may be forwarded to subscribers as it is.
  */
@@ -15,12 +16,17 @@ import type { Logger } from '../observability/logger.ts';
 import type { MetricsRegistry, Counter } from '../observability/metrics.ts';
 import type { Clock } from '../core/clock.ts';
 import { parseTopic, topics } from '../protocol/topics.ts';
-import { MAX_PAYLOAD_BYTES, parseDeviceEvent, parseResponse, parseStatus, parseTelemetry, type Actor, type Issue } from '../protocol/schema.ts';
-import { ERROR_CODES, SmokehubError, type ErrorCode } from '../protocol/errors.ts';
+import { MAX_PAYLOAD_BYTES, type Issue } from '../protocol/schema.ts';
+import { ERROR_CODES, type ErrorCode } from '../protocol/errors.ts';
+import type { InboundServices, RouteOutcome } from './handlers/inbound.ts';
+import { handleEvent } from './handlers/event.ts';
+import { handleTelemetry } from './handlers/telemetry.ts';
+import { handleStatus } from './handlers/status.ts';
+import { handleResponse } from './handlers/response.ts';
 import { RateLimitedLog } from '../observability/rate-limited-log.ts';
 
-/** Device kinds whose malformed messages mean the detector itself may be failing. */
-const DETECTOR_KINDS = new Set(['smoke', 'heat', 'co']);
+/** One handler per device channel (handlers/*.ts); `error` and `cmd` are the hub's to publish. */
+const DEVICE_HANDLERS = { event: handleEvent, telemetry: handleTelemetry, status: handleStatus } as const;
 
 export interface RouterDeps {
   registry: RegistryStore;
@@ -32,7 +38,7 @@ export interface RouterDeps {
   metrics: MetricsRegistry;
 }
 
-export type RouteOutcome = 'forward' | 'drop';
+export type { RouteOutcome } from './handlers/inbound.ts';
 
 export class MessageRouter {
   private readonly messagesIn: Counter;
@@ -70,62 +76,24 @@ export class MessageRouter {
       return 'drop';
     }
 
+    const services = this.services(principal, clientId, topic, now);
     if (t.scope === 'device' && ref) {
-      switch (t.channel) {
-        case 'event': {
-          const r = parseDeviceEvent(payload, now);
-          if (!r.ok) {
-            this.reject(principal, clientId, topic, r.issues, 'event');
-            if (DETECTOR_KINDS.has(ref.kind)) this.markFault(ref, now, r.issues[0]!.message);
-            return 'drop';
-          }
-          if (r.warnings.length > 0) this.reject(principal, clientId, topic, r.warnings, 'event');
-          const fresh = this.d.alarms.handleDeviceEvent(ref, r.value, now);
-          this.d.bus.emit('device-event', ref, r.value, now, !fresh);
-          return fresh ? 'forward' : 'drop';
-        }
-        case 'telemetry': {
-          const r = parseTelemetry(payload, now);
-          if (!r.ok) {
-            this.reject(principal, clientId, topic, r.issues, 'telemetry');
-            return 'drop';
-          }
-          if (r.warnings.length > 0) this.reject(principal, clientId, topic, r.warnings, 'telemetry');
-          // Fire evidence (a hushed fire heating up, a detector whose event was lost) before storage.
-          this.d.alarms.handleTelemetry(ref, r.value, now);
-          this.d.bus.emit('telemetry', ref, r.value, now);
-          return 'forward';
-        }
-        case 'status': {
-          const r = parseStatus(payload);
-          if (!r.ok) {
-            this.reject(principal, clientId, topic, r.issues, 'status');
-            return 'drop';
-          }
-          this.d.bus.emit('device-status', ref, r.value, now);
-          return 'forward';
-        }
-        default:
-          return 'drop';
-      }
+      const handler = DEVICE_HANDLERS[t.channel as keyof typeof DEVICE_HANDLERS];
+      return handler ? handler(services, { principal, ref, payload, now }) : 'drop';
     }
-    if (t.scope === 'household' && t.channel === 'response') {
-      const r = parseResponse(payload);
-      if (!r.ok) {
-        this.reject(principal, clientId, topic, r.issues, 'response');
-        return 'drop';
-      }
-      try {
-        this.d.alarms.respond(t.household, r.value.alarm, r.value.response, { by: actorOf(principal), via: 'mqtt' });
-      } catch (err) {
-        if (!(err instanceof SmokehubError)) throw err;
-        this.reject(principal, clientId, topic, [{ code: err.code, message: err.message }], 'response');
-        return 'drop';
-      }
-      this.log.info({ ...whoIs(principal), household: t.household, alarm: r.value.alarm, response: r.value.response }, 'response recorded');
-      return 'forward';
-    }
+    if (t.scope === 'household' && t.channel === 'response') return handleResponse(services, principal, t.household, payload);
     return 'drop';
+  }
+
+  /** What the handlers share for one message. */
+  private services(principal: Principal, clientId: string, topic: string, now: number): InboundServices {
+    return {
+      alarms: this.d.alarms,
+      bus: this.d.bus,
+      log: this.log,
+      reject: (issues, channel) => this.reject(principal, clientId, topic, issues, channel),
+      markFault: (ref, why) => this.markFault(ref, now, why),
+    };
   }
 
   private refOf(p: Extract<Principal, { type: 'device' }>): DeviceRef | undefined {
@@ -149,11 +117,6 @@ export class MessageRouter {
       this.d.mqtt.publish(topics.device(principal.household, principal.device, 'error'), JSON.stringify(body), { qos: 0 });
     }
   }
-}
-
-/** Who did it, for the journal. */
-function actorOf(p: Principal): Actor {
-  return p.type === 'device' ? { kind: 'device', id: p.device } : { kind: 'user', id: p.username, role: p.role };
 }
 
 /** Who sent a message, for logs. */
