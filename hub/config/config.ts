@@ -2,6 +2,7 @@
  * Hub configuration: defaults < JSON file (--config FILE, or DATA/config.json) < env < flags.
  * Every value is validated; a bad one is one clear ConfigError at start-up.
  */
+import { validateDetailed } from 'node-cron';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../protocol/errors.ts';
@@ -356,36 +357,12 @@ export type HubConfig = {
   [K in ConfigKey]: (typeof CONFIG_SPEC)[K]['default'] extends null ? ValueOf<(typeof CONFIG_SPEC)[K]> | null : ValueOf<(typeof CONFIG_SPEC)[K]>;
 };
 
-const CRON_FIELD = /^(\*|\d+(-\d+)?)(\/\d+)?(,(\*|\d+(-\d+)?)(\/\d+)?)*$/;
-
-/** Validates a 5- or 6-field cron expression (numbers, ranges, steps, lists). */
+/**
+ * A cron expression node-cron (the scheduler, supervision/cron-schedule.ts) accepts: one validator
+ * for the config and the scheduler, so a value the config lets through always schedules.
+ */
 export function isValidCron(expr: string): boolean {
-  const fields = expr.trim().split(/\s+/);
-  if (fields.length !== 5 && fields.length !== 6) return false;
-  const ranges =
-    fields.length === 6
-      ? [
-          [0, 59],
-          [0, 59],
-          [0, 23],
-          [1, 31],
-          [1, 12],
-          [0, 7],
-        ]
-      : [
-          [0, 59],
-          [0, 23],
-          [1, 31],
-          [1, 12],
-          [0, 7],
-        ];
-  return fields.every((f, i) => {
-    if (!CRON_FIELD.test(f)) return false;
-    const nums = f.match(/\d+/g)?.map(Number) ?? [];
-    const [lo, hi] = ranges[i]!;
-    const stepless = f.replace(/\/\d+/g, '').match(/\d+/g)?.map(Number) ?? [];
-    return stepless.every((n) => n >= lo! && n <= hi!) && nums.every((n) => n >= 0);
-  });
+  return typeof expr === 'string' && validateDetailed(expr).valid;
 }
 
 export function isValidTimezone(tz: string): boolean {
