@@ -450,12 +450,16 @@ export function loadConfig(opts: LoadConfigOptions = {}): HubConfig {
       throw new ConfigError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
     }
     if (!fromFile || typeof fromFile !== 'object' || Array.isArray(fromFile)) throw new ConfigError(`config file ${file} must hold a JSON object`);
-    for (const key of Object.keys(fromFile)) {
-      if (!(key in CONFIG_SPEC)) throw new ConfigError(`config file ${file}: unknown setting "${key}"; known: ${Object.keys(CONFIG_SPEC).join(', ')}`);
-    }
   } else if (explicit) {
     throw new ConfigError(`config file ${file} does not exist`);
   }
+  // Every bad setting is reported at once (one start-up error listing them all), not the first only.
+  const problems: string[] = [];
+  const unknown = Object.keys(fromFile).filter((key) => !(key in CONFIG_SPEC));
+  if (unknown.length > 0)
+    problems.push(
+      `config file ${file}: unknown setting${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}; known: ${Object.keys(CONFIG_SPEC).join(', ')}`,
+    );
   const out: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries(CONFIG_SPEC) as Array<[string, Spec]>) {
     let raw: unknown = fromFile[key];
@@ -468,10 +472,18 @@ export function loadConfig(opts: LoadConfigOptions = {}): HubConfig {
       raw = flags[spec.flag];
       source = `--${spec.flag}`;
     }
-    out[key] = coerce(key, spec, raw, source);
+    try {
+      out[key] = coerce(key, spec, raw, source);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(err.message);
+    }
   }
+  if (problems.length === 1) throw new ConfigError(problems[0]!);
+  if (problems.length > 1) throw new ConfigError(`${problems.length} settings are not valid:\n  - ${problems.join('\n  - ')}`);
   out.dataDir = resolve(String(out.dataDir));
-  return out as HubConfig;
+  // Frozen: nothing changes the configuration behind the hub's back once it is loaded.
+  return Object.freeze(out) as HubConfig;
 }
 
 /** Help lines for `smokehub start --help`. */
