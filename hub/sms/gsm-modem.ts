@@ -21,7 +21,7 @@ import { placeCall, type CallOutcome } from './modem-call.ts';
 import { ModemError } from './modem-errors.ts';
 import { isGsm7, toUnaccentedGsm7 } from './modem-gsm7.ts';
 import { ModemInbox, type DeliveryReport } from './modem-inbox.ts';
-import { closePort, openSerialPort, waitOpen, type OpenModemPort } from './modem-port.ts';
+import { closePort, openSerialPort, waitOpen, watchPresence, type OpenModemPort } from './modem-port.ts';
 import type { AssembledSms } from './modem-reassembly.ts';
 import { isRegistered, parseCmgs, type SimState } from './modem-responses.ts';
 import { checkSim, readNetwork, readStored, setupSms, sweepInbox, type AtRunner } from './modem-setup.ts';
@@ -225,7 +225,11 @@ export class GsmModem extends EventEmitter {
     const ch = new AtChannel(port, { clock: this.o.clock, logger: this.log, timeoutMs: this.o.commandTimeoutMs ?? 5000 });
     this.ch = ch;
     ch.on('urc', (u: Urc) => this.onUrc(u));
-    ch.once('close', (reason: string) => this.lost(gen, reason));
+    const unwatch = watchPresence(this.o.path, this.o.clock, () => ch.close(`the modem is gone (unplugged?): ${this.o.path} no longer exists`));
+    ch.once('close', (reason: string) => {
+      unwatch();
+      this.lost(gen, reason);
+    });
     this.log.info({ baud: this.o.baudRate ?? 115_200 }, 'modem port open');
     await this.enqueue((c) => this.init(c, gen)).catch((err) => this.log.warn({ err: (err as Error).message }, 'modem init failed'));
   }
@@ -253,7 +257,12 @@ export class GsmModem extends EventEmitter {
     });
   }
 
-  private schedulePoll(gen: number, inMs = this.o.pollMs ?? 30_000): void {
+  /**
+   * The next poll: every `pollMs` once the SIM is ready and the modem registered; sooner (every
+   * `reopenMs`) while it is not — a modem just powered up answers "no SIM yet" or nothing for a
+   * few seconds, and must not wait a whole poll period to be usable.
+   */
+  private schedulePoll(gen: number, inMs = this.nextPollMs()): void {
     if (this.stopped || gen !== this.generation) return;
     this.pollTimer?.cancel();
     this.pollTimer = this.o.clock.setTimer(inMs, () => {
@@ -262,6 +271,12 @@ export class GsmModem extends EventEmitter {
         .catch((err) => this.log.warn({ err: (err as Error).message }, 'modem poll failed'))
         .finally(() => this.schedulePoll(gen));
     });
+  }
+
+  private nextPollMs(): number {
+    const every = this.o.pollMs ?? 30_000;
+    const settled = this.st.sim === 'ready' && this.st.registered;
+    return settled ? every : Math.min(every, this.o.reopenMs ?? 3000);
   }
 
   /** Runs `fn` alone on the port, after everything queued before it. */

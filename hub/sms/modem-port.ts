@@ -1,7 +1,8 @@
 /** Opening and closing the modem's serial port (serialport 13, or any Duplex a test hands in). */
+import { existsSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import { SerialPort } from 'serialport';
-import type { Clock } from '../core/clock.ts';
+import type { Clock, TimerHandle } from '../core/clock.ts';
 
 export type OpenModemPort = (path: string, baudRate: number) => Duplex;
 
@@ -38,4 +39,34 @@ export function closePort(port: Duplex): void {
   } catch {
     // already gone
   }
+}
+
+/**
+ * Watches that the modem's device node is still there (every `everyMs`, default 1 s) and calls
+ * `onGone` once when it is not: a USB modem pulled out takes /dev/ttyUSB* with it. The serial
+ * binding alone may never say so: on Linux a vanished tty can answer reads with 0 bytes, which
+ * serialport's bindings-cpp retries for ever (issue #162) instead of closing the port — the hub
+ * would notice only when a command times out. Only a path that exists when the watch starts is
+ * watched (a test's stand-in port has none). Returns the function that stops the watch.
+ */
+export function watchPresence(path: string, clock: Clock, onGone: () => void, everyMs = 1000): () => void {
+  if (!existsSync(path)) return () => undefined;
+  let timer: TimerHandle | null = null;
+  let stopped = false;
+  const tick = () => {
+    timer = null;
+    if (stopped) return;
+    if (!existsSync(path)) {
+      stopped = true;
+      onGone();
+      return;
+    }
+    timer = clock.setTimer(everyMs, tick);
+  };
+  timer = clock.setTimer(everyMs, tick);
+  return () => {
+    stopped = true;
+    timer?.cancel();
+    timer = null;
+  };
 }
