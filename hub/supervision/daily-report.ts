@@ -5,16 +5,10 @@
 import type { EquipmentItem } from './reminders.ts';
 import { EQUIPMENT_HORIZON_DAYS } from './reminders.ts';
 import { daysBetween } from './local-time.ts';
+import type { AlarmSummary } from '../store/alarm-journal-reader.ts';
 
-export interface ReportAlarmRow {
-  id: string;
-  team: string;
-  household: string;
-  kind: string;
-  state: string;
-  raisedAt: number;
-  falseAlarm: boolean;
-}
+/** One alarm of the day, as the journal's read interface summarises it. */
+export type ReportAlarmRow = AlarmSummary;
 export interface ReportTroubleRow {
   team: string;
   household: string;
