@@ -12,8 +12,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request } from 'node:http';
 import { rawConnect } from '../test/helpers/raw-mqtt-connect.ts';
+import { loginFrom } from '../test/helpers/http-login.ts';
 import { startHubProcess, stopHubProcess, writeResults, runAsMain, type HubProcess } from './lib/hub-process.ts';
 import { printTable, round } from './lib/stats.ts';
 
@@ -28,34 +28,10 @@ interface Scenario {
 const SECONDS = Number(process.env.BENCH_LOGIN_S ?? 60);
 const IN_FLIGHT_PER_ADDRESS = 4;
 
-function httpLogin(port: number, username: string, localAddress: string): Promise<number> {
-  const body = JSON.stringify({ username, password: 'guess-password' });
-  return new Promise((resolve) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        method: 'POST',
-        path: '/api/login',
-        localAddress,
-        agent: false,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode!));
-      },
-    );
-    req.on('error', () => resolve(0));
-    req.setTimeout(20_000, () => req.destroy());
-    req.end(body);
-  });
-}
-
 async function attempt(hub: HubProcess, s: Scenario, n: number, localAddress: string): Promise<'checked' | 'throttled' | 'busy' | 'other'> {
   const username = s.target === 'admin' ? 'admin' : `name-${localAddress}-${n}`;
   if (s.protocol === 'http') {
-    const status = await httpLogin(hub.httpPort, username, localAddress);
+    const { status } = await loginFrom(hub.httpPort, username, 'guess-password', localAddress);
     return status === 401 ? 'checked' : status === 429 ? 'throttled' : status === 503 ? 'busy' : 'other';
   }
   const r = await rawConnect(hub.mqttPort, { clientId: `atk-${n}`, username, password: 'guess-password', localAddress });

@@ -6,9 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { startTestHub, type TestHub } from '../helpers/hub-harness.ts';
 import { rawConnect } from '../helpers/raw-mqtt-connect.ts';
+import { loginFrom } from '../helpers/http-login.ts';
 
 async function hub(t: { after: (fn: () => Promise<void>) => void }): Promise<TestHub> {
   const th = await startTestHub();
@@ -17,28 +17,9 @@ async function hub(t: { after: (fn: () => Promise<void>) => void }): Promise<Tes
   return th;
 }
 
-/** POST /api/login from a chosen local address; the status code. */
-function login(th: TestHub, username: string, password: string, localAddress = '127.0.0.1'): Promise<{ status: number; retryAfter: string | undefined }> {
-  const body = JSON.stringify({ username, password });
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port: th.hub.httpPort,
-        method: 'POST',
-        path: '/api/login',
-        localAddress,
-        agent: false,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve({ status: res.statusCode!, retryAfter: res.headers['retry-after'] as string | undefined }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+/** POST /api/login from a chosen local address. */
+function login(th: TestHub, username: string, password: string, localAddress = '127.0.0.1') {
+  return loginFrom(th.hub.httpPort, username, password, localAddress);
 }
 
 function count<T>(xs: T[], x: T): number {
