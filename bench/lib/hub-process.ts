@@ -11,6 +11,8 @@ export interface HubProcess {
   child: ChildProcess;
   mqttPort: number;
   httpPort: number;
+  /** The generated password of `admin` (station) on a fresh data dir, else null. */
+  adminPassword: string | null;
 }
 
 /** Runs from the TypeScript sources (dist/ may be stale); BENCH_HUB=dist uses the compiled tree. */
@@ -36,7 +38,9 @@ export function startHubProcess(dataDir: string, env: Record<string, string> = {
   };
   const child = spawn(process.execPath, hubCommand(), { env: { ...process.env, ...benchEnv, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', (l) => resolve({ child, ...(JSON.parse(l) as { mqttPort: number; httpPort: number }) }));
+    createInterface({ input: child.stdout! }).once('line', (l) =>
+      resolve({ child, ...(JSON.parse(l) as { mqttPort: number; httpPort: number; adminPassword: string | null }) }),
+    );
     child.once('exit', (c) => reject(new Error(`hub exited with ${c}`)));
     setTimeout(() => reject(new Error('hub did not start in 60 s')), 60_000).unref();
   });

@@ -35,5 +35,8 @@ const hub = await startHub(loadConfig({ env: { SMOKEHUB_MQTTS_PORT: '0', SMOKEHU
   loginGuard,
   listenBacklog,
 });
-process.stdout.write(JSON.stringify({ mqttPort: hub.mqttPort, httpPort: hub.httpPort, mqttsPort: hub.mqttsPort, httpsPort: hub.httpsPort }) + '\n');
+process.stdout.write(
+  JSON.stringify({ mqttPort: hub.mqttPort, httpPort: hub.httpPort, mqttsPort: hub.mqttsPort, httpsPort: hub.httpsPort, adminPassword: hub.adminPassword }) +
+    '\n',
+);
 process.on('SIGTERM', () => void hub.stop().then(() => process.exit(0)));
