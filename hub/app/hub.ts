@@ -360,6 +360,8 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
       flushTimer.unref();
     }
 
+    // Every route is declared (the extensions' too): mount the table on fastify before anything listens.
+    await web.ready();
     const plain = config.plain === 'on';
     const mqttPort = plain ? await broker.listenTcp(config.mqttPort, config.host) : 0;
     const mqttsListening = await broker.listenTls(config.mqttsPort, config.host, tlsOptions);

@@ -1,31 +1,37 @@
 /**
- * The hub's HTTP server (node:http; the caller listens). For every request:
- *   security headers → route match on the Router → authentication (bearer token or session
- *   cookie) → role check → CSRF guard for state-changing requests → bounded JSON body →
- *   handler → JSON answer; typed errors become 4xx `{"error","message"}`, anything else a
- *   logged 500. Paths outside /api that match no route are the dashboard (static files with
- *   SPA fallback). Counted in `smokehub_http_requests_total{route,status}`.
- * It also registers `POST /api/login`, `POST /api/logout` and `GET /api/me` on the router.
- * WebSocket upgrades (MQTT at /mqtt) are left to whoever listens for 'upgrade'.
- * `createHttpServers` also gives an HTTPS server with the same handler: the session cookie is
- * `Secure` on it, and `Strict-Transport-Security` is sent there when plain HTTP is off (`hsts`).
+ * The hub's HTTP server: fastify 5 on node:http (and node:https with the same handler), mounting
+ * the route table (router.ts). For every request:
+ *   security headers → route match (fastify) → authentication (bearer token or session cookie) →
+ *   role check → CSRF guard for state-changing requests (all before the body is read) → bounded
+ *   JSON body → schema validation (the route's TypeBox schemas, Ajv) → handler → answer; errors
+ *   become `{"error","message"}` with the hub's codes (error-reply.ts). Paths outside /api that
+ *   match no route are the dashboard (dashboard-files.ts, SPA fallback). Counted in
+ *   `smokehub_http_requests_total{route,status}`.
+ * It also declares `POST /api/login`, `POST /api/logout`, `GET /api/me` and `GET /api/openapi.json`.
+ * The caller listens the servers; the table is mounted at the first request (or `ready()`), after
+ * which declaring a route throws. WebSocket upgrades (MQTT at /mqtt) are left to whoever listens
+ * for 'upgrade'. Timeouts, client errors and the connection budget: connection-guard.ts.
+ * The session cookie is `Secure` over HTTPS, where `Strict-Transport-Security` is sent when plain
+ * HTTP is off (`hsts`).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { TlsOptions } from 'node:tls';
-import { ERROR_CODES, BusyError, ForbiddenError, RateLimitedError, SmokehubError, ValidationError } from '../protocol/errors.ts';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { ERROR_CODES, ForbiddenError, ValidationError } from '../protocol/errors.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { MetricsRegistry } from '../observability/metrics.ts';
 import { AuthError } from '../protocol/errors.ts';
-import { sendResponse, statusForError, type ApiRequest, type Router, type UserPrincipal } from './router.ts';
-import { isJsonContentType, OversizeBodyError, readJsonBodyBounded } from './body.ts';
+import { MAX_BODY_BYTES, type ApiResponse, type Route, type Router, type UserPrincipal } from './router.ts';
 import { extractToken, overTls, sessionCookie, toPrincipal, type SessionStore, type TokenSource } from './session.ts';
 import { registerLoginRoutes } from './login-routes.ts';
 import { LoginChecker } from '../auth/login-checker.ts';
-import { StaticFiles } from './static-files.ts';
 import { guardConnections, resolveTimeouts, serverTimeoutOptions, type HttpTimeouts } from './connection-guard.ts';
 import { originAllowed } from './origin.ts';
+import { answerForError, BadJsonError } from './error-reply.ts';
+import { isClientRoute, registerDashboardFiles, serveIndex } from './dashboard-files.ts';
+import { registerOpenApiRoute } from './openapi-route.ts';
 import type { ConnectionBudget } from '../app/connection-budget.ts';
 
 export interface HttpServerDeps {
@@ -64,14 +70,22 @@ export const SECURITY_HEADERS: Record<string, string> = {
 };
 
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+export function isJsonContentType(header: string | string[] | undefined): boolean {
+  const type = String(header ?? '')
+    .split(';')[0]!
+    .trim()
+    .toLowerCase();
+  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
+}
 
 function isApiPath(path: string): boolean {
   return path === '/api' || path.startsWith('/api/');
 }
 
-function clientIp(req: IncomingMessage): string {
-  return req.socket.remoteAddress ?? 'unknown';
+function pathOf(req: FastifyRequest): string {
+  const q = req.url.indexOf('?');
+  return q < 0 ? req.url : req.url.slice(0, q);
 }
 
 /**
@@ -96,154 +110,198 @@ function checkCsrf(req: IncomingMessage, via: TokenSource | null, allowedOrigins
   }
 }
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    smokehubUser: UserPrincipal | null;
+  }
+}
+
+function send(reply: FastifyReply, r: ApiResponse): FastifyReply {
+  reply.code(r.status ?? 200);
+  for (const [k, v] of Object.entries(r.headers ?? {})) reply.header(k, v);
+  if (!reply.hasHeader('Cache-Control')) reply.header('Cache-Control', 'no-store');
+  if (r.body === undefined || r.body === null) return reply.send();
+  if (typeof r.body === 'string' || Buffer.isBuffer(r.body)) {
+    return reply.type(r.contentType ?? 'text/plain; charset=utf-8').send(r.body);
+  }
+  return reply.type('application/json; charset=utf-8').send(JSON.stringify(r.body));
+}
+
 export function createHttpServer(deps: HttpServerDeps): Server {
   return createHttpServers(deps, null).http;
 }
 
 /** The HTTP server and, with `tls`, an HTTPS server sharing its request handler (the caller listens them). */
-export function createHttpServers(deps: HttpServerDeps, tls: TlsOptions | null): { http: Server; https: HttpsServer | null } {
+export function createHttpServers(
+  deps: HttpServerDeps,
+  tls: TlsOptions | null,
+): { http: Server; https: HttpsServer | null; ready: () => Promise<FastifyInstance> } {
   const { router, sessions, metrics } = deps;
   const clock = deps.clock ?? systemClock;
   const log = deps.logger.child({ module: 'http' });
   const requests = metrics.counter('smokehub_http_requests_total', 'HTTP requests by route and status');
   const rejects = metrics.counter('smokehub_http_rejects_total', 'HTTP requests refused, by reason');
-  const statics = deps.staticDir ? new StaticFiles(deps.staticDir) : null;
   const logins = deps.logins ?? new LoginChecker({ verifyPassword: (u, p) => sessions.verifyUserPassword(u, p), clock, logger: deps.logger, metrics });
   registerLoginRoutes(router, { sessions, logins, clock, logger: deps.logger, metrics });
-
-  const sendError = (req: IncomingMessage, res: ServerResponse, err: unknown, who: string | null, route: string): void => {
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    if (err instanceof SmokehubError) {
-      const status = statusForError(err);
-      rejects.inc({ reason: err.code });
-      log.warn({ ip: clientIp(req), user: who, method: req.method, path: route, status, code: err.code, reason: err.message }, 'http request refused');
-      const headers: Record<string, string> = {};
-      if (err instanceof RateLimitedError || err instanceof BusyError) headers['Retry-After'] = String(Math.max(1, Math.ceil(err.retryAfterMs / 1000)));
-      if (err instanceof OversizeBodyError) headers.Connection = 'close';
-      sendResponse(res, { status, body: { error: err.code, message: err.message }, headers });
-      return;
-    }
-    log.error({ err, ip: clientIp(req), user: who, method: req.method, path: route }, 'http handler failed');
-    rejects.inc({ reason: ERROR_CODES.INTERNAL });
-    sendResponse(res, { status: 500, body: { error: ERROR_CODES.INTERNAL, message: 'internal error; see the hub log' } });
-  };
-
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    let routeLabel = 'unmatched';
-    let who: string | null = null;
-    res.once('finish', () => requests.inc({ route: routeLabel, status: String(res.statusCode) }));
-    for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
-    const secure = overTls(req);
-    if (secure && deps.hsts) res.setHeader('Strict-Transport-Security', HSTS_HEADER);
-    const method = (req.method ?? 'GET').toUpperCase();
-    let path = '/';
-    try {
-      let url: URL;
-      try {
-        url = new URL(req.url ?? '/', 'http://hub.invalid');
-      } catch {
-        throw new ValidationError(ERROR_CODES.BAD_REQUEST, 'malformed request URL');
-      }
-      path = url.pathname;
-      if (!KNOWN_METHODS.has(method)) {
-        res.setHeader('Allow', 'GET, HEAD, POST, DELETE');
-        throw new SmokehubError(ERROR_CODES.BAD_REQUEST, `method ${method.slice(0, 16)} is not supported`);
-      }
-      const m = router.match(method, path);
-      if ('route' in m) {
-        const route = m.route;
-        routeLabel = '/' + route.parts.join('/');
-        let user: UserPrincipal | null = null;
-        let via: TokenSource | null = null;
-        const t = route.opts.auth === 'none' ? null : extractToken(req.headers);
-        const s = t ? sessions.resolveSession(t.token) : null;
-        if (route.opts.auth !== 'none' && route.opts.auth !== 'optional') {
-          if (!t) throw new AuthError('log in first: send the session cookie or Authorization: Bearer <token>');
-          if (!s) throw new AuthError('the session is unknown or has expired; log in again');
-        }
-        if (t && s) {
-          user = toPrincipal(s.user);
-          who = user.username;
-          via = t.via;
-          if (s.refreshed && via === 'cookie') res.setHeader('Set-Cookie', sessionCookie(t.token, (s.expiresAt - clock.now()) / 1000, secure));
-          if (route.opts.roles && !route.opts.roles.includes(user.role)) {
-            throw new ForbiddenError(`this needs the role ${route.opts.roles.join(' or ')}`);
-          }
-        }
-        let body: unknown;
-        if (STATE_CHANGING.has(method)) {
-          checkCsrf(req, via, deps.allowedOrigins ?? []);
-          body = await readJsonBodyBounded(req);
-          if (body !== undefined && via !== 'bearer' && !isJsonContentType(req.headers['content-type'])) {
-            throw new ValidationError(ERROR_CODES.BAD_REQUEST, 'request body must be sent as Content-Type: application/json');
-          }
-        }
-        const apiReq: ApiRequest = {
-          method,
-          path,
-          params: m.params,
-          query: url.searchParams,
-          body,
-          user,
-          ip: clientIp(req),
-          headers: req.headers,
-          raw: req,
-        };
-        const r = await route.handler(apiReq);
-        if (method === 'HEAD') {
-          sendResponse(res, { ...r, body: undefined });
-          return;
-        }
-        sendResponse(res, r);
-        return;
-      }
-      if (isApiPath(path)) {
-        if (m.methodMismatch) {
-          routeLabel = ERROR_CODES.METHOD_NOT_ALLOWED;
-          rejects.inc({ reason: ERROR_CODES.METHOD_NOT_ALLOWED });
-          sendResponse(res, { status: 405, body: { error: ERROR_CODES.METHOD_NOT_ALLOWED, message: `${method} is not allowed on ${path}` } });
-        } else {
-          sendResponse(res, { status: 404, body: { error: ERROR_CODES.NOT_FOUND, message: `no such API route: ${method} ${path}` } });
-        }
-        return;
-      }
-      if ((method === 'GET' || method === 'HEAD') && statics) {
-        routeLabel = 'static';
-        if (await statics.serve(req, res, path)) return;
-      }
-      if (method !== 'GET' && method !== 'HEAD') {
-        res.setHeader('Allow', 'GET, HEAD');
-        sendResponse(res, { status: 405, body: { error: ERROR_CODES.METHOD_NOT_ALLOWED, message: `${method} is not allowed on ${path}` } });
-        return;
-      }
-      sendResponse(res, {
-        status: 404,
-        body: { error: ERROR_CODES.NOT_FOUND, message: statics ? `not found: ${path}` : 'the dashboard is not built (run npm run build)' },
-      });
-    } catch (err) {
-      sendError(req, res, err, who, routeLabel === 'unmatched' ? path : routeLabel);
-    }
-  };
+  registerOpenApiRoute(router);
 
   const timeouts = resolveTimeouts(deps.timeouts);
   const options = serverTimeoutOptions(timeouts);
-  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    handle(req, res).catch((err) => {
-      // Last resort: never let a request take the process down.
-      log.error({ err }, 'http request failed');
-      if (!res.headersSent) sendResponse(res, { status: 500, body: { error: ERROR_CODES.INTERNAL, message: 'internal error' } });
-      else res.destroy();
-    });
-  };
-  // Timeouts, client errors (answered, then the socket destroyed) and the connection budget: connection-guard.ts.
-  const guard = { timeouts, budget: deps.budget, logger: deps.logger, metrics, clock };
-  const server = createServer(options, onRequest);
-  guardConnections(server, guard);
+  const server = createServer(options);
   // A TLS handshake gets no longer than the headers (Node's default: 120 s).
-  const secureServer = tls ? createHttpsServer({ ...options, handshakeTimeout: timeouts.headersMs, ...tls }, onRequest) : null;
+  const secureServer = tls ? createHttpsServer({ ...options, handshakeTimeout: timeouts.headersMs, ...tls }) : null;
+  let handler: ((req: IncomingMessage, res: ServerResponse) => void) | null = null;
+  const app = Fastify({
+    serverFactory: (h) => {
+      handler = h;
+      return server;
+    },
+    bodyLimit: MAX_BODY_BYTES,
+    logger: false,
+    return503OnClosing: false,
+    // connection-guard.ts answers client errors (one handler, not two writing to the socket).
+    clientErrorHandler: () => {},
+    routerOptions: { maxParamLength: 200 },
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+  });
+
+  const authenticate = async (route: Route, req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    req.smokehubUser = null;
+    const auth = route.opts.auth ?? 'user';
+    const t = auth === 'none' ? null : extractToken(req.headers);
+    const s = t ? sessions.resolveSession(t.token) : null;
+    if (auth === 'user') {
+      if (!t) throw new AuthError('log in first: send the session cookie or Authorization: Bearer <token>');
+      if (!s) throw new AuthError('the session is unknown or has expired; log in again');
+    }
+    let via: TokenSource | null = null;
+    if (t && s) {
+      const user = toPrincipal(s.user);
+      req.smokehubUser = user;
+      via = t.via;
+      if (s.refreshed && via === 'cookie') reply.header('Set-Cookie', sessionCookie(t.token, (s.expiresAt - clock.now()) / 1000, overTls(req.raw)));
+      if (route.opts.roles && !route.opts.roles.includes(user.role)) throw new ForbiddenError(`this needs the role ${route.opts.roles.join(' or ')}`);
+    }
+    if (STATE_CHANGING.has(req.method)) checkCsrf(req.raw, via, deps.allowedOrigins ?? []);
+  };
+
+  const mount = async (): Promise<void> => {
+    app.addHook('onRequest', async (req, reply) => {
+      reply.headers(SECURITY_HEADERS);
+      if (deps.hsts && overTls(req.raw)) reply.header('Strict-Transport-Security', HSTS_HEADER);
+    });
+    app.addHook('onResponse', async (req, reply) => {
+      const url = req.routeOptions.url;
+      const label = reply.statusCode === 405 ? ERROR_CODES.METHOD_NOT_ALLOWED : url === undefined ? 'unmatched' : url === '/*' ? 'static' : url;
+      requests.inc({ route: label, status: String(reply.statusCode) });
+    });
+    // JSON bodies (and +json types): an empty body is no body; anything else must parse.
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser(/^application\/([\w.-]+\+)?json(\s*;.*)?$/i, { parseAs: 'string' }, (_req, text, done) => {
+      const s = String(text);
+      if (s.length === 0) return done(null, undefined);
+      try {
+        done(null, JSON.parse(s));
+      } catch {
+        done(new BadJsonError(), undefined);
+      }
+    });
+    // Any other type (or none) with a body is refused; bodiless requests pass.
+    app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, buf, done) => {
+      if ((buf as Buffer).length === 0) return done(null, undefined);
+      done(new ValidationError(ERROR_CODES.BAD_REQUEST, 'request body must be sent as Content-Type: application/json'), undefined);
+    });
+    app.setErrorHandler((err, req, reply) => {
+      const a = answerForError(err, MAX_BODY_BYTES);
+      rejects.inc({ reason: a.code });
+      const where = { ip: req.ip, user: req.smokehubUser?.username ?? null, method: req.method, path: req.routeOptions.url ?? pathOf(req) };
+      if (a.internal) log.error({ err, ...where }, 'http handler failed');
+      else log.warn({ ...where, status: a.status, code: a.code, reason: a.message }, 'http request refused');
+      reply.code(a.status).headers({ ...a.headers, 'Cache-Control': 'no-store' });
+      return reply.type('application/json; charset=utf-8').send(JSON.stringify({ error: a.code, message: a.message }));
+    });
+
+    for (const route of router.routes(true)) {
+      const s = route.opts.schema;
+      app.route({
+        method: route.method as 'GET',
+        url: route.pattern,
+        schema: s ? Object.fromEntries(Object.entries({ params: s.params, querystring: s.querystring, body: s.body }).filter(([, v]) => v)) : undefined,
+        onRequest: (req, reply) => authenticate(route, req, reply),
+        handler: async (req, reply) => {
+          const url = req.raw.url ?? '/';
+          const q = url.indexOf('?');
+          const r = await route.handler({
+            method: req.method,
+            path: pathOf(req),
+            params: req.params as Record<string, string>,
+            query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)),
+            body: req.body,
+            user: req.smokehubUser ?? null,
+            ip: req.ip,
+            headers: req.headers,
+            raw: req.raw,
+          });
+          return send(reply, r);
+        },
+      });
+    }
+
+    const notFound = (req: FastifyRequest, reply: FastifyReply) => {
+      const path = pathOf(req);
+      const methods = router.methodsFor(path);
+      const getLike = req.method === 'GET' || req.method === 'HEAD';
+      if (isApiPath(path) && methods.length === 0) {
+        return send(reply, { status: 404, body: { error: ERROR_CODES.NOT_FOUND, message: `no such API route: ${req.method} ${path.slice(0, 200)}` } });
+      }
+      if (methods.length > 0 || !getLike) {
+        rejects.inc({ reason: ERROR_CODES.METHOD_NOT_ALLOWED });
+        const allow = methods.length > 0 ? methods.join(', ') : 'GET, HEAD';
+        return send(reply, {
+          status: 405,
+          headers: { Allow: allow },
+          body: { error: ERROR_CODES.METHOD_NOT_ALLOWED, message: `${req.method} is not allowed on ${path.slice(0, 200)}` },
+        });
+      }
+      if (deps.staticDir && isClientRoute(path)) return serveIndex(reply);
+      const message = deps.staticDir ? `not found: ${path.slice(0, 200)}` : 'the dashboard is not built (run npm run build)';
+      return send(reply, { status: 404, body: { error: ERROR_CODES.NOT_FOUND, message } });
+    };
+    if (deps.staticDir) {
+      const root = deps.staticDir;
+      await app.register(async (files) => {
+        await registerDashboardFiles(files, root);
+        files.setNotFoundHandler(notFound);
+      });
+    } else {
+      app.setNotFoundHandler(notFound);
+    }
+    await app.ready();
+  };
+
+  let mounted: Promise<void> | null = null;
+  const ready = async (): Promise<FastifyInstance> => {
+    mounted ??= mount();
+    await mounted;
+    return app;
+  };
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    ready().then(
+      () => handler!(req, res),
+      (err) => {
+        // The table could not be mounted (a bad schema): every request is a logged 500, the hub lives on.
+        log.error({ err }, 'the HTTP routes could not be mounted');
+        if (!res.headersSent) {
+          res.writeHead(500, { 'Content-Type': 'application/json; charset=utf-8' });
+          res.end(JSON.stringify({ error: ERROR_CODES.INTERNAL, message: 'internal error; see the hub log' }));
+        } else res.destroy();
+      },
+    );
+  };
+  server.on('request', onRequest);
+  secureServer?.on('request', onRequest);
+  const guard = { timeouts, budget: deps.budget, logger: deps.logger, metrics, clock };
+  guardConnections(server, guard);
   if (secureServer) guardConnections(secureServer, guard);
-  return { http: server, https: secureServer };
+  return { http: server, https: secureServer, ready };
 }

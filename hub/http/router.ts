@@ -1,10 +1,13 @@
 /**
- * A small HTTP router: `METHOD /path/:param` patterns and typed errors → 4xx (bodies: body.ts).
- * Each feature (alarms, households, telemetry, jobs, ...) registers its routes on the hub's router,
- * like a fastify plugin; authentication is decided per route by `auth`.
+ * The hub's route table. Each feature (alarms, households, telemetry, jobs, ...) declares its
+ * routes here, like a fastify plugin, as plain functions of an ApiRequest: `METHOD /path/:param`,
+ * who may call it (`auth`, `roles`) and its request/response schemas (hub/protocol/http/). The HTTP
+ * server (http-server.ts) mounts the table on fastify, which matches, parses, validates and answers;
+ * the handlers know nothing of the framework. The same table gives `GET /api/openapi.json`.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ERROR_CODES, SmokehubError } from '../protocol/errors.ts';
+import type { IncomingMessage } from 'node:http';
+import type { TSchema } from 'typebox';
+import { ERROR_CODES, type SmokehubError } from '../protocol/errors.ts';
 import type { Principal } from '../core/acl.ts';
 
 export type UserPrincipal = Extract<Principal, { type: 'user' }>;
@@ -32,6 +35,19 @@ export interface ApiResponse {
 
 export type Handler = (req: ApiRequest) => ApiResponse | Promise<ApiResponse>;
 
+/** A route's contract: JSON Schemas (TypeBox) of its request parts and of its answers by status. */
+export interface RouteSchema {
+  summary?: string;
+  description?: string;
+  params?: TSchema;
+  querystring?: TSchema;
+  body?: TSchema;
+  /** Answers by status code; `text/plain` answers (metrics, CSV) are described by `produces`. */
+  response?: Record<number, TSchema>;
+  /** Content type of a non-JSON success answer (e.g. `text/csv; charset=utf-8`). */
+  produces?: string;
+}
+
 export interface RouteOptions {
   /**
    * 'none': public; 'user' (default): a valid session or bearer token is required; 'optional': the
@@ -40,10 +56,14 @@ export interface RouteOptions {
   auth?: 'none' | 'user' | 'optional';
   /** Roles allowed (default: all logged-in roles). */
   roles?: UserPrincipal['role'][];
+  /** The contract: request validation (fastify/Ajv) and the OpenAPI description. */
+  schema?: RouteSchema;
 }
 
-interface Route {
+export interface Route {
   method: string;
+  /** The pattern as declared, e.g. `/api/alarms/:id` (also the route's metrics label). */
+  pattern: string;
   parts: string[];
   handler: Handler;
   opts: RouteOptions;
@@ -52,10 +72,13 @@ interface Route {
 export const MAX_BODY_BYTES = 64 * 1024;
 
 export class Router {
-  private routes: Route[] = [];
+  private readonly table: Route[] = [];
+  private sealed = false;
 
   route(method: string, pattern: string, handler: Handler, opts: RouteOptions = {}): void {
-    this.routes.push({ method: method.toUpperCase(), parts: pattern.split('/').filter(Boolean), handler, opts });
+    // Routes are mounted when the server first starts answering: a late one would silently be missing.
+    if (this.sealed) throw new Error(`route ${method} ${pattern} declared after the HTTP server was started`);
+    this.table.push({ method: method.toUpperCase(), pattern, parts: pattern.split('/').filter(Boolean), handler, opts });
   }
   get(pattern: string, handler: Handler, opts?: RouteOptions): void {
     this.route('GET', pattern, handler, opts);
@@ -67,36 +90,22 @@ export class Router {
     this.route('DELETE', pattern, handler, opts);
   }
 
-  /** Finds the route for a method and path; `methodMismatch` when the path exists for another method. */
-  match(method: string, path: string): { route: Route; params: Record<string, string> } | { methodMismatch: boolean } {
+  /** Every declared route, in declaration order; `seal` refuses later declarations. */
+  routes(seal = false): readonly Route[] {
+    if (seal) this.sealed = true;
+    return this.table;
+  }
+
+  /** The methods declared for a concrete path (the `Allow` of a 405), empty when no route has it. */
+  methodsFor(path: string): string[] {
     const segs = path.split('/').filter(Boolean);
-    let mismatch = false;
-    for (const r of this.routes) {
+    const out = new Set<string>();
+    for (const r of this.table) {
       if (r.parts.length !== segs.length) continue;
-      const params: Record<string, string> = {};
-      let ok = true;
-      for (let i = 0; i < segs.length; i++) {
-        const p = r.parts[i]!;
-        if (p.startsWith(':')) {
-          try {
-            params[p.slice(1)] = decodeURIComponent(segs[i]!);
-          } catch {
-            ok = false;
-            break;
-          }
-        } else if (p !== segs[i]) {
-          ok = false;
-          break;
-        }
-      }
-      if (!ok) continue;
-      if (r.method !== method && !(method === 'HEAD' && r.method === 'GET')) {
-        mismatch = true;
-        continue;
-      }
-      return { route: r, params };
+      if (r.parts.every((p, i) => p.startsWith(':') || p === segs[i])) out.add(r.method);
     }
-    return { methodMismatch: mismatch };
+    if (out.has('GET')) out.add('HEAD');
+    return [...out];
   }
 }
 
@@ -104,32 +113,13 @@ const STATUS_BY_CODE: Record<string, number> = {
   [ERROR_CODES.BAD_CREDENTIALS]: 401,
   [ERROR_CODES.FORBIDDEN]: 403,
   [ERROR_CODES.NOT_FOUND]: 404,
+  [ERROR_CODES.METHOD_NOT_ALLOWED]: 405,
   [ERROR_CODES.CONFLICT]: 409,
   [ERROR_CODES.OVERSIZE]: 413,
   [ERROR_CODES.RATE_LIMITED]: 429,
+  [ERROR_CODES.INTERNAL]: 500,
   [ERROR_CODES.UNAVAILABLE]: 503,
 };
 export function statusForError(err: SmokehubError): number {
   return STATUS_BY_CODE[err.code] ?? 400;
-}
-
-export function sendResponse(res: ServerResponse, r: ApiResponse): void {
-  const status = r.status ?? 200;
-  for (const [k, v] of Object.entries(r.headers ?? {})) res.setHeader(k, v);
-  res.setHeader('Cache-Control', res.getHeader('Cache-Control') ?? 'no-store');
-  if (r.body === undefined || r.body === null) {
-    res.statusCode = status;
-    res.end();
-    return;
-  }
-  if (typeof r.body === 'string' || Buffer.isBuffer(r.body)) {
-    res.statusCode = status;
-    res.setHeader('Content-Type', r.contentType ?? 'text/plain; charset=utf-8');
-    res.end(r.body);
-    return;
-  }
-  const json = JSON.stringify(r.body);
-  res.statusCode = status;
-  res.setHeader('Content-Type', 'application/json; charset=utf-8');
-  res.end(json);
 }
