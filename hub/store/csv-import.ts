@@ -350,7 +350,7 @@ export interface ImportResult {
   credentials: Array<{ household: string; device: string; secret: string }>;
 }
 
-/** What an import needs of the registry (registry-store.ts implements it): the port is owned here. */
+/** What an import needs of the registry (registry-enrolment.ts implements it): the port is owned here. */
 export interface ImportTarget {
   /** Devices the plan would move to another household (refused unless `allowMoves`). */
   moveProblems(devices: ImportPlan['devices']): CsvProblem[];

@@ -5,6 +5,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { systemClock, type Clock } from '../core/clock.ts';
 
 export type Db = Database.Database;
 
@@ -28,15 +29,15 @@ export function openDatabase(dataDir: string, file = DB_FILE, opts: { synchronou
   return db;
 }
 
-/** Applies the steps of `module` that have not run yet. Step i is `steps[i]` (SQL). */
-export function migrate(db: Db, module: string, steps: string[]): void {
+/** Applies the steps of `module` that have not run yet. Step i is `steps[i]` (SQL); `clock` dates them. */
+export function migrate(db: Db, module: string, steps: string[], clock: Pick<Clock, 'now'> = systemClock): void {
   const row = db.prepare('SELECT MAX(step) AS s FROM schema_migrations WHERE module = ?').get(module) as { s: number | null };
   const done = row.s ?? -1;
   const insert = db.prepare('INSERT INTO schema_migrations (module, step, applied_at) VALUES (?, ?, ?)');
   for (let i = done + 1; i < steps.length; i++) {
     db.transaction(() => {
       db.exec(steps[i]!);
-      insert.run(module, i, Date.now());
+      insert.run(module, i, clock.now());
     })();
   }
 }

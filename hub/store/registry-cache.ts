@@ -1,0 +1,131 @@
+/**
+ * The registry's read cache. Reads on the connect and alarm paths come from an in-memory index
+ * (devices, households, teams) and a user map, each built once and dropped on every write, so a
+ * whole province reconnecting after a power cut costs a map lookup and one HMAC per device.
+ * Writes made by another process (e.g. `smokehub import` while the hub runs) are noticed through
+ * SQLite's `PRAGMA data_version`, checked at most once a second by the injected clock.
+ *
+ * Read-only: it never writes a table. The writers (enrolment, users) call `invalidate*()`.
+ */
+import type { Clock } from '../core/clock.ts';
+import type { DeviceKind } from '../protocol/schema.ts';
+import { PHONE_LIST_SEPARATOR, validPhones } from '../sms/phone-number.ts';
+import type { Db } from './database.ts';
+import { DEVICE_COLUMNS, type DeviceRow, HOUSEHOLD_COLUMNS, type HouseholdRow, USER_COLUMNS, type UserRow } from './registry-schema.ts';
+import type { Device, Household, Team } from './registry-types.ts';
+
+/** How often other processes' writes are looked for. */
+export const FRESHNESS_CHECK_MS = 1000;
+
+/** The cached households, devices and teams. Shared objects: hand out copies only. */
+export interface RegistryIndex {
+  households: Map<string, Household>;
+  byTeam: Map<string, Household[]>;
+  devices: Map<string, { device: Device; secretHash: string }>;
+  devicesByHousehold: Map<string, Device[]>;
+  teams: Team[];
+}
+
+export interface RegistryCacheOptions {
+  clock: Clock;
+  /** Country code for `phone` cells stored before numbers were normalised. */
+  countryCode: number;
+}
+
+export class RegistryCache {
+  private readonly db: Db;
+  private readonly clock: Clock;
+  private readonly countryCode: number;
+  private cachedIndex: RegistryIndex | null = null;
+  private cachedUsers: Map<string, UserRow> | null = null;
+  private dataVersion: number;
+  private lastFreshnessCheck: number;
+
+  constructor(db: Db, opts: RegistryCacheOptions) {
+    this.db = db;
+    this.clock = opts.clock;
+    this.countryCode = opts.countryCode;
+    this.dataVersion = this.readDataVersion();
+    this.lastFreshnessCheck = this.clock.now();
+  }
+
+  private readDataVersion(): number {
+    return this.db.pragma('data_version', { simple: true }) as number;
+  }
+
+  /** Drops the caches when another connection (another process) committed since the last look. */
+  private checkFreshness(): void {
+    const now = this.clock.now();
+    if (now - this.lastFreshnessCheck < FRESHNESS_CHECK_MS) return;
+    this.lastFreshnessCheck = now;
+    const v = this.readDataVersion();
+    if (v !== this.dataVersion) {
+      this.dataVersion = v;
+      this.invalidate();
+    }
+  }
+
+  /** Forget everything cached; the next read reloads. Called after every household/device write. */
+  invalidate(): void {
+    this.cachedIndex = null;
+    this.cachedUsers = null;
+  }
+
+  /** User writes leave the (large) device/household index alone. */
+  invalidateUsers(): void {
+    this.cachedUsers = null;
+  }
+
+  index(): RegistryIndex {
+    this.checkFreshness();
+    if (this.cachedIndex) return this.cachedIndex;
+    const households = new Map<string, Household>();
+    const byTeam = new Map<string, Household[]>();
+    for (const r of this.db.prepare(`SELECT ${HOUSEHOLD_COLUMNS} FROM households ORDER BY id`).all() as HouseholdRow[]) {
+      const h: Household = {
+        id: r.id,
+        team: r.team,
+        name: r.name,
+        address: r.address,
+        phone: r.phone,
+        phones: this.phonesOf(r),
+        lat: r.lat,
+        lon: r.lon,
+        card: { access: r.access, hazards: r.hazards, vulnerable: r.vulnerable, water: r.water },
+      };
+      households.set(h.id, h);
+      let list = byTeam.get(h.team);
+      if (!list) byTeam.set(h.team, (list = []));
+      list.push(h);
+    }
+    const devices = new Map<string, { device: Device; secretHash: string }>();
+    const devicesByHousehold = new Map<string, Device[]>();
+    for (const r of this.db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices ORDER BY id`).all() as DeviceRow[]) {
+      const team = households.get(r.household)?.team ?? '';
+      const device: Device = { id: r.id, household: r.household, team, kind: r.kind as DeviceKind, enrolledAt: r.enrolled_at };
+      devices.set(r.id, { device, secretHash: r.secret_hash });
+      let list = devicesByHousehold.get(r.household);
+      if (!list) devicesByHousehold.set(r.household, (list = []));
+      list.push(device);
+    }
+    const teams = (this.db.prepare('SELECT id FROM teams ORDER BY id').all() as Team[]).map((t) => ({ id: t.id }));
+    this.cachedIndex = { households, byTeam, devices, devicesByHousehold, teams };
+    return this.cachedIndex;
+  }
+
+  /** Stored E.164 numbers; rows imported before they were stored get theirs from `phone` (valid parts only). */
+  private phonesOf(r: HouseholdRow): string[] {
+    if (r.phones === null) return validPhones(r.phone, this.countryCode);
+    return r.phones === '' ? [] : r.phones.split(PHONE_LIST_SEPARATOR);
+  }
+
+  /** Every user's row (with its password hash), by user name. */
+  users(): ReadonlyMap<string, UserRow> {
+    this.checkFreshness();
+    if (this.cachedUsers) return this.cachedUsers;
+    const m = new Map<string, UserRow>();
+    for (const r of this.db.prepare(`SELECT ${USER_COLUMNS} FROM users`).all() as UserRow[]) m.set(r.username, r);
+    this.cachedUsers = m;
+    return m;
+  }
+}
