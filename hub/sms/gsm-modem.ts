@@ -13,19 +13,26 @@
  *   answering (two timeouts in a row) → `up: false`; reopened every `reopenMs` (3 s), no restart.
  * - Events: `status` (ModemStatus, on each change; init's changes announced once at its end),
  *   `sms` (IncomingSms, parts joined), `delivered` (DeliveryReport), `ring`.
+ *
+ * This file is the session: the port's life (open, presence watch, lost, reopen), init, polls and
+ * what the modem says by itself, all on the one queue. Its parts: modem-status.ts (the status, why
+ * it cannot send, announcements), modem-commands.ts (commands, two timeouts in a row close the
+ * port), modem-sms-submit.ts (a text as PDUs and AT+CMGS per part), modem-setup.ts (the set-up
+ * and poll steps), modem-inbox.ts (received messages and reports), modem-call.ts (a call).
  */
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { AtChannel, AtError, type AtResult, type CommandOptions, type Urc } from './at-channel.ts';
+import { AtChannel, type Urc } from './at-channel.ts';
 import { placeCall, type CallOutcome } from './modem-call.ts';
-import { ModemError } from './modem-errors.ts';
-import { isGsm7, toUnaccentedGsm7 } from './modem-gsm7.ts';
+import { ModemCommands } from './modem-commands.ts';
+import { ModemError, modemErrorOf } from './modem-errors.ts';
 import { ModemInbox, type DeliveryReport } from './modem-inbox.ts';
 import { closePort, openSerialPort, waitOpen, watchPresence, type OpenModemPort } from './modem-port.ts';
 import type { AssembledSms } from './modem-reassembly.ts';
-import { isRegistered, parseCmgs, type SimState } from './modem-responses.ts';
-import { checkSim, readNetwork, readStored, setupSms, sweepInbox, type AtRunner } from './modem-setup.ts';
-import { encodeSubmit, PduError, type EncodedPart } from './pdu.ts';
+import { isRegistered } from './modem-responses.ts';
+import { checkSim, readNetwork, readStored, setupSms, sweepInbox } from './modem-setup.ts';
+import { encodeSms, submitParts } from './modem-sms-submit.ts';
+import { ModemStatusTracker, type ModemStatus } from './modem-status.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { MetricsRegistry } from '../observability/metrics.ts';
@@ -35,16 +42,8 @@ export type { SimState } from './modem-responses.ts';
 export type { CallOutcome } from './modem-call.ts';
 export type { DeliveryReport } from './modem-inbox.ts';
 export { ModemError, type ModemErrorCode } from './modem-errors.ts';
+export type { ModemStatus } from './modem-status.ts';
 
-export interface ModemStatus {
-  up: boolean;
-  registered: boolean;
-  /** AT+CSQ rssi 0–31 (null: not known). */
-  signal: number | null;
-  sim: SimState;
-  /** Why the modem cannot send now, when it cannot. */
-  reason?: string;
-}
 export type IncomingSms = AssembledSms;
 
 export interface GsmModemOptions {
@@ -73,30 +72,27 @@ export interface GsmModemOptions {
 const PHONE = /^\+?[0-9]{3,20}$/;
 
 export class GsmModem extends EventEmitter {
-  private st: ModemStatus = { up: false, registered: false, signal: null, sim: 'unknown', reason: 'not started' };
   private port: Duplex | null = null;
   private ch: AtChannel | null = null;
   private generation = 0;
   private started = false;
   private stopped = false;
-  private smsReady = false;
   private pinRejected = false;
-  private simReason: string | undefined;
-  private portReason = 'not started';
-  private timeouts = 0;
-  /** During init, status changes are gathered and announced once at its end. */
-  private quiet = false;
-  private lastAnnounced = '';
   private concatRef = Math.floor(Math.random() * 256);
   private ops: Promise<unknown> = Promise.resolve();
   private reopenTimer: TimerHandle | null = null;
   private pollTimer: TimerHandle | null = null;
   private readonly inbox: ModemInbox;
   private readonly log: Logger;
+  /** Status, the reason it cannot send, announcements (`status` events). */
+  private readonly tracker: ModemStatusTracker;
+  private readonly commands: ModemCommands;
 
   constructor(private readonly o: GsmModemOptions) {
     super();
     this.log = o.logger.child({ module: 'gsm-modem', path: o.path });
+    this.tracker = new ModemStatusTracker(this.log, (status) => this.emit('status', status));
+    this.commands = new ModemCommands(this.log);
     this.inbox = new ModemInbox({
       clock: o.clock,
       log: this.log,
@@ -109,7 +105,7 @@ export class GsmModem extends EventEmitter {
   }
 
   get status(): ModemStatus {
-    return { ...this.st };
+    return this.tracker.snapshot();
   }
 
   /** Opens the port and runs the init; resolves once that first attempt is over (up or not). */
@@ -130,7 +126,7 @@ export class GsmModem extends EventEmitter {
     this.ch = null;
     if (this.port) closePort(this.port);
     this.port = null;
-    this.portReason = 'stopped';
+    this.tracker.portReason = 'stopped';
     this.update({ up: false, registered: false, signal: null, sim: 'unknown' });
     await this.ops.catch(() => undefined);
   }
@@ -143,36 +139,20 @@ export class GsmModem extends EventEmitter {
   sendSms(number: string, text: string, opts: { unaccented?: boolean } = {}): Promise<{ parts: number; refs: number[] }> {
     if (!PHONE.test(number)) return Promise.reject(new ModemError('bad_request', `not a phone number: ${number}`));
     if (text === '') return Promise.reject(new ModemError('bad_request', 'empty text'));
-    const body = opts.unaccented ? toUnaccentedGsm7(text) : text;
-    let parts: EncodedPart[];
-    try {
-      parts = encodeSubmit({
-        to: number,
-        text: body,
-        alphabet: isGsm7(body) ? 'gsm7' : 'ucs2',
-        concatRef: this.nextRef(),
-        statusReport: this.o.statusReports ?? true,
-        ...(this.o.validityMinutes ? { validityMinutes: this.o.validityMinutes } : {}),
-      });
-    } catch (err) {
-      if (err instanceof PduError) return Promise.reject(new ModemError('bad_request', err.message));
-      throw err;
-    }
-    const unusable = this.unusable(true);
+    const parts = encodeSms(number, text, opts, {
+      nextRef: () => this.nextRef(),
+      statusReports: this.o.statusReports ?? true,
+      ...(this.o.validityMinutes ? { validityMinutes: this.o.validityMinutes } : {}),
+    });
+    if (parts instanceof ModemError) return Promise.reject(parts);
+    const unusable = this.tracker.unusable(true);
     if (unusable) return Promise.reject(unusable);
     return this.enqueue(async (ch) => {
-      const refs: number[] = [];
-      for (const p of parts) {
-        const now = this.unusable(true);
-        if (now) throw new ModemError(now.code, now.message, { partsSent: refs.length, maybeSent: refs.length > 0 });
-        let res: AtResult;
-        try {
-          res = await this.send(ch, `AT+CMGS=${p.tpduLength}`, { payload: p.hex, timeoutMs: this.o.smsTimeoutMs ?? 60_000 });
-        } catch (err) {
-          throw this.failure(err, refs.length, parts.length);
-        }
-        refs.push(parseCmgs(res.lines) ?? -1);
-      }
+      const refs = await submitParts(parts, {
+        unusable: () => this.tracker.unusable(true),
+        send: (cmd, o) => this.commands.send(ch, cmd, o),
+        timeoutMs: this.o.smsTimeoutMs ?? 60_000,
+      });
       this.log.info({ to: number, parts: parts.length, refs }, 'SMS handed to the network');
       return { parts: parts.length, refs };
     });
@@ -181,7 +161,7 @@ export class GsmModem extends EventEmitter {
   /** Rings `number` (a missed call wakes a sleeper). Rejects (ModemError) only when no modem is usable. */
   call(number: string, opts: { ringMs?: number } = {}): Promise<CallOutcome> {
     if (!PHONE.test(number)) return Promise.reject(new ModemError('bad_request', `not a phone number: ${number}`));
-    const unusable = this.unusable(false);
+    const unusable = this.tracker.unusable(false);
     if (unusable) return Promise.reject(unusable);
     return this.enqueue(async (ch) => {
       try {
@@ -194,7 +174,7 @@ export class GsmModem extends EventEmitter {
         this.log.info({ to: number, outcome }, 'call finished');
         return outcome;
       } catch (err) {
-        throw this.failure(err, 0, 0);
+        throw modemErrorOf(err, 0, 0);
       }
     });
   }
@@ -211,8 +191,8 @@ export class GsmModem extends EventEmitter {
       await waitOpen(port, this.o.clock);
     } catch (err) {
       const reason = `cannot open ${this.o.path}: ${(err as Error).message}`;
-      if (reason !== this.portReason) this.log.warn(reason); // said once per distinct reason
-      this.portReason = reason;
+      if (reason !== this.tracker.portReason) this.log.warn(reason); // said once per distinct reason
+      this.tracker.portReason = reason;
       this.update({ up: false, registered: false, signal: null, sim: 'unknown' });
       this.scheduleReopen();
       return;
@@ -242,9 +222,9 @@ export class GsmModem extends EventEmitter {
     this.port = null;
     this.pollTimer?.cancel();
     this.pollTimer = null;
-    this.smsReady = false;
-    this.portReason = `${reason} (${this.o.path})`;
-    this.log.error(this.portReason);
+    this.tracker.smsReady = false;
+    this.tracker.portReason = `${reason} (${this.o.path})`;
+    this.log.error(this.tracker.portReason);
     this.update({ up: false, registered: false, signal: null, sim: 'unknown' });
     this.scheduleReopen();
   }
@@ -275,7 +255,7 @@ export class GsmModem extends EventEmitter {
 
   private nextPollMs(): number {
     const every = this.o.pollMs ?? 30_000;
-    const settled = this.st.sim === 'ready' && this.st.registered;
+    const settled = this.tracker.current.sim === 'ready' && this.tracker.current.registered;
     return settled ? every : Math.min(every, this.o.reopenMs ?? 3000);
   }
 
@@ -283,62 +263,30 @@ export class GsmModem extends EventEmitter {
   private enqueue<T>(fn: (ch: AtChannel) => Promise<T>): Promise<T> {
     const run = this.ops.then(() => {
       const ch = this.ch;
-      if (!ch || ch.closed) throw new ModemError('modem_unavailable', this.st.reason ?? 'the modem is not connected');
+      if (!ch || ch.closed) throw new ModemError('modem_unavailable', this.tracker.current.reason ?? 'the modem is not connected');
       return fn(ch);
     });
     this.ops = run.catch(() => undefined);
     return run;
   }
 
-  /** A command; a modem that stops answering (two timeouts in a row) is closed and reopened. */
-  private async send(ch: AtChannel, cmd: string, opts: CommandOptions = {}): Promise<AtResult> {
-    try {
-      const r = await ch.send(cmd, opts);
-      this.timeouts = 0;
-      return r;
-    } catch (err) {
-      const timeout = err instanceof AtError && err.kind === 'timeout';
-      this.timeouts = timeout ? this.timeouts + 1 : 0;
-      if (timeout && this.timeouts >= 2) {
-        this.timeouts = 0;
-        ch.close('the modem stopped answering');
-      }
-      throw err;
-    }
-  }
-
-  private runner(ch: AtChannel): AtRunner {
-    return {
-      send: (cmd, opts) => this.send(ch, cmd, opts),
-      optional: async (cmd, opts) => {
-        try {
-          return await this.send(ch, cmd, opts);
-        } catch (err) {
-          if (err instanceof AtError && err.kind === 'closed') throw err;
-          this.log.debug({ cmd, err: (err as Error).message }, 'optional modem command refused');
-          return null;
-        }
-      },
-    };
-  }
-
   // ---- init and polls ----------------------------------------------------------------------------
 
   private async init(ch: AtChannel, gen: number): Promise<void> {
-    this.quiet = true;
+    this.tracker.holdAnnouncements();
     try {
-      const at = this.runner(ch);
+      const at = this.commands.runner(ch);
       let alive = false;
       for (let i = 0; i < 3 && !alive; i++) alive = (await at.optional('AT', { timeoutMs: 1000 })) !== null;
       if (!alive) {
         ch.close('the modem does not answer AT (wrong port or baud rate?)');
         return;
       }
-      this.portReason = '';
+      this.tracker.portReason = '';
       this.update({ up: true });
       await at.optional('ATE0');
       await at.optional('AT+CMEE=1');
-      this.smsReady = false;
+      this.tracker.smsReady = false;
       try {
         await this.poll(ch);
         this.schedulePoll(gen);
@@ -349,23 +297,23 @@ export class GsmModem extends EventEmitter {
         throw err;
       }
     } finally {
-      this.quiet = false;
-      this.announce();
+      this.tracker.releaseAnnouncements();
     }
   }
 
   private async poll(ch: AtChannel): Promise<void> {
-    const at = this.runner(ch);
-    if (this.st.sim !== 'ready' || !this.smsReady) {
+    const at = this.commands.runner(ch);
+    const t = this.tracker;
+    if (t.current.sim !== 'ready' || !t.smsReady) {
       const sim = await checkSim(at, this.o.pin, this.pinRejected);
       if (sim.pinRejected) this.pinRejected = true;
-      this.simReason = sim.reason;
-      if (sim.sim === 'ready') this.smsReady = await setupSms(at);
-      else this.smsReady = false;
+      t.simReason = sim.reason;
+      if (sim.sim === 'ready') t.smsReady = await setupSms(at);
+      else t.smsReady = false;
       this.update({ sim: sim.sim });
     }
     this.update(await readNetwork(at));
-    if (this.smsReady) await sweepInbox(at, (pdu) => this.inbox.handle(pdu));
+    if (t.smsReady) await sweepInbox(at, (pdu) => this.inbox.handle(pdu));
   }
 
   // ---- what the modem says by itself -----------------------------------------------------------------
@@ -376,7 +324,7 @@ export class GsmModem extends EventEmitter {
     switch (u.kind) {
       case 'cmti':
       case 'cdsi':
-        bg('reading a new message failed', (c) => readStored(this.runner(c), u.index, (pdu) => this.inbox.handle(pdu)));
+        bg('reading a new message failed', (c) => readStored(this.commands.runner(c), u.index, (pdu) => this.inbox.handle(pdu)));
         break;
       case 'cmt':
       case 'cds':
@@ -394,7 +342,7 @@ export class GsmModem extends EventEmitter {
           // The modem restarted by itself (power dip): echo back on, PIN and PDU mode lost.
           const gen = this.generation;
           bg('modem re-init failed', (c) => this.init(c, gen));
-        } else if (/^SMS Ready$/i.test(u.line) && !this.smsReady && this.st.sim === 'ready') {
+        } else if (/^SMS Ready$/i.test(u.line) && !this.tracker.smsReady && this.tracker.current.sim === 'ready') {
           bg('SMS set-up failed', (c) => this.poll(c));
         } else {
           this.log.debug({ line: u.line }, 'modem line ignored');
@@ -405,50 +353,8 @@ export class GsmModem extends EventEmitter {
     }
   }
 
-  // ---- status and errors ----------------------------------------------------------------------------
-
   private update(patch: Partial<ModemStatus>): void {
-    const next: ModemStatus = { ...this.st, ...patch };
-    delete next.reason;
-    const reason = !next.up
-      ? this.portReason || 'the modem is not connected'
-      : next.sim !== 'ready'
-        ? (this.simReason ?? `SIM ${next.sim}`)
-        : !this.smsReady
-          ? 'the SMS service is not ready'
-          : !next.registered
-            ? 'not registered on the mobile network'
-            : undefined;
-    if (reason) next.reason = reason;
-    this.st = next;
-    this.announce();
-  }
-
-  private announce(): void {
-    if (this.quiet) return;
-    const now = JSON.stringify(this.st);
-    if (now === this.lastAnnounced) return;
-    this.lastAnnounced = now;
-    this.log.info({ status: this.st }, 'modem status');
-    this.emit('status', this.status);
-  }
-
-  private unusable(forSms: boolean): ModemError | null {
-    const s = this.st;
-    if (s.up && s.sim === 'ready' && s.registered && (this.smsReady || !forSms)) return null;
-    return new ModemError('modem_unavailable', s.reason ?? 'the modem cannot send now');
-  }
-
-  private failure(err: unknown, partsSent: number, total: number): ModemError {
-    if (err instanceof ModemError) return err;
-    if (!(err instanceof AtError)) return new ModemError('modem_error', (err as Error).message, { partsSent });
-    const extra = { partsSent, maybeSent: err.payloadSent || partsSent > 0 };
-    const msg = total > 1 ? `${err.message} (part ${partsSent + 1} of ${total})` : err.message;
-    if (err.kind === 'closed') return new ModemError('modem_unavailable', msg, extra);
-    if (err.kind === 'timeout') return new ModemError('modem_timeout', msg, extra);
-    if (err.kind === 'cms') return new ModemError('modem_error', msg, { ...extra, cms: err.errorCode! });
-    if (err.kind === 'cme') return new ModemError('modem_error', msg, { ...extra, cme: err.errorCode! });
-    return new ModemError('modem_error', msg, extra);
+    this.tracker.update(patch);
   }
 
   private nextRef(): number {
