@@ -4,7 +4,7 @@
  */
 import { ConfigError, SmokehubError } from '../hub/protocol/errors.ts';
 import { createLogger } from '../hub/observability/logger.ts';
-import { bridgeHelp, loadBridgeValues, readCaFile, toBridgeSettings } from './bridge-config.ts';
+import { bridgeHelp, loadBridgeConfig, readCaFile } from './bridge-config.ts';
 import { buildBridge } from './build-bridge.ts';
 import { Simulator, loadCredentials } from './simulator.ts';
 import { runDemo } from './demo.ts';
@@ -52,8 +52,7 @@ function untilSignal(): Promise<string> {
 }
 
 async function runBridge(flags: Record<string, string>): Promise<number> {
-  const values = loadBridgeValues({ flags });
-  const settings = toBridgeSettings(values);
+  const { values, settings } = loadBridgeConfig({ flags });
   const logger = createLogger({ level: String(values['log-level']), name: 'smokehub-bridge' });
   const built = buildBridge(settings, { logger });
   built.link.on('refused', (_code, message) => process.stderr.write(`smokehub-bridge: ${message}; retrying slowly\n`));

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultStateDir, loadBridgeValues, toBridgeSettings } from '../../firmware-bridge/bridge-config.ts';
+import { defaultStateDir, loadBridgeConfig, loadBridgeValues, toBridgeSettings } from '../../firmware-bridge/bridge-config.ts';
 import { parseFlags } from '../../firmware-bridge/cli.ts';
 import { backoffDelay, describeConnackError } from '../../firmware-bridge/hub-link.ts';
 import { ConfigError } from '../../hub/protocol/errors.ts';
@@ -59,6 +59,36 @@ test('bad settings are one clear ConfigError naming the source', (t) => {
   const dir = tempDir(t);
   writeFileSync(join(dir, 'x.json'), '{"hub": ');
   assert.throws(() => loadBridgeValues({ flags: { config: join(dir, 'x.json') }, env: {} }), /not valid JSON/);
+});
+
+test('every bad bridge setting is reported at once, each with its source; the result is frozen', (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'bridge.json');
+  writeFileSync(file, JSON.stringify({ household: 'hg-to05-h01', smokePin: 'D7', colour: 'red' }));
+  assert.throws(
+    () => loadBridgeConfig({ flags: { config: file, baud: '12', hub: 'http://x', shade: 'blue' }, env: { SMOKEHUB_BRIDGE_WATCHDOG: 'never' } }),
+    (e: unknown) => {
+      const m = (e as Error).message;
+      assert.ok(e instanceof ConfigError);
+      assert.match(m, /^9 settings are not valid:\n/);
+      assert.match(m, new RegExp(`config file ${file}: unknown setting "colour"`));
+      assert.match(m, /unknown flag --shade; see smokehub-bridge --help/);
+      assert.match(m, /hub \(--hub\) must be mqtt:\/\/, mqtts:\/\/, ws:\/\/ or wss:\/\/, got "http:"/);
+      assert.match(m, /baud \(--baud\) must be between 300 and 4000000, got 12/);
+      assert.match(m, new RegExp(`smoke-pin \\(in ${file}\\): analog pin must look like A0\\.\\.A15, got "D7"`));
+      assert.match(m, /watchdog \(env SMOKEHUB_BRIDGE_WATCHDOG\) must be a number, got "never"/);
+      assert.match(m, /missing --device .*\n.*missing --secret/);
+      assert.match(m, /give exactly one board/);
+      assert.doesNotMatch(m, /missing --hub|missing --household/, 'a bad or given setting is not also "missing"');
+      return true;
+    },
+  );
+  const { values, settings } = loadBridgeConfig({ flags: { ...base, firmata: '/dev/ttyACM0' }, env: {} });
+  assert.ok(Object.isFrozen(values) && Object.isFrozen(settings) && Object.isFrozen(settings.firmata));
+  assert.deepEqual(settings, toBridgeSettings(loadBridgeValues({ flags: { ...base, firmata: '/dev/ttyACM0' }, env: {} })));
+  assert.throws(() => {
+    (settings as { hub: string }).hub = 'mqtt://elsewhere';
+  }, TypeError);
 });
 
 test('flag parsing', () => {
