@@ -14,6 +14,7 @@ import {
   type LoadResult,
   type SettingSpec,
   type SettingsOf,
+  type SettingsTable,
   formatProblems,
   invalid,
   loadSettings,
@@ -235,4 +236,47 @@ export function loadBridgeConfig(opts: LoadBridgeConfigOptions): { values: Bridg
 
 export function bridgeHelp(): string {
   return settingsHelp(BRIDGE_TABLE, 18);
+}
+
+/**
+ * `smokehub-bridge simulate` settings: flags, and env SMOKEHUB_BRIDGE_HUB / SMOKEHUB_BRIDGE_CA
+ * (the others are flags only). Other flags (`--stdin`) are left to the command.
+ */
+export const SIMULATE_TABLE = {
+  hub: { kind: 'hub-url', flag: 'hub', env: envName('hub'), default: null, help: 'hub URL' },
+  credentials: { kind: 'string', flag: 'credentials', default: null, help: 'the CSV printed by `smokehub import`' },
+  ca: { kind: 'string', flag: 'ca', env: envName('ca'), default: null, help: 'CA certificate (PEM) of a TLS hub' },
+  rate: { kind: 'number', flag: 'rate', default: null, min: 0.001, max: 1_000_000, help: 'telemetry messages per second, all devices' },
+  'alarm-every': { kind: 'number', flag: 'alarm-every', default: null, min: 0, max: 86_400, help: 'seconds between random alarms' },
+  'connect-rate': { kind: 'number', flag: 'connect-rate', default: null, min: 1, max: 100_000, help: 'new connections per second' },
+  'log-level': { kind: 'string', flag: 'log-level', default: 'info', help: 'pino level' },
+} as const satisfies SettingsTable;
+
+export type SimulateValues = SettingsOf<typeof SIMULATE_TABLE>;
+
+/** The simulator's settings, frozen, with the CA read; a ConfigError lists every problem. */
+export function loadSimulateValues(opts: LoadBridgeConfigOptions): { values: SimulateValues; ca: string | undefined } {
+  let ca: string | undefined;
+  const loaded = loadSettings(
+    SIMULATE_TABLE,
+    { flags: opts.flags, env: opts.env ?? process.env },
+    {
+      kinds: BRIDGE_KINDS,
+      checks: (v) => {
+        const problems: string[] = [];
+        if (v.hub === null) problems.push('simulate needs --hub URL');
+        if (v.credentials === null) problems.push('simulate needs --credentials FILE (the CSV printed by `smokehub import`)');
+        if (typeof v.ca === 'string') {
+          try {
+            ca = readCaFile(v.ca, typeof v.hub === 'string' ? v.hub : null);
+          } catch (err) {
+            problems.push((err as Error).message);
+          }
+        }
+        return problems;
+      },
+    },
+  );
+  if (!loaded.ok) throw new ConfigError(formatProblems(loaded.problems));
+  return { values: loaded.values, ca };
 }

@@ -14,7 +14,8 @@ export interface SettingSpec {
   /** A base kind, or the name of one of the program's `kinds` (whose values are strings). */
   kind: string;
   flag: string;
-  env: string;
+  /** Absent: a flag (or file key) only. */
+  env?: string;
   default: string | number | boolean | null;
   min?: number;
   max?: number;
@@ -179,7 +180,7 @@ export function loadSettings<T extends SettingsTable>(table: T, inputs: Settings
         break;
       }
     }
-    const e = env[spec.env];
+    const e = spec.env === undefined ? undefined : env[spec.env];
     if (e !== undefined && e !== '') {
       raw = e;
       source = `env ${spec.env}`;
@@ -230,6 +231,9 @@ export function formatProblems(problems: readonly Pick<Problem, 'message'>[]): s
 /** Help lines, one per setting: `  --flag  help (env NAME, default D)`. */
 export function settingsHelp(table: SettingsTable, width: number): string {
   return Object.values(table)
-    .map((s) => `  --${s.flag.padEnd(width)} ${s.help} (env ${s.env}${s.default === null ? '' : `, default ${s.default}`})`)
+    .map((s) => {
+      const notes = [...(s.env === undefined ? [] : [`env ${s.env}`]), ...(s.default === null ? [] : [`default ${s.default}`])];
+      return `  --${s.flag.padEnd(width)} ${s.help}${notes.length > 0 ? ` (${notes.join(', ')})` : ''}`;
+    })
     .join('\n');
 }

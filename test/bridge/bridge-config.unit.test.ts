@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultStateDir, loadBridgeConfig, loadBridgeValues, toBridgeSettings } from '../../firmware-bridge/bridge-config.ts';
+import { defaultStateDir, loadBridgeConfig, loadBridgeValues, loadSimulateValues, toBridgeSettings } from '../../firmware-bridge/bridge-config.ts';
 import { parseFlags } from '../../firmware-bridge/cli.ts';
 import { backoffDelay, describeConnackError } from '../../firmware-bridge/hub-link.ts';
 import { ConfigError } from '../../hub/protocol/errors.ts';
@@ -89,6 +89,28 @@ test('every bad bridge setting is reported at once, each with its source; the re
   assert.throws(() => {
     (settings as { hub: string }).hub = 'mqtt://elsewhere';
   }, TypeError);
+});
+
+test('simulate settings: the same loader, every problem at once, env only for the hub and the CA', () => {
+  assert.throws(
+    () => loadSimulateValues({ flags: { rate: 'fast', 'alarm-every': '-1', 'connect-rate': '0' }, env: { SMOKEHUB_BRIDGE_RATE: '5' } }),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      /^5 settings are not valid:/.test(e.message) &&
+      /rate \(--rate\) must be a number, got "fast"/.test(e.message) &&
+      /alarm-every \(--alarm-every\) must be between 0 and 86400, got -1/.test(e.message) &&
+      /connect-rate \(--connect-rate\) must be between 1 and 100000, got 0/.test(e.message) &&
+      /simulate needs --hub URL/.test(e.message) &&
+      /simulate needs --credentials FILE/.test(e.message),
+  );
+  const { values, ca } = loadSimulateValues({ flags: { credentials: 'c.csv', rate: '5', stdin: 'true' }, env: { SMOKEHUB_BRIDGE_HUB: 'mqtt://h:1883' } });
+  assert.deepEqual(
+    { ...values },
+    { hub: 'mqtt://h:1883', credentials: 'c.csv', ca: null, rate: 5, 'alarm-every': null, 'connect-rate': null, 'log-level': 'info' },
+  );
+  assert.equal(ca, undefined);
+  assert.ok(Object.isFrozen(values));
+  assert.throws(() => loadSimulateValues({ flags: { credentials: 'c.csv', hub: 'mqtt://h', ca: '/nonexistent/ca.pem' }, env: {} }), /cannot read --ca/);
 });
 
 test('flag parsing', () => {

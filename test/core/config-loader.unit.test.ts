@@ -165,6 +165,10 @@ test('cross-checks see the valid values only; earlier problems (a bad file) are 
   assert.ok(!noKind.ok && /unknown kind "mystery"/.test(noKind.problems[0]!.message));
 });
 
-test('help lines name flag, env and default', () => {
+test('help lines name flag, env and default; a setting may be a flag only', () => {
   assert.equal(settingsHelp({ port: TABLE.port, name: TABLE.name }, 6), '  --port   a port (env T_PORT, default 1883)\n  --name   a name (env T_NAME)');
+  const flagOnly = { every: { kind: 'number', flag: 'every', default: null, help: 'seconds' } } as const satisfies SettingsTable;
+  assert.equal(settingsHelp(flagOnly, 6), '  --every  seconds');
+  const r = loadSettings(flagOnly, { flags: {}, env: { every: '5', undefined: '5' } });
+  assert.ok(r.ok && r.values.every === null, 'a setting without env name reads no environment variable');
 });
