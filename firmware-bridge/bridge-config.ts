@@ -136,6 +136,7 @@ export function loadBridgeValues(opts: LoadBridgeConfigOptions): BridgeValues {
   if (!loaded.ok) throw new ConfigError(formatProblems(loaded.problems));
   return loaded.values;
 }
+
 /**
  * Reads the CA certificate file given with --ca: one ConfigError when it is missing or holds no
  * PEM certificate. A --ca with a plain mqtt:// or ws:// hub URL is refused too (it would do nothing).
