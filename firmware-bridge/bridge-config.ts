@@ -1,12 +1,26 @@
 /**
  * `smokehub-bridge` settings: defaults < JSON file (--config FILE) < env SMOKEHUB_BRIDGE_* < flags.
- * One table names every setting (flag, env, default, range, help); every value is validated and
- * a bad one is one clear ConfigError naming where it came from.
+ * One table names every setting (flag, env, default, range, help), loaded by the loader the hub
+ * shares (hub/config/config-loader.ts): every bad setting is reported at once in one ConfigError,
+ * each naming where its value came from; the result is frozen.
  */
 import { X509Certificate } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { readSettingsFile } from '../hub/config/config-file.ts';
+import {
+  type KindParser,
+  type LoadResult,
+  type SettingSpec,
+  type SettingsOf,
+  type SettingsTable,
+  formatProblems,
+  invalid,
+  loadSettings,
+  settingsHelp,
+  urlKind,
+} from '../hub/config/config-loader.ts';
 import { ConfigError } from '../hub/protocol/errors.ts';
 import { isValidId } from '../hub/protocol/topics.ts';
 import type { BridgeSettings } from './build-bridge.ts';
@@ -21,14 +35,8 @@ export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(base, 'smokehub-bridge');
 }
 
-type Kind = 'string' | 'int' | 'number' | 'hub-url' | 'id' | 'analog-pin';
-interface Spec {
-  kind: Kind;
-  default: string | number | null;
-  min?: number;
-  max?: number;
-  help: string;
-}
+/** A bridge setting: its flag is its key, its env name `envName(key)`. */
+type BridgeSpec = Omit<SettingSpec, 'flag' | 'env'>;
 
 export const BRIDGE_SPEC = {
   hub: { kind: 'hub-url', default: null, help: 'hub URL: mqtt://HOST:1883, mqtts://, ws://HOST:8080/mqtt or wss://' },
@@ -66,7 +74,7 @@ export const BRIDGE_SPEC = {
   'telemetry-every': { kind: 'number', default: 60, min: 1, max: 86_400, help: 'Firmata: seconds between telemetry readings' },
   watchdog: { kind: 'number', default: 5, min: 1, max: 600, help: 'Firmata: seconds without a report before the board is declared faulty' },
   'log-level': { kind: 'string', default: 'info', help: 'fatal, error, warn, info, debug, trace or silent' },
-} as const satisfies Record<string, Spec>;
+} as const satisfies Record<string, BridgeSpec>;
 
 export type BridgeKey = keyof typeof BRIDGE_SPEC;
 
@@ -76,94 +84,57 @@ export function envName(key: string): string {
 
 const camel = (k: string) => k.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
-function coerce(key: string, spec: Spec, raw: unknown, where: string): string | number | null {
-  if (raw === undefined || raw === null || raw === '') return spec.default;
-  const at = `${key} (${where})`;
-  switch (spec.kind) {
-    case 'int':
-    case 'number': {
-      const n = typeof raw === 'number' ? raw : Number(String(raw).trim());
-      if (!Number.isFinite(n) || (spec.kind === 'int' && !Number.isInteger(n)))
-        throw new ConfigError(`${at} must be ${spec.kind === 'int' ? 'an integer' : 'a number'}, got "${String(raw)}"`);
-      if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max))
-        throw new ConfigError(`${at} must be between ${spec.min} and ${spec.max}, got ${n}`);
-      return n;
-    }
-    case 'hub-url': {
-      const s = String(raw).trim();
-      let u: URL;
-      try {
-        u = new URL(s);
-      } catch {
-        throw new ConfigError(`${at} is not a URL: "${s}"`);
-      }
-      if (!['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:'].includes(u.protocol))
-        throw new ConfigError(`${at} must be mqtt://, mqtts://, ws:// or wss://, got "${u.protocol}"`);
-      return s;
-    }
-    case 'id': {
-      const s = String(raw).trim();
-      if (!isValidId(s)) throw new ConfigError(`${at} is not a valid id (letters, digits, "_", "." and "-", at most 64): "${String(raw).slice(0, 80)}"`);
-      return s;
-    }
-    case 'analog-pin': {
-      const s = String(raw).trim();
-      try {
-        analogChannel(s);
-      } catch (err) {
-        throw new ConfigError(`${at}: ${(err as Error).message}`);
-      }
-      return s.toUpperCase();
-    }
-    default:
-      return String(raw);
-  }
-}
+/** BRIDGE_SPEC as the shared loader's table: flag = key, env = envName(key). */
+const BRIDGE_TABLE = Object.fromEntries(Object.entries(BRIDGE_SPEC).map(([k, s]) => [k, { ...s, flag: k, env: envName(k) }])) as {
+  [K in BridgeKey]: (typeof BRIDGE_SPEC)[K] & { flag: K; env: string };
+};
+
+/** The bridge's own value kinds, besides the loader's string, int and number. */
+const BRIDGE_KINDS: Record<string, KindParser> = {
+  'hub-url': urlKind(['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:'], 'mqtt://, mqtts://, ws:// or wss://'),
+  id: (raw) => {
+    const s = String(raw).trim();
+    return isValidId(s) ? s : invalid(`is not a valid id (letters, digits, "_", "." and "-", at most 64): "${String(raw).slice(0, 80)}"`);
+  },
+  // analogChannel's RangeError becomes "smoke-pin (--smoke-pin): analog pin must look like A0..A15, …".
+  'analog-pin': (raw) => {
+    const s = String(raw).trim();
+    analogChannel(s);
+    return s.toUpperCase();
+  },
+};
 
 export interface LoadBridgeConfigOptions {
   flags: Record<string, string | undefined>;
   env?: Record<string, string | undefined>;
 }
 
-export type BridgeValues = { [K in BridgeKey]: string | number | null };
+export type BridgeValues = SettingsOf<typeof BRIDGE_TABLE>;
 
-/** Merges and validates every setting (required ones are checked by `toBridgeSettings`). */
-export function loadBridgeValues(opts: LoadBridgeConfigOptions): BridgeValues {
+function loadBridge(opts: LoadBridgeConfigOptions, checks?: (v: Partial<BridgeValues>) => string[]): LoadResult<typeof BRIDGE_TABLE> {
   const env = opts.env ?? process.env;
-  const file = opts.flags.config ?? env.SMOKEHUB_BRIDGE_CONFIG;
-  let fromFile: Record<string, unknown> = {};
-  if (file) {
-    if (!existsSync(file)) throw new ConfigError(`config file ${file} does not exist`);
-    try {
-      fromFile = JSON.parse(readFileSync(file, 'utf8'));
-    } catch (err) {
-      throw new ConfigError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
-    }
-    if (!fromFile || typeof fromFile !== 'object' || Array.isArray(fromFile)) throw new ConfigError(`config file ${file} must hold a JSON object`);
-    const known = new Set(Object.keys(BRIDGE_SPEC).flatMap((k) => [k, camel(k)]));
-    for (const k of Object.keys(fromFile)) {
-      if (!known.has(k)) throw new ConfigError(`config file ${file}: unknown setting "${k}"; known: ${Object.keys(BRIDGE_SPEC).join(', ')}`);
-    }
-  }
-  for (const f of Object.keys(opts.flags)) {
-    if (f !== 'config' && !(f in BRIDGE_SPEC)) throw new ConfigError(`unknown flag --${f}; see smokehub-bridge --help`);
-  }
-  const out: Record<string, string | number | null> = {};
-  for (const [key, spec] of Object.entries(BRIDGE_SPEC) as Array<[string, Spec]>) {
-    let raw: unknown = fromFile[key] ?? fromFile[camel(key)];
-    let where = `in ${file}`;
-    const e = env[envName(key)];
-    if (e !== undefined && e !== '') {
-      raw = e;
-      where = `env ${envName(key)}`;
-    }
-    if (opts.flags[key] !== undefined) {
-      raw = opts.flags[key];
-      where = `--${key}`;
-    }
-    out[key] = coerce(key, spec, raw, where);
-  }
-  return out as BridgeValues;
+  const path = opts.flags.config ?? env.SMOKEHUB_BRIDGE_CONFIG;
+  const read = path ? readSettingsFile(path, true) : { file: null, problems: [] };
+  return loadSettings(
+    BRIDGE_TABLE,
+    { flags: opts.flags, env, file: read.file, problems: read.problems },
+    {
+      kinds: BRIDGE_KINDS,
+      fileKeys: (k) => [k, camel(k)],
+      unknownFlag: (f) => (f === 'config' ? null : `unknown flag --${f}; see smokehub-bridge --help`),
+      ...(checks ? { checks } : {}),
+    },
+  );
+}
+
+/**
+ * Merges and validates every setting, frozen; a ConfigError lists every bad one (what a running
+ * bridge needs on top is checked by `toBridgeSettings`; `loadBridgeConfig` does both at once).
+ */
+export function loadBridgeValues(opts: LoadBridgeConfigOptions): BridgeValues {
+  const loaded = loadBridge(opts);
+  if (!loaded.ok) throw new ConfigError(formatProblems(loaded.problems));
+  return loaded.values;
 }
 
 /**
@@ -187,14 +158,32 @@ export function readCaFile(path: string, hubUrl: string | null): string {
   return pem;
 }
 
-/** Checks what a running bridge needs and shapes it. */
-export function toBridgeSettings(v: BridgeValues): BridgeSettings {
+/**
+ * The bridge's cross-checks over its valid values (a bad value's key is absent: it is reported
+ * already), and the CA certificate read: every problem, none thrown.
+ */
+function checkBridgeValues(v: Partial<BridgeValues>): { problems: string[]; ca: string | undefined } {
+  const problems: string[] = [];
   for (const k of ['hub', 'household', 'device', 'secret'] as const) {
-    if (v[k] === null) throw new ConfigError(`missing --${k} (or env ${envName(k)}, or "${k}" in --config FILE)`);
+    if (v[k] === null) problems.push(`missing --${k} (or env ${envName(k)}, or "${k}" in --config FILE)`);
   }
   if ((v.serial === null) === (v.firmata === null))
-    throw new ConfigError('give exactly one board: --serial PATH (own firmware, line protocol) or --firmata PATH (StandardFirmata)');
-  if (v['smoke-hysteresis']! >= v['smoke-threshold']!) throw new ConfigError('smoke-hysteresis must be smaller than smoke-threshold');
+    problems.push('give exactly one board: --serial PATH (own firmware, line protocol) or --firmata PATH (StandardFirmata)');
+  const threshold = v['smoke-threshold'];
+  const hysteresis = v['smoke-hysteresis'];
+  if (threshold !== undefined && hysteresis !== undefined && hysteresis >= threshold) problems.push('smoke-hysteresis must be smaller than smoke-threshold');
+  let ca: string | undefined;
+  if (typeof v.ca === 'string') {
+    try {
+      ca = readCaFile(v.ca, typeof v.hub === 'string' ? v.hub : null);
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+  }
+  return { problems, ca };
+}
+
+function shape(v: BridgeValues, ca: string | undefined): BridgeSettings {
   const base = {
     hub: String(v.hub),
     household: String(v.household),
@@ -202,12 +191,12 @@ export function toBridgeSettings(v: BridgeValues): BridgeSettings {
     secret: String(v.secret),
     state: resolve(String(v.state)),
     outboxMax: Number(v['outbox-max']),
-    ...(v.ca === null ? {} : { ca: readCaFile(String(v.ca), String(v.hub)) }),
+    ...(ca === undefined ? {} : { ca }),
   };
-  if (v.serial !== null) return { ...base, serial: { path: String(v.serial), baud: Number(v.baud ?? 9600) } };
-  return {
+  if (v.serial !== null) return Object.freeze({ ...base, serial: Object.freeze({ path: String(v.serial), baud: Number(v.baud ?? 9600) }) });
+  return Object.freeze({
     ...base,
-    firmata: {
+    firmata: Object.freeze({
       path: String(v.firmata),
       baud: Number(v.baud ?? DEFAULT_FIRMATA.baud),
       smokePin: String(v['smoke-pin']),
@@ -220,12 +209,75 @@ export function toBridgeSettings(v: BridgeValues): BridgeSettings {
       temperaturePin: v['temp-pin'] === null ? null : String(v['temp-pin']),
       telemetryIntervalMs: Number(v['telemetry-every']) * 1000,
       watchdogMs: Number(v.watchdog) * 1000,
-    },
-  };
+    }),
+  });
+}
+
+/** Checks what a running bridge needs and shapes it, frozen; a ConfigError lists every problem. */
+export function toBridgeSettings(v: BridgeValues): BridgeSettings {
+  const checked = checkBridgeValues(v);
+  if (checked.problems.length > 0) throw new ConfigError(formatProblems(checked.problems.map((message) => ({ message }))));
+  return shape(v, checked.ca);
+}
+
+/**
+ * What `smokehub-bridge` runs with: the values and the settings, both frozen. Every problem — bad
+ * values, unknown flags or file keys, missing or conflicting settings, the CA file — in one ConfigError.
+ */
+export function loadBridgeConfig(opts: LoadBridgeConfigOptions): { values: BridgeValues; settings: BridgeSettings } {
+  let ca: string | undefined;
+  const loaded = loadBridge(opts, (v) => {
+    const checked = checkBridgeValues(v);
+    ca = checked.ca;
+    return checked.problems;
+  });
+  if (!loaded.ok) throw new ConfigError(formatProblems(loaded.problems));
+  return { values: loaded.values, settings: shape(loaded.values, ca) };
 }
 
 export function bridgeHelp(): string {
-  return (Object.entries(BRIDGE_SPEC) as Array<[string, Spec]>)
-    .map(([k, s]) => `  --${k.padEnd(18)} ${s.help} (env ${envName(k)}${s.default === null ? '' : `, default ${s.default}`})`)
-    .join('\n');
+  return settingsHelp(BRIDGE_TABLE, 18);
+}
+
+/**
+ * `smokehub-bridge simulate` settings: flags, and env SMOKEHUB_BRIDGE_HUB / SMOKEHUB_BRIDGE_CA
+ * (the others are flags only). Other flags (`--stdin`) are left to the command.
+ */
+export const SIMULATE_TABLE = {
+  hub: { kind: 'hub-url', flag: 'hub', env: envName('hub'), default: null, help: 'hub URL' },
+  credentials: { kind: 'string', flag: 'credentials', default: null, help: 'the CSV printed by `smokehub import`' },
+  ca: { kind: 'string', flag: 'ca', env: envName('ca'), default: null, help: 'CA certificate (PEM) of a TLS hub' },
+  rate: { kind: 'number', flag: 'rate', default: null, min: 0.001, max: 1_000_000, help: 'telemetry messages per second, all devices' },
+  'alarm-every': { kind: 'number', flag: 'alarm-every', default: null, min: 0, max: 86_400, help: 'seconds between random alarms' },
+  'connect-rate': { kind: 'number', flag: 'connect-rate', default: null, min: 1, max: 100_000, help: 'new connections per second' },
+  'log-level': { kind: 'string', flag: 'log-level', default: 'info', help: 'pino level' },
+} as const satisfies SettingsTable;
+
+export type SimulateValues = SettingsOf<typeof SIMULATE_TABLE>;
+
+/** The simulator's settings, frozen, with the CA read; a ConfigError lists every problem. */
+export function loadSimulateValues(opts: LoadBridgeConfigOptions): { values: SimulateValues; ca: string | undefined } {
+  let ca: string | undefined;
+  const loaded = loadSettings(
+    SIMULATE_TABLE,
+    { flags: opts.flags, env: opts.env ?? process.env },
+    {
+      kinds: BRIDGE_KINDS,
+      checks: (v) => {
+        const problems: string[] = [];
+        if (v.hub === null) problems.push('simulate needs --hub URL');
+        if (v.credentials === null) problems.push('simulate needs --credentials FILE (the CSV printed by `smokehub import`)');
+        if (typeof v.ca === 'string') {
+          try {
+            ca = readCaFile(v.ca, typeof v.hub === 'string' ? v.hub : null);
+          } catch (err) {
+            problems.push((err as Error).message);
+          }
+        }
+        return problems;
+      },
+    },
+  );
+  if (!loaded.ok) throw new ConfigError(formatProblems(loaded.problems));
+  return { values: loaded.values, ca };
 }

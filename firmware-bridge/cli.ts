@@ -4,7 +4,7 @@
  */
 import { ConfigError, SmokehubError } from '../hub/protocol/errors.ts';
 import { createLogger } from '../hub/observability/logger.ts';
-import { bridgeHelp, loadBridgeValues, readCaFile, toBridgeSettings } from './bridge-config.ts';
+import { bridgeHelp, loadBridgeConfig, loadSimulateValues } from './bridge-config.ts';
 import { buildBridge } from './build-bridge.ts';
 import { Simulator, loadCredentials } from './simulator.ts';
 import { runDemo } from './demo.ts';
@@ -52,8 +52,7 @@ function untilSignal(): Promise<string> {
 }
 
 async function runBridge(flags: Record<string, string>): Promise<number> {
-  const values = loadBridgeValues({ flags });
-  const settings = toBridgeSettings(values);
+  const { values, settings } = loadBridgeConfig({ flags });
   const logger = createLogger({ level: String(values['log-level']), name: 'smokehub-bridge' });
   const built = buildBridge(settings, { logger });
   built.link.on('refused', (_code, message) => process.stderr.write(`smokehub-bridge: ${message}; retrying slowly\n`));
@@ -69,26 +68,16 @@ async function runBridge(flags: Record<string, string>): Promise<number> {
 }
 
 async function runSimulate(flags: Record<string, string>): Promise<number> {
-  const hub = flags.hub ?? process.env.SMOKEHUB_BRIDGE_HUB;
-  const file = flags.credentials;
-  if (!hub) throw new ConfigError('simulate needs --hub URL');
-  if (!file) throw new ConfigError('simulate needs --credentials FILE (the CSV printed by `smokehub import`)');
-  const num = (k: string, min: number, max: number): number | undefined => {
-    if (flags[k] === undefined) return undefined;
-    const n = Number(flags[k]);
-    if (!Number.isFinite(n) || n < min || n > max) throw new ConfigError(`--${k} must be a number between ${min} and ${max}, got "${flags[k]}"`);
-    return n;
-  };
-  const logger = createLogger({ level: flags['log-level'] ?? 'info', name: 'smokehub-simulator' });
-  const caFile = flags.ca ?? process.env.SMOKEHUB_BRIDGE_CA;
+  const { values, ca } = loadSimulateValues({ flags });
+  const logger = createLogger({ level: values['log-level'], name: 'smokehub-simulator' });
   const sim = new Simulator({
-    hub,
-    ...(caFile ? { ca: readCaFile(caFile, hub) } : {}),
-    credentials: loadCredentials(file),
+    hub: String(values.hub),
+    ...(ca === undefined ? {} : { ca }),
+    credentials: loadCredentials(String(values.credentials)),
     logger,
-    rate: num('rate', 0.001, 1_000_000),
-    alarmEveryS: num('alarm-every', 0, 86_400),
-    connectRate: num('connect-rate', 1, 100_000),
+    rate: values.rate ?? undefined,
+    alarmEveryS: values['alarm-every'] ?? undefined,
+    connectRate: values['connect-rate'] ?? undefined,
   });
   const startP = sim.start();
   const statsTimer = setInterval(() => logger.info(sim.stats(), 'simulator'), 10_000);

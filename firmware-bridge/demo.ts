@@ -8,6 +8,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../hub/config/config.ts';
+import { type SettingsTable, formatProblems, loadSettings } from '../hub/config/config-loader.ts';
+import { ConfigError } from '../hub/protocol/errors.ts';
 import { startHub } from '../hub/app/hub.ts';
 import { importCsv, credentialsCsv } from '../hub/store/csv-import.ts';
 import { createLogger } from '../hub/observability/logger.ts';
@@ -24,6 +26,12 @@ export const DEMO_CSV = () => join(projectRoot(), 'firmware-bridge', 'demo', 'ha
 /** The household whose kitchen catches fire first. */
 export const FIRST_FIRE = 'hg-to05-h04';
 
+/** The demo's own settings (flags only); the hub's (--data, --http-port, …) go to the hub's loader. */
+const DEMO_TABLE = {
+  'first-alarm-after': { kind: 'number', flag: 'first-alarm-after', default: 25, min: 0, max: 86_400, help: 'seconds before the first fire' },
+  'alarm-every': { kind: 'number', flag: 'alarm-every', default: 240, min: 0, max: 86_400, help: 'seconds between random alarms (0: none)' },
+} as const satisfies SettingsTable;
+
 export interface DemoOptions {
   flags: Record<string, string | undefined>;
   out?: (line: string) => void;
@@ -32,6 +40,8 @@ export interface DemoOptions {
 export async function runDemo(opts: DemoOptions): Promise<{ stop(): Promise<void> }> {
   const out = opts.out ?? ((l: string) => process.stdout.write(`${l}\n`));
   const f = opts.flags;
+  const own = loadSettings(DEMO_TABLE, { flags: f });
+  if (!own.ok) throw new ConfigError(formatProblems(own.problems));
   const dataDir = f.data ?? './demo-data';
   const config = loadConfig({
     flags: {
@@ -66,10 +76,10 @@ export async function runDemo(opts: DemoOptions): Promise<{ stop(): Promise<void
       credentials,
       logger: logger.child({ module: 'simulator' }),
       rate: credentials.length / 10,
-      alarmEveryS: Number(f['alarm-every'] ?? 240),
+      alarmEveryS: own.values['alarm-every'],
     });
     await simulator.start();
-    const firstAfterS = Number(f['first-alarm-after'] ?? 25);
+    const firstAfterS = own.values['first-alarm-after'];
     const timer = setTimeout(() => {
       simulator.raise(FIRST_FIRE, 'smoke', { real: true });
       out(`\n🔥 Smoke at ${FIRST_FIRE} (Hồng Gai, tổ 5): pre-alarm now, neighbours alerted after ${config.verifyWindowS} s.`);
