@@ -7,19 +7,21 @@
  * - A job whose scheduled time passed while the hub was off (its last completed run started
  *   before the previous scheduled time) runs once, `catchUpDelayMs` after start.
  * - A bad cron expression or timezone is a ConfigError at `add()`, before anything starts.
+ *
+ * The runner ties together the timing mechanism (job-timers.ts: node-cron tasks, clock timers),
+ * the policy (job-policy.ts: catch-up, overlap, outcome) and the history (job-history.ts).
  */
-import { schedule, type ScheduledTask } from 'node-cron';
 import type { Db } from '../store/database.ts';
-import { migrate } from '../store/database.ts';
-import type { Clock, TimerHandle } from '../core/clock.ts';
+import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { MetricsRegistry, Counter, Histogram, Gauge } from '../observability/metrics.ts';
 import { ConfigError, NotFoundError } from '../protocol/errors.ts';
 import { CronSchedule } from './cron-schedule.ts';
-import { AbortedError } from './cooperative.ts';
+import { JobHistory, type JobRunRecord, type RunOutcome, type RunReason } from './job-history.ts';
+import { DEFAULT_LOOKBACK_MS, failedOutcome, mayStart, missedRun, SKIPPED_ERROR, summaryJson } from './job-policy.ts';
+import { JobTimers } from './job-timers.ts';
 
-export type RunReason = 'scheduled' | 'catch-up' | 'manual';
-export type RunOutcome = 'running' | 'ok' | 'failed' | 'skipped' | 'aborted' | 'interrupted';
+export { migrateJobTables, type JobRunRecord, type RunOutcome, type RunReason } from './job-history.ts';
 
 export interface JobRunContext {
   signal: AbortSignal;
@@ -36,19 +38,6 @@ export interface JobDefinition {
   catchUp?: boolean;
   /** Returns a JSON-able summary kept with the run. */
   run(ctx: JobRunContext): Promise<unknown>;
-}
-
-export interface JobRunRecord {
-  id: number;
-  job: string;
-  reason: RunReason;
-  scheduledFor: number | null;
-  startedAt: number;
-  finishedAt: number | null;
-  durationMs: number | null;
-  outcome: RunOutcome;
-  error: string | null;
-  summary: unknown;
 }
 
 export interface JobInfo {
@@ -79,79 +68,17 @@ export interface JobRunnerOptions {
   stopTimeoutMs?: number;
 }
 
-const MIGRATIONS = [
-  `CREATE TABLE job_runs (
-     id INTEGER PRIMARY KEY AUTOINCREMENT,
-     job TEXT NOT NULL,
-     reason TEXT NOT NULL,
-     scheduled_for INTEGER,
-     started_at INTEGER NOT NULL,
-     finished_at INTEGER,
-     duration_ms INTEGER,
-     outcome TEXT NOT NULL,
-     error TEXT,
-     summary_json TEXT
-   );
-   CREATE INDEX job_runs_job_started ON job_runs (job, started_at);
-   CREATE TABLE job_schedules (
-     job TEXT PRIMARY KEY,
-     cron TEXT NOT NULL,
-     timezone TEXT NOT NULL,
-     first_scheduled_at INTEGER NOT NULL
-   );`,
-];
-
-interface RunRow {
-  id: number;
-  job: string;
-  reason: RunReason;
-  scheduled_for: number | null;
-  started_at: number;
-  finished_at: number | null;
-  duration_ms: number | null;
-  outcome: RunOutcome;
-  error: string | null;
-  summary_json: string | null;
-}
-
-function toRecord(r: RunRow): JobRunRecord {
-  let summary: unknown = null;
-  if (r.summary_json) {
-    try {
-      summary = JSON.parse(r.summary_json);
-    } catch {
-      summary = null;
-    }
-  }
-  return {
-    id: r.id,
-    job: r.job,
-    reason: r.reason,
-    scheduledFor: r.scheduled_for,
-    startedAt: r.started_at,
-    finishedAt: r.finished_at,
-    durationMs: r.duration_ms,
-    outcome: r.outcome,
-    error: r.error,
-    summary,
-  };
-}
-
 interface Job {
   def: JobDefinition;
   schedule: CronSchedule;
-  task: ScheduledTask | null;
   running: Promise<JobRunRecord> | null;
   abort: AbortController | null;
 }
 
-export function migrateJobTables(db: Db): void {
-  migrate(db, 'jobs', MIGRATIONS);
-}
-
 export class JobRunner {
   private readonly jobs = new Map<string, Job>();
-  private readonly timers: TimerHandle[] = [];
+  private readonly history: JobHistory;
+  private readonly timers: JobTimers;
   private started = false;
   private stopping = false;
   private readonly runsTotal: Counter;
@@ -164,9 +91,10 @@ export class JobRunner {
   private readonly lookbackMs: number;
 
   constructor(private readonly o: JobRunnerOptions) {
-    this.lookbackMs = o.lookbackMs ?? 35 * 24 * 3600 * 1000;
-    migrateJobTables(o.db);
+    this.lookbackMs = o.lookbackMs ?? DEFAULT_LOOKBACK_MS;
+    this.history = new JobHistory(o.db, o.keepRuns ?? 200);
     this.log = o.logger.child({ module: 'jobs' });
+    this.timers = new JobTimers(o.clock, o.timezone, this.log);
     this.runsTotal = o.metrics.counter('smokehub_job_runs_total', 'Scheduled job runs by job and outcome');
     this.duration = o.metrics.histogram('smokehub_job_duration_seconds', 'Duration of scheduled job runs', [0.01, 0.1, 1, 10, 60, 300, 600, 1800, 3600]);
     this.lastSuccess = o.metrics.gauge('smokehub_job_last_success_timestamp_seconds', 'When each job last finished successfully (unix seconds)');
@@ -178,7 +106,7 @@ export class JobRunner {
   add(def: JobDefinition): void {
     if (this.jobs.has(def.name)) throw new ConfigError(`job "${def.name}" is defined twice`);
     const sched = new CronSchedule(`schedule of job "${def.name}"`, def.cron, this.o.timezone);
-    this.jobs.set(def.name, { def, schedule: sched, task: null, running: null, abort: null });
+    this.jobs.set(def.name, { def, schedule: sched, running: null, abort: null });
   }
 
   names(): string[] {
@@ -190,73 +118,39 @@ export class JobRunner {
     if (this.started) return;
     this.started = true;
     const now = this.o.clock.now();
-    const db = this.o.db;
-    // A run still marked running was cut short by a crash or kill: it did not complete.
-    const interrupted = db.prepare("UPDATE job_runs SET outcome = 'interrupted', error = 'the hub stopped during the run' WHERE outcome = 'running'").run();
-    if (interrupted.changes > 0) this.log.warn({ runs: interrupted.changes }, 'job runs interrupted by the last shutdown');
+    const interrupted = this.history.markInterrupted();
+    if (interrupted > 0) this.log.warn({ runs: interrupted }, 'job runs interrupted by the last shutdown');
 
-    const getSched = db.prepare('SELECT cron, first_scheduled_at FROM job_schedules WHERE job = ?');
-    const insertSched = db.prepare('INSERT INTO job_schedules (job, cron, timezone, first_scheduled_at) VALUES (?, ?, ?, ?)');
-    const updateSched = db.prepare('UPDATE job_schedules SET cron = ?, timezone = ? WHERE job = ?');
-    const lastCompleted = db.prepare("SELECT MAX(started_at) AS t FROM job_runs WHERE job = ? AND outcome IN ('ok', 'failed')");
-
-    const lastOk = db.prepare("SELECT MAX(finished_at) AS t FROM job_runs WHERE job = ? AND outcome = 'ok'");
     for (const job of this.jobs.values()) {
       const name = job.def.name;
       this.runningGauge.set(0, { job: name });
-      const ok = (lastOk.get(name) as { t: number | null }).t;
+      const ok = this.history.lastSuccess(name);
       if (ok !== null) this.lastSuccess.set(Math.floor(ok / 1000), { job: name });
-      const row = getSched.get(name) as { cron: string; first_scheduled_at: number } | undefined;
-      let firstSeen = now;
-      if (!row) insertSched.run(name, job.def.cron, this.o.timezone, now);
-      else {
-        firstSeen = row.first_scheduled_at;
-        updateSched.run(job.def.cron, this.o.timezone, name);
-      }
-      job.task = schedule(job.def.cron, (ctx) => this.onCron(job, ctx.date), {
-        name: `smokehub:${name}`,
-        timezone: this.o.timezone,
-        noOverlap: true,
-        unref: true,
-        // The event loop may be busy for a moment under load: still run rather than miss a week.
-        missedExecutionTolerance: 60_000,
-        logger: this.cronLogger(name),
-      });
-      job.task.on('execution:overlap', (ctx) => {
-        this.recordSkipped(job, 'scheduled', ctx.date?.getTime() ?? null);
+      const firstSeen = this.history.schedule(name, job.def.cron, this.o.timezone, now);
+      this.timers.cron(name, job.def.cron, {
+        fire: (at) => this.onCron(job, at),
+        overlap: (at) => void this.recordSkipped(job, 'scheduled', at),
       });
 
       if (job.def.catchUp === false) continue;
-      const prev = job.schedule.previous(now, this.lookbackMs);
-      const last = (lastCompleted.get(name) as { t: number | null }).t;
-      if (prev !== null && prev >= firstSeen && (last === null || last < prev)) {
+      const last = this.history.lastCompletedStart(name);
+      const prev = missedRun({ catchUp: job.def.catchUp, previous: job.schedule.previous(now, this.lookbackMs), firstSeen, lastCompletedStart: last });
+      if (prev !== null) {
         this.log.info(
           { job: name, missed: new Date(prev).toISOString(), lastRun: last === null ? null : new Date(last).toISOString(), inMs: this.o.catchUpDelayMs },
           'job missed while the hub was off; running it once',
         );
-        this.timers.push(
-          this.o.clock.setTimer(this.o.catchUpDelayMs, () => {
-            if (this.stopping) return;
-            void this.run(job, 'catch-up', prev);
-          }),
-        );
+        this.timers.after(this.o.catchUpDelayMs, () => {
+          if (this.stopping) return;
+          void this.run(job, 'catch-up', prev);
+        });
       }
     }
   }
 
-  private cronLogger(job: string) {
-    const log = this.log.child({ job });
-    return {
-      info: (m: string) => log.info(m),
-      warn: (m: string) => log.warn(m),
-      error: (m: string | Error, err?: Error) => log.error({ err: err ?? (m instanceof Error ? m : undefined) }, m instanceof Error ? m.message : m),
-      debug: (m: string | Error) => log.debug(m instanceof Error ? m.message : m),
-    };
-  }
-
-  private async onCron(job: Job, date: Date): Promise<void> {
+  private async onCron(job: Job, at: number): Promise<void> {
     if (this.stopping) return;
-    await this.run(job, 'scheduled', date.getTime());
+    await this.run(job, 'scheduled', at);
   }
 
   /** Runs a job now (e.g. from a test or an operator); resolves with the run record. */
@@ -273,16 +167,11 @@ export class JobRunner {
 
   private recordSkipped(job: Job, reason: RunReason, scheduledFor: number | null): JobRunRecord {
     const now = this.o.clock.now();
-    const err = 'previous run still running';
-    const info = this.o.db
-      .prepare(
-        "INSERT INTO job_runs (job, reason, scheduled_for, started_at, finished_at, duration_ms, outcome, error) VALUES (?, ?, ?, ?, ?, 0, 'skipped', ?)",
-      )
-      .run(job.def.name, reason, scheduledFor, now, now, err);
+    const id = this.history.skipped(job.def.name, reason, scheduledFor, now, SKIPPED_ERROR);
     this.runsTotal.inc({ job: job.def.name, outcome: 'skipped' });
     this.log.warn({ job: job.def.name, reason }, 'job run skipped: the previous run is still going');
     return {
-      id: Number(info.lastInsertRowid),
+      id,
       job: job.def.name,
       reason,
       scheduledFor,
@@ -290,13 +179,13 @@ export class JobRunner {
       finishedAt: now,
       durationMs: 0,
       outcome: 'skipped',
-      error: err,
+      error: SKIPPED_ERROR,
       summary: null,
     };
   }
 
   private run(job: Job, reason: RunReason, scheduledFor: number | null): Promise<JobRunRecord> {
-    if (job.running) return Promise.resolve(this.recordSkipped(job, reason, scheduledFor));
+    if (!mayStart(job.running !== null)) return Promise.resolve(this.recordSkipped(job, reason, scheduledFor));
     const p = this.execute(job, reason, scheduledFor).finally(() => {
       job.running = null;
       job.abort = null;
@@ -307,13 +196,9 @@ export class JobRunner {
 
   private async execute(job: Job, reason: RunReason, scheduledFor: number | null): Promise<JobRunRecord> {
     const name = job.def.name;
-    const db = this.o.db;
     const startedAt = this.o.clock.now();
     const t0 = performance.now();
-    const info = db
-      .prepare("INSERT INTO job_runs (job, reason, scheduled_for, started_at, outcome) VALUES (?, ?, ?, ?, 'running')")
-      .run(name, reason, scheduledFor, startedAt);
-    const runId = Number(info.lastInsertRowid);
+    const runId = this.history.begin(name, reason, scheduledFor, startedAt);
     const abort = new AbortController();
     job.abort = abort;
     this.runningGauge.set(1, { job: name });
@@ -326,26 +211,12 @@ export class JobRunner {
     try {
       summary = await job.def.run({ signal: abort.signal, reason, scheduledFor, runId });
     } catch (err) {
-      outcome = err instanceof AbortedError || abort.signal.aborted ? 'aborted' : 'failed';
-      error = err instanceof Error ? err.message : String(err);
+      ({ outcome, error } = failedOutcome(err, abort.signal.aborted));
     }
     const finishedAt = this.o.clock.now();
     const durationMs = Math.round(performance.now() - t0);
-    let summaryJson: string | null = null;
-    try {
-      summaryJson = summary === undefined || summary === null ? null : JSON.stringify(summary);
-    } catch {
-      summaryJson = null;
-    }
-    db.prepare('UPDATE job_runs SET finished_at = ?, duration_ms = ?, outcome = ?, error = ?, summary_json = ? WHERE id = ?').run(
-      finishedAt,
-      durationMs,
-      outcome,
-      error,
-      summaryJson,
-      runId,
-    );
-    this.prune(name);
+    this.history.finish(runId, finishedAt, durationMs, outcome, error, summaryJson(summary));
+    this.history.prune(name);
     this.runningGauge.set(0, { job: name });
     this.runsTotal.inc({ job: name, outcome });
     this.duration.observe(durationMs / 1000, { job: name });
@@ -360,21 +231,12 @@ export class JobRunner {
     return { id: runId, job: name, reason, scheduledFor, startedAt, finishedAt, durationMs, outcome, error, summary };
   }
 
-  private prune(job: string): void {
-    const keep = this.o.keepRuns ?? 200;
-    this.o.db
-      .prepare('DELETE FROM job_runs WHERE job = ? AND id <= (SELECT id FROM job_runs WHERE job = ? ORDER BY id DESC LIMIT 1 OFFSET ?)')
-      .run(job, job, keep);
-  }
-
   runs(job: string, limit = 20): JobRunRecord[] {
-    const rows = this.o.db.prepare('SELECT * FROM job_runs WHERE job = ? ORDER BY id DESC LIMIT ?').all(job, limit) as RunRow[];
-    return rows.map(toRecord);
+    return this.history.runs(job, limit);
   }
 
   list(recent = 10): JobInfo[] {
     const now = this.o.clock.now();
-    const lastOk = this.o.db.prepare("SELECT MAX(finished_at) AS t FROM job_runs WHERE job = ? AND outcome = 'ok'");
     return [...this.jobs.values()].map((j) => {
       const runs = this.runs(j.def.name, recent);
       return {
@@ -385,23 +247,19 @@ export class JobRunner {
         nextRunAt: j.schedule.next(now),
         previousScheduledAt: j.schedule.previous(now, this.lookbackMs),
         lastRun: runs[0] ?? null,
-        lastSuccessAt: (lastOk.get(j.def.name) as { t: number | null }).t,
+        lastSuccessAt: this.history.lastSuccess(j.def.name),
         recentRuns: runs,
       };
     });
   }
 
-  /** Stops scheduling, aborts running jobs and waits for them (bounded). */
+  /** Stops scheduling, aborts running jobs and waits for them (bounded, in real time). */
   async stop(): Promise<void> {
     this.stopping = true;
-    for (const t of this.timers) t.cancel();
-    this.timers.length = 0;
+    this.timers.cancelTimers();
     const running: Promise<unknown>[] = [];
     for (const job of this.jobs.values()) {
-      if (job.task) {
-        await job.task.destroy();
-        job.task = null;
-      }
+      await this.timers.unschedule(job.def.name);
       if (job.running) {
         job.abort?.abort();
         running.push(job.running.catch(() => undefined));

@@ -4,13 +4,18 @@
  * On start, idempotently: database, retention policies `smokehub_raw` (default, raw points) and
  * `smokehub_rollup`, and continuous queries that keep 5-minute mean/min/max in the rollup policy.
  * Every write uses precision 'ms' (a bare number would be read as nanoseconds).
+ *
+ * The `--influx` URL is parsed in influx-target.ts; /ping, /write and what a failure means
+ * (config error, worth retrying) are in influx-http.ts; this file sets up and queries.
  */
-import { Agent as HttpAgent, request as httpRequest } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { InfluxDB, escape as influxEscape } from 'influx';
-import { ConfigError, ERROR_CODES, SmokehubError, ValidationError } from '../protocol/errors.ts';
+import { ERROR_CODES, SmokehubError, ValidationError } from '../protocol/errors.ts';
 import { TELEMETRY_FIELD_NAMES, type TelemetryField } from '../protocol/schema.ts';
 import { linePoint, type StoredPoint } from './point.ts';
+import { pingInflux, postInflux, setupError, writeError } from './influx-http.ts';
+import type { InfluxTarget } from './influx-target.ts';
 import {
   StoreWriteError,
   type DeviceLatest,
@@ -27,57 +32,8 @@ export const ROLLUP_MEASUREMENTS = { telemetry: 'telemetry_5m', events: 'events_
 const ROLLUP_EVERY_MS = 5 * 60_000;
 const DAY_MS = 86_400_000;
 
-export interface InfluxTarget {
-  protocol: 'http' | 'https';
-  host: string;
-  port: number;
-  /** Path prefix when InfluxDB sits behind a reverse proxy ('' normally). */
-  path: string;
-  database: string;
-  username: string | null;
-  password: string | null;
-  /** The URL without its password, for logs and errors. */
-  display: string;
-}
-
-/** Parses `http://[user:pass@]HOST:PORT/DB`; user/password in the URL win over the separate settings. */
-export function parseInfluxUrl(url: string, user: string | null = null, password: string | null = null): InfluxTarget {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new ConfigError(`influx URL "${url}" is not a URL; expected http://[user:pass@]HOST:PORT/DB`);
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-    throw new ConfigError(`influx URL must start with http:// or https://, got "${u.protocol}"`);
-  }
-  const segments = u.pathname
-    .split('/')
-    .filter(Boolean)
-    .map((s) => decodeURIComponent(s));
-  const database = segments.pop();
-  if (!database) throw new ConfigError(`influx URL "${redact(u)}" names no database; expected http://HOST:PORT/DB (e.g. http://127.0.0.1:8086/smokehub)`);
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(database)) throw new ConfigError(`influx database name "${database}" must be letters, digits, _ . - (at most 64)`);
-  const protocol = u.protocol === 'https:' ? 'https' : 'http';
-  const username = u.username ? decodeURIComponent(u.username) : user;
-  const pass = u.password ? decodeURIComponent(u.password) : password;
-  return {
-    protocol,
-    host: u.hostname.replace(/^\[|\]$/g, ''),
-    port: u.port ? Number(u.port) : protocol === 'https' ? 443 : 8086,
-    path: segments.length ? `/${segments.join('/')}` : '',
-    database,
-    username: username || null,
-    password: pass ?? null,
-    display: redact(u),
-  };
-}
-
-function redact(u: URL): string {
-  const c = new URL(u.href);
-  c.password = '';
-  return c.href.replace(/\/$/, '');
-}
+// Kept here too: this was the module of the target (config, worker protocol, tests import it).
+export { parseInfluxUrl, type InfluxTarget } from './influx-target.ts';
 
 export interface InfluxStoreOptions {
   target: InfluxTarget;
@@ -117,6 +73,9 @@ export class InfluxTelemetryStore implements TelemetryStore {
     this.agent = t.protocol === 'https' ? new HttpsAgent({ keepAlive: true, maxSockets: 2 }) : new HttpAgent({ keepAlive: true, maxSockets: 2 });
   }
 
+  private get timeoutMs(): number {
+    return this.opts.requestTimeoutMs ?? 10_000;
+  }
   get database(): string {
     return this.opts.target.database;
   }
@@ -131,19 +90,19 @@ export class InfluxTelemetryStore implements TelemetryStore {
    */
   async start(): Promise<void> {
     const t = this.opts.target;
-    await this.ping();
+    await pingInflux(t, this.timeoutMs);
     const db = t.database;
     let names: string[];
     try {
       names = await this.influx.getDatabaseNames();
     } catch (err) {
-      throw this.setupError(err, 'list databases');
+      throw setupError(t, err, 'list databases');
     }
     if (!names.includes(db)) {
       try {
         await this.influx.createDatabase(db);
       } catch (err) {
-        throw this.setupError(err, `create database "${db}" (create it, or give the user admin rights)`);
+        throw setupError(t, err, `create database "${db}" (create it, or give the user admin rights)`);
       }
     }
     try {
@@ -171,59 +130,9 @@ export class InfluxTelemetryStore implements TelemetryStore {
         if (!haveCq.has(name)) await this.influx.createContinuousQuery(name, query, db);
       }
     } catch (err) {
-      throw this.setupError(err, 'set up retention policies and continuous queries');
+      throw setupError(t, err, 'set up retention policies and continuous queries');
     }
     this.ready = true;
-  }
-
-  /** GET /ping: tells "nothing there" (unavailable) from "something that is not InfluxDB 1.x" (config). */
-  private ping(): Promise<void> {
-    const t = this.opts.target;
-    return new Promise((resolve, reject) => {
-      const req = (t.protocol === 'https' ? httpsRequest : httpRequest)(
-        { host: t.host, port: t.port, path: `${t.path}/ping`, method: 'GET', timeout: this.opts.requestTimeoutMs ?? 10_000 },
-        (res) => {
-          res.resume();
-          const version = res.headers['x-influxdb-version'];
-          if (res.statusCode === 204 && typeof version === 'string') {
-            if (/^v?2\./.test(version)) {
-              reject(new ConfigError(`${t.display} is InfluxDB ${version}; smokehub needs the InfluxDB 1.x HTTP API`));
-            } else resolve();
-            return;
-          }
-          if ((res.statusCode ?? 0) >= 500) {
-            reject(new SmokehubError(ERROR_CODES.UNAVAILABLE, `InfluxDB at ${t.display} answered /ping with HTTP ${res.statusCode}`));
-            return;
-          }
-          reject(
-            new ConfigError(
-              `${t.display} is not an InfluxDB 1.x server (/ping answered HTTP ${res.statusCode}${version ? '' : ' without X-Influxdb-Version'}); check --influx`,
-            ),
-          );
-        },
-      );
-      req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
-      req.on('error', (err: NodeJS.ErrnoException) => {
-        const why = err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN' ? `host "${t.host}" not found` : (err.code ?? err.message);
-        reject(new SmokehubError(ERROR_CODES.UNAVAILABLE, `InfluxDB at ${t.display} is unreachable (${why})`));
-      });
-      req.end();
-    });
-  }
-
-  private setupError(err: unknown, what: string): SmokehubError {
-    const t = this.opts.target;
-    const status = statusOf(err);
-    if (status === 401 || status === 403) {
-      const who = t.username === null ? 'no user name was given' : `user "${t.username}"`;
-      return new ConfigError(
-        `InfluxDB at ${t.display} refused to ${what}: ${status === 401 ? 'authentication failed' : 'not authorized'} (${who}); check the user and password in --influx or SMOKEHUB_INFLUX_USER/SMOKEHUB_INFLUX_PASSWORD`,
-      );
-    }
-    if (status !== null && status >= 400 && status < 500) {
-      return new ConfigError(`InfluxDB at ${t.display} refused to ${what}: ${(err as Error).message}`);
-    }
-    return new SmokehubError(ERROR_CODES.UNAVAILABLE, `InfluxDB at ${t.display} could not ${what}: ${(err as Error).message}`);
   }
 
   async write(points: StoredPoint[]): Promise<void> {
@@ -246,62 +155,19 @@ export class InfluxTelemetryStore implements TelemetryStore {
       }
     }
     try {
-      await this.post(`/write?db=${encodeURIComponent(this.opts.target.database)}&rp=${RAW_RP}&precision=ms`, lines.join('\n'));
-    } catch (err) {
-      throw this.writeError(err);
-    }
-  }
-
-  /** POST to InfluxDB; rejects with `{ res: { statusCode } }` on a non-2xx answer (like node-influx). */
-  private post(path: string, body: string): Promise<void> {
-    const t = this.opts.target;
-    const headers: Record<string, string | number> = { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) };
-    if (t.username !== null) headers.authorization = `Basic ${Buffer.from(`${t.username}:${t.password ?? ''}`).toString('base64')}`;
-    return new Promise((resolve, reject) => {
-      const req = (t.protocol === 'https' ? httpsRequest : httpRequest)(
-        { host: t.host, port: t.port, path: `${t.path}${path}`, method: 'POST', headers, agent: this.agent, timeout: this.opts.requestTimeoutMs ?? 10_000 },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const status = res.statusCode ?? 0;
-            if (status >= 200 && status < 300) return resolve();
-            const text = Buffer.concat(chunks).toString('utf8').slice(0, 500);
-            let message = text;
-            try {
-              message = (JSON.parse(text) as { error?: string }).error ?? text;
-            } catch {
-              // not JSON: keep the text
-            }
-            reject(Object.assign(new Error(`${status}: ${message}`), { res: { statusCode: status } }));
-          });
-          res.on('error', reject);
-        },
+      await postInflux(
+        this.opts.target,
+        this.agent,
+        `/write?db=${encodeURIComponent(this.opts.target.database)}&rp=${RAW_RP}&precision=ms`,
+        lines.join('\n'),
+        this.timeoutMs,
       );
-      req.on('timeout', () => req.destroy(Object.assign(new Error('Request timed out'), { code: 'ETIMEDOUT' })));
-      req.on('error', reject);
-      req.end(body);
-    });
-  }
-
-  private writeError(err: unknown): StoreWriteError {
-    const e = err as Error & { code?: string };
-    const status = statusOf(err);
-    if (status === 400) return new StoreWriteError(`InfluxDB rejected points: ${e.message}`, false, 'rejected');
-    if (status === 401 || status === 403) return new StoreWriteError(`InfluxDB refused the write: ${e.message}`, true, 'auth');
-    if (status === 404) {
+    } catch (err) {
+      const e = writeError(err);
       // Database or retention policy gone (dropped by hand): set them up again before the retry.
-      this.ready = false;
-      return new StoreWriteError(`InfluxDB: ${e.message}`, true, 'database');
+      if (e.reason === 'database') this.ready = false;
+      throw e;
     }
-    if (status !== null) return new StoreWriteError(`InfluxDB write failed: ${e.message}`, true, 'server');
-    if (/timed out/i.test(e.message) || e.code === 'ETIMEDOUT' || e.code === 'ESOCKETTIMEDOUT') {
-      return new StoreWriteError(`InfluxDB write timed out`, true, 'timeout');
-    }
-    if (e.constructor?.name === 'ServiceNotAvailableError') {
-      return new StoreWriteError(`InfluxDB unavailable: ${e.message}`, true, 'server');
-    }
-    return new StoreWriteError(`InfluxDB unreachable: ${e.code ?? e.message}`, true, 'unreachable');
   }
 
   private async queryRaw(statements: string[]): Promise<RawResult[]> {
@@ -419,11 +285,6 @@ function columnIndex(columns: string[]): Record<string, number> {
   const m: Record<string, number> = {};
   columns.forEach((c, i) => (m[c] = i));
   return m;
-}
-
-function statusOf(err: unknown): number | null {
-  const res = (err as { res?: { statusCode?: number } } | null)?.res;
-  return typeof res?.statusCode === 'number' ? res.statusCode : null;
 }
 
 /** "720h0m0s" → 720. */

@@ -10,9 +10,8 @@
  * `expandBatch` (worker side) turns a batch back into the exact points `telemetryPoint` would have
  * built: same tags, the same fields in TELEMETRY_FIELD_NAMES order, the same ms timestamp.
  */
-import type { DeviceRef } from '../app/context.ts';
 import { TELEMETRY_FIELD_NAMES, type TelemetryReading } from '../protocol/schema.ts';
-import { PRIORITY, type Priority, type StoredPoint, type TelemetryTags } from './point.ts';
+import { PRIORITY, type PointSource, type Priority, type StoredPoint, type TelemetryTags } from './point.ts';
 
 const FIELDS = TELEMETRY_FIELD_NAMES.length;
 
@@ -107,7 +106,7 @@ export class PointBatchBuilder {
    * `receivedAt` (the extension passes ReadingStamper's stamp). Returns false when no field is
    * left to store (nothing added), like `telemetryPoint`.
    */
-  addReading(ref: DeviceRef, reading: TelemetryReading, receivedAt: number): boolean {
+  addReading(ref: PointSource, reading: TelemetryReading, receivedAt: number): boolean {
     if (this.n >= this.capacity) throw new RangeError('point batch is full');
     if (readFields(reading.values, this.values, this.n * FIELDS) === 0) return false;
     let idx = this.deviceIndex.get(ref.device);

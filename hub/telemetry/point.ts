@@ -8,7 +8,6 @@
  *   events     tags team, household, device, kind, type     fields id (string), level (float)        — device events
  *              tags team, household, device, kind, type, state  fields alarm (string), responders (float) — alarm transitions
  */
-import type { DeviceRef } from '../app/context.ts';
 import { isAlarmKind, TELEMETRY_FIELD_NAMES, type AlarmView, type DeviceEvent, type TelemetryField, type TelemetryReading } from '../protocol/schema.ts';
 
 export type Measurement = 'telemetry' | 'events';
@@ -31,6 +30,9 @@ export interface TelemetryTags {
   state?: string;
 }
 
+/** The device a point is from: the fields of the hub's DeviceRef that telemetry keeps (no import from hub/app). */
+export type PointSource = Pick<TelemetryTags, 'team' | 'household' | 'device' | 'kind'>;
+
 export interface StoredPoint {
   measurement: Measurement;
   tags: TelemetryTags;
@@ -44,7 +46,7 @@ export interface StoredPoint {
  * The telemetry point of a validated reading: device time when it sent one (already checked sane),
  * else `receivedAt` — in the hub, the stamp ReadingStamper gave it (reading-stamps.ts).
  */
-export function telemetryPoint(ref: DeviceRef, reading: TelemetryReading, receivedAt: number): StoredPoint | null {
+export function telemetryPoint(ref: PointSource, reading: TelemetryReading, receivedAt: number): StoredPoint | null {
   const fields: Record<string, number> = {};
   let n = 0;
   for (const name of TELEMETRY_FIELD_NAMES) {
@@ -68,7 +70,7 @@ export function telemetryPoint(ref: DeviceRef, reading: TelemetryReading, receiv
  * The events point of a device event. A duplicate (an event id the hub has already handled,
  * re-sent by the device) gives no point: the first copy is already stored.
  */
-export function deviceEventPoint(ref: DeviceRef, event: DeviceEvent, receivedAt: number, duplicate: boolean): StoredPoint | null {
+export function deviceEventPoint(ref: PointSource, event: DeviceEvent, receivedAt: number, duplicate: boolean): StoredPoint | null {
   if (duplicate) return null;
   const fields: Record<string, number | string> = { id: event.id };
   if (typeof event.level === 'number' && Number.isFinite(event.level)) fields.level = event.level;

@@ -10,15 +10,22 @@
  * thread (worker slow, restarting, disk failing) are bounded by `maxQueued`: the oldest telemetry
  * goes first, then other device events, alarm events last.
  *
+ * This class wires the two halves together: the mechanism (supervised-worker.ts: the thread, its
+ * restarts and backoff, message correlation, timers) and the policy (handover.ts: the queue bound,
+ * the message in flight, the outbox mark, the poison rule). Timing goes through `clock`.
+ *
  * Metrics the worker reports (writes, failures, drops, outbox depth) are mirrored into the hub's
  * registry by the extension through `TelemetryWorkerEvents`.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { randomBytes } from 'node:crypto';
+import type { Clock, TimerHandle } from '../core/clock.ts';
 import type { Logger } from '../observability/logger.ts';
 import { ConfigError } from '../protocol/errors.ts';
-import { batchCounts, batchSize, dropEvents, PointBatchBuilder, withoutReadings, type PointBatch } from './point-batch.ts';
+import { batchCounts, PointBatchBuilder } from './point-batch.ts';
 import type { Priority } from './point.ts';
+import { ChangeSignal, keepAliveClock, SupervisedWorker, type WorkerDeath } from './supervised-worker.ts';
+import { ClockOffsetSync, COMMIT_ERROR_LOG_EVERY_MS, commitRetryMs, Handover, PendingQueue, RateGate, type DropCounts, type InFlight } from './handover.ts';
 import type { FromWorker, ToWorker, WorkerConfig } from './worker-protocol.ts';
 
 export interface TelemetryWorkerEvents {
@@ -51,104 +58,99 @@ export interface TelemetryWorkerClientOptions {
   maxQueued?: number;
   restartMinMs?: number;
   restartMaxMs?: number;
+  /**
+   * Real time for batching, retries, restarts and deadlines (default: Date.now and timers that keep
+   * the process alive). Not the hub's clock, which tests may stop: the worker thread runs in real time.
+   */
+  clock?: Clock;
   /** Test hook: the worker module (default telemetry-worker.ts/.js beside this file). */
   workerUrl?: URL;
 }
-
-interface InFlight {
-  seq: number;
-  batches: PointBatch[];
-  points: number;
-  /**
-   * Failures (an uncaught error, out of memory) of a worker this message had been posted to, while it
-   * was unconfirmed. A worker ended from outside (terminate(), no error) is not counted: that is not
-   * the message's doing.
-   */
-  crashes: number;
-  /** The worker it was last posted to. */
-  postedTo: Worker | null;
-}
-
-/** Worker failures in a row with the same unconfirmed message before it is set aside (it may be what kills the worker). */
-const POISON_CRASHES = 3;
 
 function defaultWorkerUrl(): URL {
   const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
   return new URL(`./telemetry-worker.${ext}`, import.meta.url);
 }
 
-/**
- * Run from TypeScript sources (tests, benchmarks, `tsx`), the worker needs the same loader as the
- * main thread, and on Node 20 `--import tsx` is not applied to a worker's entry module: a tiny
- * bootstrap registers tsx first. The compiled hub (dist/, .js) starts the worker file directly.
- */
-function workerEntry(url: URL): { entry: string | URL; eval: boolean } {
-  if (!url.pathname.endsWith('.ts')) return { entry: url, eval: false };
-  const api = import.meta.resolve('tsx/esm/api');
-  return { entry: `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });`, eval: true };
+/** The worker's last report. */
+interface WorkerReport {
+  /** Outbox depth. */
+  depth: number;
+  nearlyFull: boolean;
+  maxPoints: number;
 }
 
 export class TelemetryWorkerClient {
-  private worker: Worker | null = null;
-  private ready = false;
-  private readonly run = randomBytes(6).toString('hex');
-  private seq = 0;
+  private readonly clock: Clock;
+  private readonly worker: SupervisedWorker<ToWorker, FromWorker>;
   private readonly builder: PointBatchBuilder;
-  private pending: PointBatch[] = [];
-  private pendingPoints = 0;
-  private inFlight: InFlight | null = null;
-  private sealTimer: NodeJS.Timeout | null = null;
-  private retryTimer: NodeJS.Timeout | null = null;
-  private restartTimer: NodeJS.Timeout | null = null;
-  private restarts = 0;
-  private stopping = false;
-  private stopped = false;
-  private lastClockOffset = 0;
-  private commitErrorLoggedAt = 0;
-  private waiters: Array<() => void> = [];
-  private flushedWaiter: ((m: Extract<FromWorker, { t: 'flushed' }>) => void) | null = null;
-  private stoppedWaiter: (() => void) | null = null;
-  /** Outbox depth as last reported by the worker. */
-  private workerDepth = 0;
-  private workerNearlyFull = false;
-  private maxPointsReported = 0;
+  private readonly pending: PendingQueue;
+  private readonly handover = new Handover(randomBytes(6).toString('hex'));
+  private readonly offset: ClockOffsetSync;
+  private readonly commitErrorLog = new RateGate(COMMIT_ERROR_LOG_EVERY_MS);
+  private readonly changes: ChangeSignal;
+  private readonly report: WorkerReport = { depth: 0, nearlyFull: false, maxPoints: 0 };
+  private readonly timers: { seal: TimerHandle | null; retry: TimerHandle | null } = { seal: null, retry: null };
   private readonly flushMs: number;
-  private readonly maxQueued: number;
   private readonly maxMessagePoints: number;
   /** Worker crashes since start (tests, metrics). */
   crashes = 0;
 
   constructor(private readonly opts: TelemetryWorkerClientOptions) {
+    this.clock = opts.clock ?? keepAliveClock;
     this.flushMs = opts.flushMs ?? 100;
-    this.maxQueued = opts.maxQueued ?? 200_000;
     this.maxMessagePoints = opts.maxMessagePoints ?? 10_000;
     this.builder = new PointBatchBuilder(opts.maxBatch ?? 2000);
+    this.pending = new PendingQueue(opts.maxQueued ?? 200_000);
+    this.offset = new ClockOffsetSync(opts.clockOffset);
+    this.changes = new ChangeSignal(this.clock);
+    this.worker = new SupervisedWorker<ToWorker, FromWorker>({
+      name: 'telemetry storage worker',
+      threadName: 'smokehub-telemetry',
+      url: opts.workerUrl ?? defaultWorkerUrl(),
+      workerData: (first): WorkerConfig => ({
+        ...opts.config,
+        niceness: opts.config.niceness ?? 5,
+        firstStart: first,
+        clockOffsetMs: this.offset.atStart(),
+      }),
+      logger: opts.logger,
+      clock: this.clock,
+      restartMinMs: opts.restartMinMs ?? 100,
+      restartMaxMs: opts.restartMaxMs ?? 5000,
+      hooks: {
+        startup: (m) => (m.t === 'ready' ? 'ready' : m.t === 'config-error' ? new ConfigError(m.message) : null),
+        ready: (m, restart) => this.onReady(m as Extract<FromWorker, { t: 'ready' }>, restart),
+        message: (m) => this.onMessage(m),
+        died: (d) => this.onDied(d),
+      },
+    });
   }
 
   /** Points accepted but not yet committed (main thread) plus the outbox (worker). */
   depth(): number {
-    return this.builder.size + this.pendingPoints + (this.inFlight?.points ?? 0) + this.workerDepth;
+    return this.unconfirmed() + this.report.depth;
   }
   /** Points accepted on the main thread that the worker has not confirmed yet. */
   unconfirmed(): number {
-    return this.builder.size + this.pendingPoints + (this.inFlight?.points ?? 0);
+    return this.builder.size + this.pending.points + this.handover.points;
   }
   get outboxDepth(): number {
-    return this.workerDepth;
+    return this.report.depth;
   }
   get nearlyFull(): boolean {
-    return this.workerNearlyFull;
+    return this.report.nearlyFull;
   }
   get maxPoints(): number {
-    return this.maxPointsReported;
+    return this.report.maxPoints;
   }
   /** A worker is running and has set up its store. */
   get isReady(): boolean {
-    return this.ready && this.worker !== null;
+    return this.worker.isReady;
   }
   /** The worker thread (tests: crash it). */
   get thread(): Worker | null {
-    return this.worker;
+    return this.worker.thread;
   }
 
   /**
@@ -156,162 +158,81 @@ export class TelemetryWorkerClient {
    * configuration (the hub must not start), or the worker's start-up error.
    */
   async start(): Promise<{ up: boolean; problem: string | null }> {
-    return this.spawn(true);
-  }
-
-  private spawn(first: boolean): Promise<{ up: boolean; problem: string | null }> {
-    const config: WorkerConfig = {
-      ...this.opts.config,
-      niceness: this.opts.config.niceness ?? 5,
-      firstStart: first,
-      clockOffsetMs: this.opts.clockOffset(),
-    };
-    this.lastClockOffset = config.clockOffsetMs;
-    const { entry, eval: isEval } = workerEntry(this.opts.workerUrl ?? defaultWorkerUrl());
-    const worker = new Worker(entry, { eval: isEval, workerData: config, name: 'smokehub-telemetry' });
-    this.worker = worker;
-    this.ready = false;
-    return new Promise((resolve, reject) => {
-      let settled = false;
-      let abandoned = false;
-      let lastError: Error | null = null;
-      worker.on('message', (m: FromWorker) => {
-        // A worker that was replaced (killed, restarted) may still deliver what it posted before it died:
-        // its confirmations are not the new worker's (the same batch is re-sent with the same seq).
-        if (this.worker !== worker) return;
-        if (m.t === 'ready' && !settled) {
-          settled = true;
-          this.onReady(m, !first);
-          resolve({ up: m.up, problem: m.problem });
-          return;
-        }
-        if (m.t === 'config-error' && !settled) {
-          settled = true;
-          abandoned = true;
-          this.worker = null;
-          this.stopped = true;
-          void worker.terminate();
-          reject(new ConfigError(m.message));
-          return;
-        }
-        this.onMessage(m);
-      });
-      worker.on('error', (err) => {
-        lastError = err;
-        this.opts.logger.error({ err: err.message, stack: err.stack }, 'telemetry storage worker failed');
-      });
-      worker.on('exit', (code) => {
-        if (this.worker === worker) {
-          this.worker = null;
-          this.ready = false;
-        }
-        this.stoppedWaiter?.();
-        if (abandoned) return;
-        if (!settled) {
-          settled = true;
-          if (first) {
-            reject(lastError ?? new Error(`telemetry storage worker exited (code ${code}) before it was ready`));
-            return;
-          }
-        }
-        if (this.stopping || this.stopped) return;
-        this.onCrash(worker, lastError ? lastError.message : `exit code ${code}`, lastError !== null);
-      });
-    });
+    const m = (await this.worker.start()) as Extract<FromWorker, { t: 'ready' }>;
+    return { up: m.up, problem: m.problem };
   }
 
   private onReady(m: Extract<FromWorker, { t: 'ready' }>, restart: boolean): void {
-    this.ready = true;
-    this.workerDepth = m.depth;
-    this.maxPointsReported = m.maxPoints;
-    if (this.inFlight && m.mark && m.mark.run === this.run && m.mark.seq >= this.inFlight.seq) {
-      // Committed before the crash, never confirmed: not sent again.
-      this.inFlight = null;
-    }
+    this.report.depth = m.depth;
+    this.report.maxPoints = m.maxPoints;
+    this.handover.settleByMark(m.mark);
     this.opts.events?.ready?.(m.up, m.problem, restart);
-    if (this.inFlight) this.post(this.inFlight);
+    const f = this.handover.inFlight;
+    if (f) this.post(f);
     else this.pump();
-    this.notify();
+    this.changes.notify();
   }
 
-  private onCrash(worker: Worker, why: string, failed: boolean): void {
+  private onDied(d: WorkerDeath): void {
     this.crashes++;
-    if (failed && this.inFlight && this.inFlight.postedTo === worker) this.inFlight.crashes++;
-    this.opts.events?.crashed?.(why);
-    if (this.inFlight && this.inFlight.crashes >= POISON_CRASHES) {
-      const f = this.inFlight;
-      this.inFlight = null;
+    const setAside = this.handover.workerDied(d.generation, d.failed);
+    this.opts.events?.crashed?.(d.why);
+    if (setAside) {
       this.opts.logger.error(
-        { points: f.points, crashes: f.crashes },
+        { points: setAside.points, crashes: setAside.crashes },
         'telemetry storage worker crashed repeatedly on the same batch: setting that batch aside',
       );
-      for (const b of f.batches) this.countDropped(batchCounts(b), 'memory');
+      for (const b of setAside.batches) this.countDropped(batchCounts(b), 'memory');
     }
-    const delay = Math.min(this.opts.restartMaxMs ?? 5000, (this.opts.restartMinMs ?? 100) * 2 ** Math.min(this.restarts, 10));
-    this.restarts++;
     this.opts.logger.error(
-      { why, restartInMs: delay, crashes: this.crashes, unconfirmed: this.unconfirmed() },
+      { why: d.why, restartInMs: d.restartInMs, crashes: this.crashes, unconfirmed: this.unconfirmed() },
       'telemetry storage worker died; starting a new one (confirmed points are safe in SQLite)',
     );
-    this.restartTimer = setTimeout(() => {
-      this.restartTimer = null;
-      if (this.stopping || this.stopped) return;
-      this.spawn(false).catch((err: Error) => this.opts.logger.error({ err: err.message }, 'telemetry storage worker restart failed'));
-    }, delay);
   }
 
   private onMessage(m: FromWorker): void {
     switch (m.t) {
       case 'committed': {
-        if (this.inFlight?.seq !== m.seq) return;
-        this.inFlight = null;
-        this.restarts = 0;
-        this.workerDepth = m.depth;
-        this.workerNearlyFull = m.nearlyFull;
+        if (!this.handover.confirm(m.seq)) return;
+        this.worker.resetBackoff();
+        this.report.depth = m.depth;
+        this.report.nearlyFull = m.nearlyFull;
         this.opts.events?.committed?.(m.size, m.seconds);
         this.pump();
-        this.notify();
+        this.changes.notify();
         return;
       }
       case 'commit-failed': {
-        const now = Date.now();
-        if (now - this.commitErrorLoggedAt > 10_000) {
-          this.commitErrorLoggedAt = now;
+        if (this.commitErrorLog.allow(this.clock.now())) {
           this.opts.logger.error({ err: m.message, unconfirmed: this.unconfirmed() }, 'could not commit telemetry points; keeping them in memory and retrying');
         }
         this.opts.events?.commitFailed?.(m.message);
         this.trim();
-        if (!this.retryTimer) {
-          this.retryTimer = setTimeout(
-            () => {
-              this.retryTimer = null;
-              if (this.inFlight && this.ready) this.post(this.inFlight);
-            },
-            Math.max(this.flushMs, 1000),
-          );
+        if (!this.timers.retry) {
+          this.timers.retry = this.clock.setTimer(commitRetryMs(this.flushMs), () => {
+            this.timers.retry = null;
+            const f = this.handover.inFlight;
+            if (f && this.worker.isReady) this.post(f);
+          });
         }
         return;
       }
       case 'written':
-        this.workerDepth = m.depth;
-        this.workerNearlyFull = m.nearlyFull;
+        this.report.depth = m.depth;
+        this.report.nearlyFull = m.nearlyFull;
         this.opts.events?.written?.(m.size, m.seconds);
-        this.notify();
+        this.changes.notify();
         return;
       case 'write-failed':
-        this.workerDepth = m.depth;
+        this.report.depth = m.depth;
         this.opts.events?.writeFailed?.(m.reason);
         return;
       case 'dropped':
-        this.workerDepth = m.depth;
+        this.report.depth = m.depth;
         this.opts.events?.dropped?.(m.count, m.priority, 'outbox');
         return;
       case 'flushed':
-        this.workerDepth = m.depth;
-        this.flushedWaiter?.(m);
-        return;
-      case 'stopped':
-        this.stoppedWaiter?.();
+        this.report.depth = m.depth;
         return;
       case 'log': {
         const fn = this.opts.logger[m.level].bind(this.opts.logger) as (o: object, msg: string) => void;
@@ -325,144 +246,83 @@ export class TelemetryWorkerClient {
 
   /** Adds a reading; false when it had no field to store. Quick: no I/O, no allocation per reading. */
   addReading(...args: Parameters<PointBatchBuilder['addReading']>): boolean {
-    if (this.stopped) return false;
+    if (this.worker.stopped) return false;
     const added = this.builder.addReading(...args);
     if (added) this.afterAdd();
     return added;
   }
 
   addEvent(point: Parameters<PointBatchBuilder['addEvent']>[0]): void {
-    if (this.stopped) return;
+    if (this.worker.stopped) return;
     this.builder.addEvent(point);
     this.afterAdd();
   }
 
   private afterAdd(): void {
     if (this.builder.full) this.seal();
-    else if (!this.sealTimer) {
-      this.sealTimer = setTimeout(() => {
-        this.sealTimer = null;
+    else if (!this.timers.seal) {
+      this.timers.seal = this.clock.setTimer(this.flushMs, () => {
+        this.timers.seal = null;
         this.seal();
-      }, this.flushMs);
+      });
     }
   }
 
   /** Closes the batch being filled and sends what the worker can take. */
   seal(): void {
-    if (this.sealTimer) {
-      clearTimeout(this.sealTimer);
-      this.sealTimer = null;
+    if (this.timers.seal) {
+      this.timers.seal.cancel();
+      this.timers.seal = null;
     }
     if (this.builder.size > 0) {
       const b = this.builder.take();
       this.opts.events?.sealed?.(b.count, b.events.length);
       this.pending.push(b);
-      this.pendingPoints += batchSize(b);
       this.trim();
     }
     this.pump();
   }
 
   private pump(): void {
-    if (!this.ready || this.inFlight || this.pending.length === 0 || !this.worker) return;
-    const batches: PointBatch[] = [];
-    let points = 0;
-    while (this.pending.length > 0 && (batches.length === 0 || points + batchSize(this.pending[0]!) <= this.maxMessagePoints)) {
-      const b = this.pending.shift()!;
-      batches.push(b);
-      points += batchSize(b);
-    }
-    this.pendingPoints -= points;
-    this.inFlight = { seq: ++this.seq, batches, points, crashes: 0, postedTo: null };
-    this.post(this.inFlight);
+    if (!this.worker.isReady || this.handover.inFlight) return;
+    const next = this.pending.take(this.maxMessagePoints);
+    if (next) this.post(this.handover.open(next.batches, next.points));
   }
 
   private post(f: InFlight): void {
-    if (!this.worker || !this.ready) return;
-    const offset = this.opts.clockOffset();
-    if (Math.abs(offset - this.lastClockOffset) > 1000) {
-      this.lastClockOffset = offset;
-      this.send({ t: 'clock', offsetMs: offset });
-    }
-    f.postedTo = this.worker;
-    this.send({ t: 'batch', mark: { run: this.run, seq: f.seq }, batches: f.batches });
+    if (!this.worker.isReady) return;
+    const offset = this.offset.changed();
+    if (offset !== null) this.worker.send({ t: 'clock', offsetMs: offset });
+    const mark = this.handover.posted(f, this.worker.generation);
+    this.worker.send({ t: 'batch', mark, batches: f.batches });
   }
 
-  private send(m: ToWorker): void {
-    this.worker?.postMessage(m);
-  }
-
-  /** Keeps what waits on the main thread within `maxQueued`: oldest telemetry first, alarm events last. */
+  /** Keeps what waits on the main thread within `maxQueued` (the drops are counted). */
   private trim(): void {
-    let excess = this.pendingPoints - this.maxQueued;
-    if (excess <= 0) return;
-    for (let i = 0; i < this.pending.length && excess > 0; i++) {
-      const b = this.pending[i]!;
-      if (b.count === 0) continue;
-      this.pending[i] = withoutReadings(b);
-      this.pendingPoints -= b.count;
-      excess -= b.count;
-      this.countDropped([b.count, 0, 0], 'memory');
-    }
-    for (const priority of [1, 2] as Priority[]) {
-      for (let i = 0; i < this.pending.length && excess > 0; i++) {
-        const n = dropEvents(this.pending[i]!, priority, excess);
-        this.pendingPoints -= n;
-        excess -= n;
-        if (n > 0) this.countDropped(priority === 1 ? [0, n, 0] : [0, 0, n], 'memory');
-      }
-    }
-    this.pending = this.pending.filter((b) => batchSize(b) > 0);
+    for (const c of this.pending.trim()) this.countDropped(c, 'memory');
   }
 
-  private countDropped(c: [number, number, number], where: 'outbox' | 'memory'): void {
+  private countDropped(c: DropCounts, where: 'outbox' | 'memory'): void {
     c.forEach((n, p) => {
       if (n > 0) this.opts.events?.dropped?.(n, p as Priority, where);
     });
   }
 
-  private notify(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
-  }
-
-  private waitChange(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(resolve, ms);
-      this.waiters.push(() => {
-        clearTimeout(t);
-        resolve();
-      });
-    });
-  }
-
   /** Seals and waits until the worker confirmed every point accepted so far (or the deadline). */
   async commitAll(deadlineMs: number): Promise<boolean> {
-    const end = Date.now() + deadlineMs;
+    const end = this.clock.now() + deadlineMs;
     this.seal();
-    while (this.unconfirmed() > 0 && Date.now() < end) {
-      await this.waitChange(Math.min(50, Math.max(1, end - Date.now())));
+    while (this.unconfirmed() > 0 && this.clock.now() < end) {
+      await this.changes.wait(Math.min(50, Math.max(1, end - this.clock.now())));
       this.pump();
     }
     return this.unconfirmed() === 0;
   }
 
   /** Waits until the outbox reports empty (InfluxDB mode) or the deadline. */
-  private flushOutbox(deadlineMs: number): Promise<boolean> {
-    if (!this.worker || !this.ready) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        this.flushedWaiter = null;
-        resolve(false);
-      }, deadlineMs + 1000);
-      this.flushedWaiter = (m) => {
-        clearTimeout(t);
-        this.flushedWaiter = null;
-        resolve(m.empty);
-      };
-      this.send({ t: 'flush', deadlineMs });
-    });
+  private async flushOutbox(deadlineMs: number): Promise<boolean> {
+    const r = await this.worker.request({ t: 'flush', deadlineMs }, (m): m is Extract<FromWorker, { t: 'flushed' }> => m.t === 'flushed', deadlineMs + 1000);
+    return r?.empty ?? false;
   }
 
   /**
@@ -471,28 +331,16 @@ export class TelemetryWorkerClient {
    * written after the next start. Resolves { unconfirmed, outboxEmpty }.
    */
   async stop(deadlineMs: number, graceMs = 500): Promise<{ unconfirmed: number; outboxEmpty: boolean }> {
-    if (this.stopped) return { unconfirmed: 0, outboxEmpty: this.workerDepth === 0 };
-    const end = Date.now() + deadlineMs;
+    if (this.worker.stopped) return { unconfirmed: 0, outboxEmpty: this.report.depth === 0 };
+    const end = this.clock.now() + deadlineMs;
     await this.commitAll(deadlineMs);
-    this.stopping = true;
-    if (this.restartTimer) clearTimeout(this.restartTimer);
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    if (this.sealTimer) clearTimeout(this.sealTimer);
-    this.restartTimer = this.retryTimer = this.sealTimer = null;
-    const outboxEmpty = this.workerDepth === 0 ? true : await this.flushOutbox(Math.max(0, end - Date.now()));
+    this.worker.beginStop();
+    this.timers.retry?.cancel();
+    this.timers.seal?.cancel();
+    this.timers.retry = this.timers.seal = null;
+    const outboxEmpty = this.report.depth === 0 ? true : await this.flushOutbox(Math.max(0, end - this.clock.now()));
     const unconfirmed = this.unconfirmed();
-    const worker = this.worker;
-    if (worker) {
-      const done = new Promise<void>((resolve) => (this.stoppedWaiter = resolve));
-      this.send({ t: 'stop', graceMs });
-      const timer = setTimeout(() => void worker.terminate(), graceMs + 1500);
-      await done;
-      clearTimeout(timer);
-      await worker.terminate();
-    }
-    this.stopped = true;
-    this.worker = null;
-    this.ready = false;
+    await this.worker.shutdown({ t: 'stop', graceMs }, (m) => m.t === 'stopped', graceMs);
     return { unconfirmed, outboxEmpty };
   }
 }

@@ -6,7 +6,7 @@
  * `stop`. worker → main: `ready` once its store is set up, metric events that the main thread
  * mirrors into its registry, `log` records for the hub's logger.
  */
-import type { InfluxTarget } from './influx-store.ts';
+import type { InfluxTarget } from './influx-target.ts';
 import type { PointBatch } from './point-batch.ts';
 import type { Priority } from './point.ts';
 import type { IngestMark } from './sqlite-store.ts';
