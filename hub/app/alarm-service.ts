@@ -33,8 +33,10 @@ class BoundedSet {
 
 export interface AlarmServiceDeps {
   engine: AlarmEngine;
-  journal: AlarmJournal;
-  writer: JournalWriter;
+  journal: Pick<AlarmJournal, 'openRecords' | 'markEventSeen' | 'isEventSeen' | 'get' | 'note' | 'write'>;
+  /** Runs the journal's writes (nothing acknowledged is lost: journal-writer.ts). */
+  writer: Pick<JournalWriter, 'attempt' | 'commit' | 'whenDurable' | 'stop'>;
+  /** The alarm service's publisher port (the broker, bound late in hub.ts: late-publisher.ts). */
   mqtt: MqttPublisher;
   clock: Clock;
   bus: HubBus;

@@ -9,28 +9,18 @@ import type { HubConfig } from '../config/config.ts';
 import type { Db } from '../store/database.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Router } from '../http/router.ts';
-import type { Actor, AlarmView, DeviceEvent, DeviceKind, ResponseKind, TelemetryReading, Notice, Via } from '../protocol/schema.ts';
+import type { Actor, AlarmView, ResponseKind, Notice, Via } from '../protocol/schema.ts';
+import type { DeviceEvents, DeviceRef, PublishOptions } from '../broker/ports.ts';
 import type { RegistryStore } from '../store/registry-types.ts';
 
-/** Identifies the device a message came from, resolved from the registry. */
-export interface DeviceRef {
-  team: string;
-  household: string;
-  device: string;
-  kind: DeviceKind;
-}
+/** The device a message came from (defined by the broker, which resolves it: broker/ports.ts). */
+export type { DeviceRef, PublishOptions };
 
-/** Events the hub emits on its bus. Listeners must be quick (enqueue, don't work); a throw is caught and counted. */
-export interface HubEvents {
-  'device-connected': [ref: DeviceRef, at: number];
-  'device-disconnected': [ref: DeviceRef, at: number];
-  /** Any valid or invalid message from a device: it is alive. */
-  'device-heard': [ref: DeviceRef, at: number];
-  'device-status': [ref: DeviceRef, status: 'online' | 'offline', at: number];
-  /** A validated device event (after the alarm engine has handled it). `duplicate`: seen before. */
-  'device-event': [ref: DeviceRef, event: DeviceEvent, receivedAt: number, duplicate: boolean];
-  /** Validated telemetry fields (invalid fields already removed and reported). */
-  telemetry: [ref: DeviceRef, reading: TelemetryReading, receivedAt: number];
+/**
+ * Events the hub emits on its bus: the broker's device events (broker/ports.ts) and the alarm
+ * service's. Listeners must be quick (enqueue, don't work); a throw is caught and counted.
+ */
+export interface HubEvents extends DeviceEvents {
   /** An alarm changed state or responders; `transition` names what happened. */
   'alarm-changed': [view: AlarmView, transition: string];
   notice: [notice: Notice];
@@ -45,10 +35,6 @@ export interface HubBus {
   emit<K extends keyof HubEvents>(event: K, ...args: HubEvents[K]): void;
 }
 
-export interface PublishOptions {
-  qos?: 0 | 1;
-  retain?: boolean;
-}
 /** Publishing from the hub itself (bypasses client ACLs). */
 export interface MqttPublisher {
   /** `done` hears whether the broker took it (a retained message fails when its store cannot be written). */

@@ -3,6 +3,8 @@
  * `{"status":"degraded","reasons":[…]}` while any reason is set. Parts report; listeners (the
  * station notice) hear each change once.
  */
+import type { Notice } from '../protocol/schema.ts';
+
 export type HealthReason = 'journal';
 
 export interface HealthProblem {
@@ -42,4 +44,18 @@ export class HubHealth {
   onChange(listener: (reason: HealthReason, problem: HealthProblem | null) => void): void {
     this.listeners.push(listener);
   }
+}
+
+/** The station's notice of a change (published from memory: the disk may be full). */
+export function healthNotice(reason: HealthReason, problem: HealthProblem | null, at: number): Notice {
+  return {
+    notice: problem ? `hub-${reason}-failing` : `hub-${reason}-recovered`,
+    severity: problem ? 'trouble' : 'info',
+    household: null,
+    device: null,
+    text: problem
+      ? `The hub cannot write its alarm journal (${problem.message}): alarms are still sent, acknowledgements wait until it is written.`
+      : 'The hub writes its alarm journal again.',
+    at,
+  };
 }

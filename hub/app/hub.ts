@@ -21,7 +21,6 @@ import { WalCheckpointer } from '../store/wal-checkpointer.ts';
 import { SqliteRegistryStore } from '../store/registry-store.ts';
 import { AlarmJournal } from '../store/alarm-journal.ts';
 import { MqttBroker } from '../broker/mqtt-broker.ts';
-import { MessageRouter } from '../broker/message-router.ts';
 import { Router } from '../http/router.ts';
 import { createHttpServers } from '../http/http-server.ts';
 import { registerRegistryRoutes } from '../http/registry-routes.ts';
@@ -30,10 +29,10 @@ import { registerStationRoutes } from '../http/station-routes.ts';
 import { AlarmService } from './alarm-service.ts';
 import { EventBus } from './event-bus.ts';
 import { JournalWriter } from './journal-writer.ts';
-import { HubHealth } from './hub-health.ts';
+import { HubHealth, healthNotice } from './hub-health.ts';
+import { LateBoundPublisher } from './late-publisher.ts';
 import { DiskReserve, DEFAULT_RESERVE_BYTES } from '../store/disk-reserve.ts';
 import { topics } from '../protocol/topics.ts';
-import type { Notice } from '../protocol/schema.ts';
 import { acceptQueueCap, acceptQueueWarning, openFilesLimit, openFilesWarning } from './resource-limits.ts';
 import { defaultExtensions } from './extensions.ts';
 import { ConnectionBudget } from './connection-budget.ts';
@@ -230,55 +229,39 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
       refusalFloorMs: opts.loginRefusalFloorMs,
       guard: opts.loginGuard,
     });
+    const alarmLog = logger.child({ module: 'alarms' });
+    const writer = new JournalWriter({ journal, durability: durability ?? undefined, reserve, health, clock, logger: alarmLog, metrics });
+    // The alarm service publishes through the broker, which is built with it as its inbound port: the
+    // broker is bound to this publisher as soon as it exists (before anything can be published).
+    const publisher = new LateBoundPublisher();
+    alarms = new AlarmService({
+      ...{ engine, journal, writer, mqtt: publisher, clock, bus, logger: alarmLog, metrics },
+      devicesOf: (household) => registry.listDevices({ household }),
+      allHouseholds: () => registry.listHouseholds().map((h) => h.id),
+    });
     broker = new MqttBroker({
       registry,
+      alarms,
       logins,
       verifySessionToken: (username, token) => {
         const s = registry.resolveSession(token);
         return s && s.user.username === username ? s.user : null;
       },
-      bus,
-      clock,
-      logger,
-      metrics,
+      ...{ bus, clock, logger, metrics },
       ingressSliceMs: opts.ingressSliceMs,
       listenBacklog: opts.listenBacklog,
       slowClientTimeoutS: config.slowClientTimeoutS,
       sessionsDir: join(config.dataDir, 'mqtt-sessions'),
       admitConnection: (socket) => connections.admit('mqtt', socket),
     });
+    publisher.bind(broker);
     await broker.init();
-    const alarmLog = logger.child({ module: 'alarms' });
-    const writer = new JournalWriter({ journal, durability: durability ?? undefined, reserve, health, clock, logger: alarmLog, metrics });
-    alarms = new AlarmService({
-      engine,
-      journal,
-      writer,
-      mqtt: broker,
-      clock,
-      bus,
-      logger: alarmLog,
-      metrics,
-      devicesOf: (household) => registry.listDevices({ household }),
-      allHouseholds: () => registry.listHouseholds().map((h) => h.id),
-    });
     // The station hears at once when the journal cannot be written (published from memory: the disk may be full).
     health.onChange((reason, problem) => {
-      const n: Notice = {
-        notice: problem ? `hub-${reason}-failing` : `hub-${reason}-recovered`,
-        severity: problem ? 'trouble' : 'info',
-        household: null,
-        device: null,
-        text: problem
-          ? `The hub cannot write its alarm journal (${problem.message}): alarms are still sent, acknowledgements wait until it is written.`
-          : 'The hub writes its alarm journal again.',
-        at: clock.now(),
-      };
+      const n = healthNotice(reason, problem, clock.now());
       broker?.publish(topics.station('notice'), JSON.stringify(n), { qos: 1 });
       bus.emit('notice', n);
     });
-    const router = new MessageRouter({ registry, alarms, bus, mqtt: broker, clock, logger, metrics });
-    broker.attach(router, alarms);
 
     const httpRouter = new Router();
     const alarmDetails = new Map<string, AlarmDetailProvider>();

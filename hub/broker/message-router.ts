@@ -9,8 +9,7 @@
  */
 import type { Principal } from '../core/acl.ts';
 import { canPublish } from '../core/acl.ts';
-import type { DeviceRef, HubBus, MqttPublisher } from '../app/context.ts';
-import type { AlarmService } from '../app/alarm-service.ts';
+import type { DeviceEventSink, DeviceRef, InboundAlarmSink, Publisher } from './ports.ts';
 import type { RegistryStore } from '../store/registry-types.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { MetricsRegistry, Counter } from '../observability/metrics.ts';
@@ -29,10 +28,12 @@ import { RateLimitedLog } from '../observability/rate-limited-log.ts';
 const DEVICE_HANDLERS = { event: handleEvent, telemetry: handleTelemetry, status: handleStatus } as const;
 
 export interface RouterDeps {
-  registry: RegistryStore;
-  alarms: AlarmService;
-  bus: HubBus;
-  mqtt: MqttPublisher;
+  /** Resolves a device's team, household and kind. */
+  registry: Pick<RegistryStore, 'getDevice'>;
+  alarms: InboundAlarmSink;
+  bus: DeviceEventSink;
+  /** Where rejections are answered (the device's `error` topic): the broker itself. */
+  mqtt: Publisher;
   clock: Clock;
   logger: Logger;
   metrics: MetricsRegistry;

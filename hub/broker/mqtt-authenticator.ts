@@ -16,7 +16,7 @@
  * counted in `smokehub_auth_failures_total{reason}`.
  */
 import type { Principal } from '../core/acl.ts';
-import type { DeviceRef } from '../app/context.ts';
+import type { DeviceRef } from './ports.ts';
 import type { LoginChecker, LoginResult } from '../auth/login-checker.ts';
 import type { RegistryStore, User } from '../store/registry-types.ts';
 import type { Clock } from '../core/clock.ts';

@@ -1,55 +1,51 @@
 /**
- * The Aedes adapter: MQTT 3.1.1 on TCP (TCP_NODELAY) and on WebSocket at /mqtt of the HTTP server.
- * Authentication (devices by secret, people by password or session token), ACL hooks, presence,
- * and catch-up of open alarms when a household or the station subscribes. Sessions on disk
- * (session-store.ts); a slow subscriber delays nobody else (slow-client-guard.ts).
+ * The Aedes adapter: MQTT 3.1.1 on TCP (TCP_NODELAY), TLS and WebSocket at /mqtt of the HTTP
+ * server (transports.ts). Authentication (devices by secret, people by password or session token),
+ * ACL hooks, presence, and catch-up of open alarms when a household or the station subscribes.
+ * Sessions on disk (session-store.ts); a slow subscriber delays nobody else (slow-client-guard.ts).
+ *
+ * Everything it hands on goes through the ports it is given at construction (ports.ts): the alarm
+ * service, the hub's bus; it imports nothing from hub/app.
  */
-import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
-import { createServer as createTlsServer, type Server as TlsServer, type TlsOptions, type TLSSocket } from 'node:tls';
+import type { Server as TlsServer, TlsOptions } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { Aedes, type Client, type PublishPacket, type Subscription } from 'aedes';
-import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Principal } from '../core/acl.ts';
 import { canSubscribe } from '../core/acl.ts';
-import type { DeviceRef, HubBus, IngressControl, MqttPublisher, PublishOptions } from '../app/context.ts';
-import type { AlarmService } from '../app/alarm-service.ts';
+import type { BrokerAlarmPort, DeviceEventSink, DeviceRef, PublishOptions, Publisher } from './ports.ts';
 import type { RegistryStore, User } from '../store/registry-types.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { MetricsRegistry, Counter } from '../observability/metrics.ts';
 import type { Clock } from '../core/clock.ts';
-import type { MessageRouter } from './message-router.ts';
+import { MessageRouter } from './message-router.ts';
 import { DevicePresence } from './device-presence.ts';
-import { PacketSizeGuard } from './packet-size-guard.ts';
 import { IngressScheduler } from './ingress-scheduler.ts';
-import { SlowClientGuard, type GuardedConnection } from './slow-client-guard.ts';
-import { deliveryHooksOf, parserOf, readLoopOf, startPublishCounterAt } from './aedes-internals.ts';
+import { SlowClientGuard } from './slow-client-guard.ts';
+import { startPublishCounterAt } from './aedes-internals.ts';
 import { SessionStore } from './session-store.ts';
 import { RateLimitedLog } from '../observability/rate-limited-log.ts';
 import { LoginChecker } from '../auth/login-checker.ts';
 import { MqttAuthenticator, type ConnackError } from './mqtt-authenticator.ts';
+import { MqttTransports, remoteAddress } from './transports.ts';
 import { alertHouseholdOfFilter, filterMatches, isJournalledTopic, topics } from '../protocol/topics.ts';
 import { ERROR_CODES } from '../protocol/errors.ts';
 
+export { LISTEN_BACKLOG, MAX_PACKET_BYTES } from './transports.ts';
+
 /** Where rejected publishes are sent instead of being forwarded (nobody may subscribe to it). */
 const SINK_TOPIC = '$SYS/smokehub/rejected';
-/**
- * The accept queue asked of the kernel for the MQTT ports (Linux caps it at net.core.somaxconn,
- * 4096 on current kernels). Node's default, 511, overflowed when thousands of devices reconnected at
- * once after a power cut: the kernel dropped their handshakes and each device waited out TCP's SYN
- * retransmissions (1, 3, 7, 15 s …) although the hub was idle (bench/reconnect-storm.ts, docs/benchmarks.md).
- */
-export const LISTEN_BACKLOG = 32_768;
-/** Largest MQTT packet accepted on TCP (payload limit checks happen later, per channel). */
-export const MAX_PACKET_BYTES = 64 * 1024;
 
 export interface BrokerDeps {
   registry: RegistryStore;
+  /** Inbound events and responses go there; an event's PUBACK waits for its journal entry; subscribers' catch-up. */
+  alarms: BrokerAlarmPort;
   /** Checks a dashboard session token presented as the MQTT password. */
   verifySessionToken?: (username: string, token: string) => User | null;
   /** Password checks and their throttles, shared with HTTP (auth/login-checker.ts); absent: the broker's own. */
   logins?: LoginChecker;
-  bus: HubBus;
+  bus: DeviceEventSink;
   clock: Clock;
   logger: Logger;
   metrics: MetricsRegistry;
@@ -69,25 +65,21 @@ export interface BrokerDeps {
   admitConnection?: (socket: Socket) => boolean;
 }
 
-export class MqttBroker implements MqttPublisher, IngressControl {
+/** Also the hub's publisher and its ingress control (app/context.ts `MqttPublisher`, `IngressControl`). */
+export class MqttBroker implements Publisher {
   readonly presence: DevicePresence;
   private aedes!: Aedes;
-  private tcp: NetServer | null = null;
-  private wss: WebSocketServer | null = null;
   private readonly principals = new WeakMap<Client, Principal>();
   private readonly deviceRefs = new WeakMap<Client, DeviceRef>();
-  private router: MessageRouter | null = null;
-  private alarms: AlarmService | null = null;
+  private readonly router: MessageRouter;
+  private readonly transports: MqttTransports;
   private readonly auth: MqttAuthenticator;
   private readonly log: Logger;
   private readonly messagesOut: Counter;
   private readonly rejects: Counter;
-  private guardWarned = false;
-  private schedulerWarned = false;
   private readonly ingress: IngressScheduler;
   private readonly slow: SlowClientGuard;
   private readonly slowLog: RateLimitedLog;
-  private slowGuardWarned = false;
   private sessions: SessionStore | null = null;
   private readonly sessionDropped: (n: number) => void;
 
@@ -150,12 +142,24 @@ export class MqttBroker implements MqttPublisher, IngressControl {
     );
     d.metrics.gauge('smokehub_session_queued_messages', 'QoS 1 messages queued in persistent sessions (on disk)', () => this.sessions?.totalQueued ?? 0);
     this.sessionDropped = (n) => dropped.inc({ reason: 'session_queue_full' }, n);
-  }
-
-  /** Wires the parts that need the broker to exist first. */
-  attach(router: MessageRouter, alarms: AlarmService): void {
-    this.router = router;
-    this.alarms = alarms;
+    // Rejections are answered on the device's `error` topic, published by the broker itself.
+    const { registry, alarms, bus, clock, logger, metrics } = d;
+    this.router = new MessageRouter({ registry, alarms, bus, mqtt: this, clock, logger, metrics });
+    this.transports = new MqttTransports({
+      handle: (stream, req) => this.aedes.handle(stream, req),
+      who: (client) => {
+        const p = this.principals.get(client);
+        return !p ? {} : p.type === 'device' ? { device: p.device, household: p.household } : { user: p.username };
+      },
+      ingress: this.ingress,
+      scheduleIngress: d.ingressSliceMs !== 0,
+      slow: this.slow,
+      log: this.log,
+      slowLog: this.slowLog,
+      rejects: this.rejects,
+      listenBacklog: d.listenBacklog,
+      admitConnection: d.admitConnection,
+    });
   }
 
   async init(): Promise<void> {
@@ -197,135 +201,17 @@ export class MqttBroker implements MqttPublisher, IngressControl {
   }
 
   listenTcp(port: number, host: string): Promise<number> {
-    this.tcp = createNetServer({ noDelay: true }, (socket: Socket) => {
-      if (this.d.admitConnection && !this.d.admitConnection(socket)) return; // over the budget: already closed
-      const client = this.aedes.handle(socket);
-      this.hookParser(client, socket);
-      this.guardSlow(client, {
-        buffered: () => socket.writableLength,
-        drains: [socket],
-        cut: () => socket.destroy(),
-        describe: () => this.describe(client, 'tcp'),
-      });
-    });
-    return new Promise((resolve, reject) => {
-      this.tcp!.once('error', reject);
-      this.tcp!.listen({ port, host, backlog: this.d.listenBacklog ?? LISTEN_BACKLOG }, () => {
-        this.tcp!.off('error', reject);
-        // An accept failure (EMFILE when libuv's reserve descriptor is gone) must not stop the hub.
-        this.tcp!.on('error', (err: NodeJS.ErrnoException) =>
-          this.slowLog.error(`accept|${err.code}`, { err: err.message }, 'MQTT server could not accept a connection'),
-        );
-        const addr = this.tcp!.address();
-        resolve(typeof addr === 'object' && addr ? addr.port : port);
-      });
-    });
+    return this.transports.listenTcp(port, host);
   }
 
-  /**
-   * MQTT over TLS (mqtts): the same path as TCP once the handshake is done (size guard, ingress
-   * scheduler, slow-client guard). The caller keeps the server: `setSecureContext` for a renewed
-   * certificate, `close()` when the hub stops.
-   */
+  /** MQTT over TLS (mqtts); the caller keeps the server (`setSecureContext`, `close()`). */
   listenTls(port: number, host: string, secureContextOptions: TlsOptions): Promise<{ port: number; server: TlsServer }> {
-    const server = createTlsServer({ ...secureContextOptions, noDelay: true }, (socket: TLSSocket) => {
-      const client = this.aedes.handle(socket);
-      this.hookParser(client, socket);
-      this.guardSlow(client, {
-        buffered: () => socket.writableLength,
-        drains: [socket],
-        cut: () => socket.destroy(),
-        describe: () => ({ ...this.describe(client, 'tcp'), transport: 'tls' }),
-      });
-    });
-    // The raw TCP socket is admitted (or closed) before its TLS handshake: app/connection-budget.ts.
-    if (this.d.admitConnection) server.prependListener('connection', (raw: Socket) => void this.d.admitConnection!(raw));
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ port, host, backlog: this.d.listenBacklog ?? LISTEN_BACKLOG }, () => {
-        server.off('error', reject);
-        // An accept error (EMFILE) is logged, never thrown.
-        server.on('error', (err: NodeJS.ErrnoException) =>
-          this.slowLog.error(`accept-tls|${err.code}`, { err: err.message }, 'MQTTS server could not accept a connection'),
-        );
-        const addr = server.address();
-        resolve({ port: typeof addr === 'object' && addr ? addr.port : port, server });
-      });
-    });
+    return this.transports.listenTls(port, host, secureContextOptions);
   }
 
   /** MQTT over WebSocket at `/mqtt` of an HTTP server. */
   attachWebSocket(server: HttpServer, allowUpgrade?: (req: IncomingMessage, socket: Duplex) => boolean): void {
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
-    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      const path = (req.url ?? '').split('?')[0];
-      if (path !== '/mqtt') {
-        socket.destroy();
-        return;
-      }
-      if (allowUpgrade && !allowUpgrade(req, socket)) return; // refused before the upgrade (403, http/origin.ts)
-      (socket as Socket).setNoDelay?.(true);
-      this.wss!.handleUpgrade(req, socket, head, (ws) => {
-        const stream = createWebSocketStream(ws);
-        stream.on('error', () => stream.destroy());
-        const client = this.aedes.handle(stream, req);
-        this.hookParser(client, stream); // ws' maxPayload bounds each frame; the guard each packet
-        // What waits for this connection: the stream's buffer, and ws' (bytes the socket has not sent).
-        this.guardSlow(client, {
-          buffered: () => stream.writableLength + ws.bufferedAmount,
-          drains: [stream, socket],
-          cut: () => ws.terminate(),
-          describe: () => this.describe(client, 'ws'),
-        });
-      });
-    });
-  }
-
-  /**
-   * Two hooks on the client's parser (no extra stream per connection, which would cost memory at
-   * 30,000 connections):
-   *  - the size guard cuts a connection whose next packet announces more than MAX_PACKET_BYTES,
-   *    before Aedes' parser buffers it (Aedes itself accepts up to 256 MB);
-   *  - the ingress scheduler lets alarm traffic go before telemetry (ingress-scheduler.ts).
-   */
-  private hookParser(client: Client, socket: Duplex): void {
-    const parser = parserOf(client);
-    if (!parser) {
-      if (!this.guardWarned) this.log.warn('Aedes internals changed: the packet size guard is off');
-      this.guardWarned = true;
-    } else {
-      const sizes = new PacketSizeGuard(MAX_PACKET_BYTES);
-      const parse = parser.parse.bind(parser);
-      parser.parse = (buf: Buffer) => {
-        const problem = sizes.feed(buf);
-        if (problem === null) return parse(buf);
-        this.rejects.inc({ reason: 'oversize', channel: 'packet' });
-        this.log.warn({ clientId: client.id, ip: remoteAddress(client), problem }, 'connection cut: oversize MQTT packet');
-        socket.destroy();
-        return 0;
-      };
-    }
-    if (this.d.ingressSliceMs === 0) return;
-    const loop = readLoopOf(client);
-    if (!(loop && this.ingress.attach(loop)) && !this.schedulerWarned) {
-      this.schedulerWarned = true;
-      this.log.warn('Aedes internals changed: telemetry is handled without the ingress scheduler (alarms may wait behind it)');
-    }
-  }
-
-  /** Deliveries never wait for a slow socket; a stuck connection is bounded and cut (slow-client-guard.ts). */
-  private guardSlow(client: Client, conn: GuardedConnection): void {
-    const hooks = deliveryHooksOf(client);
-    if ((hooks && this.slow.attach(hooks, conn)) || this.slowGuardWarned) return;
-    this.slowGuardWarned = true;
-    this.log.warn('Aedes internals changed: the slow-client guard is off (one stuck connection can delay every delivery)');
-  }
-
-  /** Who a connection is, for logs. */
-  private describe(client: Client, transport: 'tcp' | 'ws'): Record<string, unknown> {
-    const p = this.principals.get(client);
-    const who = !p ? {} : p.type === 'device' ? { device: p.device, household: p.household } : { user: p.username };
-    return { clientId: client.id, ...who, ip: remoteAddress(client), transport };
+    this.transports.attachWebSocket(server, allowUpgrade);
   }
 
   publish(topic: string, payload: string | Buffer, opts: PublishOptions = {}, done?: (err: Error | null) => void): void {
@@ -361,10 +247,8 @@ export class MqttBroker implements MqttPublisher, IngressControl {
 
   /** Stops accepting connections, closes every client (they reconnect to the next hub), stops Aedes. */
   async close(): Promise<void> {
-    // tcp.close() completes only once every connection has ended: aedes.close() ends them.
-    const tcpClosed = new Promise<void>((resolve) => (this.tcp ? this.tcp.close(() => resolve()) : resolve()));
-    for (const ws of this.wss?.clients ?? []) ws.terminate();
-    this.wss?.close();
+    // The TCP server is closed only once every connection has ended: aedes.close() ends them.
+    const tcpClosed = this.transports.close();
     if (this.aedes) await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
     await tcpClosed;
     // The clients' last writes (wills, acknowledgements) were started by the close above.
@@ -392,10 +276,10 @@ export class MqttBroker implements MqttPublisher, IngressControl {
   private authorizePublish(client: Client | null, packet: PublishPacket, done: (err?: Error | null) => void): void {
     if (!client) return done(null); // the hub's own publications
     const principal = this.principals.get(client);
-    const waitForDisk = this.alarms !== null && isJournalledTopic(packet.topic);
+    const waitForDisk = isJournalledTopic(packet.topic);
     let outcome: 'forward' | 'drop' = 'drop';
     try {
-      if (principal && this.router) outcome = this.router.route(principal, client.id, packet.topic, packet.payload as Buffer);
+      if (principal) outcome = this.router.route(principal, client.id, packet.topic, packet.payload as Buffer);
     } catch (err) {
       this.log.error({ err, clientId: client.id, topic: packet.topic }, 'message handling failed');
       this.rejects.inc({ reason: ERROR_CODES.INTERNAL, channel: 'any' });
@@ -410,7 +294,7 @@ export class MqttBroker implements MqttPublisher, IngressControl {
     // the journal entry is committed and on disk — also while the disk is full and the write is
     // retried (the device keeps the message and sends it again if the hub stops before). A
     // duplicate waits too: its original may not be on disk yet.
-    if (waitForDisk) this.alarms!.whenDurable(() => done(null));
+    if (waitForDisk) this.d.alarms.whenDurable(() => done(null));
     else done(null);
   }
 
@@ -444,15 +328,15 @@ export class MqttBroker implements MqttPublisher, IngressControl {
   /** A household (device or phone) or the station subscribing gets every open alarm it must know. */
   private onSubscribed(subs: Subscription[], client: Client): void {
     const principal = this.principals.get(client);
-    if (!principal || !this.alarms) return;
+    if (!principal) return;
     const sent = new Set<string>();
     for (const s of subs) {
       const household = alertHouseholdOfFilter(s.topic);
       const views =
         household !== null
-          ? this.alarms.concerning(household).map((v) => ({ topic: topics.household(household, 'alert'), v }))
+          ? this.d.alarms.concerning(household).map((v) => ({ topic: topics.household(household, 'alert'), v }))
           : filterMatches(s.topic, topics.station('alarm'))
-            ? this.alarms.openViews().map((v) => ({ topic: topics.station('alarm'), v }))
+            ? this.d.alarms.openViews().map((v) => ({ topic: topics.station('alarm'), v }))
             : [];
       for (const { topic, v } of views) {
         const key = `${topic}|${v.alarm}`;
@@ -462,10 +346,4 @@ export class MqttBroker implements MqttPublisher, IngressControl {
       }
     }
   }
-}
-
-function remoteAddress(client: Client): string {
-  const req = (client as Client & { req?: IncomingMessage }).req;
-  const conn = client.conn as Socket & { remoteAddress?: string };
-  return req?.socket?.remoteAddress ?? conn.remoteAddress ?? 'unknown';
 }

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, normalize, relative } from 'node:path';
+import { dirname, join, normalize, relative, sep } from 'node:path';
 
 const root = join(import.meta.dirname, '..', '..');
 
@@ -73,6 +73,19 @@ test('no import cycles (type-only imports included)', () => {
     cycles(graph).map((c) => c.map((f) => relative(root, f)).sort()),
     [],
   );
+});
+
+test('hub/broker imports nothing from hub/app (it gets its ports at construction: broker/ports.ts)', () => {
+  const broker = join(root, 'hub', 'broker');
+  const app = join(root, 'hub', 'app');
+  const importRe = /^\s*(?:import|export)\s[^'"]*?from\s+'(\.[^']+)'/gm;
+  const offending = sources(broker).flatMap((f) =>
+    [...readFileSync(f, 'utf8').matchAll(importRe)]
+      .map((m) => normalize(join(dirname(f), m[1]!)))
+      .filter((target) => target.startsWith(app + sep))
+      .map((target) => `${relative(root, f)} → ${relative(root, target)}`),
+  );
+  assert.deepEqual(offending, []);
 });
 
 test('the cycle finder finds a cycle', () => {

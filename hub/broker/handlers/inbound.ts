@@ -6,16 +6,15 @@
  * (never by disconnecting: MQTT.js would resend the same QoS 1 message forever).
  */
 import type { Principal } from '../../core/acl.ts';
-import type { DeviceRef, HubBus } from '../../app/context.ts';
-import type { AlarmService } from '../../app/alarm-service.ts';
+import type { DeviceEventSink, DeviceRef, InboundAlarmSink } from '../ports.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Issue } from '../../protocol/schema.ts';
 
 export type RouteOutcome = 'forward' | 'drop';
 
 export interface InboundServices {
-  alarms: AlarmService;
-  bus: HubBus;
+  alarms: InboundAlarmSink;
+  bus: DeviceEventSink;
   log: Logger;
   /** Counts, logs (rate-limited) and answers on the device's `error` topic. */
   reject(issues: Issue[], channel: string): void;
