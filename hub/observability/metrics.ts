@@ -25,6 +25,17 @@ function labelKey(labels: Labels | undefined): string {
   return k;
 }
 
+/**
+ * A copy of `labels` with its names in sorted order, as the text shows them: prom-client prints a
+ * series' labels in the order of the object that created it, and keeps that object (a caller may
+ * reuse its own). Only new series need it.
+ */
+function sortedLabels(labels: Labels): Labels {
+  const out: Labels = {};
+  for (const k of Object.keys(labels).sort()) out[k] = String(labels[k]);
+  return out;
+}
+
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 /** The label names a prom-client metric accepts (prom-client keeps them as plain fields). */
@@ -52,20 +63,17 @@ function declare(metric: object, labels: Labels, dropPlaceholder: () => void): b
   return true;
 }
 
-function hasLabels(labels: Labels | undefined): labels is Labels {
-  return labels !== undefined && Object.keys(labels).length > 0;
-}
-
 export class Counter {
   private readonly values = new Map<string, number>();
   private unlabelledUsed = false;
   constructor(readonly prom: PromCounter) {}
   inc(labels?: Labels, by = 1): void {
     if (!Number.isFinite(by) || by < 0) return;
+    const k = labelKey(labels);
     try {
-      if (hasLabels(labels)) {
-        if (!declare(this.prom, labels, () => this.dropPlaceholder())) return;
-        this.prom.inc(labels, by);
+      if (k !== '') {
+        if (!declare(this.prom, labels!, () => this.dropPlaceholder())) return;
+        this.prom.inc(this.values.has(k) ? labels! : sortedLabels(labels!), by);
       } else {
         this.unlabelledUsed = true;
         this.prom.inc(by);
@@ -73,7 +81,6 @@ export class Counter {
     } catch {
       return;
     }
-    const k = labelKey(labels);
     this.values.set(k, (this.values.get(k) ?? 0) + by);
   }
   get(labels?: Labels): number {
@@ -102,13 +109,15 @@ export class Gauge {
   }
   set(value: number, labels?: Labels): void {
     if (typeof value !== 'number') return;
-    if (!this.record(labels, () => (hasLabels(labels) ? this.prom.set(labels, value) : this.prom.set(value)))) return;
-    this.values.set(labelKey(labels), value);
+    const k = labelKey(labels);
+    // prom-client's set() replaces the series with the labels given: always in sorted order.
+    if (!this.record(k, labels, true, (l) => (l ? this.prom.set(l, value) : this.prom.set(value)))) return;
+    this.values.set(k, value);
   }
   inc(labels?: Labels, by = 1): void {
     if (!Number.isFinite(by)) return;
-    if (!this.record(labels, () => (hasLabels(labels) ? this.prom.inc(labels, by) : this.prom.inc(by)))) return;
     const k = labelKey(labels);
+    if (!this.record(k, labels, false, (l) => (l ? this.prom.inc(l, by) : this.prom.inc(by)))) return;
     this.values.set(k, (this.values.get(k) ?? 0) + by);
   }
   dec(labels?: Labels, by = 1): void {
@@ -123,14 +132,15 @@ export class Gauge {
     }
     return this.values.get(labelKey(labels)) ?? 0;
   }
-  private record(labels: Labels | undefined, write: () => void): boolean {
+  private record(k: string, labels: Labels | undefined, sort: boolean, write: (labels: Labels | null) => void): boolean {
     try {
-      if (hasLabels(labels)) {
-        if (!declare(this.prom, labels, () => this.dropPlaceholder())) return false;
+      if (k !== '') {
+        if (!declare(this.prom, labels!, () => this.dropPlaceholder())) return false;
+        write(sort || !this.values.has(k) ? sortedLabels(labels!) : labels!);
       } else {
         this.unlabelledUsed = true;
+        write(null);
       }
-      write();
       return true;
     } catch {
       return false;
@@ -151,8 +161,8 @@ export class Gauge {
     this.prom.remove({});
     for (const [labels, v] of c) {
       if (typeof v !== 'number') continue;
-      if (!hasLabels(labels)) this.prom.set(v);
-      else if (declare(this.prom, labels, () => {})) this.prom.set(labels, v);
+      if (labelKey(labels) === '') this.prom.set(v);
+      else if (declare(this.prom, labels, () => {})) this.prom.set(sortedLabels(labels), v);
     }
   }
 }
@@ -171,10 +181,11 @@ export class Histogram {
   }
   observe(value: number, labels?: Labels): void {
     if (!Number.isFinite(value)) return;
+    const k = labelKey(labels);
     try {
-      if (hasLabels(labels)) {
-        if (!declare(this.prom, labels, () => this.dropPlaceholder())) return;
-        this.prom.observe(labels, value);
+      if (k !== '') {
+        if (!declare(this.prom, labels!, () => this.dropPlaceholder())) return;
+        this.prom.observe(this.counts.has(k) ? labels! : sortedLabels(labels!), value);
       } else {
         this.unlabelledUsed = true;
         this.prom.observe(value);
@@ -182,7 +193,6 @@ export class Histogram {
     } catch {
       return;
     }
-    const k = labelKey(labels);
     this.counts.set(k, (this.counts.get(k) ?? 0) + 1);
   }
   count(labels?: Labels): number {

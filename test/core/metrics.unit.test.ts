@@ -32,8 +32,8 @@ test('labels come with the first use; a later label name widens the family and k
   c.inc({ reason: 'too_big' });
   c.inc({ reason: 'bad_json', channel: 'mqtt', device: 'd1' }); // a new label name
   assert.deepEqual(line(await m.render(), /^smokehub_rejects_total/).sort(), [
-    'smokehub_rejects_total{reason="bad_json",channel="mqtt",device="d1"} 1',
-    'smokehub_rejects_total{reason="bad_json",channel="mqtt"} 2',
+    'smokehub_rejects_total{channel="mqtt",device="d1",reason="bad_json"} 1',
+    'smokehub_rejects_total{channel="mqtt",reason="bad_json"} 2',
     'smokehub_rejects_total{reason="too_big"} 1',
   ]);
   assert.equal(c.get({ channel: 'mqtt', reason: 'bad_json' }), 2);
@@ -59,6 +59,25 @@ test('labels come with the first use; a later label name widens the family and k
   assert.match(text, /^smokehub_job_duration_seconds_count\{job="a"\} 2$/m);
   assert.match(text, /^smokehub_job_duration_seconds_sum\{job="a"\} 5\.05$/m);
   assert.match(text, /^smokehub_job_duration_seconds_count 1$/m);
+});
+
+test('labels show in sorted order, whatever the order given; a reused labels object does not rename a series', async () => {
+  const m = new MetricsRegistry({ processMetrics: false });
+  const c = m.counter('smokehub_bus_listener_errors_total', 'Bus listeners that threw');
+  const labels = { owner: 'thrower', event: 'alarm-changed' };
+  c.inc(labels);
+  labels.event = 'device-event';
+  c.inc(labels);
+  c.inc({ event: 'device-event', owner: 'thrower' });
+  const g = m.gauge('smokehub_job_last_run_timestamp_seconds', 'When');
+  g.set(5, { z: '1', a: '2' });
+  g.set(6, { a: '2', z: '1' });
+  const text = await m.render();
+  assert.deepEqual(line(text, /^smokehub_bus_listener_errors_total/), [
+    'smokehub_bus_listener_errors_total{event="alarm-changed",owner="thrower"} 1',
+    'smokehub_bus_listener_errors_total{event="device-event",owner="thrower"} 2',
+  ]);
+  assert.deepEqual(line(text, /^smokehub_job_last_run/), ['smokehub_job_last_run_timestamp_seconds{a="2",z="1"} 6']);
 });
 
 test('collector gauges show what their collector returns now, with its labels', async () => {
