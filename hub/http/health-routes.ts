@@ -118,7 +118,7 @@ export function registerHealthRoutes(router: Router, deps: HealthRouteDeps): voi
   const access = deps.metricsAccess ?? { public: true, token: null };
   router.get(
     '/metrics',
-    (req) => {
+    async (req) => {
       if (!access.public) {
         const bearer = bearerOf(req.headers.authorization);
         const byToken = access.token !== null && bearer !== null && sameToken(bearer, access.token);
@@ -127,7 +127,7 @@ export function registerHealthRoutes(router: Router, deps: HealthRouteDeps): voi
           if (req.user.role !== 'station') throw new ForbiddenError('/metrics is for the station (or Prometheus with the metrics token)');
         }
       }
-      return { body: deps.metrics.render(), contentType: PROMETHEUS_CONTENT_TYPE };
+      return { body: await deps.metrics.render(), contentType: deps.metrics.contentType };
     },
     { auth: 'optional' },
   );

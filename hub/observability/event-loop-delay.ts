@@ -1,48 +1,43 @@
 /**
- * How long a ready alarm could wait for the hub's main thread: the event-loop delay, sampled by
- * Node's `monitorEventLoopDelay` and reported for the last complete window (default one minute) as
- * the summary `smokehub_event_loop_delay_seconds{quantile="0.5"|"0.99"|"1"}` (1: the maximum), with
- * `_sum` and `_count` of that window's samples. A p99 of tens of milliseconds
- * means the hub (or the machine) is overloaded: every alarm can wait that long.
+ * How long a ready alarm could wait for the hub's main thread: the event-loop delay, sampled every
+ * `resolutionMs` (how late a timer fires) into the prom-client summary
+ * `smokehub_event_loop_delay_seconds{quantile="0.5"|"0.99"|"1"}` (1: the maximum), whose quantiles
+ * cover the last complete window (default one minute) and whose `_sum` and `_count` count every
+ * sample since the start. A p99 of tens of milliseconds means the hub (or the machine) is
+ * overloaded: every alarm can wait that long. (prom-client's `nodejs_eventloop_lag_*` gauges show
+ * Node's own monitor between two scrapes.)
  */
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import type { MetricsRegistry } from './metrics.ts';
+import type { MetricsRegistry, Summary } from './metrics.ts';
 
 export class EventLoopDelayMonitor {
-  private readonly histogram: IntervalHistogram;
-  private readonly timer: NodeJS.Timeout;
-  private last = { p50: 0, p99: 0, max: 0, sum: 0, count: 0 };
+  private readonly summary: Summary;
+  private readonly sampler: NodeJS.Timeout;
+  private readonly roller: NodeJS.Timeout;
+  private last = performance.now();
 
-  constructor(metrics: MetricsRegistry, windowMs = 60_000) {
-    this.histogram = monitorEventLoopDelay({ resolution: 10 });
-    this.histogram.enable();
-    this.timer = setInterval(() => this.roll(), windowMs);
-    this.timer.unref();
-    metrics.summary('smokehub_event_loop_delay_seconds', 'Main-thread event-loop delay over the last complete minute (quantile 1 is the maximum)', () => ({
-      quantiles: [
-        [0.5, this.last.p50],
-        [0.99, this.last.p99],
-        [1, this.last.max],
-      ],
-      sum: this.last.sum,
-      count: this.last.count,
-    }));
+  constructor(metrics: MetricsRegistry, windowMs = 60_000, resolutionMs = 10) {
+    this.summary = metrics.summary(
+      'smokehub_event_loop_delay_seconds',
+      'Main-thread event-loop delay: quantiles over the last complete minute (quantile 1 is the maximum), _sum and _count since the start',
+      [0.5, 0.99, 1],
+    );
+    this.sampler = setInterval(() => {
+      const now = performance.now();
+      this.summary.observe(Math.max(0, now - this.last - resolutionMs) / 1000);
+      this.last = now;
+    }, resolutionMs);
+    this.sampler.unref();
+    this.roller = setInterval(() => this.roll(), windowMs);
+    this.roller.unref();
   }
 
   stop(): void {
-    clearInterval(this.timer);
-    this.histogram.disable();
+    clearInterval(this.sampler);
+    clearInterval(this.roller);
   }
 
   /** Ends the current window (every `windowMs`; tests call it directly). */
   roll(): void {
-    const h = this.histogram;
-    // Values are nanoseconds; an empty window (no samples yet) reports zeros.
-    const s = (ns: number) => (Number.isFinite(ns) ? ns / 1e9 : 0);
-    this.last =
-      h.count > 0
-        ? { p50: s(h.percentile(50)), p99: s(h.percentile(99)), max: s(h.max), sum: s(h.mean) * h.count, count: h.count }
-        : { p50: 0, p99: 0, max: 0, sum: 0, count: 0 };
-    h.reset();
+    this.summary.roll();
   }
 }

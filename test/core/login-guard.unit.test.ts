@@ -128,7 +128,7 @@ test('the checker: unchecked refusals for a full queue are not failures; every r
     0,
     'busy attempts are not failures',
   );
-  assert.match(metrics.render(), /smokehub_login_refusals_total\{protocol="http",reason="busy"\} 4/);
+  assert.match(await metrics.render(), /smokehub_login_refusals_total\{protocol="http",reason="busy"\} 4/);
   const ok = performance.now();
   const r = await c.checkPassword('http', '10.0.1.1', 'admin', 'right');
   assert.ok(r.ok, 'a right password is let in');

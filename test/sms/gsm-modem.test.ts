@@ -137,7 +137,7 @@ describe('GsmModem on a PTY with the modem simulator', { skip }, () => {
     r.pty.sim.injectSms('+84901000002', '3');
     await waitFor(() => r.sms.length === 1, 3000, 'the good message');
     assert.equal(r.sms[0]!.text, '3');
-    assert.match(metrics.render(), /smokehub_rejects_total\{channel="modem",reason="bad_pdu"\} 1/);
+    assert.match(await metrics.render(), /smokehub_rejects_total\{channel="modem",reason="bad_pdu"\} 1/);
   });
 
   test('RING in the middle of a CMGS answer: the SMS resolves with its reference, the ring is an event', async (t) => {

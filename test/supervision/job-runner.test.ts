@@ -104,7 +104,7 @@ test('runs are recorded with duration, outcome and error, and exposed in list() 
     assert.equal(okInfo.timezone, TZ);
     assert.equal(okInfo.lastRun?.outcome, 'ok');
     assert.ok(okInfo.nextRunAt! > Date.now());
-    const text = metrics.render();
+    const text = await metrics.render();
     assert.match(text, /smokehub_job_runs_total\{job="ok-job",outcome="ok"\} 1/);
     assert.match(text, /smokehub_job_runs_total\{job="bad-job",outcome="failed"\} 1/);
     assert.match(text, /smokehub_job_duration_seconds_count\{job="ok-job"\} 1/);
