@@ -9,6 +9,7 @@ import { canSeeHousehold, canSeeTeam } from '../core/acl.ts';
 import { ALARM_KINDS, ALARM_STATES, CLOSED_ALARM_STATES, OPEN_ALARM_STATES, RESPONSES, type Actor, type ResponseKind } from '../protocol/schema.ts';
 import { ERROR_CODES, ForbiddenError, NotFoundError, ValidationError } from '../protocol/errors.ts';
 import { isValidId } from '../protocol/topics.ts';
+import { AlarmDetail, AlarmParams, AlarmsAnswer, AlarmsQuery, AlarmView, RespondBody } from '../protocol/http/alarms.ts';
 
 export interface AlarmRouteDeps {
   alarms: AlarmService;
@@ -90,23 +91,33 @@ export function registerAlarmRoutes(router: Router, d: AlarmRouteDeps): void {
     return row;
   };
 
-  router.get('/api/alarms', (req) => {
-    const rows = d.journal.list(alarmQueryFor(req.user!, req.query, d.registry));
-    return { body: { alarms: rows.map((r) => ({ ...r.view, closedAt: r.closedAt, falseAlarm: r.falseAlarm })) } };
-  });
+  router.get(
+    '/api/alarms',
+    (req) => {
+      const rows = d.journal.list(alarmQueryFor(req.user!, req.query, d.registry));
+      return { body: { alarms: rows.map((r) => ({ ...r.view, closedAt: r.closedAt, falseAlarm: r.falseAlarm })) } };
+    },
+    { schema: { summary: 'Alarms, newest first, within what the user may see', querystring: AlarmsQuery, response: { 200: AlarmsAnswer } } },
+  );
 
-  router.get('/api/alarms/:id', (req) => {
-    const id = req.params.id!;
-    const row = readable(req, id);
-    const extra: Record<string, unknown> = {};
-    for (const [field, provide] of d.details ?? []) extra[field] = provide(id);
-    // The dispatch card (who needs help to get out, gas cylinders…): the station, the team leader and the household itself.
-    const user = req.user!;
-    const origin = row.view.origin.household;
-    const mayReadCard = user.role !== 'household' || user.household === origin;
-    const card = mayReadCard ? d.registry.getHousehold(origin)?.card : undefined;
-    return { body: { ...row.view, closedAt: row.closedAt, falseAlarm: row.falseAlarm, ...(card ? { card } : {}), ...extra, timeline: d.journal.timeline(id) } };
-  });
+  router.get(
+    '/api/alarms/:id',
+    (req) => {
+      const id = req.params.id!;
+      const row = readable(req, id);
+      const extra: Record<string, unknown> = {};
+      for (const [field, provide] of d.details ?? []) extra[field] = provide(id);
+      // The dispatch card (who needs help to get out, gas cylinders…): the station, the team leader and the household itself.
+      const user = req.user!;
+      const origin = row.view.origin.household;
+      const mayReadCard = user.role !== 'household' || user.household === origin;
+      const card = mayReadCard ? d.registry.getHousehold(origin)?.card : undefined;
+      return {
+        body: { ...row.view, closedAt: row.closedAt, falseAlarm: row.falseAlarm, ...(card ? { card } : {}), ...extra, timeline: d.journal.timeline(id) },
+      };
+    },
+    { schema: { summary: 'One alarm with its timeline (and its dispatch card, SMS and calls)', params: AlarmParams, response: { 200: AlarmDetail } } },
+  );
 
   router.post(
     '/api/alarms/:id/resolve',
@@ -116,21 +127,32 @@ export function registerAlarmRoutes(router: Router, d: AlarmRouteDeps): void {
       await d.alarms.durable(); // 200 only once the resolution would survive a power cut
       return { body: view };
     },
-    { roles: ['station'] },
+    { roles: ['station'], schema: { summary: 'The station closes the alarm (the fire is out)', params: AlarmParams, response: { 200: AlarmView } } },
   );
 
-  router.post('/api/alarms/:id/respond', async (req) => {
-    const body = req.body as { household?: unknown; response?: unknown } | undefined;
-    const user = req.user!;
-    const household = body?.household ?? (user.role === 'household' ? user.household : undefined);
-    if (typeof household !== 'string' || !isValidId(household)) throw new ValidationError(ERROR_CODES.BAD_FIELD, 'household must be a household id');
-    if (typeof body?.response !== 'string' || !(RESPONSES as readonly string[]).includes(body.response)) {
-      throw new ValidationError(ERROR_CODES.BAD_FIELD, `response must be one of ${RESPONSES.join(', ')}`);
-    }
-    if (!canSeeHousehold(user, household, teamOf)) throw new ForbiddenError(`not allowed to answer for household ${household}`);
-    readable(req, req.params.id!);
-    const view = d.alarms.respond(household, req.params.id!, body.response as ResponseKind, { by: actorOf(user), via: 'http' });
-    await d.alarms.durable();
-    return { body: view };
-  });
+  router.post(
+    '/api/alarms/:id/respond',
+    async (req) => {
+      const body = req.body as { household?: unknown; response?: unknown } | undefined;
+      const user = req.user!;
+      const household = body?.household ?? (user.role === 'household' ? user.household : undefined);
+      if (typeof household !== 'string' || !isValidId(household)) throw new ValidationError(ERROR_CODES.BAD_FIELD, 'household must be a household id');
+      if (typeof body?.response !== 'string' || !(RESPONSES as readonly string[]).includes(body.response)) {
+        throw new ValidationError(ERROR_CODES.BAD_FIELD, `response must be one of ${RESPONSES.join(', ')}`);
+      }
+      if (!canSeeHousehold(user, household, teamOf)) throw new ForbiddenError(`not allowed to answer for household ${household}`);
+      readable(req, req.params.id!);
+      const view = d.alarms.respond(household, req.params.id!, body.response as ResponseKind, { by: actorOf(user), via: 'http' });
+      await d.alarms.durable();
+      return { body: view };
+    },
+    {
+      schema: {
+        summary: "A household's answer: coming, unable, need-help or false-alarm",
+        params: AlarmParams,
+        body: RespondBody,
+        response: { 200: AlarmView },
+      },
+    },
+  );
 }

@@ -12,6 +12,7 @@ import type { Clock } from '../core/clock.ts';
 import type { MetricsRegistry } from '../observability/metrics.ts';
 import type { Router } from './router.ts';
 import { AuthError, ConfigError, ForbiddenError } from '../protocol/errors.ts';
+import { HealthAnswer } from '../protocol/http/health.ts';
 
 /** Who may read `/metrics`. */
 export interface MetricsAccess {
@@ -113,7 +114,7 @@ export function registerHealthRoutes(router: Router, deps: HealthRouteDeps): voi
         },
       };
     },
-    { auth: 'none' },
+    { auth: 'none', schema: { summary: 'Is the hub well? 503 while degraded (journal failing, …)', response: { 200: HealthAnswer, 503: HealthAnswer } } },
   );
   const access = deps.metricsAccess ?? { public: true, token: null };
   router.get(
@@ -129,6 +130,12 @@ export function registerHealthRoutes(router: Router, deps: HealthRouteDeps): voi
       }
       return { body: await deps.metrics.render(), contentType: deps.metrics.contentType };
     },
-    { auth: 'optional' },
+    {
+      auth: 'optional',
+      schema: {
+        summary: 'Prometheus metrics (public on loopback or with --metrics-public; else the station or the metrics token)',
+        produces: 'text/plain; version=0.0.4',
+      },
+    },
   );
 }

@@ -11,6 +11,7 @@ import type { DeviceKind } from '../protocol/schema.ts';
 import { canSeeHousehold } from '../core/acl.ts';
 import type { Household, HouseholdCard, RegistryStore } from '../store/registry-types.ts';
 import type { Router, UserPrincipal } from './router.ts';
+import { HouseholdDetail, HouseholdParams, HouseholdsAnswer, HouseholdsQuery } from '../protocol/http/households.ts';
 
 /** A device's presence as the broker sees it. */
 export type DeviceStatusFn = (deviceId: string) => { online: boolean; lastSeen: number | null };
@@ -69,19 +70,27 @@ function visibleHouseholds(registry: RegistryStore, user: UserPrincipal, team: s
 
 export function registerHouseholdRoutes(router: Router, deps: HouseholdRouteDeps): void {
   const status = deps.deviceStatus ?? unknownStatus;
-  router.get('/api/households', (req) => {
-    const team = req.query.get('team');
-    if (team !== null && !isValidId(team)) throw new ValidationError(ERROR_CODES.BAD_FIELD, 'team must be a team id');
-    const list = visibleHouseholds(deps.registry, req.user!, team);
-    return { body: { households: list.map((h) => householdView(deps.registry, h, status)) } };
-  });
+  router.get(
+    '/api/households',
+    (req) => {
+      const team = req.query.get('team');
+      if (team !== null && !isValidId(team)) throw new ValidationError(ERROR_CODES.BAD_FIELD, 'team must be a team id');
+      const list = visibleHouseholds(deps.registry, req.user!, team);
+      return { body: { households: list.map((h) => householdView(deps.registry, h, status)) } };
+    },
+    { schema: { summary: 'The households the user may see, with their devices', querystring: HouseholdsQuery, response: { 200: HouseholdsAnswer } } },
+  );
 
-  router.get('/api/households/:id', (req) => {
-    const id = req.params.id!;
-    if (!isValidId(id)) throw new NotFoundError(`household "${String(id).slice(0, 64)}" does not exist`);
-    const h = deps.registry.getHousehold(id);
-    if (!h) throw new NotFoundError(`household "${id}" does not exist`);
-    if (!canSeeHousehold(req.user!, id, (x) => deps.registry.teamOf(x))) throw new ForbiddenError(`household "${id}" is outside what you may see`);
-    return { body: householdDetailView(deps.registry, h, status) };
-  });
+  router.get(
+    '/api/households/:id',
+    (req) => {
+      const id = req.params.id!;
+      if (!isValidId(id)) throw new NotFoundError(`household "${String(id).slice(0, 64)}" does not exist`);
+      const h = deps.registry.getHousehold(id);
+      if (!h) throw new NotFoundError(`household "${id}" does not exist`);
+      if (!canSeeHousehold(req.user!, id, (x) => deps.registry.teamOf(x))) throw new ForbiddenError(`household "${id}" is outside what you may see`);
+      return { body: householdDetailView(deps.registry, h, status) };
+    },
+    { schema: { summary: 'One household: its numbers, dispatch card and devices', params: HouseholdParams, response: { 200: HouseholdDetail } } },
+  );
 }

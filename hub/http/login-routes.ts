@@ -13,6 +13,7 @@ import type { MetricsRegistry } from '../observability/metrics.ts';
 import type { User } from '../store/registry-types.ts';
 import type { Router } from './router.ts';
 import { clearSessionCookie, extractToken, overTls, sessionCookie, type SessionStore } from './session.ts';
+import { LoginAnswer, LoginBody, LogoutAnswer, MeAnswer } from '../protocol/http/session.ts';
 
 export interface LoginRouteDeps {
   sessions: SessionStore;
@@ -64,15 +65,19 @@ export function registerLoginRoutes(router: Router, deps: LoginRouteDeps): void 
         headers: { 'Set-Cookie': sessionCookie(token, (expiresAt - after) / 1000, overTls(req.raw)) },
       };
     },
-    { auth: 'none' },
+    { auth: 'none', schema: { summary: 'Log in: a session token and the HttpOnly session cookie', body: LoginBody, response: { 200: LoginAnswer } } },
   );
 
-  router.post('/api/logout', (req) => {
-    const t = extractToken(req.headers);
-    if (t) deps.sessions.revokeSession(t.token);
-    log.info({ ip: req.ip, username: req.user?.username }, 'logout');
-    return { body: { ok: true }, headers: { 'Set-Cookie': clearSessionCookie(overTls(req.raw)) } };
-  });
+  router.post(
+    '/api/logout',
+    (req) => {
+      const t = extractToken(req.headers);
+      if (t) deps.sessions.revokeSession(t.token);
+      log.info({ ip: req.ip, username: req.user?.username }, 'logout');
+      return { body: { ok: true }, headers: { 'Set-Cookie': clearSessionCookie(overTls(req.raw)) } };
+    },
+    { schema: { summary: 'Log out: the session ends, the cookie is cleared', response: { 200: LogoutAnswer } } },
+  );
 
-  router.get('/api/me', (req) => ({ body: { user: publicUser(req.user!) } }));
+  router.get('/api/me', (req) => ({ body: { user: publicUser(req.user!) } }), { schema: { summary: 'The logged-in user', response: { 200: MeAnswer } } });
 }

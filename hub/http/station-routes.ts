@@ -15,6 +15,7 @@ import { canSeeTeam } from '../core/acl.ts';
 import type { Actor, Responder } from '../protocol/schema.ts';
 import { ERROR_CODES, ForbiddenError, NotFoundError, ValidationError } from '../protocol/errors.ts';
 import { isValidId } from '../protocol/topics.ts';
+import { AlarmParams, AlarmView, DispatchBody, DrillBody, DrillReport, DrillsAnswer, DrillsQuery } from '../protocol/http/alarms.ts';
 
 export interface StationRouteDeps {
   alarms: AlarmService;
@@ -61,7 +62,9 @@ export function registerStationRoutes(router: Router, d: StationRouteDeps): void
         await d.alarms.durable();
         return { body: view };
       },
-      { roles: ['station'] },
+      state === 'acknowledged'
+        ? { roles: ['station'], schema: { summary: 'The station has seen the alarm', params: AlarmParams, response: { 200: AlarmView } } }
+        : { roles: ['station'], schema: { summary: 'A truck is on its way', params: AlarmParams, body: DispatchBody, response: { 200: AlarmView } } },
     );
   }
 
@@ -87,7 +90,7 @@ export function registerStationRoutes(router: Router, d: StationRouteDeps): void
       await d.alarms.durable();
       return { status: 201, body: view };
     },
-    { roles: ['station', 'team-leader'] },
+    { roles: ['station', 'team-leader'], schema: { summary: 'Start a drill of a team', body: DrillBody, response: { 201: AlarmView } } },
   );
 
   const drillReport = (id: string, user: UserPrincipal) => {
@@ -103,7 +106,9 @@ export function registerStationRoutes(router: Router, d: StationRouteDeps): void
     return { ...view, closedAt: row.closedAt, households };
   };
 
-  router.get('/api/drills/:id', (req) => ({ body: drillReport(req.params.id!, req.user!) }));
+  router.get('/api/drills/:id', (req) => ({ body: drillReport(req.params.id!, req.user!) }), {
+    schema: { summary: "A drill's report: each household's first response", params: AlarmParams, response: { 200: DrillReport } },
+  });
 
   // The station, or the drill's team leader, ends a drill before its duration is over.
   router.post(
@@ -117,17 +122,21 @@ export function registerStationRoutes(router: Router, d: StationRouteDeps): void
       await d.alarms.durable();
       return { body: drillReport(req.params.id!, user) };
     },
-    { roles: ['station', 'team-leader'] },
+    { roles: ['station', 'team-leader'], schema: { summary: 'End a running drill now', params: AlarmParams, response: { 200: DrillReport } } },
   );
 
-  router.get('/api/drills', (req) => {
-    const user = req.user!;
-    const team = req.query.get('team') ?? undefined;
-    if (team !== undefined && !isValidId(team)) throw new ValidationError(ERROR_CODES.BAD_REQUEST, 'team must be a team id');
-    if (team !== undefined && !canSeeTeam(user, team, teamOf)) throw new ForbiddenError(`not allowed to see team ${team}`);
-    const own = user.role === 'station' ? undefined : user.role === 'team-leader' ? user.team : user.household ? teamOf(user.household) : undefined;
-    if (user.role !== 'station' && !own) return { body: { drills: [] } };
-    const rows = d.journal.list({ kind: 'drill', team: team ?? own ?? undefined, limit: 200 });
-    return { body: { drills: rows.map((r) => ({ ...r.view, closedAt: r.closedAt })) } };
-  });
+  router.get(
+    '/api/drills',
+    (req) => {
+      const user = req.user!;
+      const team = req.query.get('team') ?? undefined;
+      if (team !== undefined && !isValidId(team)) throw new ValidationError(ERROR_CODES.BAD_REQUEST, 'team must be a team id');
+      if (team !== undefined && !canSeeTeam(user, team, teamOf)) throw new ForbiddenError(`not allowed to see team ${team}`);
+      const own = user.role === 'station' ? undefined : user.role === 'team-leader' ? user.team : user.household ? teamOf(user.household) : undefined;
+      if (user.role !== 'station' && !own) return { body: { drills: [] } };
+      const rows = d.journal.list({ kind: 'drill', team: team ?? own ?? undefined, limit: 200 });
+      return { body: { drills: rows.map((r) => ({ ...r.view, closedAt: r.closedAt })) } };
+    },
+    { schema: { summary: 'Drills the user may see, newest first', querystring: DrillsQuery, response: { 200: DrillsAnswer } } },
+  );
 }

@@ -5,7 +5,9 @@
  * read with one query per table by the caller: nothing here does I/O, so 32,000 devices are one
  * pass over arrays and maps.
  */
-import type { DeviceKind } from '../protocol/schema.ts';
+import type { DeviceHealth } from '../protocol/http/device-health.ts';
+import { addMonths, DETECTOR_LIFE_MONTHS } from './reminders.ts';
+import { SELF_TEST_KINDS } from './self-test-round.ts';
 import type { Device } from '../store/registry-types.ts';
 import type { DeviceLiveView, SupervisionState } from './supervision-tracker.ts';
 import type { BatteryReading } from './reminders.ts';
@@ -13,25 +15,16 @@ import type { LastSelfTest, DeviceFault } from './device-health-store.ts';
 
 export const SUPERVISION_STATES: readonly SupervisionState[] = ['ok', 'offline', 'flapping'];
 
-export interface DeviceHealthItem {
-  device: string;
-  household: string;
-  team: string;
-  kind: DeviceKind;
-  online: boolean;
-  lastSeen: number | null;
-  supervision: SupervisionState;
-  battery: number | null;
-  batteryAt: number | null;
-  lastTest: { at: number; outcome: 'pass' | 'fail'; reason: string | null } | null;
-  fault: boolean;
-}
+/** The one device-health item of `GET /api/devices/health` and `GET /api/households/:id/health`. */
+export type DeviceHealthItem = DeviceHealth;
 
 export interface DeviceHealthSources {
   live(device: string): DeviceLiveView | undefined;
   battery(device: string): BatteryReading | undefined;
   fault(device: string): DeviceFault | undefined;
   lastTests: ReadonlyMap<string, LastSelfTest>;
+  /** Since when, and why, supervision holds the device's state (undefined: not tracked yet). */
+  supervision(device: string): { since: number; reason: DeviceHealth['offlineReason'] } | undefined;
 }
 
 /** A device the tracker has not picked up yet (enrolled since its last registry sync). */
@@ -50,6 +43,7 @@ export function deviceHealthList(devices: Device[], src: DeviceHealthSources, st
     if (states && !states.has(live.supervision)) continue;
     const b = src.battery(d.id);
     const t = src.lastTests.get(d.id);
+    const sv = src.supervision(d.id);
     out.push({
       device: d.id,
       household: d.household,
@@ -62,6 +56,10 @@ export function deviceHealthList(devices: Device[], src: DeviceHealthSources, st
       batteryAt: b ? b.at : null,
       lastTest: t ? { at: t.at, outcome: t.outcome === 'passed' ? 'pass' : 'fail', reason: t.reason } : null,
       fault: src.fault(d.id) !== undefined,
+      since: sv ? sv.since : null,
+      offlineReason: live.online ? null : (sv?.reason ?? null),
+      enrolledAt: d.enrolledAt,
+      replaceBy: SELF_TEST_KINDS.includes(d.kind) ? addMonths(d.enrolledAt, DETECTOR_LIFE_MONTHS) : null,
     });
   }
   return out;

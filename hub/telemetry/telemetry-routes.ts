@@ -12,6 +12,8 @@ import { ERROR_CODES, ForbiddenError, NotFoundError, ValidationError } from '../
 import { TELEMETRY_FIELDS, TELEMETRY_FIELD_NAMES, isValidId, type TelemetryField } from '../protocol/schema.ts';
 import type { RegistryStore } from '../store/registry-types.ts';
 import { bucketWidth, MAX_SERIES_POINTS, type TelemetryStore } from './telemetry-store.ts';
+import { EventsAnswer, EventsQuery, LatestAnswer, SeriesAnswer, SeriesQuery } from '../protocol/http/telemetry.ts';
+import { HouseholdParams } from '../protocol/http/households.ts';
 
 const DAY_MS = 86_400_000;
 /** Longest range one query may cover. */
@@ -95,56 +97,74 @@ export function registerTelemetryRoutes(router: Router, deps: TelemetryRouteDeps
     if (!deps.registry.getHousehold(household)) throw new NotFoundError(`household ${household} does not exist`);
   };
 
-  router.get('/api/telemetry', async (req) => {
-    const q = parseSeriesQuery(req.query, deps.clock.now());
-    checkHousehold(req, q.household);
-    if (q.device !== undefined) {
-      const d = deps.registry.getDevice(q.device);
-      if (!d || d.household !== q.household) throw new NotFoundError(`device ${q.device} is not a device of household ${q.household}`);
-    }
-    const store = deps.store();
-    const series = await store.querySeries(q);
-    return {
-      body: {
-        household: q.household,
-        device: q.device ?? null,
-        field: q.field,
-        unit: TELEMETRY_FIELDS[q.field].unit,
-        from: q.from,
-        to: q.to,
-        every: q.every,
-        maxPoints: MAX_SERIES_POINTS,
-        source: store.kind,
-        series,
+  router.get(
+    '/api/telemetry',
+    async (req) => {
+      const q = parseSeriesQuery(req.query, deps.clock.now());
+      checkHousehold(req, q.household);
+      if (q.device !== undefined) {
+        const d = deps.registry.getDevice(q.device);
+        if (!d || d.household !== q.household) throw new NotFoundError(`device ${q.device} is not a device of household ${q.household}`);
+      }
+      const store = deps.store();
+      const series = await store.querySeries(q);
+      return {
+        body: {
+          household: q.household,
+          device: q.device ?? null,
+          field: q.field,
+          unit: TELEMETRY_FIELDS[q.field].unit,
+          from: q.from,
+          to: q.to,
+          every: q.every,
+          maxPoints: MAX_SERIES_POINTS,
+          source: store.kind,
+          series,
+        },
+      };
+    },
+    { schema: { summary: "One field's readings over time, bucketed, per device of a household", querystring: SeriesQuery, response: { 200: SeriesAnswer } } },
+  );
+
+  router.get(
+    '/api/households/:id/telemetry/latest',
+    async (req) => {
+      const household = req.params.id ?? '';
+      if (!isValidId(household)) throw bad('household is not a valid id');
+      checkHousehold(req, household);
+      const now = deps.clock.now();
+      const store = deps.store();
+      const devices = await store.latest(household, now, deps.latestLookbackMs);
+      return { body: { household, at: now, source: store.kind, devices } };
+    },
+    { schema: { summary: 'The newest value of each field of each device of a household', params: HouseholdParams, response: { 200: LatestAnswer } } },
+  );
+
+  router.get(
+    '/api/telemetry/events',
+    async (req) => {
+      for (const key of req.query.keys()) if (!['household', 'from', 'to', 'limit'].includes(key)) throw bad(`unknown parameter "${key.slice(0, 32)}"`);
+      const household = req.query.get('household');
+      if (!household) throw bad('household is required');
+      if (!isValidId(household)) throw bad('household is not a valid id');
+      const to = parseTime('to', req.query.get('to'), deps.clock.now());
+      const from = parseTime('from', req.query.get('from'), to - DEFAULT_RANGE_MS);
+      if (from >= to) throw bad('from must be before to');
+      if (to - from > MAX_RANGE_MS) throw bad(`the range may cover at most ${MAX_RANGE_MS / DAY_MS} days`);
+      const limitRaw = req.query.get('limit');
+      const limit = limitRaw === null || limitRaw === '' ? 1000 : Number(limitRaw);
+      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_EVENTS) throw bad(`limit must be an integer between 1 and ${MAX_EVENTS}`);
+      checkHousehold(req, household);
+      const store = deps.store();
+      const events = await store.queryEvents({ household, from, to, limit });
+      return { body: { household, from, to, source: store.kind, events } };
+    },
+    {
+      schema: {
+        summary: 'Device events and alarm transitions stored with the telemetry (marks on the time axis)',
+        querystring: EventsQuery,
+        response: { 200: EventsAnswer },
       },
-    };
-  });
-
-  router.get('/api/households/:id/telemetry/latest', async (req) => {
-    const household = req.params.id ?? '';
-    if (!isValidId(household)) throw bad('household is not a valid id');
-    checkHousehold(req, household);
-    const now = deps.clock.now();
-    const store = deps.store();
-    const devices = await store.latest(household, now, deps.latestLookbackMs);
-    return { body: { household, at: now, source: store.kind, devices } };
-  });
-
-  router.get('/api/telemetry/events', async (req) => {
-    for (const key of req.query.keys()) if (!['household', 'from', 'to', 'limit'].includes(key)) throw bad(`unknown parameter "${key.slice(0, 32)}"`);
-    const household = req.query.get('household');
-    if (!household) throw bad('household is required');
-    if (!isValidId(household)) throw bad('household is not a valid id');
-    const to = parseTime('to', req.query.get('to'), deps.clock.now());
-    const from = parseTime('from', req.query.get('from'), to - DEFAULT_RANGE_MS);
-    if (from >= to) throw bad('from must be before to');
-    if (to - from > MAX_RANGE_MS) throw bad(`the range may cover at most ${MAX_RANGE_MS / DAY_MS} days`);
-    const limitRaw = req.query.get('limit');
-    const limit = limitRaw === null || limitRaw === '' ? 1000 : Number(limitRaw);
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_EVENTS) throw bad(`limit must be an integer between 1 and ${MAX_EVENTS}`);
-    checkHousehold(req, household);
-    const store = deps.store();
-    const events = await store.queryEvents({ household, from, to, limit });
-    return { body: { household, from, to, source: store.kind, events } };
-  });
+    },
+  );
 }

@@ -22,6 +22,6 @@ export function registerTlsRoutes(router: Router, material: () => TlsMaterial): 
         headers: { 'Content-Disposition': 'inline; filename="smokehub-ca.crt"', 'Cache-Control': 'no-cache' },
       };
     },
-    { auth: 'none' },
+    { auth: 'none', schema: { summary: "The hub's local CA certificate, to install on phones and bridges", produces: 'application/x-x509-ca-cert' } },
   );
 }

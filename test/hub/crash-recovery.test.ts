@@ -77,14 +77,18 @@ test('open alarms, responders and timers survive kill -9', async () => {
 
   // 2. restart: the window continues (activation ~3 s after the raise, not 3 s after the restart)
   hub = await startChild();
+  const restarted = Date.now();
   const neighbour = await pool.device(hub.mqttUrl, cred('t1-h2-smoke'));
   const nIn = new Inbox(neighbour);
   await neighbour.subscribeAsync('smokehub/h/t1-h2/alert', { qos: 1 });
   const active = (await nIn.next((m) => m.json().state === 'active', 6000, 'activation after restart')).json();
   assert.equal(active.alarm, raised.alarm, 'the same alarm continues');
+  // Due 3 s after the raise, or at once when the restart took longer than that (a loaded machine):
+  // never a fresh 3 s window after the restart.
+  const due = Math.max(raised.raisedAt + 3000, restarted);
   assert.ok(
-    active.updatedAt - raised.raisedAt >= 3000 && active.updatedAt - raised.raisedAt < 6000,
-    `activated ${active.updatedAt - raised.raisedAt} ms after the raise`,
+    active.updatedAt - raised.raisedAt >= 3000 && active.updatedAt < due + 2000,
+    `activated ${active.updatedAt - raised.raisedAt} ms after the raise, ${active.updatedAt - restarted} ms after the restarted hub listened`,
   );
   // the redelivered event id is not a new alarm
   const origin2 = await pool.device(hub.mqttUrl, cred('t1-h1-smoke'));

@@ -111,12 +111,16 @@ test('bulk device health: content for every device, and each role sees only its 
       'battery',
       'batteryAt',
       'device',
+      'enrolledAt',
       'fault',
       'household',
       'kind',
       'lastSeen',
       'lastTest',
+      'offlineReason',
       'online',
+      'replaceBy',
+      'since',
       'supervision',
       'team',
     ]);
@@ -153,10 +157,15 @@ test('bulk device health: content for every device, and each role sees only its 
     [null, null, false, 'ok'],
   );
 
-  // The bulk answer agrees with the per-household route.
+  // The per-household route answers the same device-health item as the bulk one (issue 12: one shape).
   const one = await get(admin, '/api/households/t1-h2/health');
   const dev = one.body.devices.find((d: any) => d.device === 't1-h2-smoke');
-  assert.deepEqual([dev.battery.percent, dev.battery.at, dev.lastTest.at, dev.lastTest.outcome], [h2.battery, h2.batteryAt, h2.lastTest.at, 'failed']);
+  assert.deepEqual([dev.battery, dev.batteryAt, dev.lastTest.at, dev.lastTest.outcome], [h2.battery, h2.batteryAt, h2.lastTest.at, 'fail']);
+  assert.deepEqual(Object.keys(dev).sort(), Object.keys(h2).sort());
+  assert.deepEqual(
+    [dev.household, dev.team, dev.kind, dev.enrolledAt, dev.replaceBy, dev.fault],
+    [h2.household, h2.team, h2.kind, h2.enrolledAt, h2.replaceBy, h2.fault],
+  );
 
   // state filter
   const offline = await get(admin, '/api/devices/health?state=offline');

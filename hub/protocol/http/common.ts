@@ -10,10 +10,7 @@ import { ID_PATTERN } from '../topics.ts';
 /** Every refusal: one of the hub's stable codes (docs/errors.md) and a text for people. */
 export const ErrorBody = Type.Object(
   {
-    error: Type.Union(
-      Object.values(ERROR_CODES).map((c) => Type.Literal(c)),
-      { description: 'a stable code (docs/errors.md)' },
-    ),
+    error: Type.Enum(Object.values(ERROR_CODES), { description: 'a stable code (docs/errors.md)' }),
     message: Type.String({ description: 'for people; not stable' }),
   },
   { description: 'an error answer' },
