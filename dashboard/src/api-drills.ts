@@ -1,42 +1,31 @@
 /**
  * Drills through the hub's HTTP API: start one (station, or that team's leader), list them, and
- * read a drill's report (each household's first response and after how many seconds).
+ * read a drill's report (each household's first response and after how many seconds). Types: the
+ * hub's route schemas (hub/protocol/http/alarms.ts).
  */
-import type { ResponseKind } from '../../hub/protocol/schema.ts';
-import { enc, listOf, num, query, request, str, time } from './api-core.ts';
-import { toAlarmView, type AlarmDetail } from './api.ts';
+import type { AlarmView } from '../../hub/protocol/schema.ts';
+import type { DrillHousehold, DrillReport as DrillReportAnswer, DrillsAnswer } from '../../hub/protocol/http/alarms.ts';
+import { enc, query, request } from './api-core.ts';
+
+export type { DrillHousehold };
 
 /** A drill as listed: its alarm view and when it ended (null while it runs). */
-export type DrillSummary = Omit<AlarmDetail, 'timeline' | 'card' | 'contacts' | 'falseAlarm'>;
-
-/** One household of the drilled team and its first response (null: it did not answer). */
-export interface DrillHousehold {
-  household: string;
-  name: string;
-  response: ResponseKind | null;
-  at: number | null;
-  /** Seconds from the drill's start to the first response. */
-  afterS: number | null;
-}
+export type DrillSummary = AlarmView & { closedAt: number | null };
 export interface DrillReport {
   drill: DrillSummary;
   households: DrillHousehold[];
 }
 
-function toSummary(raw: Record<string, unknown>): DrillSummary {
-  return { ...toAlarmView(raw), closedAt: time(raw.closedAt ?? null) };
-}
-
 /** Starts a drill of `team` at `household` (default: the leader's own household, or the team's first). */
 export async function startDrill(team: string, household?: string): Promise<DrillSummary> {
-  const raw = await request<Record<string, unknown>>('POST', '/api/drills', household ? { team, household } : { team });
-  return toSummary(raw);
+  const view = await request<AlarmView>('POST', '/api/drills', household ? { team, household } : { team });
+  return { ...view, closedAt: null };
 }
 
 /** Drills the user may see, newest first (a team leader: its team's). */
 export async function drills(team?: string | null): Promise<DrillSummary[]> {
-  const raw = await request<unknown>('GET', `/api/drills${query({ team })}`);
-  return listOf<Record<string, unknown>>(raw, 'drills').map(toSummary);
+  const a = await request<DrillsAnswer>('GET', `/api/drills${query({ team })}`);
+  return a.drills.map((d) => d as DrillSummary);
 }
 
 /** Ends a running drill now (the station, or the drill's team leader). */
@@ -45,17 +34,7 @@ export async function endDrill(id: string): Promise<void> {
 }
 
 export async function drillReport(id: string): Promise<DrillReport> {
-  const raw = await request<Record<string, unknown>>('GET', `/api/drills/${enc(id)}`);
-  // `households` here is the report, not the view's alarming households.
-  const { households, ...view } = raw ?? {};
-  return {
-    drill: toSummary(view),
-    households: listOf<Record<string, unknown>>(households ?? [], 'households').map((h) => ({
-      household: String(h.household ?? ''),
-      name: String(h.name ?? ''),
-      response: (str(h.response) as ResponseKind | null) ?? null,
-      at: time(h.at ?? null),
-      afterS: num(h.afterS),
-    })),
-  };
+  // `households` here is the report of every household of the team, not the view's alarming households.
+  const { households, ...view } = await request<DrillReportAnswer>('GET', `/api/drills/${enc(id)}`);
+  return { drill: view as DrillSummary, households };
 }

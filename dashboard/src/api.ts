@@ -1,66 +1,66 @@
 /**
  * The dashboard's door to the hub's HTTP API (docs/dashboard.md lists the routes used; drills are in
  * api-drills.ts). Every call goes through `request` (api-core.ts): same-origin session cookie, JSON
- * in and out, typed errors. Response shapes are normalised here so that pages never depend on the
- * wire format.
+ * in and out, typed errors. The answers' types are the hub's route schemas (hub/protocol/http/, the
+ * same ones the hub validates with and publishes as /api/openapi.json); the only hub code imported
+ * is hub/protocol. Here they become the pages' display models, field by field, without guessing.
  */
-import type { Household, HouseholdCard } from '../../hub/store/registry-types.ts';
-import { ApiError, enc, listOf, num, query, request, str, time } from './api-core.ts';
-import type { Actor, AlarmKind, AlarmState, AlarmView, Notice, ResponseKind, TelemetryField } from '../../hub/protocol/schema.ts';
+import type { AlarmView, ResponseKind, TelemetryField, AlarmKind, AlarmState, Actor } from '../../hub/protocol/schema.ts';
+import type { LoginAnswer, MeAnswer, Role, SessionUser } from '../../hub/protocol/http/session.ts';
+import type { CardField, HouseholdCard, HouseholdDetail, HouseholdDevice, HouseholdsAnswer, HouseholdSummary } from '../../hub/protocol/http/households.ts';
+import type { DeviceHealth, DevicesHealthAnswer, HouseholdHealthAnswer, SupervisionState } from '../../hub/protocol/http/device-health.ts';
+import type {
+  AlarmDetail as AlarmDetailAnswer,
+  AlarmsAnswer,
+  Contact as ContactAnswer,
+  DispatchBody,
+  AlarmListItem,
+  TimelineEntry as TimelineAnswer,
+} from '../../hub/protocol/http/alarms.ts';
+import type { EventsAnswer, SeriesAnswer } from '../../hub/protocol/http/telemetry.ts';
+import type { NoticesAnswer } from '../../hub/protocol/http/notices.ts';
+import type { Notice } from '../../hub/protocol/schema.ts';
+import { ApiError, enc, query, request } from './api-core.ts';
 
-export type Role = 'station' | 'team-leader' | 'household';
-export interface SessionUser {
-  username: string;
-  role: Role;
-  team: string | null;
-  household: string | null;
-}
-
+export type { Role, SessionUser, SupervisionState, HouseholdCard };
 export { ApiError, setUnauthorizedHandler } from './api-core.ts';
 
 // ---------- session ----------
 
-function toUser(raw: unknown): SessionUser {
-  const o = (raw && typeof raw === 'object' && 'user' in raw ? (raw as { user: unknown }).user : raw) as Record<string, unknown> | null;
-  if (!o || typeof o.username !== 'string' || typeof o.role !== 'string') throw new ApiError(200, 'bad_response', 'the hub sent no user');
-  return { username: o.username, role: o.role as Role, team: str(o.team), household: str(o.household) };
-}
-
 export async function login(username: string, password: string): Promise<{ token: string; user: SessionUser }> {
-  const raw = await request<{ token?: unknown; user?: unknown }>('POST', '/api/login', { username, password }, { authFailureIsExpiry: false });
-  if (typeof raw?.token !== 'string') throw new ApiError(200, 'bad_response', 'the hub sent no session token');
-  return { token: raw.token, user: toUser(raw) };
+  const a = await request<LoginAnswer>('POST', '/api/login', { username, password }, { authFailureIsExpiry: false });
+  return { token: a.token, user: a.user };
 }
 export async function logout(): Promise<void> {
   await request('POST', '/api/logout', {}, { authFailureIsExpiry: false });
 }
-/** The logged-in user (null when there is no valid session). */
+/** The logged-in user (null when there is no valid session). The cookie carries the session: no token. */
 export async function me(): Promise<{ user: SessionUser; token: string | null } | null> {
   try {
-    const raw = await request<Record<string, unknown>>('GET', '/api/me', undefined, { authFailureIsExpiry: false });
-    return { user: toUser(raw), token: str(raw?.token) };
+    const a = await request<MeAnswer>('GET', '/api/me', undefined, { authFailureIsExpiry: false });
+    return { user: a.user, token: null };
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return null;
     throw err;
   }
 }
 
-// ---------- households ----------
+// ---------- households and device health ----------
 
-export type SupervisionState = 'ok' | 'offline' | 'flapping';
+/** A device as the pages show it: from the household listing, then merged with its health item. */
 export interface DeviceInfo {
   id: string;
   household: string;
   kind: string;
+  /** online: connected now; offline: supervision reports it down; unknown: not connected, not reported. */
   status: 'online' | 'offline' | 'unknown';
-  /** What supervision has reported (offline, flapping), when the source says. */
+  /** What supervision reports (null: the source, the household listing, does not say). */
   supervision: SupervisionState | null;
   lastSeen: number | null;
   battery: number | null;
   /** When the battery level was measured. */
   batteryAt: number | null;
   fault: boolean;
-  faultText: string | null;
   lastSelfTest: number | null;
   selfTestOk: boolean | null;
   /** Why the last self-test failed (`no-answer`, `offline`). */
@@ -70,96 +70,67 @@ export interface DeviceInfo {
 export interface DeviceHealthInfo extends DeviceInfo {
   team: string;
 }
-/** A household as the registry has it (the hub's own type), with its devices. */
-export interface HouseholdInfo extends Household {
+/** A household with its devices. */
+export interface HouseholdInfo extends Omit<HouseholdDetail, 'devices'> {
   devices: DeviceInfo[];
 }
 
-/** Battery as a number, or `{percent}` / `{value}` objects. */
-function batteryOf(v: unknown): number | null {
-  if (v && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    return num(o.percent ?? o.value ?? null);
-  }
-  return num(v);
-}
-const batteryTime = (v: unknown): number | null => (v && typeof v === 'object' ? time((v as Record<string, unknown>).at ?? null) : null);
-
-function supervisionOf(raw: Record<string, unknown>): SupervisionState | null {
-  const s = raw.supervision;
-  if (s === 'ok' || s === 'offline' || s === 'flapping') return s;
-  if (raw.flapping === true) return 'flapping';
-  return null;
-}
-
-function toDevice(raw: Record<string, unknown>, household: string): DeviceInfo {
-  const supervision = supervisionOf(raw);
-  // The bulk health listing: `online` is live presence; a device not heard yet but not reported is unknown.
-  const fromSupervision =
-    supervision !== null && typeof raw.online === 'boolean' ? (raw.online ? 'online' : supervision === 'ok' ? 'unknown' : 'offline') : null;
-  const statusRaw = fromSupervision ?? raw.status ?? raw.state ?? (typeof raw.online === 'boolean' ? (raw.online ? 'online' : 'offline') : null);
-  const status = statusRaw === 'online' || statusRaw === 'offline' ? statusRaw : 'unknown';
-  const latest = (raw.latest ?? raw.telemetry ?? {}) as Record<string, unknown>;
-  const selfTest = (raw.selfTest ?? raw.lastSelfTest ?? raw.lastTest ?? null) as unknown;
-  const selfTestObj = selfTest && typeof selfTest === 'object' ? (selfTest as Record<string, unknown>) : null;
-  const faultRaw = raw.fault ?? raw.faulted ?? null;
-  const outcome = selfTestObj?.outcome;
+/** The one device-health item (both health routes) as the pages show it. */
+export function fromHealth(d: DeviceHealth): DeviceHealthInfo {
   return {
-    id: String(raw.id ?? raw.device ?? ''),
-    household: str(raw.household) ?? household,
-    kind: String(raw.kind ?? ''),
-    status,
-    supervision: supervision ?? (status === 'offline' && raw.status === 'offline' ? 'offline' : null),
-    lastSeen: time(raw.lastSeen ?? raw.lastHeard ?? raw.lastHeardAt ?? raw.seenAt ?? null),
-    battery: batteryOf(raw.battery ?? latest.battery ?? null),
-    batteryAt: time(raw.batteryAt ?? null) ?? batteryTime(raw.battery),
-    fault: faultRaw === true || typeof faultRaw === 'string' || (faultRaw !== null && typeof faultRaw === 'object') || raw.status === 'fault',
-    faultText: typeof faultRaw === 'string' ? faultRaw : str((faultRaw as Record<string, unknown> | null)?.text ?? null),
-    lastSelfTest: selfTestObj ? time(selfTestObj.at ?? selfTestObj.ts ?? null) : time(selfTest ?? raw.selfTestAt ?? null),
-    selfTestOk: selfTestObj
-      ? outcome === 'pass' || outcome === 'passed'
-        ? true
-        : outcome === 'fail' || outcome === 'failed'
-          ? false
-          : typeof selfTestObj.ok === 'boolean'
-            ? selfTestObj.ok
-            : null
-      : null,
-    selfTestReason: selfTestObj ? str(selfTestObj.reason ?? null) : null,
+    id: d.device,
+    household: d.household,
+    team: d.team,
+    kind: d.kind,
+    status: d.online ? 'online' : d.supervision === 'ok' ? 'unknown' : 'offline',
+    supervision: d.supervision,
+    lastSeen: d.lastSeen,
+    battery: d.battery,
+    batteryAt: d.batteryAt,
+    fault: d.fault,
+    lastSelfTest: d.lastTest ? d.lastTest.at : null,
+    selfTestOk: d.lastTest ? d.lastTest.outcome === 'pass' : null,
+    selfTestReason: d.lastTest ? d.lastTest.reason : null,
   };
 }
-/** The dispatch card (access, hazards, vulnerable, water; '' when unknown), or null when the hub sent none. */
-export function toCard(raw: unknown): HouseholdCard | null {
-  if (!raw || typeof raw !== 'object') return null;
-  const card = raw as Record<string, unknown>;
-  return { access: str(card.access) ?? '', hazards: str(card.hazards) ?? '', vulnerable: str(card.vulnerable) ?? '', water: str(card.water) ?? '' };
-}
-function toHousehold(raw: Record<string, unknown>): HouseholdInfo {
-  const id = String(raw.id ?? raw.household ?? '');
+function fromListing(d: HouseholdDevice, household: string): DeviceInfo {
   return {
-    id,
-    team: String(raw.team ?? ''),
-    name: String(raw.name ?? ''),
-    address: String(raw.address ?? ''),
-    phone: String(raw.phone ?? ''),
-    phones: Array.isArray(raw.phones) ? raw.phones.filter((p): p is string => typeof p === 'string') : [],
-    lat: num(raw.lat),
-    lon: num(raw.lon),
-    card: toCard(raw.card) ?? { access: '', hazards: '', vulnerable: '', water: '' },
-    devices: listOf<Record<string, unknown>>(raw.devices ?? [], 'devices').map((d) => toDevice(d, id)),
+    id: d.id,
+    household,
+    kind: d.kind,
+    status: d.online ? 'online' : 'unknown',
+    supervision: null,
+    lastSeen: d.lastSeen,
+    battery: null,
+    batteryAt: null,
+    fault: false,
+    lastSelfTest: null,
+    selfTestOk: null,
+    selfTestReason: null,
   };
+}
+const NO_CARD: HouseholdCard = { access: '', hazards: '', vulnerable: '', water: '' };
+/** The dispatch card, each field '' when the hub left it out; null when the answer has no card. */
+export function toCard(card: Partial<HouseholdCard> | Record<string, unknown> | undefined | null): HouseholdCard | null {
+  if (!card) return null;
+  const field = (f: CardField): string => {
+    const v = (card as Record<string, unknown>)[f];
+    return typeof v === 'string' ? v : '';
+  };
+  return { access: field('access'), hazards: field('hazards'), vulnerable: field('vulnerable'), water: field('water') };
+}
+function fromSummary(h: HouseholdSummary): HouseholdInfo {
+  // The list has neither numbers nor the dispatch card: GET /api/households/:id has them.
+  return { ...h, phones: [], card: NO_CARD, devices: h.devices.map((d) => fromListing(d, h.id)) };
 }
 
 export async function households(team?: string | null): Promise<HouseholdInfo[]> {
-  const raw = await request<unknown>('GET', `/api/households${query({ team })}`);
-  return listOf<Record<string, unknown>>(raw, 'households').map(toHousehold);
+  const a = await request<HouseholdsAnswer>('GET', `/api/households${query({ team })}`);
+  return a.households.map(fromSummary);
 }
 export async function household(id: string): Promise<HouseholdInfo> {
-  const raw = await request<Record<string, unknown>>('GET', `/api/households/${enc(id)}`);
-  const inner = raw && typeof raw === 'object' && raw.household && typeof raw.household === 'object' ? (raw.household as Record<string, unknown>) : raw;
-  const h = toHousehold(inner);
-  if (h.devices.length === 0 && Array.isArray(raw.devices)) h.devices = (raw.devices as Record<string, unknown>[]).map((d) => toDevice(d, h.id));
-  return h;
+  const h = await request<HouseholdDetail>('GET', `/api/households/${enc(id)}`);
+  return { ...h, devices: h.devices.map((d) => fromListing(d, h.id)) };
 }
 
 /**
@@ -169,14 +140,14 @@ export async function household(id: string): Promise<HouseholdInfo> {
 export async function devicesHealth(
   params: { team?: string | null; household?: string | null; state?: SupervisionState | null } = {},
 ): Promise<DeviceHealthInfo[]> {
-  const raw = await request<unknown>('GET', `/api/devices/health${query(params)}`);
-  return listOf<Record<string, unknown>>(raw, 'devices').map((d) => ({ ...toDevice(d, String(d.household ?? '')), team: String(d.team ?? '') }));
+  const a = await request<DevicesHealthAnswer>('GET', `/api/devices/health${query(params)}`);
+  return a.devices.map(fromHealth);
 }
 
-/** Per-device supervision view of one household (battery, last self-test, status); merged by device id. */
+/** The devices of one household (battery, last self-test, supervision): the same item as the bulk listing. */
 export async function householdHealth(id: string): Promise<DeviceInfo[]> {
-  const raw = await request<Record<string, unknown>>('GET', `/api/households/${enc(id)}/health`);
-  return listOf<Record<string, unknown>>(raw, 'devices').map((d) => toDevice(d, id));
+  const a = await request<HouseholdHealthAnswer>('GET', `/api/households/${enc(id)}/health`);
+  return a.devices.map(fromHealth);
 }
 
 // ---------- alarms ----------
@@ -185,30 +156,19 @@ export interface TimelineEntry {
   at: number;
   transition: string;
   state: AlarmState | string;
-  detail: Record<string, unknown> | null;
-  /** Who did it (a device, a user, the hub's own timer, an SMS); null when the hub did not say. */
-  by: Actor | null;
-  /** Through which channel (`mqtt`, `http`, `timer`, …); null when the hub did not say. */
-  via: string | null;
-}
-
-/** An actor as the hub sends it, checked (an unknown `kind` is kept with its fields as strings). */
-export function toActor(raw: unknown): Actor | null {
-  if (!raw || typeof raw !== 'object') return null;
-  const o = raw as Record<string, unknown>;
-  const kind = str(o.kind);
-  if (!kind) return null;
-  const out: Record<string, string> = { kind };
-  for (const [k, v] of Object.entries(o)) if (typeof v === 'string' || typeof v === 'number') out[k] = String(v);
-  return out as unknown as Actor;
+  detail: Record<string, unknown>;
+  /** Who did it (a device, a user, the hub's own timer, an SMS). */
+  by: Actor;
+  /** Through which channel (`mqtt`, `http`, `timer`, `sms`). */
+  via: string;
 }
 /** One SMS or call the hub queued for an alarm (`contacts` of `GET /api/alarms/:id`). */
 export interface Contact {
-  kind: 'sms' | 'call' | string;
+  kind: 'sms' | 'call';
   to: string;
   household: string | null;
-  state: 'queued' | 'sending' | 'sent' | 'failed' | 'cancelled' | string;
-  queuedAt: number | null;
+  state: ContactAnswer['state'];
+  queuedAt: number;
   sentAt: number | null;
   attempts: number;
   error: string | null;
@@ -217,19 +177,8 @@ export interface Contact {
   /** How many SMS parts the text took. */
   parts: number | null;
 }
-export function toContacts(raw: unknown): Contact[] {
-  return listOf<Record<string, unknown>>(raw ?? [], 'contacts').map((c) => ({
-    kind: String(c.kind ?? ''),
-    to: String(c.to ?? ''),
-    household: str(c.household),
-    state: String(c.state ?? ''),
-    queuedAt: time(c.queuedAt ?? null),
-    sentAt: time(c.sentAt ?? null),
-    attempts: num(c.attempts) ?? 0,
-    error: str(c.error),
-    outcome: str(c.outcome),
-    parts: num(c.parts),
-  }));
+export function toContacts(list: readonly ContactAnswer[] | undefined): Contact[] {
+  return (list ?? []).map((c) => ({ ...c, outcome: c.outcome ?? null, parts: c.parts ?? null }));
 }
 export interface AlarmDetail extends AlarmView {
   timeline: TimelineEntry[];
@@ -250,58 +199,27 @@ export interface AlarmFilter {
   limit?: number | null;
 }
 
-function toTimeline(raw: unknown): TimelineEntry[] {
-  return listOf<Record<string, unknown>>(raw, 'timeline').map((e) => {
-    let detail: unknown = e.detail ?? e.detail_json ?? null;
-    if (typeof detail === 'string') {
-      try {
-        detail = JSON.parse(detail);
-      } catch {
-        detail = { text: detail };
-      }
-    }
-    return {
-      at: time(e.at ?? e.ts) ?? 0,
-      transition: String(e.transition ?? e.type ?? ''),
-      state: String(e.state ?? ''),
-      detail: detail && typeof detail === 'object' ? (detail as Record<string, unknown>) : null,
-      by: toActor(e.by),
-      via: str(e.via),
-    };
-  });
+function fromTimeline(e: TimelineAnswer): TimelineEntry {
+  return { at: e.at, transition: e.transition, state: e.state, detail: e.detail, by: e.by as Actor, via: e.via };
 }
-/** The alarm view part of an answer (unknown fields are kept). */
-export function toAlarmView(raw: Record<string, unknown>): AlarmView {
-  const v = (raw.view && typeof raw.view === 'object' ? raw.view : raw) as unknown as AlarmView & Record<string, unknown>;
-  return {
-    ...v,
-    responders: Array.isArray(v.responders) ? v.responders : [],
-    origin: v.origin ?? { household: '', name: '', address: '', lat: null, lon: null, device: '' },
-  };
-}
-function toAlarm(raw: Record<string, unknown>): AlarmDetail {
-  const v = toAlarmView(raw) as AlarmView & Record<string, unknown>;
-  return {
-    ...v,
-    timeline: toTimeline(raw.timeline ?? []),
-    closedAt: time(raw.closedAt ?? raw.closed_at ?? v.closedAt ?? null),
-    falseAlarm: raw.falseAlarm === true || raw.false_alarm === 1 || raw.false_alarm === true || v.falseAlarm === true,
-    card: toCard(raw.card),
-    contacts: toContacts(raw.contacts),
-  };
+function fromListItem(a: AlarmListItem): AlarmDetail {
+  return { ...(a as AlarmView), closedAt: a.closedAt, falseAlarm: a.falseAlarm, timeline: [], card: null, contacts: [] };
 }
 
 export async function alarms(filter: AlarmFilter = {}): Promise<AlarmDetail[]> {
-  const raw = await request<unknown>('GET', `/api/alarms${query({ ...filter })}`);
-  return listOf<Record<string, unknown>>(raw, 'alarms').map(toAlarm);
+  const a = await request<AlarmsAnswer>('GET', `/api/alarms${query({ ...filter })}`);
+  return a.alarms.map(fromListItem);
 }
 export async function alarm(id: string): Promise<AlarmDetail> {
-  const raw = await request<Record<string, unknown>>('GET', `/api/alarms/${enc(id)}`);
-  const inner =
-    raw && typeof raw === 'object' && raw.alarm && typeof raw.alarm === 'object'
-      ? { ...(raw.alarm as Record<string, unknown>), timeline: raw.timeline ?? (raw.alarm as Record<string, unknown>).timeline }
-      : raw;
-  return toAlarm(inner);
+  const { timeline, card, contacts, ...view } = await request<AlarmDetailAnswer>('GET', `/api/alarms/${enc(id)}`);
+  return {
+    ...(view as AlarmView),
+    closedAt: view.closedAt,
+    falseAlarm: view.falseAlarm,
+    timeline: timeline.map(fromTimeline),
+    card: toCard(card),
+    contacts: toContacts(contacts),
+  };
 }
 export async function resolveAlarm(id: string): Promise<void> {
   await request('POST', `/api/alarms/${enc(id)}/resolve`, {});
@@ -314,7 +232,7 @@ export async function acknowledgeAlarm(id: string): Promise<void> {
   await request('POST', `/api/alarms/${enc(id)}/acknowledge`, {});
 }
 /** A truck is on its way (ETA in minutes 0–240, an optional one-line note of at most 200 characters). */
-export async function dispatchAlarm(id: string, info: { etaMin?: number; note?: string }): Promise<void> {
+export async function dispatchAlarm(id: string, info: DispatchBody): Promise<void> {
   await request('POST', `/api/alarms/${enc(id)}/dispatch`, info);
 }
 
@@ -329,37 +247,21 @@ export interface Series {
   count: number;
 }
 
-/**
- * From the API's `{series:[{device, points:[{t, mean, min, max}]}]}` (points may also be `{ts,value}`
- * or `[t, v]`) to aligned arrays for the chart.
- */
-export function toSeries(raw: unknown, field: TelemetryField): Series {
-  const devs = listOf<Record<string, unknown>>(raw, 'series');
-  const perDevice: { device: string; pts: Map<number, number | null> }[] = [];
+/** From the API's per-device buckets (`{t, mean, min, max}`) to aligned arrays for the chart (the mean is drawn). */
+export function toSeries(a: SeriesAnswer, field: TelemetryField): Series {
   const times = new Set<number>();
   let count = 0;
-  for (const d of devs) {
-    const pts = new Map<number, number | null>();
-    for (const p of listOf<unknown>(d.points ?? [], 'points')) {
-      let t: number | null = null;
-      let v: number | null = null;
-      if (Array.isArray(p)) {
-        t = time(p[0]);
-        v = num(p[1]);
-      } else if (p && typeof p === 'object') {
-        const o = p as Record<string, unknown>;
-        t = time(o.t ?? o.ts ?? o.time ?? null);
-        v = num(o.mean ?? o.value ?? o[field] ?? null);
-      }
-      if (t === null) continue;
-      pts.set(t, v);
-      times.add(t);
+  const perDevice = a.series.map((d) => {
+    const pts = new Map<number, number>();
+    for (const p of d.points) {
+      pts.set(p.t, p.mean);
+      times.add(p.t);
       count++;
     }
-    perDevice.push({ device: String(d.device ?? d.name ?? field), pts });
-  }
-  const ts = [...times].sort((a, b) => a - b);
-  return { field, ts, lines: perDevice.map((d) => ({ device: d.device, values: ts.map((t) => (d.pts.has(t) ? d.pts.get(t)! : null)) })), count };
+    return { device: d.device, pts };
+  });
+  const ts = [...times].sort((x, y) => x - y);
+  return { field, ts, lines: perDevice.map((d) => ({ device: d.device, values: ts.map((t) => d.pts.get(t) ?? null) })), count };
 }
 
 export async function telemetry(params: {
@@ -370,8 +272,8 @@ export async function telemetry(params: {
   device?: string;
   every?: string;
 }): Promise<Series> {
-  const raw = await request<unknown>('GET', `/api/telemetry${query({ ...params })}`);
-  return toSeries(raw, params.field);
+  const a = await request<SeriesAnswer>('GET', `/api/telemetry${query({ ...params })}`);
+  return toSeries(a, params.field);
 }
 
 /** A device event or alarm transition stored with the telemetry (for marks on the time axis). */
@@ -382,33 +284,20 @@ export interface DeviceEventMark {
   state: string | null;
 }
 export async function telemetryEvents(params: { household: string; from: number; to: number; limit?: number }): Promise<DeviceEventMark[]> {
-  const raw = await request<unknown>('GET', `/api/telemetry/events${query({ ...params })}`);
-  return listOf<Record<string, unknown>>(raw, 'events').map((e) => ({
-    at: time(e.at) ?? 0,
-    device: String(e.device ?? ''),
-    type: String(e.type ?? ''),
-    state: str(e.state),
-  }));
+  const a = await request<EventsAnswer>('GET', `/api/telemetry/events${query({ ...params })}`);
+  return a.events.map((e) => ({ at: e.at, device: e.device, type: e.type, state: e.state }));
 }
 
 // ---------- notices ----------
 
 export interface NoticeItem extends Notice {
-  /** The hub's notice id when it has one (for de-duplication). */
+  /** The hub's notice id ('' for a notice that came over MQTT, which has none). */
   id: string;
 }
 export function noticeKey(n: Notice & { id?: string }): string {
   return n.id || `${n.notice}|${n.device ?? ''}|${n.household ?? ''}|${n.at}`;
 }
 export async function notices(params: { household?: string | null; limit?: number } = {}): Promise<NoticeItem[]> {
-  const raw = await request<unknown>('GET', `/api/notices${query(params)}`);
-  return listOf<Record<string, unknown>>(raw, 'notices').map((n) => ({
-    id: n.id === undefined || n.id === null ? '' : String(n.id),
-    notice: String(n.notice ?? ''),
-    severity: (n.severity === 'warning' || n.severity === 'trouble' ? n.severity : 'info') as Notice['severity'],
-    household: str(n.household),
-    device: str(n.device),
-    text: String(n.text ?? n.message ?? ''),
-    at: time(n.at ?? n.ts) ?? 0,
-  }));
+  const a = await request<NoticesAnswer>('GET', `/api/notices${query(params)}`);
+  return a.notices.map(({ team: _team, ...n }) => ({ ...n, id: String(n.id) }));
 }

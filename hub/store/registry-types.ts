@@ -10,14 +10,9 @@ export interface Team {
   id: string;
 }
 /** The dispatch card: what the fire brigade needs to know about a household (optional CSV columns). */
-export const CARD_FIELDS = ['access', 'hazards', 'vulnerable', 'water'] as const;
-export type CardField = (typeof CARD_FIELDS)[number];
-/**
- * `access`: alley width, gate, where a truck can stop; `hazards`: gas cylinders, stored goods;
- * `vulnerable`: people who need help to get out; `water`: nearest hydrant, well or pond.
- * Each is '' when unknown.
- */
-export type HouseholdCard = Record<CardField, string>;
+// The dispatch card is part of the HTTP contract: one definition, in hub/protocol/http/households.ts.
+import { CARD_FIELDS, type CardField, type HouseholdCard } from '../protocol/http/households.ts';
+export { CARD_FIELDS, type CardField, type HouseholdCard };
 
 export interface Household {
   id: string;

@@ -46,7 +46,7 @@ const DEVICE_ICON: Record<ShownStatus, string> = { fault: '⚠', flapping: '⇅'
 export function DeviceStatusBadge({ device }: { device: DeviceInfo }) {
   const shown = shownStatus(device);
   return (
-    <span class={`badge dev-${shown}`} data-status={shown} title={shown === 'fault' ? (device.faultText ?? undefined) : undefined}>
+    <span class={`badge dev-${shown}`} data-status={shown}>
       <span aria-hidden="true">{DEVICE_ICON[shown]} </span>
       {t(`status.${shown}` as MsgKey)}
     </span>

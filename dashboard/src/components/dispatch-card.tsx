@@ -1,6 +1,5 @@
 /** The dispatch card: what the fire brigade needs to know about a household (from the registry's optional columns). */
-import type { HouseholdCard } from '../../../hub/store/registry-types.ts';
-import { CARD_FIELDS } from '../../../hub/store/registry-types.ts';
+import { CARD_FIELDS, type HouseholdCard } from '../../../hub/protocol/http/households.ts';
 import { t } from '../store.ts';
 import type { MsgKey } from '../i18n.ts';
 
