@@ -7,7 +7,7 @@
  * what it cannot take: hub/broker/slow-client-guard.ts). The 0-subscriber phase is the baseline.
  *
  * The hub runs in its own process with --slow-client-timeout 300, so that the stuck subscribers stay
- * connected (at their bound) through a phase; the test (test/hub/broker-resilience.test.ts) covers
+ * connected (at their bound) through a phase; the test (test/integration/hub/broker-resilience.test.ts) covers
  * the cut. Telemetry comes from bench/telemetry-load.ts in another process (100 device connections,
  * QoS 1, the light client unless BENCH_LOAD_CLIENT says otherwise).
  *

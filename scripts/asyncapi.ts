@@ -1,6 +1,6 @@
 /**
  * Writes docs/asyncapi.yaml from hub/protocol/ (`npm run docs:asyncapi`); `--check` only compares
- * and exits 1 when the file is stale. test/core/mqtt-contract.unit.test.ts runs the same comparison.
+ * and exits 1 when the file is stale. test/unit/core/asyncapi.unit.test.ts runs the same comparison.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -6,7 +6,7 @@
  *  - a client's `deliver0` / `deliverQoS` (the slow-client guard wraps them) and `clean`, `closed`,
  *    `connackSent`.
  * `missingInternals` names what is not as expected, so an Aedes upgrade that changes them is seen at
- * once (test/hub/aedes-internals.test.ts runs it against a real broker and client); each user
+ * once (test/integration/hub/aedes-internals.test.ts runs it against a real broker and client); each user
  * also refuses a client whose internals are not as expected and the hub says so in its log.
  */
 import type { Aedes, Client } from 'aedes';

@@ -2,7 +2,7 @@
  * The hub's metrics on prom-client: one prom-client Registry per MetricsRegistry (several hubs may
  * run in one process, e.g. in tests: the library's global default register is never used), plus the
  * standard `process_*` and `nodejs_*` families (shared, see processRegistry below). Its output
- * passes `promtool check metrics` (test/hub/metrics-promtool.test.ts).
+ * passes `promtool check metrics` (test/integration/hub/metrics-promtool.test.ts).
  *
  * Call sites keep a small API: `metrics.counter(name, help)` etc. return the same metric for the
  * same name, labels are given at inc()/set()/observe() time and declared to prom-client on first use
@@ -48,7 +48,7 @@ interface Declared {
  * Declares to `metric` the label names of `labels` it does not know yet. prom-client only accepts
  * label names given at construction; ours come with the first inc()/set()/observe(). Widening keeps
  * every series: prom-client keys a series by its present labels in sorted label-name order, so
- * adding a name leaves existing keys unchanged (checked by test/core/metrics.unit.test.ts).
+ * adding a name leaves existing keys unchanged (checked by test/unit/core/metrics.unit.test.ts).
  * Returns false when a name is not a valid Prometheus label name (the value is then dropped).
  * `dropPlaceholder` removes the zero series prom-client keeps for a metric without labels.
  */

@@ -1,5 +1,5 @@
 /**
- * Typed errors with stable codes (each documented in docs/errors.md; test/core/error-codes.unit.test.ts checks both ways). Every rejected input carries one of these codes, so logs,
+ * Typed errors with stable codes (each documented in docs/errors.md; test/unit/core/error-codes.unit.test.ts checks both ways). Every rejected input carries one of these codes, so logs,
  * metrics (`smokehub_rejects_total{reason=...}`), device `error` topics and HTTP 4xx bodies
  * all speak the same vocabulary. Browser-safe: no Node imports.
  */

@@ -2,7 +2,7 @@
  * The MQTT contract's channel table: for each topic channel of topics.ts, its address, who
  * publishes it (devices and households, or the hub), QoS, retained, payload schema and who may
  * publish and subscribe (hub/core/acl.ts). Pure and browser-safe. asyncapi.ts turns it into
- * docs/asyncapi.yaml; test/core/mqtt-contract.unit.test.ts checks it against topics.ts, acl.ts
+ * docs/asyncapi.yaml; test/unit/core/asyncapi.unit.test.ts checks it against topics.ts, acl.ts
  * and what the hub publishes.
  */
 import type { MqttSchemaName } from './mqtt-schemas.ts';

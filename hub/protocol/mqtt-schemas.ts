@@ -3,7 +3,7 @@
  * schema.ts and errors.ts so that they cannot drift from the hand-written validators. Pure and
  * browser-safe. These schemas document the contract (docs/asyncapi.yaml); the hub's edge
  * validators stay the `parse*` functions of schema.ts (they never throw, and they are more
- * tolerant in the ways each description says: test/core/mqtt-contract.unit.test.ts pins both).
+ * tolerant in the ways each description says: test/unit/core/mqtt-schemas.unit.test.ts pins both).
  */
 import { type TSchema, Type } from 'typebox';
 import { ERROR_CODES } from './errors.ts';

@@ -1,0 +1,321 @@
+/** The `smokehub` CLI as a child process (through tsx) on temp data directories. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const HEADER = 'team,household,name,address,phone,lat,lon,device,kind,secret';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function env(): NodeJS.ProcessEnv {
+  const e = { ...process.env };
+  for (const k of Object.keys(e)) if (k.startsWith('SMOKEHUB_')) delete e[k];
+  return e;
+}
+
+function cli(args: string[], timeoutMs = 30_000): Promise<Run> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'hub/cli/main.ts', ...args], { cwd: ROOT, env: env() });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code, stdout, stderr });
+    });
+  });
+}
+
+function tempDir(t: { after: (fn: () => void) => void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'smokehub-cli-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+const GOOD = [
+  HEADER,
+  'T1,H1,"Nguyễn Văn An","12 Lê Lợi, Huế",0912 345 678,16.46,107.59,D1,smoke,',
+  'T1,H1,"Nguyễn Văn An","12 Lê Lợi, Huế",0912 345 678,16.46,107.59,D2,panic,',
+  'T1,H2,Trần Thị Bình,14 Lê Lợi,,,,D3,heat,an-operator-secret-123',
+  'T2,H3,Lê Văn Cường,3 Hùng Vương,,,,D4,co,',
+].join('\n');
+
+test('import prints generated credentials as CSV; re-import prints none; households lists them', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'homes.csv');
+  writeFileSync(file, '\ufeff' + GOOD);
+  const data = join(dir, 'data');
+  const first = await cli(['import', file, '--data', data]);
+  assert.equal(first.code, 0, first.stderr);
+  const lines = first.stdout.trim().split('\n');
+  assert.equal(lines[0], 'household,device,secret');
+  assert.deepEqual(
+    lines.slice(1).map((l) => l.split(',').slice(0, 2).join(',')),
+    ['H1,D1', 'H1,D2', 'H3,D4'],
+  );
+  for (const l of lines.slice(1)) assert.match(l.split(',')[2]!, /^[A-Za-z0-9_-]{32}$/);
+  assert.match(first.stderr, /households 3 new.*devices 4 new.*3 secrets generated/);
+
+  const again = await cli(['import', file, '--data', data]);
+  assert.equal(again.code, 0);
+  assert.equal(again.stdout, 'household,device,secret\n');
+  assert.match(again.stderr, /households 0 new, 0 updated, 3 unchanged; devices 0 new, 0 updated, 4 unchanged/);
+
+  const list = await cli(['households', '--data', data]);
+  assert.equal(list.code, 0, list.stderr);
+  const rows = list.stdout.trim().split('\n');
+  assert.match(rows[0]!, /^TEAM\s+HOUSEHOLD\s+NAME\s+ADDRESS\s+PHONE\s+LAT,LON\s+DEVICES$/);
+  assert.equal(rows.length, 4);
+  assert.match(rows[1]!, /^T1\s+H1\s+Nguyễn Văn An\s+12 Lê Lợi, Huế\s+\+84912345678\s+16\.46,107\.59\s+D1\(smoke\) D2\(panic\)$/);
+  const t2 = await cli(['households', '--team', 'T2', '--data', data]);
+  assert.equal(t2.stdout.trim().split('\n').length, 2);
+  assert.match(t2.stdout, /H3/);
+});
+
+test('a bad file: every bad row on stderr as FILE:LINE: reason, exit 1, nothing imported', async (t) => {
+  const dir = tempDir(t);
+  const data = join(dir, 'data');
+  const file = join(dir, 'bad.csv');
+  writeFileSync(file, [HEADER, 'T1,H1,A,1 A,,,,D1,smoke,', 'T1,H2,B,2 B,,95,0,D2,smoke,', 'T1,H3,C,3 C,,,,D3,laser,'].join('\n'));
+  const r = await cli(['import', file, '--data', data]);
+  assert.equal(r.code, 1);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:3: lat 95 is outside -90\\.\\.90`));
+  assert.match(r.stderr, /bad\.csv:4: kind "laser" is not one of/);
+  assert.match(r.stderr, /2 bad rows; nothing was imported/);
+  assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/, 'no stack trace');
+  const db = new Database(join(data, 'smokehub.db'), { readonly: true });
+  t.after(() => db.close());
+  assert.equal((db.prepare('SELECT COUNT(*) AS n FROM households').get() as { n: number }).n, 0);
+
+  const latin1 = join(dir, 'latin1.csv');
+  writeFileSync(latin1, Buffer.concat([Buffer.from(HEADER + '\nT1,H1,'), Buffer.from([0xe9, 0xff]), Buffer.from(',a,,,,D1,smoke,\n')]));
+  const enc = await cli(['import', latin1, '--data', data]);
+  assert.equal(enc.code, 1);
+  assert.match(enc.stderr, /not UTF-8/);
+  const missing = await cli(['import', join(dir, 'nope.csv'), '--data', data]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /cannot read .*nope\.csv: no such file/);
+});
+
+test('user add: generated password printed once, scopes checked, duplicates refused', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'homes.csv');
+  writeFileSync(file, GOOD);
+  const data = join(dir, 'data');
+  assert.equal((await cli(['import', file, '--data', data])).code, 0);
+  const add = await cli(['user', 'add', 'lan', '--role', 'team-leader', '--team', 'T1', '--data', data]);
+  assert.equal(add.code, 0, add.stderr);
+  assert.match(add.stdout, /created team-leader user lan \(team T1\)\npassword: [a-z2-9]{5}(-[a-z2-9]{5}){3}\n/);
+  const given = await cli(['user', 'add', 'tram', '--role', 'station', '--password', 'a chosen password', '--data', data]);
+  assert.equal(given.code, 0);
+  assert.doesNotMatch(given.stdout, /password:/, 'a given password is not echoed');
+  const dup = await cli(['user', 'add', 'lan', '--role', 'station', '--data', data]);
+  assert.equal(dup.code, 1);
+  assert.equal(dup.stderr, 'smokehub user: user "lan" already exists\n');
+  const noTeam = await cli(['user', 'add', 'x', '--role', 'team-leader', '--team', 'T9', '--data', data]);
+  assert.equal(noTeam.code, 1);
+  assert.match(noTeam.stderr, /team "T9" does not exist/);
+  const badRole = await cli(['user', 'add', 'x', '--role', 'chief', '--data', data]);
+  assert.equal(badRole.code, 1);
+  assert.match(badRole.stderr, /--role must be one of station, team-leader, household/);
+  const list = await cli(['user', 'list', '--data', data]);
+  assert.match(list.stdout, /lan\s+team-leader\s+T1/);
+  assert.match(list.stdout, /tram\s+station/);
+});
+
+test('alarms reads the journal table (all or --open), newest first', async (t) => {
+  const dir = tempDir(t);
+  const data = join(dir, 'data');
+  const file = join(dir, 'homes.csv');
+  writeFileSync(file, GOOD);
+  assert.equal((await cli(['import', file, '--data', data])).code, 0);
+  const empty = await cli(['alarms', '--data', data]);
+  assert.equal(empty.code, 0);
+  assert.match(empty.stderr, /0 alarms/);
+  const db = new Database(join(data, 'smokehub.db'));
+  db.exec(`CREATE TABLE IF NOT EXISTS alarms (id TEXT PRIMARY KEY, team TEXT, household TEXT, kind TEXT, state TEXT,
+    raised_at INTEGER, updated_at INTEGER, closed_at INTEGER, false_alarm INTEGER DEFAULT 0, view_json TEXT, record_json TEXT)`);
+  const ins = db.prepare(
+    'INSERT INTO alarms (id, team, household, kind, state, raised_at, updated_at, view_json, record_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  );
+  ins.run('A1', 'T1', 'H1', 'smoke', 'resolved', Date.UTC(2026, 0, 1, 0, 0, 0), 0, '{}', '{}');
+  ins.run('A2', 'T2', 'H3', 'co', 'active', Date.UTC(2026, 0, 2, 0, 0, 0), 0, '{}', '{}');
+  db.close();
+  const all = await cli(['alarms', '--data', data]);
+  const rows = all.stdout.trim().split('\n');
+  assert.match(rows[0]!, /^ID\s+STATE\s+KIND\s+TEAM\s+HOUSEHOLD\s+RAISED$/);
+  assert.match(rows[1]!, /^A2\s+active\s+co\s+T2\s+H3\s+2026-01-02 07:00:00$/, 'Asia/Ho_Chi_Minh local time');
+  assert.match(rows[2]!, /^A1\s+resolved\s+smoke/);
+  const open = await cli(['alarms', '--open', '--data', data]);
+  assert.equal(open.stdout.trim().split('\n').length, 2);
+  assert.match(open.stdout, /A2/);
+  assert.doesNotMatch(open.stdout, /A1/);
+  const none = await cli(['alarms', '--data', join(dir, 'nowhere')]);
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /no hub data in/);
+});
+
+test('help, unknown commands and bad flags: clear messages and exit codes', async () => {
+  const help = await cli(['--help']);
+  assert.equal(help.code, 0);
+  for (const c of ['start', 'import', 'user', 'households', 'alarms']) assert.match(help.stdout, new RegExp(`^  ${c}\\s`, 'm'));
+  const importHelp = await cli(['import', '--help']);
+  assert.equal(importHelp.code, 0);
+  assert.match(importHelp.stdout, /team,household,name,address,phone,lat,lon,device,kind,secret/);
+  const startHelp = await cli(['start', '--help']);
+  assert.match(startHelp.stdout, /--verify-window/);
+  assert.match(startHelp.stdout, /SMOKEHUB_MQTT_PORT/);
+  const unknown = await cli(['frobnicate']);
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /unknown command "frobnicate"/);
+  const dir = mkdtempSync(join(tmpdir(), 'smokehub-cli-'));
+  try {
+    writeFileSync(join(dir, 'smokehub.db'), 'this is not sqlite');
+    const broken = await cli(['households', '--data', dir]);
+    assert.equal(broken.code, 1);
+    assert.equal(broken.stderr, 'smokehub households: database error (SQLITE_NOTADB): file is not a database\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const badFlag = await cli(['households', '--colour', 'red']);
+  assert.equal(badFlag.code, 1);
+  assert.match(badFlag.stderr, /Unknown option '--colour'/);
+});
+
+function waitFor(child: ChildProcess, re: RegExp, timeoutMs: number): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${re}; got: ${out}`)), timeoutMs);
+    const onData = (d: Buffer) => {
+      out += d;
+      if (re.test(out)) {
+        clearTimeout(timer);
+        child.stdout!.off('data', onData);
+        resolvePromise(out);
+      }
+    };
+    child.stdout!.on('data', onData);
+  });
+}
+
+function exitOf(child: ChildProcess): Promise<number | null> {
+  return new Promise((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', (code) => r(code))));
+}
+
+test('start: prints the admin password once, serves the API, stops gracefully on SIGTERM', async (t) => {
+  const dir = tempDir(t);
+  const args = [
+    '--import',
+    'tsx',
+    'hub/cli/main.ts',
+    'start',
+    '--data',
+    dir,
+    '--mqtt-port',
+    '0',
+    '--http-port',
+    '0',
+    '--mqtts-port',
+    '0',
+    '--https-port',
+    '0',
+    '--host',
+    '127.0.0.1',
+    '--log-level',
+    'warn',
+  ];
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: env() });
+  t.after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const out = await waitFor(child, /HTTP .* on port \d+/, 30_000);
+  const password = /password: (\S+)/.exec(out)?.[1];
+  assert.ok(password, out);
+  const httpPort = Number(/on port (\d+), data/.exec(out)![1]);
+  const login = await fetch(`http://127.0.0.1:${httpPort}/api/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username: 'admin', password }),
+  });
+  assert.equal(login.status, 200, 'the printed admin password logs in at once');
+  const health = await fetch(`http://127.0.0.1:${httpPort}/health`);
+  assert.equal(((await health.json()) as { status: string }).status, 'ok');
+  child.kill('SIGTERM');
+  assert.equal(await exitOf(child), 0, stderr);
+
+  // Second start: no password printed again.
+  const again = spawn(process.execPath, args, { cwd: ROOT, env: env() });
+  t.after(() => {
+    if (again.exitCode === null) again.kill('SIGKILL');
+  });
+  const out2 = await waitFor(again, /HTTP .* on port \d+/, 30_000);
+  assert.doesNotMatch(out2, /password/);
+  again.kill('SIGINT');
+  assert.equal(await exitOf(again), 0);
+});
+
+test('start: a port in use or a bad setting is one clear line and exit 1, no stack trace', async (t) => {
+  const dir = tempDir(t);
+  const blocker = createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+  t.after(() => blocker.close());
+  const busy = (blocker.address() as { port: number }).port;
+  const inUse = await cli([
+    'start',
+    '--data',
+    dir,
+    '--mqtt-port',
+    '0',
+    '--http-port',
+    String(busy),
+    '--mqtts-port',
+    '0',
+    '--https-port',
+    '0',
+    '--host',
+    '127.0.0.1',
+    '--log-level',
+    'silent',
+  ]);
+  assert.equal(inUse.code, 1);
+  assert.equal(inUse.stderr.trim().split('\n').length, 1, inUse.stderr);
+  assert.match(inUse.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${busy} \\(--http-port\\): the port is already in use`));
+  const bad = await cli(['start', '--data', dir, '--mqtt-port', 'abc']);
+  assert.equal(bad.code, 1);
+  assert.equal(bad.stderr, 'smokehub start: mqttPort (--mqtt-port) must be an integer, got "abc"\n');
+});
+
+test('bin/smokehub.js without a build says how to build', async (t) => {
+  const dir = tempDir(t);
+  const { mkdirSync, copyFileSync } = await import('node:fs');
+  mkdirSync(join(dir, 'bin'));
+  copyFileSync(join(ROOT, 'bin', 'smokehub.js'), join(dir, 'bin', 'smokehub.js'));
+  writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+  const r = await new Promise<Run>((res) => {
+    const child = spawn(process.execPath, [join(dir, 'bin', 'smokehub.js'), '--help'], { cwd: dir, env: env() });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => res({ code, stdout, stderr }));
+  });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /run npm install \(it builds\) first/);
+});
