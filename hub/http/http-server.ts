@@ -195,16 +195,13 @@ export function createHttpServers(
       const label = reply.statusCode === 405 ? ERROR_CODES.METHOD_NOT_ALLOWED : url === undefined ? 'unmatched' : url === '/*' ? 'static' : url;
       requests.inc({ route: label, status: String(reply.statusCode) });
     });
-    // JSON bodies (and +json types): an empty body is no body; anything else must parse.
+    // JSON bodies (and +json types): an empty body is no body; anything else must parse, with
+    // fastify's own parser (secure-json-parse) refusing `__proto__` and `constructor.prototype` keys.
+    const json = app.getDefaultJsonParser('error', 'error');
     app.removeAllContentTypeParsers();
-    app.addContentTypeParser(/^application\/([\w.-]+\+)?json(\s*;.*)?$/i, { parseAs: 'string' }, (_req, text, done) => {
-      const s = String(text);
-      if (s.length === 0) return done(null, undefined);
-      try {
-        done(null, JSON.parse(s));
-      } catch {
-        done(new BadJsonError(), undefined);
-      }
+    app.addContentTypeParser(/^application\/([\w.-]+\+)?json(\s*;.*)?$/i, { parseAs: 'string' }, (req, text, done) => {
+      if (String(text).length === 0) return done(null, undefined);
+      json(req, String(text), (err, body) => (err ? done(new BadJsonError(), undefined) : done(null, body)));
     });
     // Any other type (or none) with a body is refused; bodiless requests pass.
     app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, buf, done) => {

@@ -200,6 +200,12 @@ test('bad bodies: 400 for bad JSON and wrong fields, 413 for oversize', async ()
   assert.equal(badJson.json().error, 'bad_json');
   const ok = await raw('POST', '/api/echo', auth, JSON.stringify({ a: 'Nhà' }));
   assert.deepEqual(ok.json(), { got: { a: 'Nhà' }, user: 'admin' });
+  // Prototype poisoning: keys that would reach an object's prototype are refused, never handed on.
+  for (const poison of ['{"__proto__":{"admin":true}}', '{"a":{"constructor":{"prototype":{"admin":true}}}}']) {
+    const r = await raw('POST', '/api/echo', auth, poison);
+    assert.equal(r.status, 400, poison);
+    assert.equal(r.json().error, 'bad_json');
+  }
   const big = await raw('POST', '/api/echo', auth, JSON.stringify({ a: 'x'.repeat(70 * 1024) }));
   assert.equal(big.status, 413);
   assert.equal(big.json().error, 'oversize');

@@ -7,7 +7,15 @@ import assert from 'node:assert/strict';
 import { ManualClock } from '../../../hub/core/clock.ts';
 import { PointBatchBuilder, type PointBatch } from '../../../hub/telemetry/point-batch.ts';
 import type { Priority, StoredPoint } from '../../../hub/telemetry/point.ts';
-import { ClockOffsetSync, COMMIT_ERROR_LOG_EVERY_MS, commitRetryMs, Handover, PendingQueue, POISON_CRASHES, RateGate } from '../../../hub/telemetry/handover.ts';
+import {
+  ClockOffsetSync,
+  COMMIT_ERROR_LOG_EVERY_MS,
+  commitRetryMs,
+  Handover,
+  PendingQueue,
+  POISON_CRASHES,
+  RateGate,
+} from '../../../hub/telemetry/handover.ts';
 import { Backoff, ChangeSignal } from '../../../hub/telemetry/supervised-worker.ts';
 
 const ref = { team: 't1', household: 't1-h1', device: 't1-h1-smoke', kind: 'smoke' as const };
