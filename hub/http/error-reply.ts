@@ -5,7 +5,8 @@
  *   FST_ERR_CTP_BODY_TOO_LARGE          → 413 oversize (and the connection is closed)
  *   FST_ERR_CTP_INVALID_CONTENT_LENGTH  → 400 bad_request
  *   FST_ERR_CTP_INVALID_MEDIA_TYPE      → 400 bad_request
- *   FST_ERR_VALIDATION (a route schema) → 400 bad_field, the first failing field named
+ *   FST_ERR_VALIDATION (a route schema) → 400 bad_field for the body, bad_request for the query or
+ *                                         path, the first failing field named in the hub's words
  *   FST_ERR_BAD_URL / other 4xx         → 400 bad_request (403/404 of the static server: 404 not_found)
  * Anything else is a handler bug: 500 internal, logged with its stack, never its text to the client.
  */
@@ -36,14 +37,23 @@ export class BadJsonError extends ValidationError {
   }
 }
 
+/** A schema refusal in the hub's words: "response must be one of coming, unable, …", "household is required". */
 function validationMessage(e: FastifyLikeError): string {
   const first = e.validation?.[0];
   const where = e.validationContext ?? 'request';
   if (!first) return `bad ${where}`;
-  const field = (first.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
-  const extra = first.params?.additionalProperty ?? first.params?.missingProperty;
-  const name = [field, typeof extra === 'string' ? extra : ''].filter(Boolean).join('.');
-  return `${where}${name ? ` field ${name}` : ''}: ${first.message ?? 'is not valid'}`.slice(0, 300);
+  const path = (first.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
+  const p = first.params ?? {};
+  const name = [path, typeof p.missingProperty === 'string' ? p.missingProperty : '', typeof p.additionalProperty === 'string' ? p.additionalProperty : '']
+    .filter(Boolean)
+    .join('.');
+  const subject = name || (where === 'body' ? 'the body' : where);
+  let text: string;
+  if (typeof p.missingProperty === 'string') text = `${subject} is required`;
+  else if (typeof p.additionalProperty === 'string') text = `unknown field ${subject}`;
+  else if (Array.isArray(p.allowedValues)) text = `${subject} must be one of ${p.allowedValues.join(', ')}`;
+  else text = `${subject} ${first.message ?? 'is not valid'}`;
+  return text.slice(0, 300);
 }
 
 export function answerForError(err: unknown, bodyLimit: number): ErrorAnswer {
@@ -62,7 +72,11 @@ export function answerForError(err: unknown, bodyLimit: number): ErrorAnswer {
       internal: false,
     };
   }
-  if (e.validation) return { status: 400, code: ERROR_CODES.BAD_FIELD, message: validationMessage(e), headers: {}, internal: false };
+  if (e.validation) {
+    // A field of the body is `bad_field`; the URL's query or path is `bad_request` (docs/errors.md).
+    const code = e.validationContext === 'body' ? ERROR_CODES.BAD_FIELD : ERROR_CODES.BAD_REQUEST;
+    return { status: 400, code, message: validationMessage(e), headers: {}, internal: false };
+  }
   if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
     return { status: 400, code: ERROR_CODES.BAD_REQUEST, message: 'request body must be sent as Content-Type: application/json', headers: {}, internal: false };
   }
