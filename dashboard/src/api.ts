@@ -65,6 +65,8 @@ export interface DeviceInfo {
   selfTestOk: boolean | null;
   /** Why the last self-test failed (`no-answer`, `offline`). */
   selfTestReason: string | null;
+  /** When the device was enrolled (a detector younger than one self-test period is not yet due). */
+  enrolledAt: number;
 }
 /** A device of the bulk health listing (`GET /api/devices/health`). */
 export interface DeviceHealthInfo extends DeviceInfo {
@@ -91,6 +93,7 @@ export function fromHealth(d: DeviceHealth): DeviceHealthInfo {
     lastSelfTest: d.lastTest ? d.lastTest.at : null,
     selfTestOk: d.lastTest ? d.lastTest.outcome === 'pass' : null,
     selfTestReason: d.lastTest ? d.lastTest.reason : null,
+    enrolledAt: d.enrolledAt,
   };
 }
 function fromListing(d: HouseholdDevice, household: string): DeviceInfo {
@@ -107,6 +110,7 @@ function fromListing(d: HouseholdDevice, household: string): DeviceInfo {
     lastSelfTest: null,
     selfTestOk: null,
     selfTestReason: null,
+    enrolledAt: d.enrolledAt,
   };
 }
 const NO_CARD: HouseholdCard = { access: '', hazards: '', vulnerable: '', water: '' };

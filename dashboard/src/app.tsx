@@ -135,8 +135,16 @@ function Shell({ children, current }: { children: ComponentChildren; current: st
         <LiveIndicator />
         <SoundToggle />
         <LangSwitch />
-        <span class="who muted">{t('nav.signedInAs', { user: user.username, role: t(`role.${user.role}` as MsgKey) })}</span>
-        <button type="button" class="btn ghost" id="logout" onClick={() => void logout()}>
+        <span class="who muted" title={t('nav.signedInAs', { user: user.username, role: t(`role.${user.role}` as MsgKey) })}>
+          {t('nav.signedInAs', { user: user.username, role: t(`role.${user.role}` as MsgKey) })}
+        </span>
+        <button
+          type="button"
+          class="btn ghost"
+          id="logout"
+          title={t('nav.signedInAs', { user: user.username, role: t(`role.${user.role}` as MsgKey) })}
+          onClick={() => void logout()}
+        >
           {t('nav.logout')}
         </button>
       </header>

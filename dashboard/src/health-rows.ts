@@ -15,7 +15,7 @@ export interface HealthRow {
 }
 export type HealthFilter = 'all' | 'problems' | 'offline' | 'flapping' | 'lowBattery' | 'fault' | 'noSelfTest';
 export type Problem = Exclude<HealthFilter, 'all' | 'problems'>;
-export type SortKey = 'household' | 'name' | 'team' | 'device' | 'kind' | 'status' | 'battery' | 'lastSeen' | 'selfTest';
+export type SortKey = 'urgency' | 'household' | 'name' | 'team' | 'device' | 'kind' | 'status' | 'battery' | 'lastSeen' | 'selfTest';
 
 /**
  * One row per device of the bulk health listing, with the household's name and address from the
@@ -30,6 +30,19 @@ export function joinHealth(devices: DeviceHealthInfo[], households: HouseholdInf
   });
 }
 
+/**
+ * Where a detector stands with its self-test: `none` (bridges, panic buttons), `notYet` (never tested
+ * but enrolled less than one self-test period ago: neutral, not a fault), `overdue` (never tested
+ * since enrolment a period ago, or the last test is older than that), `failed`, `ok`.
+ */
+export type SelfTestState = 'none' | 'notYet' | 'overdue' | 'failed' | 'ok';
+export function selfTestState(d: DeviceInfo, now: number): SelfTestState {
+  if (!SELF_TEST_KINDS.includes(d.kind)) return 'none';
+  if (d.lastSelfTest === null) return now - d.enrolledAt > SELF_TEST_OVERDUE_MS ? 'overdue' : 'notYet';
+  if (d.selfTestOk === false) return 'failed';
+  return now - d.lastSelfTest > SELF_TEST_OVERDUE_MS ? 'overdue' : 'ok';
+}
+
 export function problemsOf(r: HealthRow, now: number): Set<Problem> {
   const p = new Set<Problem>();
   const d = r.device;
@@ -38,9 +51,26 @@ export function problemsOf(r: HealthRow, now: number): Set<Problem> {
   if (d.supervision === 'flapping') p.add('flapping');
   if (d.battery !== null && d.battery < LOW_BATTERY_PCT) p.add('lowBattery');
   if (d.fault || d.selfTestOk === false) p.add('fault');
-  // Bridges and panic buttons have no self-test.
-  if (SELF_TEST_KINDS.includes(d.kind) && (d.lastSelfTest === null || now - d.lastSelfTest > SELF_TEST_OVERDUE_MS)) p.add('noSelfTest');
+  // Bridges and panic buttons have no self-test; a detector enrolled within the last period is not due yet.
+  if (selfTestState(d, now) === 'overdue') p.add('noSelfTest');
   return p;
+}
+
+/**
+ * How urgently a row needs action, 0 first: a fault (or failed self-test), flapping, offline, a low
+ * battery, an overdue self-test, then the rest (unknown presence before online). Used by the default sort.
+ */
+const PROBLEM_RANK: [Problem, number][] = [
+  ['fault', 0],
+  ['flapping', 1],
+  ['offline', 2],
+  ['lowBattery', 3],
+  ['noSelfTest', 4],
+];
+export function urgencyOf(r: HealthRow, now: number): number {
+  const p = problemsOf(r, now);
+  for (const [problem, rank] of PROBLEM_RANK) if (p.has(problem)) return rank;
+  return shownStatus(r.device) === 'online' ? 6 : 5;
 }
 
 /** The state shown in the status column, most serious first. */
@@ -64,8 +94,10 @@ export function filterRows(rows: HealthRow[], opts: { text: string; show: Health
 }
 
 const STATUS_RANK: Record<ShownStatus, number> = { fault: 0, flapping: 1, offline: 2, unknown: 3, online: 4 };
-function keyOf(r: HealthRow, k: SortKey): string | number {
+function keyOf(r: HealthRow, k: SortKey, now: number): string | number {
   switch (k) {
+    case 'urgency':
+      return urgencyOf(r, now);
     case 'household':
       return r.household;
     case 'name':
@@ -88,11 +120,12 @@ function keyOf(r: HealthRow, k: SortKey): string | number {
       return r.device.selfTestOk === false ? -1e15 + (r.device.lastSelfTest ?? 0) : (r.device.lastSelfTest ?? 0);
   }
 }
-export function sortRows(rows: HealthRow[], key: SortKey, dir: 1 | -1): HealthRow[] {
+/** Sorts by one column (ties by device id); `now` dates the self-test and urgency keys. */
+export function sortRows(rows: HealthRow[], key: SortKey, dir: 1 | -1, now: number): HealthRow[] {
   const coll = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
   return [...rows].sort((a, b) => {
-    const x = keyOf(a, key);
-    const y = keyOf(b, key);
+    const x = keyOf(a, key, now);
+    const y = keyOf(b, key, now);
     const c = typeof x === 'number' && typeof y === 'number' ? x - y : coll.compare(String(x), String(y));
     return c * dir || coll.compare(a.device.id, b.device.id);
   });

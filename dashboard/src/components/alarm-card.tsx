@@ -98,7 +98,10 @@ export function AlarmCard({ view, version, now, canResolve }: { view: AlarmView;
         <div>
           <dt>{t('board.origin')}</dt>
           <dd>
-            <span class="address">{o.address}</span> · <a href={`#${householdPath(o.household)}`}>{o.household}</a>
+            <span class="address">{o.address}</span> ·{' '}
+            <a class="id" href={`#${householdPath(o.household)}`}>
+              {o.household}
+            </a>
             {o.device && (
               <span class="muted">
                 {' '}
@@ -174,7 +177,9 @@ export function AlarmCard({ view, version, now, canResolve }: { view: AlarmView;
               {nearby.map((h, i) => (
                 <Fragment key={h}>
                   {i > 0 && ', '}
-                  <a href={`#${householdPath(h)}`}>{h}</a>
+                  <a class="id" href={`#${householdPath(h)}`}>
+                    {h}
+                  </a>
                 </Fragment>
               ))}
             </dd>
@@ -185,7 +190,10 @@ export function AlarmCard({ view, version, now, canResolve }: { view: AlarmView;
         <ul class="responder-list">
           {view.responders.map((r) => (
             <li key={`${r.household}-${r.at}`} class={`resp-${r.response}`}>
-              <a href={`#${householdPath(r.household)}`}>{r.household}</a>: {known('response', r.response)} <span class="muted">{formatClock(lang, r.at)}</span>
+              <a class="id" href={`#${householdPath(r.household)}`}>
+                {r.household}
+              </a>
+              : {known('response', r.response)} <span class="muted">{formatClock(lang, r.at)}</span>
               {(r.by || r.via) && <span class="muted responder-by"> ({[describeActor(r.by), describeVia(r.via)].filter(Boolean).join(', ')})</span>}
             </li>
           ))}

@@ -13,7 +13,12 @@ export function NoticeList({ notices, limit = 50 }: { notices: Notice[]; limit?:
       {notices.slice(0, limit).map((n, i) => (
         <li key={`${n.notice}-${i}`}>
           <SeverityBadge severity={n.severity} /> <time class="muted">{formatTime(lang, n.at)}</time>{' '}
-          {n.household && <a href={`#${householdPath(n.household)}`}>{n.household}</a>} {n.device && <span class="muted">{n.device}</span>} — {n.text}
+          {n.household && (
+            <a class="id" href={`#${householdPath(n.household)}`}>
+              {n.household}
+            </a>
+          )}{' '}
+          {n.device && <span class="muted id">{n.device}</span>} — {n.text}
         </li>
       ))}
     </ul>

@@ -41,7 +41,9 @@ function DrillReportView({ id, version }: { id: string; version: number }) {
           {r.households.map((h) => (
             <tr key={h.household} data-household={h.household} data-response={h.response ?? 'none'} data-after={h.afterS ?? undefined}>
               <td>
-                <a href={`#${householdPath(h.household)}`}>{h.household}</a>
+                <a class="id" href={`#${householdPath(h.household)}`}>
+                  {h.household}
+                </a>
                 {h.household === r.drill.origin.household && <span class="muted"> ({t('drills.col.origin')})</span>}
               </td>
               <td>{h.name}</td>
@@ -209,7 +211,10 @@ export function DrillsPage() {
                     <td>{formatTime(lang, d.raisedAt)}</td>
                     <td>{d.team}</td>
                     <td>
-                      <a href={`#${householdPath(d.origin.household)}`}>{d.origin.household}</a> {d.origin.name}
+                      <a class="id" href={`#${householdPath(d.origin.household)}`}>
+                        {d.origin.household}
+                      </a>{' '}
+                      {d.origin.name}
                     </td>
                     <td>{running ? <StateBadge state={d.state} drill /> : t('drills.ended', { at: formatTime(lang, d.closedAt) })}</td>
                     <td>{answered}</td>

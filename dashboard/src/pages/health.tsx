@@ -11,13 +11,14 @@ import { ErrorBox } from '../components/error-box.tsx';
 import { NoticeList } from '../components/notice-list.tsx';
 import { VirtualList } from '../components/virtual-list.tsx';
 import { formatAgo, formatTime } from '../format.ts';
-import { filterRows, joinHealth, LOW_BATTERY_PCT, problemsOf, SELF_TEST_KINDS, sortRows, type HealthFilter, type SortKey } from '../health-rows.ts';
+import { filterRows, joinHealth, LOW_BATTERY_PCT, problemsOf, selfTestState, sortRows, type HealthFilter, type SortKey } from '../health-rows.ts';
 import { useHouseholds } from '../households-cache.ts';
 import { householdPath } from '../router.ts';
 import { getState, t, useApp } from '../store.ts';
 import type { MsgKey } from '../i18n.ts';
 
-const COLUMNS: [SortKey, MsgKey][] = [
+type Column = Exclude<SortKey, 'urgency'>;
+const COLUMNS: [Column, MsgKey][] = [
   ['household', 'health.col.household'],
   ['name', 'health.col.name'],
   ['team', 'health.col.team'],
@@ -37,7 +38,23 @@ const FILTERS: [HealthFilter, MsgKey][] = [
   ['fault', 'health.fault'],
   ['noSelfTest', 'health.noSelfTest'],
 ];
+/** Rows keep a fixed height (the list is virtualised): one line on a wide screen, a five-line card on a phone. */
 const ROW_HEIGHT = 36;
+const CARD_HEIGHT = 128;
+/** Below this width the rows become cards (the same media query as styles.css). */
+const NARROW = '(max-width: 760px)';
+
+function useNarrow(): boolean {
+  const query = typeof window === 'undefined' ? null : window.matchMedia(NARROW);
+  const [narrow, setNarrow] = useState(query?.matches ?? false);
+  useEffect(() => {
+    if (!query) return;
+    const on = () => setNarrow(query.matches);
+    query.addEventListener('change', on);
+    return () => query.removeEventListener('change', on);
+  }, []);
+  return narrow;
+}
 /** The listing is a snapshot; it is fetched again this often while the page is open. */
 const REFRESH_MS = 60_000;
 
@@ -69,7 +86,10 @@ export function HealthPage() {
   const [text, setText] = useState('');
   const [show, setShow] = useState<HealthFilter>('problems');
   const [team, setTeam] = useState('');
-  const [sort, setSort] = useState<{ key: SortKey; dir: 1 | -1 }>({ key: 'status', dir: 1 });
+  // Most urgent first (faults, then flapping, offline, low battery, overdue self-tests) until a column is chosen.
+  const [sort, setSort] = useState<{ key: SortKey; dir: 1 | -1 }>({ key: 'urgency', dir: 1 });
+  const narrow = useNarrow();
+  const rowHeight = narrow ? CARD_HEIGHT : ROW_HEIGHT;
   const [notices, setNotices] = useState<Notice[]>([]);
   const [noticeError, setNoticeError] = useState<unknown>(null);
   const now = health.loadedAt;
@@ -80,10 +100,10 @@ export function HealthPage() {
 
   const all = useMemo(() => (health.devices ? joinHealth(health.devices, list) : []), [health.devices, list]);
   const teams = useMemo(() => [...new Set(all.map((r) => r.team))].sort(), [all]);
-  const rows = useMemo(() => sortRows(filterRows(all, { text, show, team }, now), sort.key, sort.dir), [all, text, show, team, sort, now]);
-  const height = Math.max(240, Math.min(rows.length * ROW_HEIGHT + 2, (typeof window === 'undefined' ? 800 : window.innerHeight) - 300));
+  const rows = useMemo(() => sortRows(filterRows(all, { text, show, team }, now), sort.key, sort.dir, now), [all, text, show, team, sort, now]);
+  const height = Math.max(240, Math.min(rows.length * rowHeight + 2, (typeof window === 'undefined' ? 800 : window.innerHeight) - 300));
 
-  const header = (key: SortKey, label: MsgKey) => {
+  const header = (key: Column, label: MsgKey) => {
     const active = sort.key === key;
     return (
       <div role="columnheader" class={`cell col-${key}`} aria-sort={active ? (sort.dir === 1 ? 'ascending' : 'descending') : 'none'} key={key}>
@@ -100,12 +120,18 @@ export function HealthPage() {
     );
   };
 
-  const selfTestText = (d: api.DeviceInfo, overdue: boolean, at: number): string => {
-    if (d.lastSelfTest === null) return `⚠ ${t('health.never')}`;
+  /** The self-test cell's text (a detector only), and whether it is a problem. */
+  const selfTestText = (d: api.DeviceInfo, at: number): string => {
+    const state = selfTestState(d, at);
+    if (state === 'none') return '—';
+    if (d.lastSelfTest === null) {
+      if (state === 'notYet') return `○ ${t('health.notYetTested')}`;
+      return `⚠ ${t('health.never')}`;
+    }
     const failed = d.selfTestOk === false;
     const why = d.selfTestReason === 'no-answer' || d.selfTestReason === 'offline' ? t(`health.reason.${d.selfTestReason}`) : d.selfTestReason;
     const reason = failed && why ? ` (${why})` : '';
-    const icon = failed ? '✕' : overdue ? '⚠' : '✓';
+    const icon = failed ? '✕' : state === 'overdue' ? '⚠' : '✓';
     return `${icon} ${t(failed ? 'health.testFailed' : 'health.testPassed')}${reason} · ${formatAgo(lang, d.lastSelfTest, at)}`;
   };
 
@@ -150,6 +176,9 @@ export function HealthPage() {
             ))}
           </select>
         </label>
+        <button type="button" class="btn ghost" id="sort-urgency" aria-pressed={sort.key === 'urgency'} onClick={() => setSort({ key: 'urgency', dir: 1 })}>
+          {t('health.sortUrgent')}
+        </button>
         <p class="count" aria-live="polite" id="health-count">
           {t('health.rows', { n: rows.length, m: all.length })}
         </p>
@@ -161,31 +190,36 @@ export function HealthPage() {
       <ErrorBox error={health.error} onRetry={health.reload} />
       <ErrorBox error={error} onRetry={refresh} />
       {!health.devices && !health.error && <p class="muted">{t('common.loading')}</p>}
-      <div class="vtable" role="table" aria-rowcount={rows.length + 1} aria-labelledby="health-title">
+      <div class={`vtable ${narrow ? 'cards' : ''}`} role="table" aria-rowcount={rows.length + 1} aria-labelledby="health-title">
         <div class="vhead" role="row" aria-rowindex={1}>
           {COLUMNS.map(([k, label]) => header(k, label))}
         </div>
         <VirtualList
           items={rows}
-          rowHeight={ROW_HEIGHT}
+          rowHeight={rowHeight}
           height={height}
           label={t('health.title')}
           renderRow={(r) => {
             const p = problemsOf(r, now);
             const d = r.device;
+            const test = selfTestText(d, now);
+            const testState = selfTestState(d, now);
+            const lastSeen = d.lastSeen === null ? t('health.unknown') : formatAgo(lang, d.lastSeen, now);
             return (
               <>
-                <div role="cell" class="cell col-household">
-                  <a href={`#${householdPath(r.household)}`}>{r.household}</a>
+                <div role="cell" class="cell col-household" title={r.household}>
+                  <a class="id" href={`#${householdPath(r.household)}`}>
+                    {r.household}
+                  </a>
                 </div>
-                <div role="cell" class="cell col-name" title={r.address}>
+                <div role="cell" class="cell col-name" title={r.address ? `${r.name} — ${r.address}` : r.name}>
                   {r.name}
                 </div>
-                <div role="cell" class="cell col-team">
-                  {r.team}
+                <div role="cell" class="cell col-team" title={r.team}>
+                  <span class="id">{r.team}</span>
                 </div>
-                <div role="cell" class="cell col-device">
-                  {d.id}
+                <div role="cell" class="cell col-device" title={d.id}>
+                  <span class="id">{d.id}</span>
                 </div>
                 <div role="cell" class="cell col-kind">
                   {d.kind}
@@ -200,16 +234,23 @@ export function HealthPage() {
                 >
                   {d.battery === null ? t('health.unknown') : `${d.battery < LOW_BATTERY_PCT ? '⚠ ' : ''}${Math.round(d.battery)} %`}
                 </div>
-                <div role="cell" class="cell col-lastSeen" title={formatTime(lang, d.lastSeen)}>
-                  {d.lastSeen === null ? t('health.unknown') : formatAgo(lang, d.lastSeen, now)}
+                <div role="cell" class="cell col-lastSeen" title={d.lastSeen === null ? lastSeen : `${lastSeen} — ${formatTime(lang, d.lastSeen)}`}>
+                  {lastSeen}
                 </div>
                 <div
                   role="cell"
-                  class={`cell col-selfTest ${p.has('noSelfTest') || d.selfTestOk === false ? 'bad' : ''}`}
+                  class={`cell col-selfTest ${testState === 'overdue' || testState === 'failed' ? 'bad' : ''} ${testState === 'notYet' ? 'muted' : ''}`}
                   data-outcome={d.lastSelfTest === null ? undefined : d.selfTestOk === false ? 'fail' : 'pass'}
-                  title={d.lastSelfTest === null ? undefined : t('health.testAt', { time: formatTime(lang, d.lastSelfTest) })}
+                  data-state={testState}
+                  title={
+                    d.lastSelfTest !== null
+                      ? `${t('health.testAt', { time: formatTime(lang, d.lastSelfTest) })} — ${test}`
+                      : testState === 'none'
+                        ? undefined
+                        : `${test} — ${t('health.enrolled', { ago: formatAgo(lang, d.enrolledAt, now), time: formatTime(lang, d.enrolledAt) })}`
+                  }
                 >
-                  {SELF_TEST_KINDS.includes(d.kind) ? selfTestText(d, p.has('noSelfTest'), now) : '—'}
+                  {test}
                 </div>
               </>
             );

@@ -67,7 +67,10 @@ function HistoryRow({ a }: { a: api.AlarmDetail }) {
       <tr data-alarm={a.alarm}>
         <td>{formatTime(lang, a.raisedAt)}</td>
         <td>
-          <a href={`#${householdPath(a.origin.household)}`}>{a.origin.household}</a> {a.origin.name}
+          <a class="id" href={`#${householdPath(a.origin.household)}`}>
+            {a.origin.household}
+          </a>{' '}
+          {a.origin.name}
           <div class="muted">{a.origin.address}</div>
         </td>
         <td>{a.team}</td>

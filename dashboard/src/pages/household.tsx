@@ -192,7 +192,9 @@ export function HouseholdPage({ id }: { id: string }) {
               <tbody>
                 {h.devices.map((d) => (
                   <tr key={d.id}>
-                    <td>{d.id}</td>
+                    <td>
+                      <span class="id">{d.id}</span>
+                    </td>
                     <td>{d.kind}</td>
                     <td>
                       <DeviceStatusBadge device={d} />

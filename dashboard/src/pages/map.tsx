@@ -282,7 +282,10 @@ export function MapPage() {
                   <button type="button" class="btn small" onClick={() => focusOn(a.origin.household)}>
                     {a.origin.name || a.origin.household}
                   </button>{' '}
-                  <StateBadge state={a.state} /> <a href={`#${householdPath(a.origin.household)}`}>{a.origin.household}</a>
+                  <StateBadge state={a.state} />{' '}
+                  <a class="id" href={`#${householdPath(a.origin.household)}`}>
+                    {a.origin.household}
+                  </a>
                 </li>
               ))}
             </ul>
