@@ -11,7 +11,8 @@ import type { CliCommand, CliIo } from '../command.ts';
 /** How long a graceful stop may take before the process gives up and exits 1. */
 const STOP_TIMEOUT_MS = 20_000;
 
-function flagSpec(): Record<string, FlagSpec> {
+/** The flags of `start`: --config and one per setting of CONFIG_SPEC (numbers are strings the config loader checks). */
+export function startFlagSpec(): Record<string, FlagSpec> {
   const spec: Record<string, FlagSpec> = { config: { type: 'string' } };
   for (const s of Object.values(CONFIG_SPEC)) spec[s.flag] = { type: s.kind === 'bool' ? 'boolean' : 'string' };
   return spec;
@@ -50,7 +51,7 @@ function waitForStopSignal(): Promise<NodeJS.Signals> {
 }
 
 async function run(argv: string[], io: CliIo): Promise<number> {
-  const args = parseCommandArgs(argv, flagSpec());
+  const args = parseCommandArgs(argv, startFlagSpec());
   const flags: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(args.flags)) {
     if (typeof v === 'string') flags[k] = v;

@@ -138,6 +138,24 @@ test('user add: generated password printed once, scopes checked, duplicates refu
   assert.match(list.stdout, /tram\s+station/);
 });
 
+test('an unknown --team is the same error everywhere: households, equipment list and user add say it does not exist and exit 1', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'homes.csv');
+  writeFileSync(file, GOOD);
+  const data = join(dir, 'data');
+  assert.equal((await cli(['import', file, '--data', data])).code, 0);
+  const message = 'team "nope" does not exist; import its households first\n';
+  const households = await cli(['households', '--team', 'nope', '--data', data]);
+  assert.deepEqual(households, { code: 1, stdout: '', stderr: `smokehub households: ${message}` }, 'no empty table, no exit 0');
+  const equipment = await cli(['equipment', 'list', '--team', 'nope', '--data', data]);
+  assert.deepEqual(equipment, { code: 1, stdout: '', stderr: `smokehub equipment: ${message}` });
+  const user = await cli(['user', 'add', 'x', '--role', 'team-leader', '--team', 'nope', '--data', data]);
+  assert.deepEqual(user, { code: 1, stdout: '', stderr: `smokehub user: ${message}` });
+  // A team that exists lists (even when its filter leaves the equipment table empty).
+  assert.equal((await cli(['households', '--team', 'T1', '--data', data])).code, 0);
+  assert.equal((await cli(['equipment', 'list', '--team', 'T1', '--data', data])).code, 0);
+});
+
 test('alarms reads the journal table (all or --open), newest first', async (t) => {
   const dir = tempDir(t);
   const data = join(dir, 'data');
@@ -300,6 +318,15 @@ test('start: a port in use or a bad setting is one clear line and exit 1, no sta
   const bad = await cli(['start', '--data', dir, '--mqtt-port', 'abc']);
   assert.equal(bad.code, 1);
   assert.equal(bad.stderr, 'smokehub start: mqttPort (--mqtt-port) must be an integer, got "abc"\n');
+  // A negative number is a value, not an option: the hub's own range error, not node:util's "ambiguous".
+  for (const argv of [['--verify-window', '-5'], ['--verify-window=-5']]) {
+    const negative = await cli(['start', '--data', dir, ...argv]);
+    assert.deepEqual(
+      negative,
+      { code: 1, stdout: '', stderr: 'smokehub start: verifyWindowS (--verify-window) must be between 0 and 600, got -5\n' },
+      argv.join(' '),
+    );
+  }
 });
 
 test('bin/smokehub.js without a build says how to build', async (t) => {
