@@ -289,6 +289,84 @@ test('start: prints the admin password once, serves the API, stops gracefully on
   assert.equal(await exitOf(again), 0);
 });
 
+/** The lines of a run's output that are not pino JSON, outside the first-start banner's paragraphs. */
+function plainLines(out: string): string[] {
+  const plain: string[] = [];
+  let inBanner = false;
+  for (const line of out.split('\n')) {
+    if (line.startsWith('First start: ')) inBanner = true;
+    if (line === '') {
+      inBanner = false;
+      continue;
+    }
+    if (inBanner) continue;
+    try {
+      const entry = JSON.parse(line) as { level?: unknown; time?: unknown; msg?: unknown };
+      assert.equal(typeof entry.level, 'number', line);
+      assert.equal(typeof entry.msg, 'string', line);
+      assert.match(String(entry.time), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, `UTC ISO time: ${line}`);
+    } catch (err) {
+      if (err instanceof SyntaxError) plain.push(line);
+      else throw err;
+    }
+  }
+  return plain;
+}
+
+test('start: while running, every line on stdout and stderr is a pino JSON line (UTC ISO time), but the first-start banner', async (t) => {
+  const dir = tempDir(t);
+  const args = [
+    '--import',
+    'tsx',
+    'hub/cli/main.ts',
+    'start',
+    '--data',
+    dir,
+    '--mqtt-port',
+    '0',
+    '--http-port',
+    '0',
+    '--mqtts-port',
+    '0',
+    '--https-port',
+    '0',
+    '--host',
+    '127.0.0.1',
+  ];
+  for (const [run, level] of [
+    ['first', 'info'],
+    ['second', 'info'],
+    ['quiet', 'warn'],
+  ] as const) {
+    const child = spawn(process.execPath, [...args, '--log-level', level], { cwd: ROOT, env: env() });
+    t.after(() => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    let stdout = await waitFor(child, /"msg":"listening: /, 30_000);
+    child.stdout.on('data', (d) => (stdout += d));
+    const httpPort = Number(/"httpPort":(\d+)/.exec(stdout)![1]);
+    assert.equal((await fetch(`http://127.0.0.1:${httpPort}/api/me`)).status, 401);
+    child.kill('SIGTERM');
+    assert.equal(await exitOf(child), 0, stderr);
+    assert.equal(stderr, '', `${run}: nothing on stderr`);
+    assert.deepEqual(plainLines(stdout), [], `${run}: no plain-text line outside the banner:\n${stdout}`);
+    assert.equal(/password: \S+/.test(stdout), run === 'first', `${run}: the banner is printed on the first start only`);
+    const messages = stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => (JSON.parse(l) as { msg: string }).msg);
+    // The command's own lines are there whatever --log-level says.
+    for (const m of [/^listening: MQTT on port \d+, HTTP .* on port \d+, data in /, /^SIGTERM received, stopping$/, /^stopped$/]) {
+      assert.ok(
+        messages.some((msg) => m.test(msg)),
+        `${run}: ${m} in ${messages.join(' | ')}`,
+      );
+    }
+  }
+});
+
 test('start: a port in use or a bad setting is one clear line and exit 1, no stack trace', async (t) => {
   const dir = tempDir(t);
   const blocker = createServer();
