@@ -55,7 +55,7 @@ async function runBridge(flags: Record<string, string>): Promise<number> {
   const { values, settings } = loadBridgeConfig({ flags });
   const logger = createLogger({ level: String(values['log-level']), name: 'smokehub-bridge' });
   const built = buildBridge(settings, { logger });
-  built.link.on('refused', (_code, message) => process.stderr.write(`smokehub-bridge: ${message}; retrying slowly\n`));
+  // A refused CONNACK is logged by the link itself (an error line saying why, and that it retries slowly).
   await built.bridge.start();
   logger.info(
     { hub: settings.hub, household: settings.household, device: settings.device, profile: built.profile.name, state: settings.state },

@@ -215,7 +215,7 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
     if (typeof err.code === 'number' && err.code > 0 && err.code < 6) {
       this.refusedCode = err.code;
       const message = describeConnackError(err.code, this.opts.device);
-      this.log.error({ url: this.opts.url, connack: err.code }, message);
+      this.log.error({ url: this.opts.url, connack: err.code, retryMs: this.opts.authRetryMs ?? 60_000 }, `${message}; retrying slowly`);
       this.emit('refused', err.code, message);
       return;
     }

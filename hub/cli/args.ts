@@ -1,7 +1,9 @@
 /**
  * A tiny argument parser for the CLI commands over node:util `parseArgs`: `--flag value`,
  * `--flag=value`, boolean switches, `--` ends options. Unknown flags and missing values become
- * one readable UsageError instead of a stack trace.
+ * one readable UsageError instead of a stack trace. A value that looks like a negative number
+ * (`--verify-window -5`) is the flag's value, not an option, so the range check of whoever reads
+ * it (the config loader) reports it, not node:util's "argument is ambiguous".
  */
 import { parseArgs } from 'node:util';
 
@@ -23,10 +25,40 @@ export interface ParsedArgs {
   flags: Record<string, string | boolean | undefined>;
 }
 
+/** `-5`, `-0.5`, `-.5`, `-1e3`: never an option of ours (no flag is a digit). */
+const NEGATIVE_NUMBER = /^-(\d|\.\d)/;
+
+/** `--flag -5` / `-f -5` for a string flag → `--flag=-5`, which node:util takes as the value; the rest untouched. */
+export function joinNegativeValues(argv: readonly string[], spec: Record<string, FlagSpec>): string[] {
+  const shorts = new Map(Object.entries(spec).flatMap(([name, s]) => (s.short ? [[s.short, name] as const] : [])));
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const name = a.startsWith('--') ? a.slice(2) : /^-[^-]$/.test(a) ? shorts.get(a.slice(1)) : undefined;
+    const next = argv[i + 1];
+    if (
+      name !== undefined &&
+      !name.includes('=') &&
+      Object.hasOwn(spec, name) &&
+      spec[name]!.type === 'string' &&
+      next !== undefined &&
+      NEGATIVE_NUMBER.test(next)
+    ) {
+      out.push(`--${name}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
 export function parseCommandArgs(argv: string[], spec: Record<string, FlagSpec>, positionals: { min?: number; max?: number; names?: string } = {}): ParsedArgs {
   let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
   try {
-    parsed = parseArgs({ args: argv, options: spec, allowPositionals: true, strict: true }) as typeof parsed;
+    parsed = parseArgs({ args: joinNegativeValues(argv, spec), options: spec, allowPositionals: true, strict: true }) as typeof parsed;
   } catch (err) {
     // node:util messages look like: Unknown option '--foo'. / Option '--data <value>' argument missing
     const msg = (err as Error).message.replace(/\. To specify a positional argument.*$/s, '').replace(/\.$/, '');

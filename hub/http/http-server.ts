@@ -110,6 +110,16 @@ function checkCsrf(req: IncomingMessage, via: TokenSource | null, allowedOrigins
   }
 }
 
+/**
+ * `GET /api/me` answered 401 to a request carrying no credentials at all: the dashboard's
+ * "am I logged in?" probe on every first load, not an event worth a warning (debug). A token or
+ * session cookie that is presented but unknown or expired stays a warning: it is rare for a person
+ * (a session slides while used) and is what guessing or replaying tokens looks like.
+ */
+function isLoginProbe(req: FastifyRequest, status: number): boolean {
+  return status === 401 && (req.method === 'GET' || req.method === 'HEAD') && req.routeOptions.url === '/api/me' && extractToken(req.headers) === null;
+}
+
 declare module 'fastify' {
   interface FastifyRequest {
     smokehubUser: UserPrincipal | null;
@@ -213,6 +223,7 @@ export function createHttpServers(
       rejects.inc({ reason: a.code });
       const where = { ip: req.ip, user: req.smokehubUser?.username ?? null, method: req.method, path: req.routeOptions.url ?? pathOf(req) };
       if (a.internal) log.error({ err, ...where }, 'http handler failed');
+      else if (isLoginProbe(req, a.status)) log.debug({ ...where, status: a.status, code: a.code }, 'not logged in (login probe)');
       else log.warn({ ...where, status: a.status, code: a.code, reason: a.message }, 'http request refused');
       reply.code(a.status).headers({ ...a.headers, 'Cache-Control': 'no-store' });
       return reply.type('application/json; charset=utf-8').send(JSON.stringify({ error: a.code, message: a.message }));

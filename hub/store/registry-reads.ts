@@ -2,9 +2,15 @@
  * Household, device and team reads, and the device-secret check on the MQTT connect path:
  * all from the read cache (registry-cache.ts), handing out copies so callers cannot corrupt it.
  */
+import { NotFoundError } from '../protocol/errors.ts';
 import type { DeviceSecretHasher } from './credentials.ts';
 import type { RegistryCache } from './registry-cache.ts';
 import type { Device, Household, RegistryStore, Team } from './registry-types.ts';
+
+/** The one wording for a team that is not on record (the CLI's `user add`, `households`, `equipment list`). */
+export function unknownTeamError(team: string): NotFoundError {
+  return new NotFoundError(`team "${team}" does not exist; import its households first`);
+}
 
 function copyHousehold(h: Household): Household {
   return { ...h, phones: [...h.phones], card: { ...h.card } };

@@ -17,7 +17,7 @@ import type { CsvProblem, ImportPlan, ImportResult, ImportTarget } from './csv-i
 import type { Db } from './database.ts';
 import { RegistryCache } from './registry-cache.ts';
 import { RegistryEnrolment } from './registry-enrolment.ts';
-import { RegistryReads } from './registry-reads.ts';
+import { RegistryReads, unknownTeamError } from './registry-reads.ts';
 import { migrateRegistry } from './registry-schema.ts';
 import { RegistrySessions, type ResolvedSession } from './registry-sessions.ts';
 import type { Device, Household, RegistryStore, Team, User } from './registry-types.ts';
@@ -83,6 +83,14 @@ export class SqliteRegistryStore implements RegistryStore, ImportTarget {
   }
   listTeams(): Team[] {
     return this.reads.listTeams();
+  }
+  /** Whether the team exists (has households, or was created by an import). */
+  hasTeam(team: string): boolean {
+    return this.reads.hasTeam(team);
+  }
+  /** Throws the NotFoundError every command gives for a team not on record. */
+  requireTeam(team: string): void {
+    if (!this.reads.hasTeam(team)) throw unknownTeamError(team);
   }
   verifyDeviceSecret(deviceId: string, secret: string): Device | null {
     return this.reads.verifyDeviceSecret(deviceId, secret);

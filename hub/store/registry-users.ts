@@ -11,6 +11,7 @@ import { dummyPasswordHash, generatePassword, hashPassword, passwordProblem, ver
 import type { Db } from './database.ts';
 import type { RegistryCache } from './registry-cache.ts';
 import type { UserRow } from './registry-schema.ts';
+import { unknownTeamError } from './registry-reads.ts';
 import { endSessionsOf } from './registry-sessions.ts';
 import type { Household, User } from './registry-types.ts';
 
@@ -92,9 +93,7 @@ export class RegistryUsers {
     if (role === 'team-leader') {
       if (!input.team) throw new ValidationError(ERROR_CODES.BAD_FIELD, 'a team-leader needs --team');
       if (input.household) throw new ValidationError(ERROR_CODES.BAD_FIELD, 'a team-leader has no household; give --team only');
-      if (!this.scopes.hasTeam(input.team)) {
-        throw new NotFoundError(`team "${input.team}" does not exist; import its households first`);
-      }
+      if (!this.scopes.hasTeam(input.team)) throw unknownTeamError(input.team);
       team = input.team;
     } else if (role === 'household') {
       if (!input.household) throw new ValidationError(ERROR_CODES.BAD_FIELD, 'a household user needs --household');

@@ -28,7 +28,7 @@ list    prints the equipment on record with the days left before it expires.
 The hub reminds households monthly of items expiring within 30 days (--equipment-cron).
 Options:
   --data DIR   data directory (env SMOKEHUB_DATA, default ./data)
-  --team T     (list) only team T`;
+  --team T     (list) only team T (an unknown team is an error, exit 1)`;
 
 async function importFile(argv: string[], io: CliIo): Promise<number> {
   const args = parseCommandArgs(argv, { data: { type: 'string' } }, { min: 1, max: 1, names: 'FILE.csv' });
@@ -60,8 +60,9 @@ async function list(argv: string[], io: CliIo): Promise<number> {
   const args = parseCommandArgs(argv, { data: { type: 'string' }, team: { type: 'string' } });
   const team = stringFlag(args, 'team');
   const config = cliConfig(io, stringFlag(args, 'data'));
-  const { db } = openRegistry(config, true);
+  const { db, store } = openRegistry(config, true);
   try {
+    if (team !== undefined) store.requireTeam(team);
     const items = new EquipmentStore(db).list(team === undefined ? {} : { team });
     const today = localDate(Date.now(), config.timezone);
     const rows = items.map((i) => [i.team, i.household, i.item, i.serial, i.expires ?? '', i.expires === null ? '' : String(daysBetween(today, i.expires))]);

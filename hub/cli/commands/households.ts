@@ -11,7 +11,7 @@ export const householdsCommand: CliCommand = {
 
 Lists households (team, id, name, address, phone numbers in E.164, position, devices), sorted by team.
 Options:
-  --team T     only team T
+  --team T     only team T (an unknown team is an error, exit 1)
   --data DIR   data directory (env SMOKEHUB_DATA, default ./data)`,
   async run(argv, io) {
     const args = parseCommandArgs(argv, { team: { type: 'string' }, data: { type: 'string' } });
@@ -19,6 +19,7 @@ Options:
     const config = cliConfig(io, stringFlag(args, 'data'));
     const { db, store } = openRegistry(config, true);
     try {
+      if (team !== undefined) store.requireTeam(team);
       const households = store.listHouseholds(team === undefined ? {} : { team }).sort((a, b) => a.team.localeCompare(b.team) || a.id.localeCompare(b.id));
       const rows = households.map((h) => {
         const devices = store.listDevices({ household: h.id });

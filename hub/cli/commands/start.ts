@@ -2,16 +2,22 @@
  * `smokehub start [--data DIR] [--mqtt-port N] [--http-port N] [--verify-window S] ...`
  * Runs the hub until SIGTERM/SIGINT, then stops it gracefully (MQTT drained, extensions flushed,
  * database closed) and exits 0. A configuration error or a port in use is ONE clear line and exit 1.
+ * Output while the hub runs is its log: pino JSON lines on stdout (UTC ISO `time`), the ports it
+ * listens on and the stop included. The one exception is the first-start banner (the admin
+ * password, the new CA's fingerprint): plain text on stdout, once, for the person who started it,
+ * on a terminal or in the journal alike; the password is never a log field.
  */
 import { CONFIG_SPEC, configHelp, loadConfig } from '../../config/config.ts';
 import { ConfigError } from '../../protocol/errors.ts';
+import { createLogger } from '../../observability/logger.ts';
 import { parseCommandArgs, stringFlag, type FlagSpec } from '../args.ts';
 import type { CliCommand, CliIo } from '../command.ts';
 
 /** How long a graceful stop may take before the process gives up and exits 1. */
 const STOP_TIMEOUT_MS = 20_000;
 
-function flagSpec(): Record<string, FlagSpec> {
+/** The flags of `start`: --config and one per setting of CONFIG_SPEC (numbers are strings the config loader checks). */
+export function startFlagSpec(): Record<string, FlagSpec> {
   const spec: Record<string, FlagSpec> = { config: { type: 'string' } };
   for (const s of Object.values(CONFIG_SPEC)) spec[s.flag] = { type: s.kind === 'bool' ? 'boolean' : 'string' };
   return spec;
@@ -50,7 +56,7 @@ function waitForStopSignal(): Promise<NodeJS.Signals> {
 }
 
 async function run(argv: string[], io: CliIo): Promise<number> {
-  const args = parseCommandArgs(argv, flagSpec());
+  const args = parseCommandArgs(argv, startFlagSpec());
   const flags: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(args.flags)) {
     if (typeof v === 'string') flags[k] = v;
@@ -58,10 +64,14 @@ async function run(argv: string[], io: CliIo): Promise<number> {
   }
   const config = loadConfig({ flags, env: io.env, configFile: stringFlag(args, 'config') });
   const { startHub } = await import('../../app/hub.ts');
+  const logger = createLogger({ level: config.logLevel });
+  // The command's own lines (listening, stopping, stopped) are written whatever --log-level says,
+  // as log lines of the same stream: supervisors and people watch for them.
+  const lifecycle = logger.child({ module: 'start' }, { level: 'info' });
   const signal = waitForStopSignal();
   let running: Awaited<ReturnType<typeof startHub>>;
   try {
-    running = await startHub(config);
+    running = await startHub(config, { logger });
   } catch (err) {
     const problem = listenProblem(err, { mqtt: config.mqttPort, http: config.httpPort, mqtts: config.mqttsPort, https: config.httpsPort });
     if (problem) {
@@ -71,6 +81,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     throw err;
   }
   if (running.adminPassword) {
+    lifecycle.info({ user: 'admin' }, 'first start: created the station user "admin"; its password is printed once on stdout, not logged');
     io.stdout(
       `\nFirst start: created the station user "admin".\n` +
         `  user:     admin\n  password: ${running.adminPassword}\n` +
@@ -87,21 +98,24 @@ async function run(argv: string[], io: CliIo): Promise<number> {
         `"smokehub tls show" prints it again.\n\n`,
     );
   }
-  if (config.plain === 'on')
-    io.stdout(
-      `smokehub: MQTT on port ${running.mqttPort}, HTTP (API, dashboard, MQTT over WebSocket /mqtt) on port ${running.httpPort}, data in ${config.dataDir}\n`,
-    );
-  else io.stdout(`smokehub: plain MQTT and HTTP are off (--plain off), data in ${config.dataDir}\n`);
-  io.stdout(`smokehub: MQTT over TLS on port ${running.mqttsPort}, HTTPS (API, dashboard, MQTT over secure WebSocket /mqtt) on port ${running.httpsPort}\n`);
+  const ports = { mqttPort: running.mqttPort, httpPort: running.httpPort, mqttsPort: running.mqttsPort, httpsPort: running.httpsPort, dataDir: config.dataDir };
+  const plain =
+    config.plain === 'on'
+      ? `MQTT on port ${running.mqttPort}, HTTP (API, dashboard, MQTT over WebSocket /mqtt) on port ${running.httpPort}, data in ${config.dataDir}`
+      : `plain MQTT and HTTP are off (--plain off), data in ${config.dataDir}`;
+  lifecycle.info(
+    { ...ports, plain: config.plain },
+    `listening: ${plain}; MQTT over TLS on port ${running.mqttsPort}, HTTPS (API, dashboard, MQTT over secure WebSocket /mqtt) on port ${running.httpsPort}`,
+  );
   const sig = await signal;
-  io.stdout(`smokehub: ${sig} received, stopping\n`);
+  lifecycle.info({ signal: sig }, `${sig} received, stopping`);
   const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), STOP_TIMEOUT_MS).unref());
   const outcome = await Promise.race([running.stop().then(() => 'stopped' as const), timeout]);
   if (outcome === 'timeout') {
-    io.stderr(`smokehub: the hub did not stop within ${STOP_TIMEOUT_MS / 1000} s; exiting\n`);
+    lifecycle.error({ timeoutS: STOP_TIMEOUT_MS / 1000 }, `the hub did not stop within ${STOP_TIMEOUT_MS / 1000} s; exiting`);
     return 1;
   }
-  io.stdout('smokehub: stopped\n');
+  lifecycle.info('stopped');
   return 0;
 }
 

@@ -1,6 +1,8 @@
 /** The hub link against a real hub: persistent session, retained status, wrong secret, backoff. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { startTestHub } from '../../helpers/hub-harness.ts';
 import { ClientPool, Inbox } from '../../helpers/mqtt-clients.ts';
 import { HubLink } from '../../../firmware-bridge/hub-link.ts';
@@ -41,12 +43,19 @@ test('a wrong secret is said clearly and retried slowly, not hammered', async (t
   const hub = await startTestHub({ loginRefusalFloorMs: 0 });
   cleanup(() => hub.stop());
   const refusals: string[] = [];
+  const logged: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line) logged.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
   const link = new HubLink({
     url: hub.mqttUrl,
     household: 't1-h1',
     device: 't1-h1-smoke',
     secret: 'not-the-secret',
-    logger: testLogger(),
+    logger: pino({ level: 'error', base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, sink),
     authRetryMs: 400,
     backoff: { initialMs: 50, maxMs: 50, jitter: 0 },
   });
@@ -59,4 +68,11 @@ test('a wrong secret is said clearly and retried slowly, not hammered', async (t
   // With a 400 ms auth retry (jitter up to 50 %), 1 s allows a handful of attempts, not 20 (the 50 ms backoff).
   assert.ok(refusals.length >= 2 && refusals.length <= 6, `attempts: ${refusals.length}`);
   assert.equal(link.connected, false);
+  // Said in the log (a JSON error line, the bridge CLI prints nothing else), with the slow retry.
+  const said = logged.find((l) => l.connack !== undefined);
+  assert.ok(said, JSON.stringify(logged));
+  assert.equal(said.level, 50);
+  assert.match(String(said.msg), /^hub refused the connection: wrong secret for device t1-h1-smoke .*; retrying slowly$/);
+  assert.equal(said.retryMs, 400);
+  assert.match(String(said.time), /Z$/);
 });

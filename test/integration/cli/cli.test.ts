@@ -138,6 +138,24 @@ test('user add: generated password printed once, scopes checked, duplicates refu
   assert.match(list.stdout, /tram\s+station/);
 });
 
+test('an unknown --team is the same error everywhere: households, equipment list and user add say it does not exist and exit 1', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'homes.csv');
+  writeFileSync(file, GOOD);
+  const data = join(dir, 'data');
+  assert.equal((await cli(['import', file, '--data', data])).code, 0);
+  const message = 'team "nope" does not exist; import its households first\n';
+  const households = await cli(['households', '--team', 'nope', '--data', data]);
+  assert.deepEqual(households, { code: 1, stdout: '', stderr: `smokehub households: ${message}` }, 'no empty table, no exit 0');
+  const equipment = await cli(['equipment', 'list', '--team', 'nope', '--data', data]);
+  assert.deepEqual(equipment, { code: 1, stdout: '', stderr: `smokehub equipment: ${message}` });
+  const user = await cli(['user', 'add', 'x', '--role', 'team-leader', '--team', 'nope', '--data', data]);
+  assert.deepEqual(user, { code: 1, stdout: '', stderr: `smokehub user: ${message}` });
+  // A team that exists lists (even when its filter leaves the equipment table empty).
+  assert.equal((await cli(['households', '--team', 'T1', '--data', data])).code, 0);
+  assert.equal((await cli(['equipment', 'list', '--team', 'T1', '--data', data])).code, 0);
+});
+
 test('alarms reads the journal table (all or --open), newest first', async (t) => {
   const dir = tempDir(t);
   const data = join(dir, 'data');
@@ -271,6 +289,84 @@ test('start: prints the admin password once, serves the API, stops gracefully on
   assert.equal(await exitOf(again), 0);
 });
 
+/** The lines of a run's output that are not pino JSON, outside the first-start banner's paragraphs. */
+function plainLines(out: string): string[] {
+  const plain: string[] = [];
+  let inBanner = false;
+  for (const line of out.split('\n')) {
+    if (line.startsWith('First start: ')) inBanner = true;
+    if (line === '') {
+      inBanner = false;
+      continue;
+    }
+    if (inBanner) continue;
+    try {
+      const entry = JSON.parse(line) as { level?: unknown; time?: unknown; msg?: unknown };
+      assert.equal(typeof entry.level, 'number', line);
+      assert.equal(typeof entry.msg, 'string', line);
+      assert.match(String(entry.time), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, `UTC ISO time: ${line}`);
+    } catch (err) {
+      if (err instanceof SyntaxError) plain.push(line);
+      else throw err;
+    }
+  }
+  return plain;
+}
+
+test('start: while running, every line on stdout and stderr is a pino JSON line (UTC ISO time), but the first-start banner', async (t) => {
+  const dir = tempDir(t);
+  const args = [
+    '--import',
+    'tsx',
+    'hub/cli/main.ts',
+    'start',
+    '--data',
+    dir,
+    '--mqtt-port',
+    '0',
+    '--http-port',
+    '0',
+    '--mqtts-port',
+    '0',
+    '--https-port',
+    '0',
+    '--host',
+    '127.0.0.1',
+  ];
+  for (const [run, level] of [
+    ['first', 'info'],
+    ['second', 'info'],
+    ['quiet', 'warn'],
+  ] as const) {
+    const child = spawn(process.execPath, [...args, '--log-level', level], { cwd: ROOT, env: env() });
+    t.after(() => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    let stdout = await waitFor(child, /"msg":"listening: /, 30_000);
+    child.stdout.on('data', (d) => (stdout += d));
+    const httpPort = Number(/"httpPort":(\d+)/.exec(stdout)![1]);
+    assert.equal((await fetch(`http://127.0.0.1:${httpPort}/api/me`)).status, 401);
+    child.kill('SIGTERM');
+    assert.equal(await exitOf(child), 0, stderr);
+    assert.equal(stderr, '', `${run}: nothing on stderr`);
+    assert.deepEqual(plainLines(stdout), [], `${run}: no plain-text line outside the banner:\n${stdout}`);
+    assert.equal(/password: \S+/.test(stdout), run === 'first', `${run}: the banner is printed on the first start only`);
+    const messages = stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => (JSON.parse(l) as { msg: string }).msg);
+    // The command's own lines are there whatever --log-level says.
+    for (const m of [/^listening: MQTT on port \d+, HTTP .* on port \d+, data in /, /^SIGTERM received, stopping$/, /^stopped$/]) {
+      assert.ok(
+        messages.some((msg) => m.test(msg)),
+        `${run}: ${m} in ${messages.join(' | ')}`,
+      );
+    }
+  }
+});
+
 test('start: a port in use or a bad setting is one clear line and exit 1, no stack trace', async (t) => {
   const dir = tempDir(t);
   const blocker = createServer();
@@ -300,6 +396,15 @@ test('start: a port in use or a bad setting is one clear line and exit 1, no sta
   const bad = await cli(['start', '--data', dir, '--mqtt-port', 'abc']);
   assert.equal(bad.code, 1);
   assert.equal(bad.stderr, 'smokehub start: mqttPort (--mqtt-port) must be an integer, got "abc"\n');
+  // A negative number is a value, not an option: the hub's own range error, not node:util's "ambiguous".
+  for (const argv of [['--verify-window', '-5'], ['--verify-window=-5']]) {
+    const negative = await cli(['start', '--data', dir, ...argv]);
+    assert.deepEqual(
+      negative,
+      { code: 1, stdout: '', stderr: 'smokehub start: verifyWindowS (--verify-window) must be between 0 and 600, got -5\n' },
+      argv.join(' '),
+    );
+  }
 });
 
 test('bin/smokehub.js without a build says how to build', async (t) => {

@@ -120,6 +120,18 @@ test('flag parsing', () => {
   });
 });
 
+test("a negative number after a flag is its value, so the loader's range error names it", () => {
+  const { flags } = parseFlags(['simulate', '--hub', 'mqtt://h', '--credentials', 'c.csv', '--rate', '-5', '--alarm-every=-1']);
+  assert.deepEqual(flags, { hub: 'mqtt://h', credentials: 'c.csv', rate: '-5', 'alarm-every': '-1' });
+  assert.throws(
+    () => loadSimulateValues({ flags, env: {} }),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      e.message.includes('rate (--rate) must be between 0.001 and 1000000, got -5') &&
+      e.message.includes('alarm-every (--alarm-every) must be between 0 and 86400, got -1'),
+  );
+});
+
 test('backoff is exponential, capped and jittered', () => {
   const p = { initialMs: 1000, maxMs: 60_000, jitter: 0.5 };
   assert.deepEqual(
