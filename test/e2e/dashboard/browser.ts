@@ -29,6 +29,9 @@ export async function ensureDashboardBuilt(): Promise<void> {
   process.chdir(ROOT);
   try {
     await build({ configFile: join(ROOT, 'dashboard', 'vite.config.ts'), logLevel: 'warn' });
+    // As `npm run build` does: the hub serves the .gz next to each file (the first-load size counts them).
+    const { precompress } = (await import(join(ROOT, 'scripts', 'precompress.mjs'))) as { precompress(dir: string): void };
+    precompress(join(ROOT, 'dist', 'dashboard'));
   } finally {
     process.chdir(cwd);
   }
