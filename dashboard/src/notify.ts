@@ -129,14 +129,17 @@ async function workerRegistration(): Promise<ServiceWorkerRegistration | null> {
 }
 
 /**
- * An alarm starts calling for attention (or escalates). Visible page: it vibrates (the tone and the
- * page say the rest). Hidden page: a system notification that stays until tapped or closed
+ * An alarm starts calling for attention (or escalates). Visible page: it vibrates once the page has
+ * been tapped (the tone and the page say the rest). Hidden page: a system notification that stays until tapped or closed
  * (`requireInteraction`), one per alarm (`tag`), sounding and vibrating again when it changes
  * (`renotify`). Without the permission or a worker nothing more is done (the title and the tone still change).
  */
 export async function notifyAlarm(view: AlarmView): Promise<void> {
   const pattern = view.kind === 'drill' ? DRILL_VIBRATION : ALARM_VIBRATION;
   if (document.visibilityState === 'visible') {
+    // Browsers refuse (and Chromium logs an error) before the first tap on the page.
+    const activation = (navigator as Navigator & { userActivation?: { hasBeenActive: boolean } }).userActivation;
+    if (activation && !activation.hasBeenActive) return;
     try {
       navigator.vibrate?.(pattern);
     } catch {

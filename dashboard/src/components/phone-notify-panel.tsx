@@ -79,7 +79,7 @@ export function PhoneNotifyPanel() {
         <>
           <p class="phone-notify-why">{t('notify.why')}</p>
           <button type="button" class="btn huge" data-action="enable-notifications" disabled={asking} onClick={() => void ask()}>
-            <span aria-hidden="true">🔔 </span>
+            <span aria-hidden="true">▶ </span>
             {t('notify.enable')}
           </button>
         </>
