@@ -24,8 +24,13 @@ self.addEventListener('notificationclick', (event) => {
       const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
       const client = windows.find((c) => c.focused) || windows[0];
       if (client) {
-        await client.focus();
+        // The page goes to the alarm first: focusing can be refused (it needs the tap's activation).
         client.postMessage({ type: 'smokehub.open-alarm', alarm });
+        try {
+          await client.focus();
+        } catch {
+          /* the page still shows the alarm when the person switches to it */
+        }
         return;
       }
       await self.clients.openWindow(path);

@@ -125,6 +125,20 @@ test('phone view in the background: service worker, notification, title, vibrati
     assert.equal(sw.state, 'activated');
   });
 
+  await t.test('Chromium finds the page installable (manifest, icons, worker)', async () => {
+    const cdp = await ctx.newCDPSession(phone);
+    const { installabilityErrors } = (await cdp.send('Page.getInstallabilityErrors')) as { installabilityErrors: { errorId: string }[] };
+    // A Playwright context is an incognito profile, where Chromium never installs: the only error left.
+    assert.deepEqual(
+      installabilityErrors.map((e) => e.errorId).filter((id) => id !== 'in-incognito'),
+      [],
+    );
+    const { url, errors: manifestErrors } = (await cdp.send('Page.getAppManifest')) as { url: string; errors: { message: string }[] };
+    assert.equal(url, `${hub.httpUrl}/manifest.webmanifest`);
+    assert.deepEqual(manifestErrors, []);
+    await cdp.detach();
+  });
+
   await t.test('notifications are asked for on a tap, with the reason; the limits are said', async () => {
     const panel = phone.locator('.phone-notify');
     await panel.waitFor({ timeout: 3000 });
@@ -188,15 +202,65 @@ test('phone view in the background: service worker, notification, title, vibrati
     assert.equal((await notifications(phone)).length, 1, 'no notification while the page is on the screen');
   });
 
-  await t.test('a tapped notification leads to its alarm (#/phone?alarm=…): the card is focused', async () => {
-    await phone.evaluate(
-      (h) => {
-        location.hash = h;
-      },
-      `#/phone?alarm=${encodeURIComponent(alarm)}`,
-    );
+  await t.test('a tapped notification takes the page to its alarm: the worker sends it there, the card is focused', async () => {
+    await phone.evaluate(() => {
+      location.hash = '#/history';
+    });
+    await phone.locator('.phone-page').waitFor({ state: 'detached', timeout: 3000 });
+    // The worker's own click handler, run on the notification it shows (a headless browser has no
+    // notification to tap: the event is dispatched inside the worker).
+    const [worker] = ctx.serviceWorkers();
+    assert.ok(worker, 'the service worker runs');
+    await worker.evaluate(`(async () => {
+      const [n] = await self.registration.getNotifications();
+      self.dispatchEvent(new NotificationEvent('notificationclick', { notification: n }));
+    })()`);
+    await phone.locator('.phone-page').waitFor({ timeout: 3000 });
     await phone.waitForFunction((id) => document.activeElement?.getAttribute('data-alarm') === id, alarm, { timeout: 3000 });
-    assert.equal(await phone.locator('.phone-page').count(), 1, 'still the phone view');
+    assert.equal(await phone.evaluate(() => location.hash), `#/phone?alarm=${encodeURIComponent(alarm)}`);
+    assert.equal((await notifications(phone)).length, 0, 'the tapped notification is closed');
+  });
+
+  await t.test('when nothing calls for attention any more, the notifications go away', async () => {
+    await setHidden(phone, true);
+    // The household's own detector, while the page is hidden: a notification for that alarm.
+    await publishEvent(hub, 't1-h2-smoke', { id: 'notify-e2e-3', type: 'smoke' });
+    await phone.locator('.phone-alert.own').waitFor({ timeout: 5000 });
+    let shown = await notifications(phone);
+    for (let i = 0; i < 50 && shown.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      shown = await notifications(phone);
+    }
+    assert.equal(shown.length, 1);
+    assert.equal(shown[0]!.title, '🔥 Cháy tại NHÀ BẠN');
+    // The station resolves every open alarm: the page is quiet, the notifications are closed.
+    const station = await fetch(`${hub.httpUrl}/api/login`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ username: 'admin', password: hub.adminPassword }),
+    });
+    assert.equal(station.status, 200);
+    const { token } = (await station.json()) as { token: string };
+    const open = (await (await fetch(`${hub.httpUrl}/api/alarms?state=open`, { headers: { Authorization: `Bearer ${token}` } })).json()) as {
+      alarms: { alarm: string }[];
+    };
+    assert.equal(open.alarms.length, 3);
+    for (const a of open.alarms) {
+      const r = await fetch(`${hub.httpUrl}/api/alarms/${encodeURIComponent(a.alarm)}/resolve`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+        body: '{}',
+      });
+      assert.equal(r.status, 200, await r.text());
+    }
+    await phone.locator('.phone-clear').waitFor({ timeout: 5000 });
+    shown = await notifications(phone);
+    for (let i = 0; i < 30 && shown.length > 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      shown = await notifications(phone);
+    }
+    assert.deepEqual(shown, []);
+    await setHidden(phone, false);
   });
 
   assert.deepEqual(
