@@ -10,7 +10,8 @@ const root = fileURLToPath(new URL('.', import.meta.url));
 export default defineConfig({
   root,
   base: '/',
-  publicDir: false,
+  // dashboard/public: the service worker (/sw.js), the web app manifest and its icons, copied as they are.
+  publicDir: fileURLToPath(new URL('./public', import.meta.url)),
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
   build: {
     outDir: fileURLToPath(new URL('../dist/dashboard', import.meta.url)),

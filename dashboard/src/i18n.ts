@@ -430,6 +430,19 @@ const en = {
   'notice.modemTrouble': 'GSM modem trouble: SMS and calls wait in the queue.',
   'household.phones': 'Phone numbers (SMS and calls go here)',
   'household.noPhones': 'No phone number enrolled: this household gets no SMS or call.',
+  'notify.title': 'Alerts on this phone',
+  'notify.why':
+    'Allow notifications so that this phone tells you about a fire near you while this page is open in the background (another app on the screen, the screen locked).',
+  'notify.enable': 'Turn on fire notifications',
+  'notify.on': 'Notifications are on: an alarm shows on this phone while this page is open, even in the background.',
+  'notify.denied': 'Notifications are blocked for this page. Allow them in the browser settings (site settings → Notifications).',
+  'notify.unsupported': 'This browser cannot show notifications: keep this page on the screen to hear the alarm.',
+  'notify.insecure': 'Notifications need the hub’s HTTPS address (https://…). Over http:// this phone alerts only while the page is on the screen.',
+  'notify.install': 'Add to the home screen',
+  'notify.installHint': 'To open it in one tap, use the browser menu → “Add to Home screen” (or “Install app”).',
+  'notify.limits':
+    'This page alerts only while it is open in the browser, even in the background. When the browser is closed, the phone is off or has no connection to the hub, it cannot alert you: the hub sends an SMS (and calls) to your household’s phone numbers.',
+  'notify.tapToOpen': 'tap to open',
 } as const;
 
 export type MsgKey = keyof typeof en;
@@ -855,6 +868,19 @@ const vi: Dict = {
   'notice.modemTrouble': 'Modem GSM gặp sự cố: tin nhắn và cuộc gọi đang chờ gửi.',
   'household.phones': 'Số điện thoại (nhận tin nhắn và cuộc gọi)',
   'household.noPhones': 'Chưa có số điện thoại: hộ này không nhận được tin nhắn hay cuộc gọi.',
+  'notify.title': 'Báo động trên điện thoại này',
+  'notify.why':
+    'Cho phép thông báo để điện thoại báo cho bạn khi có cháy gần nhà trong lúc trang này đang mở ở chế độ nền (đang dùng ứng dụng khác, màn hình đã khóa).',
+  'notify.enable': 'Bật thông báo cháy',
+  'notify.on': 'Thông báo đã bật: điện thoại báo động khi trang này đang mở, kể cả khi chạy nền.',
+  'notify.denied': 'Thông báo của trang này đang bị chặn. Hãy cho phép trong cài đặt trình duyệt (cài đặt trang web → Thông báo).',
+  'notify.unsupported': 'Trình duyệt này không hiện được thông báo: hãy để trang này trên màn hình để nghe chuông báo cháy.',
+  'notify.insecure': 'Thông báo cần địa chỉ HTTPS của trung tâm (https://…). Qua http:// điện thoại chỉ báo động khi trang đang hiện trên màn hình.',
+  'notify.install': 'Thêm vào màn hình chính',
+  'notify.installHint': 'Để mở bằng một chạm: vào menu trình duyệt → “Thêm vào màn hình chính” (hoặc “Cài đặt ứng dụng”).',
+  'notify.limits':
+    'Trang này chỉ báo động được khi đang mở trong trình duyệt, kể cả khi chạy nền. Khi trình duyệt đã đóng, điện thoại tắt hoặc mất kết nối với trung tâm, trang không thể báo cho bạn: khi đó trung tâm gửi tin nhắn SMS (và gọi điện) đến số điện thoại của hộ bạn.',
+  'notify.tapToOpen': 'chạm để mở',
 };
 
 export const DICTIONARIES: Record<Lang, Dict> = { en, vi };

@@ -6,6 +6,7 @@
 import * as api from './api.ts';
 import { playToneFor, silence } from './alerting.ts';
 import { startLive, stopLive } from './live.ts';
+import { clearAlarmNotifications, notifyAlarm } from './notify.ts';
 import { navigate } from './router.ts';
 import { setState, getState } from './store.ts';
 import type { MsgKey } from './i18n.ts';
@@ -36,9 +37,18 @@ function begin(user: api.SessionUser, token: string | null): void {
   setState({ user, booting: false, loginNotice: null });
   if (token) {
     startLive(user, token, {
-      onNewAlarm: (view) => playToneFor(view, 3),
-      onEscalated: (view) => playToneFor(view, 1),
-      onQuiet: () => silence(),
+      onNewAlarm: (view) => {
+        playToneFor(view, 3);
+        void notifyAlarm(view);
+      },
+      onEscalated: (view) => {
+        playToneFor(view, 1);
+        void notifyAlarm(view);
+      },
+      onQuiet: () => {
+        silence();
+        void clearAlarmNotifications();
+      },
       onSessionExpired: () => expire(),
     });
   }

@@ -20,6 +20,7 @@ import { getState, t, useApp } from '../store.ts';
 import { known } from '../components/timeline.tsx';
 import { publishResponse } from '../live.ts';
 import type { MsgKey } from '../i18n.ts';
+import { PhoneNotifyPanel } from '../components/phone-notify-panel.tsx';
 
 /**
  * Which alarms a household sees: its own at once, a neighbour's once neighbours are alerted, and a
@@ -250,6 +251,7 @@ export function PhonePage() {
       ) : (
         alarms.map((v) => <AlertCard key={v.alarm} view={v} own={own} ownPos={ownPos} now={now} />)
       )}
+      <PhoneNotifyPanel />
     </section>
   );
 }
