@@ -195,8 +195,12 @@ test('a connection that stops reading delays nobody, is bounded and is closed (T
   stuck.push(q1);
   q1.freeze();
   const frozenAt = Date.now();
-  await waitFor(() => cuts('qos1_over_bound') === 1, 20_000, 'the QoS 1 subscriber being closed over its bound');
-  assert.ok(Date.now() - frozenAt < TIMEOUT_S * 1000 + 3000, 'closed when over the bound, not only after the timeout');
+  const drainCutsBefore = cuts('drain_timeout');
+  await waitFor(() => cuts('qos1_over_bound') === 1, 30_000, 'the QoS 1 subscriber being closed over its bound');
+  // Closed for being over the bound, not by the drain timeout: told by the reason the hub counted
+  // (how soon depends on how fast the load fills 1 MiB, which a loaded machine slows).
+  assert.equal(cuts('drain_timeout'), drainCutsBefore, 'closed when over the bound, not only after the timeout');
+  t.diagnostic(`QoS 1: closed over its bound ${Date.now() - frozenAt} ms after it stopped reading (drain timeout ${TIMEOUT_S} s)`);
   assert.ok((await alarmLatency(th, pool, 't4')) < 1000, 'alarms are fast after the QoS 1 subscriber was closed');
 });
 
