@@ -25,21 +25,32 @@ function chunk(type: string, data: Buffer): Buffer {
   return Buffer.concat([len, td, crc]);
 }
 
-/** A width×height PNG of one RGB colour. */
-export function solidPng(rgb: [number, number, number], width = 256, height = 256): Buffer {
+/** A width×height RGB PNG, each pixel's colour from `pixel`. */
+export function png(width: number, height: number, pixel: (x: number, y: number) => [number, number, number]): Buffer {
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
   ihdr.set([8, 2, 0, 0, 0], 8);
-  const row = Buffer.alloc(1 + width * 3);
-  for (let x = 0; x < width; x++) row.set(rgb, 1 + x * 3);
-  const raw = Buffer.concat(Array.from({ length: height }, () => row));
+  const raw = Buffer.alloc(height * (1 + width * 3));
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) raw.set(pixel(x, y), y * (1 + width * 3) + 1 + x * 3);
   return Buffer.concat([
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
     chunk('IHDR', ihdr),
     chunk('IDAT', deflateSync(raw)),
     chunk('IEND', Buffer.alloc(0)),
   ]);
+}
+
+/** A width×height PNG of one RGB colour. */
+export function solidPng(rgb: [number, number, number], width = 256, height = 256): Buffer {
+  return png(width, height, () => rgb);
+}
+
+/** A 256×256 tile that looks like a city block: `ground` with a `road` cross `roadWidth` wide through its middle. */
+export function blockPng(ground: [number, number, number], road: [number, number, number], roadWidth = 10): Buffer {
+  const lo = 128 - roadWidth / 2;
+  const hi = 128 + roadWidth / 2;
+  return png(256, 256, (x, y) => ((x >= lo && x < hi) || (y >= lo && y < hi) ? road : ground));
 }
 
 function varint(n: number, out: number[]): void {
