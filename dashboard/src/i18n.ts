@@ -124,6 +124,9 @@ const en = {
   'map.geo': 'Open in maps (route)',
   'map.copy': 'Copy coordinates',
   'map.copied': 'Copied',
+  'map.kindRaster': 'raster',
+  'map.kindVector': 'vector',
+  'map.kindUnknown': 'not a PMTiles v3 file',
 
   'health.title': 'Device health',
   'health.filter': 'Search',
@@ -559,6 +562,9 @@ const vi: Dict = {
   'map.geo': 'Mở bằng ứng dụng bản đồ (chỉ đường)',
   'map.copy': 'Sao chép tọa độ',
   'map.copied': 'Đã sao chép',
+  'map.kindRaster': 'ảnh raster',
+  'map.kindVector': 'vectơ',
+  'map.kindUnknown': 'không phải tệp PMTiles v3',
 
   'health.title': 'Tình trạng thiết bị',
   'health.filter': 'Tìm',

@@ -162,7 +162,11 @@ export function MapPage() {
             {files === null
               ? t('common.loading')
               : file
-                ? t('map.file', { name: file.name, kind: file.kind, size: formatBytes(file.bytes) })
+                ? t('map.file', {
+                    name: file.name,
+                    kind: t(file.kind === 'raster' ? 'map.kindRaster' : file.kind === 'vector' ? 'map.kindVector' : 'map.kindUnknown'),
+                    size: formatBytes(file.bytes),
+                  })
                 : t('map.fileNone')}
           </p>
           <ul class="legend">
