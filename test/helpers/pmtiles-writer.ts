@@ -78,8 +78,48 @@ export interface RasterArchiveOptions {
   bounds: [number, number, number, number];
   minZoom: number;
   maxZoom: number;
-  /** A tile's PNG by its zoom (the same bytes are stored once). */
+  /** A tile's bytes by its zoom (the same bytes are stored once): PNG, or MVT with tileType 1. */
   png: (z: number) => Buffer;
+  /** PMTiles tile type: 2 PNG (default), 1 MVT (vector). */
+  tileType?: number;
+}
+
+/** Protocol buffer pieces for a Mapbox Vector Tile (spec 2.1). */
+function pbVarint(n: number): number[] {
+  const out: number[] = [];
+  varint(n, out);
+  return out;
+}
+function pbField(field: number, wire: 0 | 2, payload: number[] | Buffer): number[] {
+  const key = pbVarint((field << 3) | wire);
+  if (wire === 0) return [...key, ...(payload as number[])];
+  return [...key, ...pbVarint(payload.length), ...payload];
+}
+const zigzag = (n: number) => (n << 1) ^ (n >> 31);
+
+/**
+ * A vector tile with one layer, `name`, holding one polygon that covers the whole tile (extent 4096):
+ * e.g. `earth`, which the Protomaps basemap styles paint in their land colour.
+ */
+export function mvtSquareTile(name = 'earth'): Buffer {
+  const e = 4096;
+  const geometry = [
+    (1 & 7) | (1 << 3),
+    zigzag(0),
+    zigzag(0), // MoveTo (0,0)
+    (2 & 7) | (3 << 3),
+    zigzag(e),
+    zigzag(0),
+    zigzag(0),
+    zigzag(e),
+    zigzag(-e),
+    zigzag(0), // LineTo ×3
+    (7 & 7) | (1 << 3), // ClosePath
+  ];
+  const packed = geometry.flatMap(pbVarint);
+  const feature = [...pbField(1, 0, pbVarint(1)), ...pbField(3, 0, pbVarint(3)), ...pbField(4, 2, packed)];
+  const layer = [...pbField(15, 0, pbVarint(2)), ...pbField(1, 2, Buffer.from(name)), ...pbField(2, 2, feature), ...pbField(5, 0, pbVarint(e))];
+  return Buffer.from(pbField(3, 2, layer));
 }
 
 /** A raster PMTiles v3 archive covering `bounds` from minZoom to maxZoom. */
@@ -137,7 +177,7 @@ export function rasterPmtiles(o: RasterArchiveOptions): { bytes: Buffer; tiles: 
   h[96] = 1; // clustered
   h[97] = 1; // internal compression: none
   h[98] = 1; // tile compression: none
-  h[99] = 2; // png
+  h[99] = o.tileType ?? 2; // 2: png, 1: mvt
   h[100] = o.minZoom;
   h[101] = o.maxZoom;
   const e7 = (at: number, v: number) => h.writeInt32LE(Math.round(v * 1e7), at);

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startTestHub, type TestHub } from '../../helpers/hub-harness.ts';
 import { ClientPool } from '../../helpers/mqtt-clients.ts';
-import { blockPng, rasterPmtiles } from '../../helpers/pmtiles-writer.ts';
+import { blockPng, mvtSquareTile, rasterPmtiles } from '../../helpers/pmtiles-writer.ts';
 import { ensureDashboardBuilt, launchBrowser, login, screenshot, watchPage } from './browser.ts';
 
 const TILE_RGB: [number, number, number] = [142, 196, 120];
@@ -186,6 +186,41 @@ test('the area plan draws an offline PMTiles street map served by Range requests
       [],
     );
   });
+});
+
+test('a vector map file (Protomaps basemap schema) is drawn by protomaps-leaflet, on canvas', { timeout: 60_000 }, async (t) => {
+  await ensureDashboardBuilt();
+  const hub = await startTestHub({ csv: smallCsv() });
+  let browser: Browser | null = null;
+  t.after(async () => {
+    await browser?.close();
+    await hub.stop();
+  });
+  // One `earth` polygon over every tile: the light flavour paints it #e2dfda.
+  const a = rasterPmtiles({ bounds: [107.06, 20.93, 107.11, 20.98], minZoom: 0, maxZoom: 15, tileType: 1, png: () => mvtSquareTile('earth') });
+  mkdirSync(join(hub.dataDir, 'map'), { recursive: true });
+  writeFileSync(join(hub.dataDir, 'map', 'ha-long-vector.pmtiles'), a.bytes);
+  browser = await launchBrowser();
+  const page = await (await browser.newContext({ viewport: { width: 1366, height: 860 }, locale: 'en-GB' })).newPage();
+  const errors: string[] = [];
+  const statuses: number[] = [];
+  page.on('response', (r) => {
+    if (r.url().includes('/api/map/')) statuses.push(r.status());
+  });
+  await login(page, hub.httpUrl, 'admin', hub.adminPassword);
+  watchPage(page, errors);
+  await page.goto(`${hub.httpUrl}/#/map`);
+  await page.locator('.map-file[data-file="ha-long-vector.pmtiles"]').waitFor({ timeout: 10_000 });
+  assert.match(await page.locator('.map-file').innerText(), /\(vector, /);
+  await page.locator(`canvas.map-base[data-drawn="${TEAMS * PER_TEAM}"]`).waitFor({ timeout: 10_000 });
+  await page.waitForFunction(() => document.querySelectorAll('.leaflet-tile-container canvas.leaflet-tile-loaded').length >= 2, undefined, { timeout: 15_000 });
+  await page.waitForTimeout(500);
+  const box = (await page.locator('.map-host').boundingBox())!;
+  const px = await pixelAt(page, box.x + box.width - 8, box.y + 8);
+  assert.ok(close(px, [0xe2, 0xdf, 0xda], 6), `pixel ${px} is the vector tiles' earth colour #e2dfda`);
+  assert.ok(statuses.length > 0 && statuses.every((s) => s === 206), JSON.stringify(statuses));
+  assert.deepEqual(errors, []);
+  await screenshot(page, 'map-vector');
 });
 
 test('16,000 households over street tiles stay smooth (frame time while panning and zooming)', { timeout: 120_000 }, async (t) => {
