@@ -26,6 +26,7 @@ import { createHttpServers } from '../http/http-server.ts';
 import { registerRegistryRoutes } from '../http/registry-routes.ts';
 import { registerAlarmRoutes } from '../http/alarm-routes.ts';
 import { registerStationRoutes } from '../http/station-routes.ts';
+import { registerMapRoutes } from '../http/map-routes.ts';
 import { AlarmService } from './alarm-service.ts';
 import { EventBus } from './event-bus.ts';
 import { JournalWriter } from './journal-writer.ts';
@@ -286,6 +287,7 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
       registry,
       drillResponses: (id) => engine.get(id)?.firstResponses ?? journal.record(id)?.firstResponses,
     });
+    registerMapRoutes(httpRouter, { dir: join(config.dataDir, 'map'), nearbyRadiusM: config.nearbyRadiusM });
     const tlsNow = tls;
     registerTlsRoutes(httpRouter, () => tlsNow.material);
     const web = createHttpServers(

@@ -16,6 +16,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { Readable } from 'node:stream';
 import type { TlsOptions } from 'node:tls';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ERROR_CODES, ForbiddenError, ValidationError } from '../protocol/errors.ts';
@@ -131,7 +132,7 @@ function send(reply: FastifyReply, r: ApiResponse): FastifyReply {
   for (const [k, v] of Object.entries(r.headers ?? {})) reply.header(k, v);
   if (!reply.hasHeader('Cache-Control')) reply.header('Cache-Control', 'no-store');
   if (r.body === undefined || r.body === null) return reply.send();
-  if (typeof r.body === 'string' || Buffer.isBuffer(r.body)) {
+  if (typeof r.body === 'string' || Buffer.isBuffer(r.body) || r.body instanceof Readable) {
     return reply.type(r.contentType ?? 'text/plain; charset=utf-8').send(r.body);
   }
   return reply.type('application/json; charset=utf-8').send(JSON.stringify(r.body));

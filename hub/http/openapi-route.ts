@@ -54,6 +54,13 @@ function operation(route: Route): Json {
   if (Object.keys(responses).length === 0) {
     responses['200'] = s.produces ? { description: 'success', content: { [s.produces]: { schema: { type: 'string' } } } } : { description: 'success' };
   }
+  if (s.ranges && s.produces) {
+    responses['206'] = { description: 'the requested byte range (Content-Range)', content: { [s.produces]: { schema: { type: 'string' } } } };
+    responses['416'] = {
+      description: 'the range cannot be served (Content-Range: bytes */size)',
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+    };
+  }
   const errors = ['400', '404', '503'];
   if (auth !== 'none') errors.push('401', '403');
   if (route.method === 'POST') errors.push('413');

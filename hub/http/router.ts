@@ -27,7 +27,7 @@ export interface ApiRequest {
 
 export interface ApiResponse {
   status?: number;
-  /** Objects are sent as JSON; strings/Buffers as they are with `contentType`. */
+  /** Objects are sent as JSON; strings/Buffers (and readable streams: a whole file) as they are with `contentType`. */
   body?: unknown;
   contentType?: string;
   headers?: Record<string, string | string[]>;
@@ -46,6 +46,8 @@ export interface RouteSchema {
   response?: Record<number, TSchema>;
   /** Content type of a non-JSON success answer (e.g. `text/csv; charset=utf-8`). */
   produces?: string;
+  /** The route serves byte ranges of its `produces` answer (206 Partial Content, 416). */
+  ranges?: boolean;
 }
 
 export interface RouteOptions {
