@@ -222,7 +222,7 @@ export function HealthPage() {
                 <div role="cell" class="cell col-device" title={d.id}>
                   <span class="id">{d.id}</span>
                 </div>
-                <div role="cell" class="cell col-kind" data-kind={d.kind}>
+                <div role="cell" class="cell col-kind" data-kind={d.kind} title={known('kind', d.kind)}>
                   {known('kind', d.kind)}
                 </div>
                 <div role="cell" class="cell col-status">

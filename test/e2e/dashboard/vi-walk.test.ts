@@ -176,6 +176,13 @@ test('every page in Vietnamese shows no English UI word', { timeout: 110_000 }, 
     await page.locator('.notice-list li').first().waitFor({ timeout: 5000 });
     const kinds = await page.locator('.vrow .col-kind').allInnerTexts();
     assert.ok(kinds.length > 0 && kinds.every((k) => !/smoke|panic/.test(k)), `device kinds in Vietnamese: ${kinds.slice(0, 4)}`);
+    // The Vietnamese kinds are longer than the ids: none is cut ("Nút khẩn cấp").
+    const cut = await page.evaluate(() =>
+      [...document.querySelectorAll<HTMLElement>('.vrow .col-kind, .vhead .col-kind')]
+        .filter((el) => el.scrollWidth > el.clientWidth + 1)
+        .map((el) => el.innerText),
+    );
+    assert.deepEqual(cut, [], 'no device kind is cut');
     await walk(page, 'health', english);
   });
 
