@@ -21,6 +21,7 @@ import type { EventsAnswer, SeriesAnswer } from '../../hub/protocol/http/telemet
 import type { NoticesAnswer } from '../../hub/protocol/http/notices.ts';
 import type { Notice } from '../../hub/protocol/schema.ts';
 import { ApiError, enc, query, request } from './api-core.ts';
+import { setTimeZone } from './format.ts';
 
 export type { Role, SessionUser, SupervisionState, HouseholdCard };
 export { ApiError, setUnauthorizedHandler } from './api-core.ts';
@@ -29,6 +30,7 @@ export { ApiError, setUnauthorizedHandler } from './api-core.ts';
 
 export async function login(username: string, password: string): Promise<{ token: string; user: SessionUser }> {
   const a = await request<LoginAnswer>('POST', '/api/login', { username, password }, { authFailureIsExpiry: false });
+  setTimeZone(a.timezone);
   return { token: a.token, user: a.user };
 }
 export async function logout(): Promise<void> {
@@ -38,6 +40,7 @@ export async function logout(): Promise<void> {
 export async function me(): Promise<{ user: SessionUser; token: string | null } | null> {
   try {
     const a = await request<MeAnswer>('GET', '/api/me', undefined, { authFailureIsExpiry: false });
+    setTimeZone(a.timezone);
     return { user: a.user, token: null };
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return null;

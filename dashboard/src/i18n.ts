@@ -75,7 +75,7 @@ const en = {
 
   'board.title': 'Live alarm board',
   'board.empty': 'No open alarms. All quiet.',
-  'board.open': '{n} open alarm(s)',
+  'board.open': '{n, plural, one {# open alarm} other {# open alarms}}',
   'board.origin': 'Origin',
   'board.team': 'Team',
   'board.age': 'Age',
@@ -141,7 +141,7 @@ const en = {
   'health.flapping': 'Flapping',
   'health.team': 'Team',
   'health.allTeams': 'All teams',
-  'health.rows': '{n} of {m} devices',
+  'health.rows': '{n} of {m, plural, one {# device} other {# devices}}',
   'health.col.household': 'Household',
   'health.col.name': 'Name',
   'health.col.team': 'Team',
@@ -193,7 +193,7 @@ const en = {
   'household.field.temperature': 'Temperature (°C)',
   'household.field.battery': 'Battery (%)',
   'household.noData': 'No readings in this time range.',
-  'household.points': '{n} readings',
+  'household.points': '{n, plural, one {# reading} other {# readings}}',
   'household.marks': 'Alarms and events in this range',
   'household.noMarks': 'No alarms or events in this range.',
   'household.dataTable': 'Show the readings as a table',
@@ -214,7 +214,7 @@ const en = {
   'history.to': 'To',
   'history.search': 'Search',
   'history.export': 'Export CSV',
-  'history.count': '{n} alarm(s)',
+  'history.count': '{n, plural, one {# alarm} other {# alarms}}',
   'history.empty': 'No alarms match these filters.',
   'history.showTimeline': 'Timeline',
   'history.hideTimeline': 'Hide timeline',
@@ -365,15 +365,15 @@ const en = {
   'card.empty': 'No dispatch card details enrolled for this household.',
   'contacts.title': 'Texts and calls',
   'contacts.none': 'No SMS or call for this alarm (no modem, or nobody to reach yet).',
-  'contacts.summary': '{sms} SMS, {calls} call(s)',
+  'contacts.summary': '{sms} SMS, {calls, plural, one {# call} other {# calls}}',
   'contacts.col.kind': 'Kind',
   'contacts.col.to': 'Number',
   'contacts.col.household': 'Household',
   'contacts.col.state': 'State',
   'contacts.col.time': 'Time',
   'contacts.col.result': 'Result',
-  'contacts.parts': '{n} part(s)',
-  'contacts.attempts': '{n} attempt(s)',
+  'contacts.parts': '{n, plural, one {# part} other {# parts}}',
+  'contacts.attempts': '{n, plural, one {# attempt} other {# attempts}}',
   'contacts.cancelAnswered': 'answered first, no call needed',
   'contactKind.sms': 'SMS',
   'contactKind.call': 'Call',
@@ -453,6 +453,53 @@ const en = {
   'notify.limits':
     'This page alerts only while it is open in the browser, even in the background. When the browser is closed, the phone is off or has no connection to the hub, it cannot alert you: the hub sends an SMS (and calls) to your household’s phone numbers.',
   'notify.tapToOpen': 'tap to open',
+  // Notices rendered from the hub's notice id and params (hub/supervision; `text` is only the fallback).
+  'noticeKind.smoke': 'smoke',
+  'noticeKind.heat': 'heat',
+  'noticeKind.co': 'CO',
+  'noticeKind.panic': 'panic button',
+  'noticeText.offline': '{kind} device {device} is offline: {reason}. Check its power and connection.',
+  'noticeText.offline.flapping': '{kind} device {device} stopped flapping but is still offline: {reason}. Check its power and connection.',
+  'noticeReason.silent': 'it has not been heard for {seconds} s',
+  'noticeReason.disconnected': 'its connection dropped',
+  'noticeReason.reported-offline': 'it reported going offline',
+  'noticeReason.unknown': 'it is not reachable',
+  'noticeText.restored': '{kind} device {device} is back online (it was offline for about {downMinutes} min).',
+  'noticeText.restored.stable': '{kind} device {device} has been stable for {stableMinutes} min and is online.',
+  'noticeText.flapping':
+    '{kind} device {device} keeps dropping out ({cycles} times within {minutes} min). Its further drops are not reported until it has been stable for {minutes} min. Check its power supply and Wi-Fi.',
+  'noticeText.battery-low': 'Battery of {kind} device {device} is at {percent} %: replace it soon.',
+  'noticeText.end-of-life.past': '{kind} detector {device} is past its 10-year life (since {replaceBy}): replace it now.',
+  'noticeText.end-of-life.soon': '{kind} detector {device} reaches the end of its 10-year life on {replaceBy}: plan its replacement.',
+  'noticeText.team-digest': 'Team {team} daily check: {parts}.',
+  'noticeText.team-digest.lowBattery': '{lowBattery, plural, one {# low battery} other {# low batteries}} ({lowBatteryList})',
+  'noticeText.team-digest.endOfLife': '{endOfLife, plural, one {# detector} other {# detectors}} at end of life ({endOfLifeList})',
+  'noticeText.equipment-expiring.past': '{what} expired on {expires}: replace or service it.',
+  'noticeText.equipment-expiring.today': '{what} expires today ({expires}): replace or service it.',
+  'noticeText.equipment-expiring.soon': '{what} expires on {expires}, in {daysLeft, plural, one {# day} other {# days}}: replace or service it.',
+  'noticeText.equipment-digest':
+    'Team {team} equipment: {count, plural, one {# item} other {# items}} expired or expiring within {horizon} days{expiredPart}: {list}.',
+  'noticeText.equipment-digest.expired': ' ({expired} already expired)',
+  'noticeText.self-test-failed.offline':
+    'Weekly self-test: {kind} detector {device} could not be tested because it is offline. Check its power and connection.',
+  'noticeText.self-test-failed.no-answer': 'Weekly self-test: {kind} detector {device} did not answer within {seconds} s. Press its test button and check it.',
+  'noticeText.daily-report':
+    'Daily report {date}: {alarms, plural, one {# alarm} other {# alarms}} ({falseAlarms} false), {drills, plural, one {# drill} other {# drills}}, {offlineDevices, plural, one {# device} other {# devices}} went offline, {failedSelfTests, plural, one {# failed self-test} other {# failed self-tests}}, {expiringEquipment, plural, one {# equipment item} other {# equipment items}} expiring.',
+  'noticeText.supervision-summary':
+    '{offline, plural, one {# device} other {# devices}} went offline, {restored} came back, {flapping} flapping, in {teams, plural, one {# team} other {# teams}} ({teamList}).',
+  'noticeText.modem-up': 'GSM modem {modem} is back: SMS and calls are sent again.',
+  'noticeText.modem-trouble': 'GSM modem {modem} cannot send ({reason}): SMS and calls wait in the queue.',
+  'modemReason.not-registered': 'not registered on the network',
+  'modemReason.not-connected': 'not connected',
+  'modemReason.other': '{detail}',
+  'noticeText.hub-journal-failing': 'The hub cannot write its alarm journal ({detail}): alarms are still sent, acknowledgements wait until it is written.',
+  'noticeText.hub-journal-recovered': 'The hub writes its alarm journal again.',
+  'common.timeZone': 'Times in {zone}',
+  'household.unit.raw': 'raw',
+  'common.dateHint': 'dd/mm/yyyy',
+  'common.dateTimeHint': 'dd/mm/yyyy hh:mm',
+  'common.badDate': 'Write the date as dd/mm/yyyy (for example 30/11/2026).',
+  'common.badDateTime': 'Write the date and time as dd/mm/yyyy hh:mm (for example 30/11/2026 21:05).',
 } as const;
 
 export type MsgKey = keyof typeof en;
@@ -901,14 +948,85 @@ const vi: Dict = {
   'notify.limits':
     'Trang này chỉ báo động được khi đang mở trong trình duyệt, kể cả khi chạy nền. Khi trình duyệt đã đóng, điện thoại tắt hoặc mất kết nối với trung tâm, trang không thể báo cho bạn: khi đó trung tâm gửi tin nhắn SMS (và gọi điện) đến số điện thoại của hộ bạn.',
   'notify.tapToOpen': 'chạm để mở',
+  'noticeKind.smoke': 'báo khói',
+  'noticeKind.heat': 'báo nhiệt',
+  'noticeKind.co': 'báo khí CO',
+  'noticeKind.panic': 'nút khẩn cấp',
+  'noticeText.offline': 'Thiết bị {kind} {device} mất kết nối: {reason}. Hãy kiểm tra nguồn điện và kết nối.',
+  'noticeText.offline.flapping': 'Thiết bị {kind} {device} đã hết chập chờn nhưng vẫn mất kết nối: {reason}. Hãy kiểm tra nguồn điện và kết nối.',
+  'noticeReason.silent': 'không nhận được tín hiệu trong {seconds} giây',
+  'noticeReason.disconnected': 'kết nối bị ngắt',
+  'noticeReason.reported-offline': 'thiết bị tự báo ngắt kết nối',
+  'noticeReason.unknown': 'không liên lạc được',
+  'noticeText.restored': 'Thiết bị {kind} {device} đã kết nối lại (mất kết nối khoảng {downMinutes} phút).',
+  'noticeText.restored.stable': 'Thiết bị {kind} {device} đã ổn định {stableMinutes} phút và đang kết nối.',
+  'noticeText.flapping':
+    'Thiết bị {kind} {device} liên tục mất kết nối ({cycles} lần trong {minutes} phút). Các lần mất kết nối tiếp theo sẽ không được báo cho đến khi thiết bị ổn định {minutes} phút. Hãy kiểm tra nguồn điện và Wi-Fi.',
+  'noticeText.battery-low': 'Pin của thiết bị {kind} {device} còn {percent} %: hãy thay pin sớm.',
+  'noticeText.end-of-life.past': 'Đầu {kind} {device} đã quá tuổi thọ 10 năm (từ {replaceBy}): hãy thay ngay.',
+  'noticeText.end-of-life.soon': 'Đầu {kind} {device} hết tuổi thọ 10 năm vào ngày {replaceBy}: hãy chuẩn bị thay.',
+  'noticeText.team-digest': 'Tổ {team} kiểm tra hằng ngày: {parts}.',
+  'noticeText.team-digest.lowBattery': '{lowBattery} thiết bị pin yếu ({lowBatteryList})',
+  'noticeText.team-digest.endOfLife': '{endOfLife} đầu báo hết tuổi thọ ({endOfLifeList})',
+  'noticeText.equipment-expiring.past': '{what} đã hết hạn ngày {expires}: hãy thay hoặc bảo dưỡng.',
+  'noticeText.equipment-expiring.today': '{what} hết hạn hôm nay ({expires}): hãy thay hoặc bảo dưỡng.',
+  'noticeText.equipment-expiring.soon': '{what} hết hạn ngày {expires}, còn {daysLeft} ngày: hãy thay hoặc bảo dưỡng.',
+  'noticeText.equipment-digest': 'Dụng cụ PCCC của tổ {team}: {count} món đã hoặc sắp hết hạn trong {horizon} ngày{expiredPart}: {list}.',
+  'noticeText.equipment-digest.expired': ' ({expired} món đã hết hạn)',
+  'noticeText.self-test-failed.offline':
+    'Tự kiểm tra hằng tuần: không kiểm tra được đầu {kind} {device} vì đang mất kết nối. Hãy kiểm tra nguồn điện và kết nối.',
+  'noticeText.self-test-failed.no-answer':
+    'Tự kiểm tra hằng tuần: đầu {kind} {device} không trả lời trong {seconds} giây. Hãy bấm nút thử trên đầu báo và kiểm tra.',
+  'noticeText.daily-report':
+    'Báo cáo ngày {date}: {alarms} báo cháy ({falseAlarms} báo động giả), {drills} diễn tập, {offlineDevices} thiết bị mất kết nối, {failedSelfTests} lần tự kiểm tra không đạt, {expiringEquipment} dụng cụ PCCC sắp hết hạn.',
+  'noticeText.supervision-summary': '{offline} thiết bị mất kết nối, {restored} kết nối lại, {flapping} chập chờn, trong {teams} tổ ({teamList}).',
+  'noticeText.modem-up': 'Modem GSM {modem} đã hoạt động lại: tin nhắn và cuộc gọi được gửi tiếp.',
+  'noticeText.modem-trouble': 'Modem GSM {modem} không gửi được ({reason}): tin nhắn và cuộc gọi đang chờ gửi.',
+  'modemReason.not-registered': 'chưa đăng ký vào mạng di động',
+  'modemReason.not-connected': 'chưa kết nối',
+  'modemReason.other': 'lỗi modem: {detail}',
+  'noticeText.hub-journal-failing': 'Trung tâm không ghi được nhật ký báo cháy ({detail}): báo cháy vẫn được gửi, việc xác nhận chờ đến khi ghi được.',
+  'noticeText.hub-journal-recovered': 'Trung tâm đã ghi được nhật ký báo cháy trở lại.',
+  'common.timeZone': 'Giờ theo múi {zone}',
+  'household.unit.raw': 'giá trị thô',
+  'common.dateHint': 'ngày/tháng/năm',
+  'common.dateTimeHint': 'ngày/tháng/năm giờ:phút',
+  'common.badDate': 'Hãy viết ngày theo dạng ngày/tháng/năm (ví dụ 30/11/2026).',
+  'common.badDateTime': 'Hãy viết ngày giờ theo dạng ngày/tháng/năm giờ:phút (ví dụ 30/11/2026 21:05).',
 };
 
 export const DICTIONARIES: Record<Lang, Dict> = { en, vi };
 
+const pluralRules = new Map<Lang, Intl.PluralRules>();
+/** The CLDR plural category of `n` in `lang` (vi: always `other`; en: `one` for 1). */
+export function pluralCategory(lang: Lang, n: number): Intl.LDMLPluralRule {
+  let r = pluralRules.get(lang);
+  if (!r) {
+    r = new Intl.PluralRules(LOCALES[lang]);
+    pluralRules.set(lang, r);
+  }
+  return r.select(n);
+}
+
+/** `{n, plural, one {# alarm} other {# alarms}}` (ICU subset: `=N`, categories, `#`; branches hold no braces). */
+const PLURAL = /\{(\w+), plural,((?:\s*(?:=\d+|zero|one|two|few|many|other)\s*\{[^{}]*\})+)\s*\}/g;
+const BRANCH = /(=\d+|zero|one|two|few|many|other)\s*\{([^{}]*)\}/g;
+
+function plurals(lang: Lang, template: string, vars: Record<string, string | number>): string {
+  return template.replace(PLURAL, (m, name: string, body: string) => {
+    const n = Number(vars[name]);
+    if (!(name in vars) || !Number.isFinite(n)) return m;
+    const branches = new Map<string, string>();
+    for (const b of body.matchAll(BRANCH)) branches.set(b[1]!, b[2]!);
+    const text = branches.get(`=${n}`) ?? branches.get(pluralCategory(lang, n)) ?? branches.get('other') ?? '';
+    return text.replace(/#/g, String(vars[name]));
+  });
+}
+
 export function translate(lang: Lang, key: MsgKey, vars?: Record<string, string | number>): string {
   const template = DICTIONARIES[lang][key] ?? en[key] ?? key;
   if (!vars) return template;
-  return template.replace(/\{(\w+)\}/g, (m, name: string) => (name in vars ? String(vars[name]) : m));
+  return plurals(lang, template, vars).replace(/\{(\w+)\}/g, (m, name: string) => (name in vars ? String(vars[name]) : m));
 }
 
 /** Vietnamese when the browser prefers it, English otherwise. */

@@ -67,6 +67,12 @@ function viewer(): Viewer | null {
   return u ? { role: u.role, household: u.household } : null;
 }
 
+function noticeParams(o: Record<string, unknown>): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
+  for (const [k, v] of Object.entries(o)) if (typeof v === 'string' || typeof v === 'number') out[k] = v;
+  return out;
+}
+
 function parseNotice(text: string): (Notice & { id?: string }) | null {
   try {
     const o = JSON.parse(text) as Record<string, unknown>;
@@ -78,6 +84,7 @@ function parseNotice(text: string): (Notice & { id?: string }) | null {
       household: typeof o.household === 'string' ? o.household : null,
       device: typeof o.device === 'string' ? o.device : null,
       text: o.text,
+      ...(o.params && typeof o.params === 'object' && !Array.isArray(o.params) ? { params: noticeParams(o.params as Record<string, unknown>) } : {}),
       at: typeof o.at === 'number' ? o.at : Date.now(),
     };
   } catch {

@@ -56,6 +56,7 @@ export function healthNotice(reason: HealthReason, problem: HealthProblem | null
     text: problem
       ? `The hub cannot write its alarm journal (${problem.message}): alarms are still sent, acknowledgements wait until it is written.`
       : 'The hub writes its alarm journal again.',
+    ...(problem ? { params: { detail: problem.message } } : {}),
     at,
   };
 }

@@ -300,6 +300,7 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
         staticDir: dashboardDir(),
         clock,
         hsts: config.plain === 'off',
+        timezone: config.timezone,
         budget,
         allowedOrigins,
         timeouts: { headersMs: config.httpHeadersTimeoutS * 1000, requestMs: config.httpRequestTimeoutS * 1000 },

@@ -53,6 +53,8 @@ export interface HttpServerDeps {
   allowedOrigins?: readonly string[];
   /** Send `Strict-Transport-Security` on HTTPS answers (the hub sets it when plain HTTP is off). */
   hsts?: boolean;
+  /** The hub's configured time zone, told to the dashboard by /api/login and /api/me. */
+  timezone?: string;
 }
 
 /** One year; no includeSubDomains (the hub's name may be a household router's). */
@@ -153,7 +155,7 @@ export function createHttpServers(
   const requests = metrics.counter('smokehub_http_requests_total', 'HTTP requests by route and status');
   const rejects = metrics.counter('smokehub_http_rejects_total', 'HTTP requests refused, by reason');
   const logins = deps.logins ?? new LoginChecker({ verifyPassword: (u, p) => sessions.verifyUserPassword(u, p), clock, logger: deps.logger, metrics });
-  registerLoginRoutes(router, { sessions, logins, clock, logger: deps.logger, metrics });
+  registerLoginRoutes(router, { sessions, logins, clock, logger: deps.logger, metrics, timezone: deps.timezone });
   registerOpenApiRoute(router);
 
   const timeouts = resolveTimeouts(deps.timeouts);

@@ -21,6 +21,8 @@ export interface LoginRouteDeps {
   clock: Clock;
   logger: Logger;
   metrics: MetricsRegistry;
+  /** The hub's configured time zone, told to the dashboard with the user (absent: not told). */
+  timezone?: string;
 }
 
 const MAX_USERNAME = 64;
@@ -33,6 +35,7 @@ function publicUser(u: User): { username: string; role: User['role']; team: stri
 export function registerLoginRoutes(router: Router, deps: LoginRouteDeps): void {
   const logins = deps.metrics.counter('smokehub_http_logins_total', 'HTTP login attempts by result');
   const log = deps.logger.child({ module: 'http-login' });
+  const tz = deps.timezone ? { timezone: deps.timezone } : {};
 
   router.post(
     '/api/login',
@@ -61,7 +64,7 @@ export function registerLoginRoutes(router: Router, deps: LoginRouteDeps): void 
       logins.inc({ result: 'ok' });
       log.info({ ip: req.ip, username: user.username, role: user.role }, 'login');
       return {
-        body: { token, user: publicUser(user), expiresAt },
+        body: { token, user: publicUser(user), expiresAt, ...tz },
         headers: { 'Set-Cookie': sessionCookie(token, (expiresAt - after) / 1000, overTls(req.raw)) },
       };
     },
@@ -79,5 +82,7 @@ export function registerLoginRoutes(router: Router, deps: LoginRouteDeps): void 
     { schema: { summary: 'Log out: the session ends, the cookie is cleared', response: { 200: LogoutAnswer } } },
   );
 
-  router.get('/api/me', (req) => ({ body: { user: publicUser(req.user!) } }), { schema: { summary: 'The logged-in user', response: { 200: MeAnswer } } });
+  router.get('/api/me', (req) => ({ body: { user: publicUser(req.user!), ...tz } }), {
+    schema: { summary: 'The logged-in user', response: { 200: MeAnswer } },
+  });
 }

@@ -216,7 +216,13 @@ export const NoticeSchema = Type.Object(
     severity: Type.Enum(NOTICE_SEVERITIES, { description: 'Never alarm severity.' }),
     household: Nullable(Id('A household id'), 'The household concerned (null: the hub itself, e.g. its journal or GSM modem).'),
     device: Nullable(Id('A device id'), 'The device concerned, if any.'),
-    text: Type.String({ description: 'For people.' }),
+    text: Type.String({ description: 'For people, in English: the fallback for clients that do not know this notice id.' }),
+    params: Type.Optional(
+      Type.Record(Type.String(), Type.Union([Type.String(), Type.Number()]), {
+        description:
+          'What a client needs to say the notice in its own language from `notice`: device kind, reason code, percent, minutes, days, ISO dates, counts (ids and codes, never English words).',
+      }),
+    ),
     at: EpochMs(),
   },
   { additionalProperties: false, description: 'A hub → people notice (supervision, self-tests, reminders, hub trouble).' },

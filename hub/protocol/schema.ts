@@ -161,9 +161,14 @@ export interface Notice {
   severity: NoticeSeverity;
   household: string | null;
   device: string | null;
+  /** English text, the fallback for clients that do not know `notice` (new clients render notice + params). */
   text: string;
+  /** What a client needs to say it in its own language (device kind, reason, percent, days, …). */
+  params?: NoticeParams;
   at: number;
 }
+/** Parameters of a notice: ids, kinds, reason codes, numbers, ISO dates (never English words). */
+export type NoticeParams = Record<string, string | number>;
 
 /** One reason a payload or one of its fields was refused. */
 export interface Issue {

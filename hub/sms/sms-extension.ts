@@ -309,6 +309,9 @@ export class SmsExtension implements HubExtension {
       text: ok
         ? `GSM modem ${name} is back: SMS and calls are sent again.`
         : `GSM modem ${name} cannot send (${st.reason ?? (st.up ? 'not registered on the network' : 'not connected')}): SMS and calls wait in the queue.`,
+      params: ok
+        ? { modem: name }
+        : { modem: name, ...(st.reason ? { detail: st.reason } : {}), reason: st.reason ? 'other' : st.up ? 'not-registered' : 'not-connected' },
       at: ctx.clock.now(),
     };
     ctx.mqtt.publish(topics.station('notice'), JSON.stringify(n), { qos: 1 });

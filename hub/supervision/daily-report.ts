@@ -197,6 +197,20 @@ export function reportForTeams(report: DailyReport, allowed: (team: string) => b
   return { ...report, teams, totals: totalsOf(teams) };
 }
 
+/** The numbers of that line, for clients that say it in their own language (notice `daily-report`). */
+export function reportSummaryParams(r: DailyReport): Record<string, string | number> {
+  const t = r.totals;
+  return {
+    date: r.date,
+    alarms: t.alarms,
+    falseAlarms: t.falseAlarms,
+    drills: t.drills,
+    offlineDevices: t.offlineDevices,
+    failedSelfTests: t.failedSelfTests,
+    expiringEquipment: t.expiringEquipment,
+  };
+}
+
 /** One line for the station notice that announces the report. */
 export function reportSummaryText(r: DailyReport): string {
   const t = r.totals;

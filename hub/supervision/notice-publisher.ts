@@ -21,7 +21,15 @@ export interface PublishNoticeOptions {
 
 /** The MQTT payload: exactly the shared `Notice` shape. */
 export function noticePayload(n: Notice): string {
-  const payload: Notice = { notice: n.notice, severity: n.severity, household: n.household, device: n.device, text: n.text, at: n.at };
+  const payload: Notice = {
+    notice: n.notice,
+    severity: n.severity,
+    household: n.household,
+    device: n.device,
+    text: n.text,
+    ...(n.params ? { params: n.params } : {}),
+    at: n.at,
+  };
   return JSON.stringify(payload);
 }
 
@@ -55,7 +63,7 @@ export class NoticePublisher {
   private stamp(d: NoticeDraft, at: number): Notice & { team: string | null } {
     // Alarm severity does not exist for notices; anything unexpected becomes `trouble`.
     const severity = (NOTICE_SEVERITIES as readonly string[]).includes(d.severity) ? d.severity : 'trouble';
-    return { notice: d.notice, severity, household: d.household, device: d.device, text: d.text, at, team: d.team };
+    return { notice: d.notice, severity, household: d.household, device: d.device, text: d.text, ...(d.params ? { params: d.params } : {}), at, team: d.team };
   }
 
   private send(n: StoredNotice, station: boolean): void {

@@ -4,7 +4,7 @@
  */
 import type { Db } from '../store/database.ts';
 import { migrate } from '../store/database.ts';
-import type { Notice, NoticeSeverity } from '../protocol/schema.ts';
+import type { Notice, NoticeParams, NoticeSeverity } from '../protocol/schema.ts';
 
 export interface StoredNotice extends Notice {
   id: number;
@@ -39,6 +39,8 @@ const MIGRATIONS = [
    CREATE INDEX notices_at ON notices (at);
    CREATE INDEX notices_household_at ON notices (household, at);
    CREATE INDEX notices_team_at ON notices (team, at);`,
+  // Parameters for rendering the notice in the reader's language (JSON object; null for old notices).
+  'ALTER TABLE notices ADD COLUMN params TEXT;',
 ];
 
 interface Row {
@@ -49,14 +51,28 @@ interface Row {
   household: string | null;
   device: string | null;
   text: string;
+  params: string | null;
   at: number;
+}
+
+function parseParams(raw: string | null): NoticeParams | undefined {
+  if (!raw) return undefined;
+  try {
+    const o = JSON.parse(raw) as unknown;
+    if (!o || typeof o !== 'object' || Array.isArray(o)) return undefined;
+    const out: NoticeParams = {};
+    for (const [k, v] of Object.entries(o)) if (typeof v === 'string' || typeof v === 'number') out[k] = v;
+    return out;
+  } catch {
+    return undefined;
+  }
 }
 
 export class NoticeStore {
   private readonly insertStmt;
   constructor(private readonly db: Db) {
     migrate(db, 'notices', MIGRATIONS);
-    this.insertStmt = db.prepare('INSERT INTO notices (notice, severity, team, household, device, text, at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    this.insertStmt = db.prepare('INSERT INTO notices (notice, severity, team, household, device, text, params, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
   }
 
   /** Stores notices in one transaction; returns them with their ids. */
@@ -64,7 +80,7 @@ export class NoticeStore {
     const out: StoredNotice[] = [];
     this.db.transaction(() => {
       for (const n of items) {
-        const info = this.insertStmt.run(n.notice, n.severity, n.team, n.household, n.device, n.text, n.at);
+        const info = this.insertStmt.run(n.notice, n.severity, n.team, n.household, n.device, n.text, n.params ? JSON.stringify(n.params) : null, n.at);
         out.push({ id: Number(info.lastInsertRowid), ...n });
       }
     })();
@@ -104,7 +120,10 @@ export class NoticeStore {
     }
     const limit = Math.max(1, Math.min(q.limit ?? 100, 1000));
     const sql = `SELECT * FROM notices${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ${limit}`;
-    return (this.db.prepare(sql).all(...args) as Row[]).map((r) => ({ ...r }));
+    return (this.db.prepare(sql).all(...args) as Row[]).map(({ params, ...r }) => {
+      const p = parseParams(params);
+      return p ? { ...r, params: p } : r;
+    });
   }
 
   /** Offline/flapping notices between two instants (for the daily report). */

@@ -3,7 +3,7 @@
  * their life (daily), equipment expiring soon (monthly). Each returns the household notices and one
  * digest per team with something to report (for the team leader and the station).
  */
-import type { DeviceKind, NoticeSeverity } from '../protocol/schema.ts';
+import type { DeviceKind, NoticeParams, NoticeSeverity } from '../protocol/schema.ts';
 import { SELF_TEST_KINDS } from './self-test-round.ts';
 import { daysBetween } from './local-time.ts';
 
@@ -14,7 +14,10 @@ export interface NoticeDraft {
   team: string | null;
   household: string | null;
   device: string | null;
+  /** English (the fallback for old clients). */
   text: string;
+  /** For clients that say it in their own language (see NoticeParams). */
+  params?: NoticeParams;
 }
 
 export interface ReminderDevice {
@@ -102,6 +105,7 @@ export function dailyReminders(input: {
         household: d.household,
         device: d.device,
         text: `Battery of ${d.kind} device ${d.device} is at ${Math.round(battery.percent)} %: replace it soon.`,
+        params: { kind: d.kind, percent: Math.round(battery.percent) },
       });
       digestFor(digests, d.team).lowBattery.push({ household: d.household, device: d.device, percent: battery.percent });
     }
@@ -119,6 +123,7 @@ export function dailyReminders(input: {
           text: past
             ? `${d.kind} detector ${d.device} is past its 10-year life (since ${isoDay(replaceBy)}): replace it now.`
             : `${d.kind} detector ${d.device} reaches the end of its 10-year life on ${isoDay(replaceBy)}: plan its replacement.`,
+          params: { kind: d.kind, replaceBy: isoDay(replaceBy), when: past ? 'past' : 'soon' },
         });
         digestFor(digests, d.team).endOfLife.push({ household: d.household, device: d.device, replaceBy, past });
       }
@@ -141,6 +146,13 @@ export function dailyReminders(input: {
       household: null,
       device: null,
       text: `Team ${d.team} daily check: ${parts.join('; ')}.`,
+      params: {
+        team: d.team,
+        lowBattery: d.lowBattery.length,
+        lowBatteryList: d.lowBattery.map((b) => `${b.household}/${b.device} ${Math.round(b.percent)} %`).join(', '),
+        endOfLife: d.endOfLife.length,
+        endOfLifeList: d.endOfLife.map((e) => `${e.household}/${e.device}`).join(', '),
+      },
     };
   }
   return { notices, digests: [...digests.values()].sort((a, b) => a.team.localeCompare(b.team)) };
@@ -168,6 +180,7 @@ export function equipmentReminders(input: { items: Iterable<EquipmentItem>; toda
           : daysLeft === 0
             ? `${what} expires today (${it.expires}): replace or service it.`
             : `${what} expires on ${it.expires}, in ${daysLeft} day${daysLeft === 1 ? '' : 's'}: replace or service it.`,
+      params: { item: it.item, serial: it.serial, expires: it.expires, daysLeft },
     });
     digestFor(digests, it.team).expiring.push({ household: it.household, item: it.item, serial: it.serial, expires: it.expires, daysLeft });
   }
@@ -180,6 +193,7 @@ export function equipmentReminders(input: { items: Iterable<EquipmentItem>; toda
       household: null,
       device: null,
       text: `Team ${d.team} equipment: ${d.expiring.length} item${d.expiring.length === 1 ? '' : 's'} expired or expiring within ${horizon} days${expired ? ` (${expired} already expired)` : ''}: ${d.expiring.map((e) => `${e.household} ${e.item} ${e.expires}`).join(', ')}.`,
+      params: { team: d.team, count: d.expiring.length, expired, horizon, list: d.expiring.map((e) => `${e.household} ${e.item} ${e.expires}`).join(', ') },
     };
   }
   return { notices, digests: [...digests.values()].sort((a, b) => a.team.localeCompare(b.team)) };

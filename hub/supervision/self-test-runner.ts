@@ -124,6 +124,7 @@ export class SelfTestRunner {
           r.reason === 'offline'
             ? `Weekly self-test: ${r.kind} detector ${r.device} could not be tested because it is offline. Check its power and connection.`
             : `Weekly self-test: ${r.kind} detector ${r.device} did not answer within ${Math.round(this.d.timeoutMs / 1000)} s. Press its test button and check it.`,
+        params: { kind: r.kind, reason: r.reason === 'offline' ? 'offline' : 'no-answer', seconds: Math.round(this.d.timeoutMs / 1000) },
       }));
     await yieldNow();
     // Failures go to the household (and its team leader); the station reads them in the daily report.

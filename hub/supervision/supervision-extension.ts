@@ -17,7 +17,7 @@ import { JobRunner } from './job-runner.ts';
 import { SelfTestRunner } from './self-test-runner.ts';
 import { dailyReminders, equipmentReminders, EQUIPMENT_HORIZON_DAYS, type BatteryReading, type NoticeDraft } from './reminders.ts';
 import { collectDailyReport, previousLocalDate } from './report-source.ts';
-import { reportSummaryText, type DailyReport } from './daily-report.ts';
+import { reportSummaryParams, reportSummaryText, type DailyReport } from './daily-report.ts';
 import { registerSupervisionRoutes } from './supervision-routes.ts';
 import { addDays, localDate } from './local-time.ts';
 import { yieldNow } from './cooperative.ts';
@@ -79,15 +79,23 @@ export function transitionNotice(t: SupervisionTransition, opts: { windowMs: num
         notice: 'offline',
         severity: 'trouble',
         text: `${what} is offline: ${reasonText(t.reason, opts.windowMs)}. Check its power and connection.`,
+        params: { kind: t.kind, reason: t.reason ?? 'unknown', seconds: Math.round(opts.windowMs / 1000) },
       };
     case 'restored':
-      return { ...base, notice: 'restored', severity: 'info', text: `${what} is back online (it was offline for about ${minutes(t.at - t.since)} min).` };
+      return {
+        ...base,
+        notice: 'restored',
+        severity: 'info',
+        text: `${what} is back online (it was offline for about ${minutes(t.at - t.since)} min).`,
+        params: { kind: t.kind, downMinutes: minutes(t.at - t.since) },
+      };
     case 'flapping':
       return {
         ...base,
         notice: 'flapping',
         severity: 'trouble',
         text: `${what} keeps dropping out (${t.cycles} times within ${minutes(opts.flapWindowMs)} min). Its further drops are not reported until it has been stable for ${minutes(opts.flapWindowMs)} min. Check its power supply and Wi-Fi.`,
+        params: { kind: t.kind, cycles: t.cycles, minutes: minutes(opts.flapWindowMs) },
       };
     case 'stable':
       return t.down
@@ -96,8 +104,15 @@ export function transitionNotice(t: SupervisionTransition, opts: { windowMs: num
             notice: 'offline',
             severity: 'trouble',
             text: `${what} stopped flapping but is still offline: ${reasonText(t.reason, opts.windowMs)}. Check its power and connection.`,
+            params: { kind: t.kind, reason: t.reason ?? 'unknown', seconds: Math.round(opts.windowMs / 1000), after: 'flapping' },
           }
-        : { ...base, notice: 'restored', severity: 'info', text: `${what} has been stable for ${minutes(opts.flapWindowMs)} min and is online.` };
+        : {
+            ...base,
+            notice: 'restored',
+            severity: 'info',
+            text: `${what} has been stable for ${minutes(opts.flapWindowMs)} min and is online.`,
+            params: { kind: t.kind, stableMinutes: minutes(opts.flapWindowMs) },
+          };
   }
 }
 
@@ -218,10 +233,23 @@ export function supervisionExtension(opts: SupervisionExtensionOptions = {}): Hu
           const now = clock.now();
           const date = previousLocalDate(now, config.timezone);
           const r = report(date, now);
-          await publisher.publishAll([{ notice: 'daily-report', severity: 'info', team: null, household: null, device: null, text: reportSummaryText(r) }], {
-            station: true,
-            signal,
-          });
+          await publisher.publishAll(
+            [
+              {
+                notice: 'daily-report',
+                severity: 'info',
+                team: null,
+                household: null,
+                device: null,
+                text: reportSummaryText(r),
+                params: reportSummaryParams(r),
+              },
+            ],
+            {
+              station: true,
+              signal,
+            },
+          );
           return { date, totals: r.totals };
         },
       });
@@ -315,6 +343,13 @@ export function supervisionExtension(opts: SupervisionExtensionOptions = {}): Hu
                 household: null,
                 device: null,
                 text: `${count('offline')} devices went offline, ${count('restored')} came back, ${count('flapping')} are flapping, in ${teams.size} teams (${[...teams].sort().slice(0, 20).join(', ')}${teams.size > 20 ? ', …' : ''}).`,
+                params: {
+                  offline: count('offline'),
+                  restored: count('restored'),
+                  flapping: count('flapping'),
+                  teams: teams.size,
+                  teamList: `${[...teams].sort().slice(0, 20).join(', ')}${teams.size > 20 ? ', …' : ''}`,
+                },
               },
             ],
             { station: true },

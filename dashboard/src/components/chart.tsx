@@ -6,7 +6,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type uPlotType from 'uplot';
 import type { Series } from '../api.ts';
-import { formatTime } from '../format.ts';
+import { axisLabels, formatTime } from '../format.ts';
 import { getState, t } from '../store.ts';
 import { ErrorBox } from './error-box.tsx';
 
@@ -85,7 +85,8 @@ export function TimeChart({
           height: 220,
           scales: { x: { time: true, min: from / 1000, max: to / 1000 } },
           series: [
-            {},
+            // The time column of the legend: its name and the hovered instant in the hub's zone, 24-hour clock.
+            { label: t('household.time'), value: (_u: uPlotType, v: number | null) => (v === null ? '—' : formatTime(lang, v * 1000)) },
             ...series.lines.map((line, i) => ({
               label: series.lines.length > 1 ? line.device : title,
               stroke: LINE_COLOURS[i % LINE_COLOURS.length] === 'main' ? colour : LINE_COLOURS[i % LINE_COLOURS.length],
@@ -95,7 +96,17 @@ export function TimeChart({
               value: (_u: uPlotType, v: number | null) => (v === null ? '—' : `${Math.round(v * 100) / 100} ${unit}`),
             })),
           ],
-          axes: [{}, { label: unit }],
+          axes: [
+            {
+              values: (_u: uPlotType, splits: number[]) =>
+                axisLabels(
+                  lang,
+                  splits.map((x) => x * 1000),
+                  to - from,
+                ),
+            },
+            { label: unit },
+          ],
           legend: { show: true },
           plugins: [marksPlugin(marks)],
         };

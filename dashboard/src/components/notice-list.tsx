@@ -1,6 +1,7 @@
 /** Recent supervision notices (offline devices, low batteries, self-tests). */
 import type { Notice } from '../../../hub/protocol/schema.ts';
 import { formatTime } from '../format.ts';
+import { noticeText } from '../notice-text.ts';
 import { householdPath } from '../router.ts';
 import { getState, t } from '../store.ts';
 import { SeverityBadge } from './badges.tsx';
@@ -18,7 +19,10 @@ export function NoticeList({ notices, limit = 50 }: { notices: Notice[]; limit?:
               {n.household}
             </a>
           )}{' '}
-          {n.device && <span class="muted id">{n.device}</span>} — {n.text}
+          {n.device && <span class="muted id">{n.device}</span>} —{' '}
+          <span class="notice-text" data-notice={n.notice}>
+            {noticeText(lang, n)}
+          </span>
         </li>
       ))}
     </ul>

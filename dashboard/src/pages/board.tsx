@@ -6,6 +6,7 @@ import { AlarmCard } from '../components/alarm-card.tsx';
 import { ErrorBox } from '../components/error-box.tsx';
 import { NoticeList } from '../components/notice-list.tsx';
 import { useNow } from '../hooks.ts';
+import { noticeText } from '../notice-text.ts';
 import { t, useApp } from '../store.ts';
 import { silence } from '../alerting.ts';
 
@@ -48,7 +49,7 @@ export function BoardPage() {
       {modem?.notice === 'modem-trouble' && (
         <p class="banner banner-warn modem-trouble" role="alert" data-notice="modem-trouble">
           <span aria-hidden="true">⚠ </span>
-          {t('notice.modemTrouble')} <span class="muted">{modem.text}</span>
+          {t('notice.modemTrouble')} <span class="muted">{noticeText(app.lang, modem)}</span>
         </p>
       )}
       <div class="board-grid">

@@ -9,6 +9,7 @@ import * as api from '../api.ts';
 import { DeviceStatusBadge } from '../components/badges.tsx';
 import { ErrorBox } from '../components/error-box.tsx';
 import { NoticeList } from '../components/notice-list.tsx';
+import { known } from '../components/timeline.tsx';
 import { VirtualList } from '../components/virtual-list.tsx';
 import { formatAgo, formatTime } from '../format.ts';
 import { filterRows, joinHealth, LOW_BATTERY_PCT, problemsOf, selfTestState, sortRows, type HealthFilter, type SortKey } from '../health-rows.ts';
@@ -221,8 +222,8 @@ export function HealthPage() {
                 <div role="cell" class="cell col-device" title={d.id}>
                   <span class="id">{d.id}</span>
                 </div>
-                <div role="cell" class="cell col-kind">
-                  {d.kind}
+                <div role="cell" class="cell col-kind" data-kind={d.kind} title={known('kind', d.kind)}>
+                  {known('kind', d.kind)}
                 </div>
                 <div role="cell" class="cell col-status">
                   <DeviceStatusBadge device={d} />

@@ -6,11 +6,11 @@ import { StateBadge, KindBadge } from '../components/badges.tsx';
 import { ErrorBox } from '../components/error-box.tsx';
 import { Timeline } from '../components/timeline.tsx';
 import { toCsv } from '../csv.ts';
-import { formatDuration, formatTime, respondersSummary } from '../format.ts';
+import { DATE_PATTERN, dayBound, formatDuration, formatTime, respondersSummary, zoneLabel } from '../format.ts';
 import { useAsync } from '../hooks.ts';
 import { householdPath } from '../router.ts';
 import { getState, t, useApp } from '../store.ts';
-import type { MsgKey } from '../i18n.ts';
+import { LOCALES, type MsgKey } from '../i18n.ts';
 
 type Outcome = 'closed' | 'resolved' | 'cancelled' | 'false';
 interface Filters {
@@ -21,8 +21,9 @@ interface Filters {
   to: string;
 }
 
-const dayStart = (s: string) => (s ? Date.parse(`${s}T00:00:00`) : null);
-const dayEnd = (s: string) => (s ? Date.parse(`${s}T23:59:59.999`) : null);
+/** Typed dd/mm/yyyy days, bounded in the hub's time zone. */
+const dayStart = (s: string) => dayBound(s, false);
+const dayEnd = (s: string) => dayBound(s, true);
 
 export async function fetchHistory(f: Filters): Promise<api.AlarmDetail[]> {
   const list = await api.alarms({
@@ -173,11 +174,31 @@ export function HistoryPage() {
         </label>
         <label>
           {t('history.from')}
-          <input type="date" name="from" value={draft.from} onChange={(e) => set('from', (e.target as HTMLInputElement).value)} />
+          <input
+            type="text"
+            name="from"
+            inputMode="numeric"
+            lang={LOCALES[app.lang]}
+            pattern={DATE_PATTERN}
+            placeholder={t('common.dateHint')}
+            title={t('common.badDate')}
+            value={draft.from}
+            onChange={(e) => set('from', (e.target as HTMLInputElement).value)}
+          />
         </label>
         <label>
           {t('history.to')}
-          <input type="date" name="to" value={draft.to} onChange={(e) => set('to', (e.target as HTMLInputElement).value)} />
+          <input
+            type="text"
+            name="to"
+            inputMode="numeric"
+            lang={LOCALES[app.lang]}
+            pattern={DATE_PATTERN}
+            placeholder={t('common.dateHint')}
+            title={t('common.badDate')}
+            value={draft.to}
+            onChange={(e) => set('to', (e.target as HTMLInputElement).value)}
+          />
         </label>
         <button type="submit" class="btn primary">
           {t('history.search')}
@@ -186,6 +207,9 @@ export function HistoryPage() {
           <span aria-hidden="true">↓ </span>
           {t('history.export')}
         </button>
+        <p class="muted time-zone" data-timezone>
+          {t('common.timeZone', { zone: zoneLabel(app.lang) })}
+        </p>
       </form>
       <ErrorBox error={result.error} onRetry={result.reload} />
       {result.loading && <p class="muted">{t('common.loading')}</p>}

@@ -10,10 +10,10 @@ import { TimeChart, type Mark } from '../components/chart.tsx';
 import { ErrorBox } from '../components/error-box.tsx';
 import { DispatchCardView } from '../components/dispatch-card.tsx';
 import { useAsync } from '../hooks.ts';
-import { formatAgo, formatTime } from '../format.ts';
+import { DATE_TIME_PATTERN, formatAgo, formatTime, parseDateTimeInput, toDateTimeInput, zoneLabel } from '../format.ts';
 import { getState, t, useApp } from '../store.ts';
 import { known } from '../components/timeline.tsx';
-import type { MsgKey } from '../i18n.ts';
+import { DICTIONARIES, LOCALES, type MsgKey } from '../i18n.ts';
 
 const RANGES: [string, number, MsgKey][] = [
   ['1h', 3600_000, 'household.range.1h'],
@@ -27,23 +27,26 @@ const CHARTS: [TelemetryField, MsgKey, string, string][] = [
   ['battery', 'household.field.battery', '%', '#1f5fbf'],
 ];
 
-/** datetime-local value ↔ ms. */
-const toLocalInput = (ms: number) => {
-  const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60_000);
-  return d.toISOString().slice(0, 16);
-};
+/** A stored event's type: a device event (smoke, test, …) or an alarm transition (raised, activated, response, …). */
+export function eventLabel(type: string): string {
+  const key = `event.${type}`;
+  return key in DICTIONARIES.en ? t(key as MsgKey) : known('tr', type);
+}
 
 export function HouseholdPage({ id }: { id: string }) {
   const app = useApp();
   const lang = getState().lang;
   const [range, setRange] = useState('24h');
-  const [custom, setCustom] = useState<{ from: string; to: string }>(() => ({ from: toLocalInput(Date.now() - 24 * 3600_000), to: toLocalInput(Date.now()) }));
+  const [custom, setCustom] = useState<{ from: string; to: string }>(() => ({
+    from: toDateTimeInput(Date.now() - 24 * 3600_000),
+    to: toDateTimeInput(Date.now() + 60_000),
+  }));
   const [stamp, setStamp] = useState(() => Date.now());
   const window_ = useMemo(() => {
     if (range === 'custom') {
-      const from = Date.parse(custom.from);
-      const to = Date.parse(custom.to);
-      if (Number.isFinite(from) && Number.isFinite(to) && from < to) return { from, to };
+      const from = parseDateTimeInput(custom.from);
+      const to = parseDateTimeInput(custom.to);
+      if (from !== null && to !== null && from < to) return { from, to };
     }
     const span = RANGES.find((r) => r[0] === range)?.[1] ?? 24 * 3600_000;
     return { from: stamp - span, to: stamp };
@@ -97,7 +100,7 @@ export function HouseholdPage({ id }: { id: string }) {
     }
     for (const e of events.data?.devEvents ?? []) {
       if (!e.device) continue; // alarm transitions are already marked from the journal
-      m.push({ at: e.at, label: `${e.device}: ${known('event', e.type)}`, colour: e.type === 'clear' || e.type === 'test' ? '#177245' : '#d97706' });
+      m.push({ at: e.at, label: `${e.device}: ${eventLabel(e.type)}`, colour: e.type === 'clear' || e.type === 'test' ? '#177245' : '#d97706' });
     }
     return m.filter((x) => x.at >= window_.from && x.at <= window_.to).sort((a, b) => a.at - b.at);
   }, [events.data, window_.from, window_.to]);
@@ -195,7 +198,7 @@ export function HouseholdPage({ id }: { id: string }) {
                     <td>
                       <span class="id">{d.id}</span>
                     </td>
-                    <td>{d.kind}</td>
+                    <td data-kind={d.kind}>{known('kind', d.kind)}</td>
                     <td>
                       <DeviceStatusBadge device={d} />
                     </td>
@@ -247,17 +250,40 @@ export function HouseholdPage({ id }: { id: string }) {
           <>
             <label>
               {t('household.from')}
-              <input type="datetime-local" value={custom.from} onChange={(e) => setCustom((c) => ({ ...c, from: (e.target as HTMLInputElement).value }))} />
+              <input
+                type="text"
+                name="from"
+                inputMode="numeric"
+                lang={LOCALES[lang]}
+                pattern={DATE_TIME_PATTERN}
+                placeholder={t('common.dateTimeHint')}
+                title={t('common.badDateTime')}
+                value={custom.from}
+                onChange={(e) => setCustom((c) => ({ ...c, from: (e.target as HTMLInputElement).value }))}
+              />
             </label>
             <label>
               {t('household.to')}
-              <input type="datetime-local" value={custom.to} onChange={(e) => setCustom((c) => ({ ...c, to: (e.target as HTMLInputElement).value }))} />
+              <input
+                type="text"
+                name="to"
+                inputMode="numeric"
+                lang={LOCALES[lang]}
+                pattern={DATE_TIME_PATTERN}
+                placeholder={t('common.dateTimeHint')}
+                title={t('common.badDateTime')}
+                value={custom.to}
+                onChange={(e) => setCustom((c) => ({ ...c, to: (e.target as HTMLInputElement).value }))}
+              />
             </label>
           </>
         )}
         <button type="submit" class="btn">
           {t('household.apply')}
         </button>
+        <p class="muted time-zone" data-timezone>
+          {t('common.timeZone', { zone: zoneLabel(lang) })}
+        </p>
       </form>
       <ErrorBox error={charts.error} onRetry={charts.reload} />
       {charts.loading && !charts.data && <p class="muted">{t('common.loading')}</p>}
@@ -267,7 +293,7 @@ export function HouseholdPage({ id }: { id: string }) {
             key={s.field}
             series={s}
             title={t(CHARTS[i]![1])}
-            unit={CHARTS[i]![2]}
+            unit={CHARTS[i]![2] === 'raw' ? t('household.unit.raw') : CHARTS[i]![2]}
             colour={CHARTS[i]![3]}
             marks={marks}
             from={window_.from}

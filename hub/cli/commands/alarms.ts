@@ -41,7 +41,8 @@ Options:
           rows.map((r) => [r.id, r.state, r.kind, r.team, r.household, localDateTime(r.raisedAt, config.timezone)]),
         ),
       );
-      io.stderr(`${rows.length} ${args.flags.open === true ? 'open ' : ''}alarm${rows.length === 1 ? '' : 's'}\n`);
+      // RAISED is the hub's wall clock: say which one, as the dashboard does.
+      io.stderr(`${rows.length} ${args.flags.open === true ? 'open ' : ''}alarm${rows.length === 1 ? '' : 's'} (times in ${config.timezone})\n`);
       return 0;
     } finally {
       db.close();

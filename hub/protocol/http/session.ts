@@ -14,6 +14,10 @@ export const SessionUser = Type.Object({
 });
 export type SessionUser = Static<typeof SessionUser>;
 
+export const Timezone = Type.String({
+  description: "the hub's configured time zone (IANA, e.g. Asia/Ho_Chi_Minh): the dashboard shows every date and time in it",
+});
+
 export const MAX_USERNAME = 64;
 export const MAX_PASSWORD = 1024;
 export const LoginBody = Type.Object({
@@ -27,12 +31,13 @@ export const LoginAnswer = Type.Object(
     token: Type.String({ description: 'also set as the HttpOnly session cookie; send it as Authorization: Bearer from scripts' }),
     user: SessionUser,
     expiresAt: Type.Number({ description: 'ms since the epoch; the session slides while used' }),
+    timezone: Type.Optional(Timezone),
   },
   { description: 'logged in' },
 );
 export type LoginAnswer = Static<typeof LoginAnswer>;
 
-export const MeAnswer = Type.Object({ user: SessionUser }, { description: 'the logged-in user' });
+export const MeAnswer = Type.Object({ user: SessionUser, timezone: Type.Optional(Timezone) }, { description: 'the logged-in user' });
 export type MeAnswer = Static<typeof MeAnswer>;
 
 export const LogoutAnswer = OkBody;

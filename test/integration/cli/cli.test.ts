@@ -134,6 +134,7 @@ test('alarms reads the journal table (all or --open), newest first', async (t) =
   assert.match(rows[0]!, /^ID\s+STATE\s+KIND\s+TEAM\s+HOUSEHOLD\s+RAISED$/);
   assert.match(rows[1]!, /^A2\s+active\s+co\s+T2\s+H3\s+2026-01-02 07:00:00$/, 'Asia/Ho_Chi_Minh local time');
   assert.match(rows[2]!, /^A1\s+resolved\s+smoke/);
+  assert.match(all.stderr, /2 alarms \(times in Asia\/Ho_Chi_Minh\)/, 'the zone of RAISED is named');
   const open = await cli(['alarms', '--open', '--data', data]);
   assert.equal(open.stdout.trim().split('\n').length, 2);
   assert.match(open.stdout, /A2/);

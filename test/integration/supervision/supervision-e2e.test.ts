@@ -65,7 +65,9 @@ test('silent and dropped detectors: trouble then restored to household, team lea
   assert.equal(n.household, 't1-h2');
   assert.match(n.text, /not been heard for 2 s/);
   assert.ok(Date.now() - silentSince >= 1900, 'not before the window');
-  assert.deepEqual(Object.keys(n).sort(), ['at', 'device', 'household', 'notice', 'severity', 'text']);
+  // The shared Notice shape, exactly: since issue 14.1 with its params (what a client needs to say it in its language).
+  assert.deepEqual(Object.keys(n).sort(), ['at', 'device', 'household', 'notice', 'params', 'severity', 'text']);
+  assert.deepEqual(n.params, { kind: 'smoke', reason: 'silent', seconds: 2 });
   await stationIn.next((m) => m.topic === 'smokehub/station/notice' && isFor('t1-h2-smoke', 'offline')(m), 2000, 'station copy');
   await leaderIn.next(isFor('t1-h2-smoke', 'offline'), 2000, 'team leader copy');
 
