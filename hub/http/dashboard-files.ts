@@ -23,6 +23,10 @@ export async function registerDashboardFiles(app: FastifyInstance, root: string)
   // @fastify/compress gzips every stream whatever its size; a file under the threshold is read into
   // a buffer first (this context's hook runs before the plugin's route-level one), which it leaves alone.
   app.addHook('onSend', async (_req, reply, payload) => {
+    // RFC 9239: JavaScript is text/javascript. The mime table @fastify/static uses still says
+    // application/javascript, and it sets the type after setHeaders for a precompressed file.
+    const type = reply.getHeader('Content-Type');
+    if (typeof type === 'string' && type.startsWith('application/javascript')) reply.header('Content-Type', 'text/javascript; charset=utf-8');
     const length = Number(reply.getHeader('Content-Length'));
     if (!(payload instanceof Readable) || !Number.isFinite(length) || length >= MIN_GZIP_BYTES) return payload;
     const chunks: Buffer[] = [];
@@ -42,8 +46,6 @@ export async function registerDashboardFiles(app: FastifyInstance, root: string)
     cacheControl: false,
     setHeaders: (reply, path) => {
       reply.header('Cache-Control', path.startsWith(assets) ? 'public, max-age=31536000, immutable' : 'no-cache');
-      // RFC 9239: JavaScript is text/javascript (the mime table @fastify/send uses still says application/).
-      if (/\.m?js$/.test(path)) reply.header('Content-Type', 'text/javascript; charset=utf-8');
     },
   });
 }

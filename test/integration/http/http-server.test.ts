@@ -5,7 +5,7 @@ import { request, type Server } from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { openDatabase, type Db } from '../../../hub/store/database.ts';
 import { SqliteRegistryStore } from '../../../hub/store/registry-store.ts';
 import { importCsv } from '../../../hub/store/csv-import.ts';
@@ -37,6 +37,9 @@ before(async () => {
   writeFileSync(join(staticDir, 'index.html'), '<!doctype html><title>smokehub</title><div id=app></div>');
   writeFileSync(join(staticDir, 'assets', 'app-3f9a1c.js'), BIG_JS);
   writeFileSync(join(staticDir, 'assets', 'style-77aa.css'), 'body{color:red}');
+  // As `npm run build` leaves it: a precompressed copy next to the file.
+  writeFileSync(join(staticDir, 'assets', 'pre-5b1e.js'), BIG_JS);
+  writeFileSync(join(staticDir, 'assets', 'pre-5b1e.js.gz'), gzipSync(BIG_JS));
   writeFileSync(join(root, 'secret.txt'), 'TOP SECRET');
   db = openDatabase(dataDir);
   store = new SqliteRegistryStore(db, { dataDir });
@@ -356,6 +359,11 @@ test('static files: content types, immutable hashed assets, gzip, ETag 304, SPA 
   assert.equal(String(gz.headers.vary).toLowerCase(), 'accept-encoding'); // field names are case-insensitive (RFC 9110)
   assert.ok(gz.body.length < BIG_JS.length / 5);
   assert.equal(gunzipSync(gz.body).toString('utf8'), BIG_JS);
+  const pre = await raw('GET', '/assets/pre-5b1e.js', { 'Accept-Encoding': 'gzip' });
+  assert.equal(pre.headers['content-encoding'], 'gzip');
+  assert.equal(pre.headers['content-type'], 'text/javascript; charset=utf-8', 'a precompressed script keeps its type');
+  assert.equal(pre.headers['cache-control'], 'public, max-age=31536000, immutable');
+  assert.equal(gunzipSync(pre.body).toString('utf8'), BIG_JS);
   const css = await raw('GET', '/assets/style-77aa.css', { 'Accept-Encoding': 'gzip' });
   assert.equal(css.headers['content-type'], 'text/css; charset=utf-8');
   assert.equal(css.headers['content-encoding'], undefined, 'tiny files are not compressed');
