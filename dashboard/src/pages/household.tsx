@@ -13,6 +13,7 @@ import { useAsync } from '../hooks.ts';
 import { DATE_TIME_PATTERN, formatAgo, formatTime, parseDateTimeInput, toDateTimeInput, zoneLabel } from '../format.ts';
 import { getState, t, useApp } from '../store.ts';
 import { known } from '../components/timeline.tsx';
+import { selfTestState } from '../health-rows.ts';
 import { DICTIONARIES, LOCALES, type MsgKey } from '../i18n.ts';
 
 const RANGES: [string, number, MsgKey][] = [
@@ -36,6 +37,13 @@ export function eventLabel(type: string): string {
 export function HouseholdPage({ id }: { id: string }) {
   const app = useApp();
   const lang = getState().lang;
+  /** A detector's last self-test, as the health page says it: one enrolled within the last period is not due yet. */
+  const selfTestCell = (d: api.DeviceInfo): string => {
+    const state = selfTestState(d, Date.now());
+    if (state === 'none') return '—';
+    if (d.lastSelfTest === null) return state === 'notYet' ? `○ ${t('health.notYetTested')}` : `⚠ ${t('health.never')}`;
+    return `${d.selfTestOk === false ? '✕ ' : state === 'overdue' ? '⚠ ' : '✓ '}${formatTime(lang, d.lastSelfTest)}`;
+  };
   const [range, setRange] = useState('24h');
   const [custom, setCustom] = useState<{ from: string; to: string }>(() => ({
     from: toDateTimeInput(Date.now() - 24 * 3600_000),
@@ -204,11 +212,7 @@ export function HouseholdPage({ id }: { id: string }) {
                     </td>
                     <td>{d.battery === null ? t('health.unknown') : `${Math.round(d.battery)} %`}</td>
                     <td title={formatTime(lang, d.lastSeen)}>{d.lastSeen === null ? t('health.unknown') : formatAgo(lang, d.lastSeen, Date.now())}</td>
-                    <td>
-                      {d.kind === 'smoke' || d.kind === 'heat' || d.kind === 'co'
-                        ? `${d.selfTestOk === false ? '✕ ' : d.selfTestOk ? '✓ ' : ''}${d.lastSelfTest === null ? t('health.never') : formatTime(lang, d.lastSelfTest)}`
-                        : '—'}
-                    </td>
+                    <td data-selftest={selfTestState(d, Date.now())}>{selfTestCell(d)}</td>
                   </tr>
                 ))}
               </tbody>

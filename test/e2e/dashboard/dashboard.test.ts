@@ -178,6 +178,17 @@ test('dashboard in a real browser against a real hub', { timeout: 50_000 }, asyn
       return n;
     });
     assert.ok(red > 30, `series drawn on the canvas (${red} red pixels)`);
+    // The household's devices say their self-test as the health page does: a detector enrolled
+    // within the last period is not due yet (neutral), never a warning on a fresh hub.
+    const selfTests = await board.locator('td[data-selftest]').evaluateAll((els) => els.map((e) => [e.getAttribute('data-selftest'), e.textContent]));
+    assert.ok(
+      selfTests.some(([s]) => s === 'none'),
+      `the panic button has no self-test: ${JSON.stringify(selfTests)}`,
+    );
+    assert.ok(
+      selfTests.every(([s, text]) => s !== 'overdue' && !String(text).startsWith('⚠')),
+      JSON.stringify(selfTests),
+    );
     // The accessible table holds exactly the API's values.
     const cells = await board.locator('table.data-table[data-field="smoke"] tbody tr td:nth-child(2)').allTextContents();
     const expected = apiBody.series[0]!.points.map((p) => String(p.mean));
