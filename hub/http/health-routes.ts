@@ -93,8 +93,6 @@ export function packageVersion(): string {
   return cachedVersion;
 }
 
-export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
-
 export function registerHealthRoutes(router: Router, deps: HealthRouteDeps): void {
   const version = deps.version ?? packageVersion();
   router.get(

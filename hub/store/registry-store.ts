@@ -10,7 +10,6 @@
  */
 import { dirname } from 'node:path';
 import { systemClock, type Clock } from '../core/clock.ts';
-import { DEVICE_KINDS, type DeviceKind } from '../protocol/schema.ts';
 import { DEFAULT_COUNTRY_CODE } from '../sms/phone-number.ts';
 import { DeviceSecretHasher, loadOrCreateHubKey } from './credentials.ts';
 import type { CsvProblem, ImportPlan, ImportResult, ImportTarget } from './csv-import.ts';
@@ -142,10 +141,5 @@ export class SqliteRegistryStore implements RegistryStore, ImportTarget {
   }
   applyImport(plan: ImportPlan, opts: { allowMoves?: boolean } = {}): ImportResult {
     return this.enrolment.applyImport(plan, opts);
-  }
-
-  /** Validates a device kind (used by callers outside the CSV path). */
-  static isDeviceKind(kind: string): kind is DeviceKind {
-    return (DEVICE_KINDS as readonly string[]).includes(kind);
   }
 }

@@ -186,7 +186,7 @@ export function DrillsPage() {
         </p>
       )}
       <ErrorBox error={list.error ?? endError} onRetry={list.error ? list.reload : undefined} />
-      {list.data && list.data.length === 0 && <p class="muted">{t('drills.empty')}</p>}
+      {list.data && list.data.length === 0 && <p class="muted drills-empty">{t('drills.empty')}</p>}
       {list.data && list.data.length > 0 && (
         <div class="table-scroll">
           <table class="drills">

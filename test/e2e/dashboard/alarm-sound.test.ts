@@ -131,7 +131,9 @@ test('the alarm tones are really played: the AudioContext puts out 950 Hz for a 
   }, drill);
   assert.ok(ended >= 200 && ended < 300, `drill ended (${ended})`);
   await phone.locator(`.phone-alert[data-alarm="${drill}"]`).waitFor({ state: 'detached', timeout: 5000 });
-  await new Promise((r) => setTimeout(r, 400));
+  // Wait for the tone to stop (a condition, not a fixed time), then check it stays stopped.
+  const quietBy = Date.now() + 5000;
+  while (((await sample(phone))?.rms ?? 0) > 0.01 && Date.now() < quietBy) await new Promise((r) => setTimeout(r, 50));
   assert.deepEqual(await listen(phone, 600), [], 'silent once the drill ended');
 
   // The household's own smoke detector: the temporal-three fire pattern at 950 Hz.

@@ -116,8 +116,8 @@ test('every page in Vietnamese shows no English UI word', { timeout: 110_000 }, 
     body: JSON.stringify({ household: 't1-h2', response: 'coming' }),
   });
   assert.equal(answered.status, 200, JSON.stringify(answered.body));
+  // QoS 1: the PUBACK comes once the hub has journalled the clear, so nothing to wait for.
   await h1.publishAsync('smokehub/h/t1-h1/d/t1-h1-smoke/event', JSON.stringify({ id: 'vi-clear-1', type: 'clear' }), { qos: 1 });
-  await sleep(200);
   const resolved = await hub.api(admin, `/api/alarms/${first}/resolve`, { method: 'POST', body: '{}' });
   assert.equal(resolved.status, 200, JSON.stringify(resolved.body));
 
@@ -164,7 +164,8 @@ test('every page in Vietnamese shows no English UI word', { timeout: 110_000 }, 
   await t.test('map', async () => {
     await page.goto(`${hub.httpUrl}/#/map`);
     await page.locator('h1').first().waitFor();
-    await sleep(500);
+    // The plan has drawn its households (the canvas says how many), not just its heading.
+    await page.waitForFunction(() => Number(document.querySelector('canvas.map-base')?.getAttribute('data-drawn') ?? 0) > 0, undefined, { timeout: 10_000 });
     await walk(page, 'map', english);
   });
 
@@ -230,7 +231,7 @@ test('every page in Vietnamese shows no English UI word', { timeout: 110_000 }, 
   await t.test('drills', async () => {
     await page.goto(`${hub.httpUrl}/#/drills`);
     await page.locator('h1').first().waitFor();
-    await sleep(300);
+    await page.locator('table.drills, .drills-empty').first().waitFor({ timeout: 10_000 });
     await walk(page, 'drills', english);
   });
 
