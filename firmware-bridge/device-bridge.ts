@@ -3,8 +3,8 @@
  * the alert tracker. Events from the board are written to disk first, then delivered; alerts
  * and commands from the hub become sound, stand-down and silence on the board.
  */
-import type { AlertAction } from './alert-tracker.ts';
-import { AlertTracker } from './alert-tracker.ts';
+import type { AlertAction } from '../hub/core/alert-tracker.ts';
+import { AlertTracker } from '../hub/core/alert-tracker.ts';
 import type { BoardProfile } from './board-profile.ts';
 import type { EventOutbox } from './event-outbox.ts';
 import type { HubLink } from './hub-link.ts';

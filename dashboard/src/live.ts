@@ -129,7 +129,7 @@ function handleOpenState(household: string | null, text: string): void {
 
 function handleMessage(topic: string, text: string): void {
   const t = parseTopic(topic);
-  if (!t || t.scope === 'device') return;
+  if (!t || !(t.scope === 'household' || t.scope === 'station')) return;
   if (t.channel === 'notice') {
     const n = parseNotice(text);
     if (n) addNotice(n);

@@ -10,7 +10,7 @@ import type { Db } from '../store/database.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Router } from '../http/router.ts';
 import type { Actor, AlarmView, ResponseKind, Notice, Via } from '../protocol/schema.ts';
-import type { DeviceEvents, DeviceRef, PublishOptions } from '../broker/ports.ts';
+import type { DeviceEvents, DeviceRef, InboundAlarmSink, PublishOptions, TreeRoutes } from '../broker/ports.ts';
 import type { RegistryStore } from '../store/registry-types.ts';
 
 /** The device a message came from (defined by the broker, which resolves it: broker/ports.ts). */
@@ -47,8 +47,12 @@ export interface IngressControl {
   holdTelemetryWhile(check: () => boolean): void;
 }
 
-/** What extensions may do with alarms (the alarm service implements it). */
-export interface AlarmPort {
+/**
+ * What extensions may do with alarms (the alarm service implements it). An extension that
+ * translates another protocol into the contract (Zigbee2MQTT) hands its device events and
+ * telemetry on as the broker's handlers do (`InboundAlarmSink`).
+ */
+export interface AlarmPort extends Pick<InboundAlarmSink, 'handleDeviceEvent' | 'handleTelemetry'> {
   /** A household's response; throws a typed error (not_found, forbidden, conflict) when refused. */
   respond(household: string, alarmId: string, response: ResponseKind, cause: { by: Actor; via: Via }): AlarmView;
   viewOf(alarmId: string): AlarmView | undefined;
@@ -71,6 +75,8 @@ export interface HubContext {
   bus: HubBus;
   mqtt: MqttPublisher;
   ingress: IngressControl;
+  /** Handlers for the household trees another program lays out (`z2m`, `homeassistant`). */
+  mqttTrees: TreeRoutes;
   http: Router;
   alarms: AlarmPort;
   /** Field name → provider, merged into `GET /api/alarms/:id`. */

@@ -7,8 +7,9 @@ import type { HubExtension } from './context.ts';
 import { telemetryExtension } from '../telemetry/telemetry-extension.ts';
 import { supervisionExtension } from '../supervision/supervision-extension.ts';
 import { smsExtension } from '../sms/sms-extension.ts';
+import { zigbeeExtension } from '../zigbee/zigbee-extension.ts';
 
 export function defaultExtensions(config: HubConfig): HubExtension[] {
   void config;
-  return [telemetryExtension(config), supervisionExtension(), smsExtension(config)];
+  return [telemetryExtension(config), supervisionExtension(), smsExtension(config), zigbeeExtension()];
 }

@@ -266,7 +266,21 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
 
     const httpRouter = new Router();
     const alarmDetails = new Map<string, AlarmDetailProvider>();
-    const ctx: HubContext = { config, logger, metrics, db, clock, registry, bus, mqtt: broker, ingress: broker, http: httpRouter, alarms, alarmDetails };
+    const ctx: HubContext = {
+      config,
+      logger,
+      metrics,
+      db,
+      clock,
+      registry,
+      bus,
+      mqtt: broker,
+      ingress: broker,
+      mqttTrees: broker.trees,
+      http: httpRouter,
+      alarms,
+      alarmDetails,
+    };
     const presence = broker.presence;
     registerRegistryRoutes(httpRouter, {
       registry,

@@ -9,12 +9,12 @@
  */
 import type { Principal } from '../core/acl.ts';
 import { canPublish } from '../core/acl.ts';
-import type { DeviceEventSink, DeviceRef, InboundAlarmSink, Publisher } from './ports.ts';
+import type { DeviceEventSink, DeviceRef, InboundAlarmSink, Publisher, TreeHandler, TreeRoutes } from './ports.ts';
 import type { RegistryStore } from '../store/registry-types.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { MetricsRegistry, Counter } from '../observability/metrics.ts';
 import type { Clock } from '../core/clock.ts';
-import { parseTopic, topics } from '../protocol/topics.ts';
+import { parseTopic, topics, type HouseholdTree } from '../protocol/topics.ts';
 import { MAX_PAYLOAD_BYTES, type Issue } from '../protocol/schema.ts';
 import { ERROR_CODES, type ErrorCode } from '../protocol/errors.ts';
 import type { InboundServices, RouteOutcome } from './handlers/inbound.ts';
@@ -23,6 +23,13 @@ import { handleTelemetry } from './handlers/telemetry.ts';
 import { handleStatus } from './handlers/status.ts';
 import { handleResponse } from './handlers/response.ts';
 import { RateLimitedLog } from '../observability/rate-limited-log.ts';
+
+/**
+ * Largest payload under a household tree (`z2m`, `homeassistant`): Zigbee2MQTT's retained
+ * `bridge/devices` lists every device with its full exposes (tens of KiB per household; the tree's
+ * handler applies tighter limits per topic).
+ */
+export const MAX_TREE_PAYLOAD_BYTES = 1024 * 1024;
 
 /** One handler per device channel (handlers/*.ts); `error` and `cmd` are the hub's to publish. */
 const DEVICE_HANDLERS = { event: handleEvent, telemetry: handleTelemetry, status: handleStatus } as const;
@@ -41,7 +48,8 @@ export interface RouterDeps {
 
 export type { RouteOutcome } from './handlers/inbound.ts';
 
-export class MessageRouter {
+export class MessageRouter implements TreeRoutes {
+  private readonly trees = new Map<HouseholdTree, TreeHandler>();
   private readonly messagesIn: Counter;
   private readonly rejects: Counter;
   private readonly log: Logger;
@@ -64,17 +72,19 @@ export class MessageRouter {
       this.reject(principal, clientId, topic, [{ code: ERROR_CODES.FORBIDDEN, message: `not allowed to publish on ${topic.slice(0, 128)}` }], 'acl');
       return 'drop';
     }
-    this.messagesIn.inc({ channel: t.channel });
-    if (payload.length > MAX_PAYLOAD_BYTES) {
-      this.reject(
-        principal,
-        clientId,
-        topic,
-        [{ code: ERROR_CODES.OVERSIZE, message: `payload is ${payload.length} bytes; the limit is ${MAX_PAYLOAD_BYTES}` }],
-        t.channel,
-      );
-      if (ref && t.channel === 'event') this.markFault(ref, now, 'oversize event');
+    const channel = 'channel' in t ? t.channel : t.scope;
+    this.messagesIn.inc({ channel });
+    const limit = 'channel' in t ? MAX_PAYLOAD_BYTES : MAX_TREE_PAYLOAD_BYTES;
+    if (payload.length > limit) {
+      this.reject(principal, clientId, topic, [{ code: ERROR_CODES.OVERSIZE, message: `payload is ${payload.length} bytes; the limit is ${limit}` }], channel);
+      if (ref && channel === 'event') this.markFault(ref, now, 'oversize event');
       return 'drop';
+    }
+    if (t.scope === 'z2m' || t.scope === 'homeassistant') {
+      const handler = this.trees.get(t.scope);
+      if (!handler) return 'drop';
+      const reject = (issues: Issue[], ch: string) => this.reject(principal, clientId, topic, issues, ch);
+      return handler({ principal, clientId, household: t.household, path: t.path, payload, now, ref }, reject);
     }
 
     const services = this.services(principal, clientId, topic, now);
@@ -84,6 +94,13 @@ export class MessageRouter {
     }
     if (t.scope === 'household' && t.channel === 'response') return handleResponse(services, principal, t.household, payload);
     return 'drop';
+  }
+
+  handleTree(tree: HouseholdTree, handler: TreeHandler): () => void {
+    this.trees.set(tree, handler);
+    return () => {
+      if (this.trees.get(tree) === handler) this.trees.delete(tree);
+    };
   }
 
   /** What the handlers share for one message. */

@@ -104,7 +104,7 @@ export class MqttAuthenticator {
       }
       if (a.clientId !== username) return refuse(connackError(`device ${username} must connect with client id ${username}`, 5));
       return done(null, {
-        principal: { type: 'device', device: device.id, household: device.household, team: device.team },
+        principal: { type: 'device', device: device.id, household: device.household, team: device.team, kind: device.kind },
         device: { team: device.team, household: device.household, device: device.id, kind: device.kind },
       });
     }

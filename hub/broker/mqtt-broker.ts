@@ -14,7 +14,7 @@ import type { Duplex } from 'node:stream';
 import { Aedes, type Client, type PublishPacket, type Subscription } from 'aedes';
 import type { Principal } from '../core/acl.ts';
 import { canSubscribe } from '../core/acl.ts';
-import type { BrokerAlarmPort, DeviceEventSink, DeviceRef, PublishOptions, Publisher } from './ports.ts';
+import type { BrokerAlarmPort, DeviceEventSink, DeviceRef, PublishOptions, Publisher, TreeRoutes } from './ports.ts';
 import type { RegistryStore, User } from '../store/registry-types.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { MetricsRegistry, Counter } from '../observability/metrics.ts';
@@ -28,11 +28,11 @@ import { SessionStore } from './session-store.ts';
 import { RateLimitedLog } from '../observability/rate-limited-log.ts';
 import { LoginChecker } from '../auth/login-checker.ts';
 import { MqttAuthenticator, type ConnackError } from './mqtt-authenticator.ts';
-import { MqttTransports, remoteAddress } from './transports.ts';
+import { MAX_GATEWAY_PACKET_BYTES, MqttTransports, remoteAddress } from './transports.ts';
 import { alertHouseholdOfFilter, filterMatches, isJournalledTopic, topics } from '../protocol/topics.ts';
 import { ERROR_CODES } from '../protocol/errors.ts';
 
-export { LISTEN_BACKLOG, MAX_PACKET_BYTES } from './transports.ts';
+export { LISTEN_BACKLOG, MAX_GATEWAY_PACKET_BYTES, MAX_PACKET_BYTES } from './transports.ts';
 
 /** Where rejected publishes are sent instead of being forwarded (nobody may subscribe to it). */
 const SINK_TOPIC = '$SYS/smokehub/rejected';
@@ -72,6 +72,10 @@ export class MqttBroker implements Publisher {
   private readonly principals = new WeakMap<Client, Principal>();
   private readonly deviceRefs = new WeakMap<Client, DeviceRef>();
   private readonly router: MessageRouter;
+  /** Where extensions handle the household trees (`z2m`, `homeassistant`). */
+  get trees(): TreeRoutes {
+    return this.router;
+  }
   private readonly transports: MqttTransports;
   private readonly auth: MqttAuthenticator;
   private readonly log: Logger;
@@ -268,6 +272,7 @@ export class MqttBroker implements Publisher {
       if (who) {
         this.principals.set(client, who.principal);
         if (who.device) this.deviceRefs.set(client, who.device);
+        if (who.device?.kind === 'zigbee2mqtt') this.transports.raisePacketLimit(client, MAX_GATEWAY_PACKET_BYTES);
       }
       done(err, who !== null);
     });

@@ -12,7 +12,12 @@ export class PacketSizeGuard {
   private length = 0;
   private multiplier = 1;
 
-  constructor(private readonly maxPacketBytes: number) {}
+  constructor(private maxPacketBytes: number) {}
+
+  /** Changes the limit from the next packet on (an authenticated gateway may send larger ones). */
+  setLimit(maxPacketBytes: number): void {
+    this.maxPacketBytes = maxPacketBytes;
+  }
 
   /** Scans a chunk; returns an error message when a packet is too large or malformed. */
   feed(chunk: Uint8Array): string | null {

@@ -4,7 +4,9 @@
  * takes authenticate/authorizePublish. The alarm service implements the alarm ports, the hub's
  * event bus the device events.
  */
-import type { Actor, AlarmView, DeviceEvent, DeviceKind, ResponseKind, TelemetryReading, Via } from '../protocol/schema.ts';
+import type { Actor, AlarmView, DeviceEvent, DeviceKind, Issue, ResponseKind, TelemetryReading, Via } from '../protocol/schema.ts';
+import type { Principal } from '../core/acl.ts';
+import type { HouseholdTree } from '../protocol/topics.ts';
 
 /** Identifies the device a message came from, resolved from the registry. */
 export interface DeviceRef {
@@ -61,4 +63,33 @@ export interface PublishOptions {
 export interface Publisher {
   /** `done` hears whether the broker took it (a retained message fails when its store cannot be written). */
   publish(topic: string, payload: string | Buffer, opts?: PublishOptions, done?: (err: Error | null) => void): void;
+}
+
+/**
+ * A message under a household subtree another program lays out (`z2m`: a Zigbee2MQTT gateway's
+ * base topic; `homeassistant`: HA's discovery prefix), after the ACL and the tree's size limit.
+ */
+export interface TreeMessage {
+  principal: Principal;
+  clientId: string;
+  household: string;
+  /** The levels below `smokehub/h/H/<tree>/`. */
+  path: string[];
+  payload: Buffer;
+  now: number;
+  /** The sending device (a gateway), when a device sent it. */
+  ref?: DeviceRef;
+}
+
+/**
+ * The extension that speaks a tree handles its messages: synchronously (an event it derives is
+ * journalled before the PUBACK), never throwing on bad input. `reject` counts, logs and answers
+ * on the sender's `error` topic. Returns whether the message may be forwarded as it is.
+ */
+export type TreeHandler = (m: TreeMessage, reject: (issues: Issue[], channel: string) => void) => 'forward' | 'drop';
+
+/** Where extensions plug in the handler of a tree (the message router). */
+export interface TreeRoutes {
+  /** Returns a function that removes the handler; a tree without one drops its messages. */
+  handleTree(tree: HouseholdTree, handler: TreeHandler): () => void;
 }

@@ -26,6 +26,11 @@ import { deliveryHooksOf, parserOf, readLoopOf } from './aedes-internals.ts';
 export const LISTEN_BACKLOG = 32_768;
 /** Largest MQTT packet accepted on TCP (payload limit checks happen later, per channel). */
 export const MAX_PACKET_BYTES = 64 * 1024;
+/**
+ * Largest packet from an authenticated Zigbee2MQTT gateway: its retained `bridge/devices` (every
+ * device's exposes) and, in Z2M 2.x, `bridge/definitions` are larger than any contract message.
+ */
+export const MAX_GATEWAY_PACKET_BYTES = 2 * 1024 * 1024;
 
 export interface TransportDeps {
   /** Hands a connection to Aedes. */
@@ -53,7 +58,14 @@ export class MqttTransports {
   private schedulerWarned = false;
   private slowGuardWarned = false;
 
+  private readonly guards = new WeakMap<Client, PacketSizeGuard>();
+
   constructor(private readonly d: TransportDeps) {}
+
+  /** Lets an authenticated connection send packets up to `bytes` (a Zigbee2MQTT gateway). */
+  raisePacketLimit(client: Client, bytes: number): void {
+    this.guards.get(client)?.setLimit(bytes);
+  }
 
   listenTcp(port: number, host: string): Promise<number> {
     this.tcp = createNetServer({ noDelay: true }, (socket: Socket) => {
@@ -165,6 +177,7 @@ export class MqttTransports {
       this.guardWarned = true;
     } else {
       const sizes = new PacketSizeGuard(MAX_PACKET_BYTES);
+      this.guards.set(client, sizes);
       const parse = parser.parse.bind(parser);
       parser.parse = (buf: Buffer) => {
         const problem = sizes.feed(buf);

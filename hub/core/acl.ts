@@ -3,11 +3,13 @@
  * the broker and HTTP adapters only translate their hooks into these calls.
  */
 import { householdOfFilter, isUnderRoot, parseTopic, wildcardsWellPlaced } from '../protocol/topics.ts';
+import type { DeviceKind } from '../protocol/schema.ts';
 
 export type Role = 'station' | 'team-leader' | 'household';
 
 export type Principal =
-  | { type: 'device'; device: string; household: string; team: string }
+  /** `kind` decides a Zigbee2MQTT gateway's rights (absent: an ordinary device). */
+  | { type: 'device'; device: string; household: string; team: string; kind?: DeviceKind }
   | { type: 'user'; username: string; role: Role; team: string | null; household: string | null };
 
 /** Team of a household, for team-leader scope checks. */
@@ -18,9 +20,24 @@ function ownHousehold(p: Principal): string | null {
   return p.type === 'device' ? p.household : p.role === 'household' ? p.household : null;
 }
 
+/** Topics under a household's Home Assistant prefix that its HA (a household user) may publish. */
+export const HOMEASSISTANT_PUBLISH_PATHS = ['status', 'respond'] as const;
+
 export function canPublish(p: Principal, topic: string): boolean {
   const t = parseTopic(topic);
   if (!t) return false;
+  // A Zigbee2MQTT gateway publishes under its own household's base topic, and nowhere else.
+  if (p.type === 'device' && p.kind === 'zigbee2mqtt') return t.scope === 'z2m' && t.household === p.household;
+  if (t.scope === 'z2m') return false;
+  if (t.scope === 'homeassistant') {
+    return (
+      p.type === 'user' &&
+      p.role === 'household' &&
+      t.household === p.household &&
+      t.path.length === 1 &&
+      (HOMEASSISTANT_PUBLISH_PATHS as readonly string[]).includes(t.path[0]!)
+    );
+  }
   if (p.type === 'device') {
     if (t.scope === 'device') {
       return t.household === p.household && t.device === p.device && (t.channel === 'event' || t.channel === 'telemetry' || t.channel === 'status');
@@ -41,6 +58,7 @@ export function canSubscribe(p: Principal, filter: string, teamOf: TeamOf): bool
   if (!valid) return false;
   if (household === null) return false;
   if (!wildcardsWellPlaced(filter, 3)) return false;
+  if (p.type === 'device' && p.kind === 'zigbee2mqtt') return household === p.household && filter.split('/')[3] === 'z2m';
   if (p.type === 'device') return household === p.household;
   if (p.role === 'household') return household === p.household;
   // team-leader: any household of its team

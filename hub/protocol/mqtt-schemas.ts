@@ -50,7 +50,7 @@ export const DeviceEventSchema = Type.Object(
       pattern: NO_CONTROL_CHARS,
       description: `Unique per device (a counter or a random string), at most ${MAX_EVENT_ID_LENGTH} characters (the hub counts UTF-16 code units: a character outside the BMP counts twice), no control characters. The hub remembers ids for 7 days: a redelivery is acknowledged and ignored.`,
     }),
-    type: Type.Enum(EVENT_TYPES, { description: `smoke, heat, co and panic raise an alarm; test, fault and tamper never open, change or close one.` }),
+    type: Type.Enum(EVENT_TYPES, { description: `smoke, heat, co, gas and panic raise an alarm; test, fault and tamper never open, change or close one.` }),
     ts: Type.Optional(
       EpochMs(
         `When it happened, in milliseconds since the epoch. Used when within ${DAYS_PAST} days before and ${MINUTES_FUTURE} minutes after the hub's clock; otherwise (or when not an integer) it is dropped with a warning on the error topic and the hub's clock is used — the event itself is still accepted.`,

@@ -10,13 +10,18 @@ export const MAX_PAYLOAD_BYTES = 1024;
 /** Longest event id. */
 export const MAX_EVENT_ID_LENGTH = 64;
 
-export const DEVICE_KINDS = ['smoke', 'heat', 'co', 'panic', 'bridge'] as const;
+/**
+ * Kinds of device. `gas`: an LPG / natural-gas detector (gas cylinders are in most Vietnamese
+ * kitchens); `siren`: a sounder the hub rings (Zigbee sirens); `zigbee2mqtt`: a household's
+ * Zigbee2MQTT gateway (docs/zigbee2mqtt.md), whose Zigbee devices the hub enrols itself.
+ */
+export const DEVICE_KINDS = ['smoke', 'heat', 'co', 'gas', 'panic', 'siren', 'bridge', 'zigbee2mqtt'] as const;
 export type DeviceKind = (typeof DEVICE_KINDS)[number];
 
-export const EVENT_TYPES = ['smoke', 'heat', 'co', 'panic', 'clear', 'test', 'hush', 'fault', 'tamper'] as const;
+export const EVENT_TYPES = ['smoke', 'heat', 'co', 'gas', 'panic', 'clear', 'test', 'hush', 'fault', 'tamper'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
-/** Event types that raise an alarm. */
-export const DEVICE_ALARM_KINDS = ['smoke', 'heat', 'co', 'panic'] as const;
+/** Event types that raise an alarm (`gas` alarms like `co`). */
+export const DEVICE_ALARM_KINDS = ['smoke', 'heat', 'co', 'gas', 'panic'] as const;
 export type DeviceAlarmKind = (typeof DEVICE_ALARM_KINDS)[number];
 export function isAlarmKind(t: string): t is DeviceAlarmKind {
   return (DEVICE_ALARM_KINDS as readonly string[]).includes(t);

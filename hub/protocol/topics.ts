@@ -4,6 +4,8 @@
  *   smokehub/h/H/d/D/{event,telemetry,status,error,cmd}
  *   smokehub/h/H/{alert,alarms,response,notice}   (alarms: retained open-alarm state)
  *   smokehub/station/{alarm,alarms,notice}
+ *   smokehub/h/H/z2m/…            (the household's Zigbee2MQTT gateway: its base_topic)
+ *   smokehub/h/H/homeassistant/…  (Home Assistant discovery for the household)
  */
 export const TOPIC_ROOT = 'smokehub';
 
@@ -20,10 +22,19 @@ export type HouseholdChannel = (typeof HOUSEHOLD_CHANNELS)[number];
 export const STATION_CHANNELS = ['alarm', 'alarms', 'notice'] as const;
 export type StationChannel = (typeof STATION_CHANNELS)[number];
 
+/**
+ * Household subtrees that belong to another program's own topic layout: a Zigbee2MQTT gateway's
+ * `base_topic` (`z2m`) and Home Assistant's discovery prefix (`homeassistant`).
+ */
+export const HOUSEHOLD_TREES = ['z2m', 'homeassistant'] as const;
+export type HouseholdTree = (typeof HOUSEHOLD_TREES)[number];
+
 export type ParsedTopic =
   | { scope: 'device'; household: string; device: string; channel: DeviceChannel }
   | { scope: 'household'; household: string; channel: HouseholdChannel }
-  | { scope: 'station'; channel: StationChannel };
+  | { scope: 'station'; channel: StationChannel }
+  /** `path`: the levels below `smokehub/h/H/<tree>/` (at least one, none empty). */
+  | { scope: HouseholdTree; household: string; path: string[] };
 
 /** Parses a concrete (wildcard-free) topic; null when it is not part of the contract. */
 export function parseTopic(topic: string): ParsedTopic | null {
@@ -34,6 +45,11 @@ export function parseTopic(topic: string): ParsedTopic | null {
     return (STATION_CHANNELS as readonly string[]).includes(channel) ? { scope: 'station', channel } : null;
   }
   if (p[1] !== 'h' || !isValidId(p[2])) return null;
+  const tree = p[3] as HouseholdTree;
+  if (p.length >= 5 && (HOUSEHOLD_TREES as readonly string[]).includes(tree)) {
+    const path = p.slice(4);
+    return path.every((level) => level !== '' && !level.includes('+') && !level.includes('#')) ? { scope: tree, household: p[2]!, path } : null;
+  }
   if (p.length === 4) {
     const channel = p[3] as HouseholdChannel;
     return (HOUSEHOLD_CHANNELS as readonly string[]).includes(channel) ? { scope: 'household', household: p[2]!, channel } : null;
@@ -49,6 +65,10 @@ export const topics = {
   device: (household: string, device: string, channel: DeviceChannel) => `${TOPIC_ROOT}/h/${household}/d/${device}/${channel}`,
   household: (household: string, channel: HouseholdChannel) => `${TOPIC_ROOT}/h/${household}/${channel}`,
   station: (channel: StationChannel) => `${TOPIC_ROOT}/station/${channel}`,
+  /** A topic under a household's Zigbee2MQTT base topic (`smokehub/h/H/z2m/<path>`). */
+  z2m: (household: string, ...path: string[]) => [TOPIC_ROOT, 'h', household, 'z2m', ...path].join('/'),
+  /** A topic under a household's Home Assistant discovery prefix. */
+  homeassistant: (household: string, ...path: string[]) => [TOPIC_ROOT, 'h', household, 'homeassistant', ...path].join('/'),
   /** Everything under one household (devices included). */
   householdTree: (household: string) => `${TOPIC_ROOT}/h/${household}/#`,
   all: () => `${TOPIC_ROOT}/#`,
@@ -59,9 +79,13 @@ export function isTelemetryTopic(topic: string): boolean {
   return topic.endsWith('/telemetry') && topic.startsWith(`${TOPIC_ROOT}/h/`);
 }
 
-/** Publishes whose handling writes the alarm journal: device events and household responses. */
+/** Publishes whose handling may write the alarm journal: device events, household responses, Zigbee states, HA's responses. */
 export function isJournalledTopic(topic: string): boolean {
-  return topic.startsWith(`${TOPIC_ROOT}/h/`) && (topic.endsWith('/event') || topic.endsWith('/response'));
+  if (!topic.startsWith(`${TOPIC_ROOT}/h/`)) return false;
+  if (topic.endsWith('/event') || topic.endsWith('/response')) return true;
+  // A Zigbee device's state (smoke: true) and Home Assistant's response buttons journal an event.
+  const tree = topic.split('/', 4)[3];
+  return tree === 'z2m' || (tree === 'homeassistant' && topic.endsWith('/respond'));
 }
 
 /** Is a subscription filter inside the contract's root (`smokehub/#` or `smokehub/...`)? */

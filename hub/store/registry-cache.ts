@@ -11,7 +11,7 @@ import type { Clock } from '../core/clock.ts';
 import type { DeviceKind } from '../protocol/schema.ts';
 import { PHONE_LIST_SEPARATOR, validPhones } from '../sms/phone-number.ts';
 import type { Db } from './database.ts';
-import { DEVICE_COLUMNS, type DeviceRow, HOUSEHOLD_COLUMNS, type HouseholdRow, USER_COLUMNS, type UserRow } from './registry-schema.ts';
+import { DEVICE_COLUMNS, GATEWAY_MANAGED, type DeviceRow, HOUSEHOLD_COLUMNS, type HouseholdRow, USER_COLUMNS, type UserRow } from './registry-schema.ts';
 import type { Device, Household, Team } from './registry-types.ts';
 
 /** How often other processes' writes are looked for. */
@@ -103,6 +103,7 @@ export class RegistryCache {
     for (const r of this.db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices ORDER BY id`).all() as DeviceRow[]) {
       const team = households.get(r.household)?.team ?? '';
       const device: Device = { id: r.id, household: r.household, team, kind: r.kind as DeviceKind, enrolledAt: r.enrolled_at };
+      if (r.secret_hash === GATEWAY_MANAGED) device.gateway = r.id.slice(0, r.id.lastIndexOf('.'));
       devices.set(r.id, { device, secretHash: r.secret_hash });
       let list = devicesByHousehold.get(r.household);
       if (!list) devicesByHousehold.set(r.household, (list = []));

@@ -81,6 +81,11 @@ export interface HouseholdRow extends HouseholdCard {
   lon: number | null;
 }
 export const DEVICE_COLUMNS = 'id, household, kind, secret_hash, enrolled_at';
+/**
+ * `secret_hash` of a device its gateway speaks for (a Zigbee device, enrolled by
+ * hub/zigbee/zigbee-store.ts as `<gateway>.<ieee>`): no secret hashes to it, nobody logs in as it.
+ */
+export const GATEWAY_MANAGED = '!zigbee';
 export interface DeviceRow {
   id: string;
   household: string;

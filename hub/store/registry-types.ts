@@ -34,6 +34,8 @@ export interface Device {
   kind: DeviceKind;
   /** When the device was enrolled (ms); supervision uses it for end-of-life reminders. */
   enrolledAt: number;
+  /** A Zigbee device: the Zigbee2MQTT gateway that speaks for it (it has no secret and no `cmd` topic). */
+  gateway?: string;
 }
 export interface User {
   username: string;
@@ -56,4 +58,6 @@ export interface RegistryStore {
   /** Checks a person's password (scrypt). Returns the user or null. */
   verifyUserPassword(username: string, password: string): Promise<User | null>;
   getUser(username: string): User | undefined;
+  /** Reloads the cache after another writer changed the registry's tables (Zigbee enrolment). */
+  invalidate(): void;
 }

@@ -32,7 +32,7 @@ export function StateBadge({ state, falseAlarm, drill }: { state: AlarmState; fa
   );
 }
 
-const KIND_ICON: Record<AlarmKind, string> = { smoke: '≋', heat: '♨', co: '☁', panic: '⚠', drill: '◎' };
+const KIND_ICON: Record<AlarmKind, string> = { smoke: '≋', heat: '♨', co: '☁', gas: '⛽', panic: '⚠', drill: '◎' };
 export function KindBadge({ kind }: { kind: AlarmKind }) {
   return (
     <span class="badge kind">

@@ -140,7 +140,7 @@ test('every kind of bad row is reported with its line number, and nothing is app
     [3, /team "bad team" is not a valid id/],
     [4, /household "H\/3" is not a valid id/],
     [5, /device "D#4" is not a valid id/],
-    [6, /kind "fire" is not one of smoke, heat, co, panic, bridge/],
+    [6, /kind "fire" is not one of smoke, heat, co, gas, panic, siren, bridge, zigbee2mqtt/],
     [7, /lat 91 is outside -90\.\.90/],
     [8, /lon -181 is outside -180\.\.180/],
     [9, /lat and lon must both be given or both be blank/],

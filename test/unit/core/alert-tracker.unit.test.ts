@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AlertTracker, viewSounds } from '../../../firmware-bridge/alert-tracker.ts';
+import { AlertTracker, viewSounds } from '../../../hub/core/alert-tracker.ts';
 import type { AlarmState, AlarmView, OpenAlarmsState } from '../../../hub/protocol/schema.ts';
 
 const ME = 'hg-t1-h01';

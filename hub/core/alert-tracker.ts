@@ -19,8 +19,8 @@
  *   state: alarms not in that state (or, from a hub without it, not re-sent within the resync
  *   window) closed while the link was down and are stood down.
  */
-import { isOpenState, type AlarmKind, type AlarmState, type AlarmView, type DeviceCommand, type OpenAlarmsState } from '../hub/protocol/schema.ts';
-import { isAlarmKind } from '../hub/protocol/schema.ts';
+import { isOpenState, type AlarmKind, type AlarmState, type AlarmView, type DeviceCommand, type OpenAlarmsState } from '../protocol/schema.ts';
+import { isAlarmKind } from '../protocol/schema.ts';
 
 /** Alarms the board raised itself, before (or without) the hub's view. */
 export const LOCAL_PREFIX = 'local-';
