@@ -127,6 +127,7 @@ const en = {
   'map.kindRaster': 'raster',
   'map.kindVector': 'vector',
   'map.kindUnknown': 'not a PMTiles v3 file',
+  'map.pick': 'Street map shown (this browser remembers it)',
 
   'health.title': 'Device health',
   'health.filter': 'Search',
@@ -625,6 +626,7 @@ const vi: Dict = {
   'map.kindRaster': 'ảnh raster',
   'map.kindVector': 'vectơ',
   'map.kindUnknown': 'không phải tệp PMTiles v3',
+  'map.pick': 'Bản đồ đường phố hiển thị (trình duyệt này ghi nhớ)',
 
   'health.title': 'Tình trạng thiết bị',
   'health.filter': 'Tìm',
