@@ -11,6 +11,7 @@ import { LoginPage } from './pages/login.tsx';
 import { BoardPage } from './pages/board.tsx';
 import { MapPage } from './pages/map.tsx';
 import { HealthPage } from './pages/health.tsx';
+import { ReadinessPage } from './pages/readiness.tsx';
 import { HouseholdPage } from './pages/household.tsx';
 import { HistoryPage } from './pages/history.tsx';
 import { PhonePage } from './pages/phone.tsx';
@@ -207,6 +208,9 @@ export function App() {
     case 'health':
       page = <HealthPage />;
       break;
+    case 'readiness':
+      page = <ReadinessPage />;
+      break;
     case 'history':
       page = <HistoryPage />;
       break;
@@ -230,5 +234,6 @@ export function App() {
         </section>
       );
   }
-  return <Shell current={route.name}>{page}</Shell>;
+  // Readiness is a view of device health: its link stays the current one.
+  return <Shell current={route.name === 'readiness' ? 'health' : route.name}>{page}</Shell>;
 }
