@@ -28,7 +28,7 @@ export function EquipmentTable({ items, horizonDays }: { items: readonly Omit<Eq
         <tbody>
           {sortEquipment(items).map((e) => (
             <tr key={`${e.item}\u0000${e.serial}`} data-expiry={expiryState(e.daysLeft, horizonDays)}>
-              <td title={e.item}>{equipmentName(e.item)}</td>
+              <td data-item={e.item}>{equipmentName(e.item)}</td>
               <td>{e.serial ? <span class="id">{e.serial}</span> : '—'}</td>
               <td class="eq-date">{e.expires === null ? <span class="muted">{t('equipment.never')}</span> : formatDay(lang, e.expires)}</td>
               <td>
