@@ -8,7 +8,7 @@
 import type { AlarmView, ResponseKind, TelemetryField, AlarmKind, AlarmState, Actor } from '../../hub/protocol/schema.ts';
 import type { LoginAnswer, MeAnswer, Role, SessionUser } from '../../hub/protocol/http/session.ts';
 import type { CardField, HouseholdCard, HouseholdDetail, HouseholdDevice, HouseholdsAnswer, HouseholdSummary } from '../../hub/protocol/http/households.ts';
-import type { DeviceHealth, DevicesHealthAnswer, HouseholdHealthAnswer, SupervisionState } from '../../hub/protocol/http/device-health.ts';
+import type { DeviceHealth, DevicesHealthAnswer, SupervisionState } from '../../hub/protocol/http/device-health.ts';
 import type {
   AlarmDetail as AlarmDetailAnswer,
   AlarmsAnswer,
@@ -148,12 +148,6 @@ export async function devicesHealth(
   params: { team?: string | null; household?: string | null; state?: SupervisionState | null } = {},
 ): Promise<DeviceHealthInfo[]> {
   const a = await request<DevicesHealthAnswer>('GET', `/api/devices/health${query(params)}`);
-  return a.devices.map(fromHealth);
-}
-
-/** The devices of one household (battery, last self-test, supervision): the same item as the bulk listing. */
-export async function householdHealth(id: string): Promise<DeviceInfo[]> {
-  const a = await request<HouseholdHealthAnswer>('GET', `/api/households/${enc(id)}/health`);
   return a.devices.map(fromHealth);
 }
 

@@ -1,5 +1,5 @@
 /** The application shell: routing by role, header with navigation, language, sound and connection state. */
-import { FlameIcon } from './components/icons.tsx';
+import { FlameIcon, LogoutIcon } from './components/icons.tsx';
 import { useEffect } from 'preact/hooks';
 import type { ComponentChildren } from 'preact';
 import { alertingCount, updateAttention } from './alerting.ts';
@@ -11,6 +11,7 @@ import { LoginPage } from './pages/login.tsx';
 import { BoardPage } from './pages/board.tsx';
 import { MapPage } from './pages/map.tsx';
 import { HealthPage } from './pages/health.tsx';
+import { ReadinessPage } from './pages/readiness.tsx';
 import { HouseholdPage } from './pages/household.tsx';
 import { HistoryPage } from './pages/history.tsx';
 import { PhonePage } from './pages/phone.tsx';
@@ -28,8 +29,13 @@ function LangSwitch() {
       aria-label={t('lang.switchLabel')}
       onClick={() => setLang(lang === 'vi' ? 'en' : 'vi')}
     >
-      <span aria-hidden="true">⇄ </span>
-      {t('lang.switch')}
+      <span class="bar-deco" aria-hidden="true">
+        ⇄{' '}
+      </span>
+      <span class="bar-label">{t('lang.switch')}</span>
+      <span class="bar-short" aria-hidden="true">
+        {lang === 'vi' ? 'EN' : 'VI'}
+      </span>
     </button>
   );
 }
@@ -46,7 +52,7 @@ function LiveIndicator() {
   return (
     <span class={`live-pill live-${live}`} role="status" aria-label={`${t('live.status')}: ${t(label[live]!)}`} data-live={live}>
       <span aria-hidden="true">{icon} </span>
-      {t(label[live]!)}
+      <span class="bar-label">{t(label[live]!)}</span>
     </span>
   );
 }
@@ -57,14 +63,20 @@ function SoundToggle() {
     return (
       <button type="button" class="btn ghost warn" title={t('sound.needGesture')}>
         <span aria-hidden="true">♪ </span>
-        {t('sound.enable')}
+        <span class="bar-label">{t('sound.enable')}</span>
       </button>
     );
   }
   return (
-    <button type="button" class="btn ghost" aria-pressed={soundEnabled} onClick={() => setSoundEnabled(!soundEnabled)}>
+    <button
+      type="button"
+      class="btn ghost"
+      aria-pressed={soundEnabled}
+      title={soundEnabled ? t('sound.on') : t('sound.off')}
+      onClick={() => setSoundEnabled(!soundEnabled)}
+    >
       <span aria-hidden="true">{soundEnabled ? '♪ ' : '✕ '}</span>
-      {soundEnabled ? t('sound.on') : t('sound.off')}
+      <span class="bar-label">{soundEnabled ? t('sound.on') : t('sound.off')}</span>
     </button>
   );
 }
@@ -122,7 +134,7 @@ function Shell({ children, current }: { children: ComponentChildren; current: st
       <header class="topbar">
         <span class="brand">
           <FlameIcon />
-          {t('app.name')}
+          <span class="bar-label">{t('app.name')}</span>
         </span>
         <nav aria-label={t('nav.main')}>
           {links.map(([name, path, key]) => (
@@ -145,7 +157,8 @@ function Shell({ children, current }: { children: ComponentChildren; current: st
           title={t('nav.signedInAs', { user: user.username, role: t(`role.${user.role}` as MsgKey) })}
           onClick={() => void logout()}
         >
-          {t('nav.logout')}
+          <LogoutIcon />
+          <span class="bar-label">{t('nav.logout')}</span>
         </button>
       </header>
       <ReconnectBanner />
@@ -195,6 +208,9 @@ export function App() {
     case 'health':
       page = <HealthPage />;
       break;
+    case 'readiness':
+      page = <ReadinessPage />;
+      break;
     case 'history':
       page = <HistoryPage />;
       break;
@@ -218,5 +234,6 @@ export function App() {
         </section>
       );
   }
-  return <Shell current={route.name}>{page}</Shell>;
+  // Readiness is a view of device health: its link stays the current one.
+  return <Shell current={route.name === 'readiness' ? 'health' : route.name}>{page}</Shell>;
 }

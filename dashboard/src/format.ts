@@ -54,6 +54,11 @@ export function formatClock(lang: Lang, ms: number): string {
 export function formatDate(lang: Lang, ms: number): string {
   return dateTimeFormat(lang, DATE).format(new Date(ms));
 }
+/** A calendar day (YYYY-MM-DD, as the hub writes expiry dates) as the language writes dates: "31/03/2027"; anything else unchanged. */
+export function formatDay(lang: Lang, iso: unknown): string {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(String(iso));
+  return m ? formatDate(lang, zonedEpoch(Number(m[1]), Number(m[2]), Number(m[3]), 12)) : String(iso);
+}
 /** "21:05". */
 export function formatHourMinute(lang: Lang, ms: number): string {
   return dateTimeFormat(lang, HM).format(new Date(ms));

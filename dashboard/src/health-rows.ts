@@ -115,10 +115,19 @@ function keyOf(r: HealthRow, k: SortKey, now: number): string | number {
     case 'lastSeen':
       return r.device.lastSeen ?? 0;
     case 'selfTest':
-      // Failed tests first (ascending), then the oldest passes; devices without a self-test last.
-      if (!SELF_TEST_KINDS.includes(r.device.kind)) return Number.POSITIVE_INFINITY;
-      return r.device.selfTestOk === false ? -1e15 + (r.device.lastSelfTest ?? 0) : (r.device.lastSelfTest ?? 0);
+      return selfTestSortKey(r.device, now);
   }
+}
+/**
+ * Ascending: failed tests, then overdue ones (never tested first, then the oldest), then passes
+ * (oldest first), then detectors not yet due (neutral: by enrolment, the first due first), then the
+ * devices that have no self-test. Each tier is a band of 1e15 ms (past any timestamp).
+ */
+const SELF_TEST_TIER: Record<SelfTestState, number> = { failed: 0, overdue: 1, ok: 2, notYet: 3, none: 4 };
+export function selfTestSortKey(d: DeviceInfo, now: number): number {
+  const state = selfTestState(d, now);
+  const at = state === 'none' ? 0 : state === 'notYet' ? d.enrolledAt : (d.lastSelfTest ?? 0);
+  return SELF_TEST_TIER[state] * 1e15 + at;
 }
 /** Sorts by one column (ties by device id); `now` dates the self-test and urgency keys. */
 export function sortRows(rows: HealthRow[], key: SortKey, dir: 1 | -1, now: number): HealthRow[] {

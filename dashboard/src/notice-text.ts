@@ -4,7 +4,7 @@
  * before notices carried params, or params missing what the sentence needs.
  */
 import type { Notice } from '../../hub/protocol/schema.ts';
-import { formatDate, zonedEpoch } from './format.ts';
+import { formatDay } from './format.ts';
 import { DICTIONARIES, translate, type Lang, type MsgKey } from './i18n.ts';
 
 type Params = Record<string, string | number>;
@@ -18,10 +18,7 @@ function word(lang: Lang, prefix: string, value: unknown): string {
   return has(key) ? translate(lang, key) : String(value);
 }
 /** An ISO day (YYYY-MM-DD) as the language writes dates (dd/mm/yyyy); anything else unchanged. */
-function day(lang: Lang, v: unknown): string {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(String(v));
-  return m ? formatDate(lang, zonedEpoch(Number(m[1]), Number(m[2]), Number(m[3]), 12)) : String(v);
-}
+const day = formatDay;
 
 /** Which sentence of a notice id, and the words it needs. Null: not renderable (use the fallback). */
 function sentence(lang: Lang, id: string, p: Params, device: string | null): { key: MsgKey; vars: Params } | null {

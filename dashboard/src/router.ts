@@ -11,6 +11,7 @@ const PATTERNS: [string, string][] = [
   ['board', '/board'],
   ['map', '/map'],
   ['health', '/health'],
+  ['readiness', '/readiness'],
   ['history', '/history'],
   ['drills', '/drills'],
   ['phone', '/phone'],

@@ -26,7 +26,7 @@ import { reportForTeams } from './daily-report.ts';
 import type { DeviceHealthStore } from './device-health-store.ts';
 import type { EquipmentStore } from './equipment-store.ts';
 import type { DeviceSupervisionView } from './supervision-tracker.ts';
-import type { BatteryReading } from './reminders.ts';
+import { EQUIPMENT_HORIZON_DAYS, type BatteryReading } from './reminders.ts';
 import { SELF_TEST_KINDS } from './self-test-round.ts';
 import { daysBetween, isIsoDate, localDate } from './local-time.ts';
 import type { DeviceFault, LastSelfTest } from './device-health-store.ts';
@@ -213,7 +213,7 @@ export function registerSupervisionRoutes(http: Router, d: SupervisionRouteDeps)
         expires: e.expires,
         daysLeft: e.expires === null ? null : daysBetween(today, e.expires),
       }));
-      return { body: { household: id, devices, equipment } };
+      return { body: { household: id, devices, equipment, horizonDays: EQUIPMENT_HORIZON_DAYS } };
     },
     { schema: { summary: "A household's devices (the device-health item) and equipment", params: HouseholdParams, response: { 200: HouseholdHealthAnswer } } },
   );
@@ -304,7 +304,7 @@ export function registerSupervisionRoutes(http: Router, d: SupervisionRouteDeps)
       if (household === undefined && u.role === 'household') filter.household = u.household ?? '\u0000';
       const today = localDate(d.clock.now(), d.timezone);
       const items = d.equipment.list(filter).map((e) => ({ ...e, daysLeft: e.expires === null ? null : daysBetween(today, e.expires) }));
-      return { body: { today, items } };
+      return { body: { today, horizonDays: EQUIPMENT_HORIZON_DAYS, items } };
     },
     { schema: { summary: 'Equipment (extinguishers, rescue tools) and when it expires', querystring: EquipmentQuery, response: { 200: EquipmentAnswer } } },
   );

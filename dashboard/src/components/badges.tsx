@@ -3,6 +3,7 @@ import type { AlarmKind, AlarmState, NoticeSeverity } from '../../../hub/protoco
 import type { DeviceInfo } from '../api.ts';
 import { STATE_ICON } from '../format.ts';
 import { shownStatus, type ShownStatus } from '../health-rows.ts';
+import { expiryState, type ExpiryState } from '../readiness.ts';
 import { t } from '../store.ts';
 import type { MsgKey } from '../i18n.ts';
 
@@ -59,6 +60,26 @@ export function SeverityBadge({ severity }: { severity: NoticeSeverity }) {
     <span class={`badge sev-${severity}`}>
       <span aria-hidden="true">{SEVERITY_ICON[severity]} </span>
       {t(`severity.${severity}` as MsgKey)}
+    </span>
+  );
+}
+
+const EXPIRY_ICON: Record<ExpiryState, string> = { expired: '✕', expiring: '⚠', ok: '✓', none: '∞' };
+/** An item's expiry: red "expired N days ago", amber "expires in N days" (within the reminder's horizon), green "in date". */
+export function ExpiryBadge({ daysLeft, horizonDays }: { daysLeft: number | null; horizonDays: number }) {
+  const state = expiryState(daysLeft, horizonDays);
+  const text =
+    state === 'expired'
+      ? t('equipment.state.expired', { n: -(daysLeft ?? 0) })
+      : state === 'expiring'
+        ? daysLeft === 0
+          ? t('equipment.state.today')
+          : t('equipment.state.expiring', { n: daysLeft ?? 0 })
+        : t(`equipment.state.${state}` as MsgKey);
+  return (
+    <span class={`badge eq-${state}`} data-expiry={state}>
+      <span aria-hidden="true">{EXPIRY_ICON[state]} </span>
+      {text}
     </span>
   );
 }

@@ -21,3 +21,12 @@ export function TruckIcon({ size = '1em' }: { size?: string }) {
     </svg>
   );
 }
+
+/** Log out: a door with an arrow leaving it. */
+export function LogoutIcon({ size = '1em' }: { size?: string }) {
+  return (
+    <svg class="icon" width={size} height={size} viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+      <path fill="currentColor" d="M4 3h9v2H6v14h7v2H4V3Zm12.6 4.4L21.2 12l-4.6 4.6-1.4-1.4 2.2-2.2H9v-2h8.4l-2.2-2.2 1.4-1.4Z" />
+    </svg>
+  );
+}

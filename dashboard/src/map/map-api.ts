@@ -13,7 +13,34 @@ export function mapFileUrl(name: string): string {
   return `/api/map/${encodeURIComponent(name)}`;
 }
 
-/** The file the plan draws: a raster or vector one (the first by name; raster first when both). */
-export function pickMapFile(files: readonly MapFile[]): MapFile | null {
-  return files.find((f) => f.kind === 'raster') ?? files.find((f) => f.kind === 'vector') ?? null;
+/** A file the plan can draw (raster or vector tiles; not an unreadable one). */
+export function drawable(files: readonly MapFile[]): MapFile[] {
+  return files.filter((f) => f.kind === 'raster' || f.kind === 'vector');
+}
+
+/**
+ * The file the plan draws: the station's choice when it is still there and drawable, else the
+ * default (the first raster file by name, else the first vector one).
+ */
+export function pickMapFile(files: readonly MapFile[], chosen: string | null = null): MapFile | null {
+  const ok = drawable(files);
+  return ok.find((f) => f.name === chosen) ?? ok.find((f) => f.kind === 'raster') ?? ok[0] ?? null;
+}
+
+/** The station's choice of map file, remembered in this browser (localStorage). */
+const MAP_FILE_KEY = 'smokehub.mapFile';
+export function savedMapFile(): string | null {
+  try {
+    return localStorage.getItem(MAP_FILE_KEY);
+  } catch {
+    return null;
+  }
+}
+export function saveMapFile(name: string | null): void {
+  try {
+    if (name) localStorage.setItem(MAP_FILE_KEY, name);
+    else localStorage.removeItem(MAP_FILE_KEY);
+  } catch {
+    // Private mode or storage full: the choice lasts for this page only.
+  }
 }

@@ -14,6 +14,8 @@ import { VirtualList } from '../components/virtual-list.tsx';
 import { formatAgo, formatTime } from '../format.ts';
 import { filterRows, joinHealth, LOW_BATTERY_PCT, problemsOf, selfTestState, sortRows, type HealthFilter, type SortKey } from '../health-rows.ts';
 import { useHouseholds } from '../households-cache.ts';
+import { useDevicesHealth } from '../use-devices-health.ts';
+import { HealthTabs } from '../components/health-tabs.tsx';
 import { householdPath } from '../router.ts';
 import { getState, t, useApp } from '../store.ts';
 import type { MsgKey } from '../i18n.ts';
@@ -56,29 +58,6 @@ function useNarrow(): boolean {
   }, []);
   return narrow;
 }
-/** The listing is a snapshot; it is fetched again this often while the page is open. */
-const REFRESH_MS = 60_000;
-
-function useDevicesHealth(): { devices: api.DeviceHealthInfo[] | null; loadedAt: number; error: unknown; reload: () => void } {
-  const [state, setState] = useState<{ devices: api.DeviceHealthInfo[] | null; loadedAt: number; error: unknown }>({ devices: null, loadedAt: 0, error: null });
-  const [nonce, setNonce] = useState(0);
-  useEffect(() => {
-    let alive = true;
-    api.devicesHealth().then(
-      (devices) => alive && setState({ devices, loadedAt: Date.now(), error: null }),
-      (error: unknown) => alive && setState((s) => ({ ...s, error })),
-    );
-    return () => {
-      alive = false;
-    };
-  }, [nonce]);
-  useEffect(() => {
-    const timer = setInterval(() => setNonce((n) => n + 1), REFRESH_MS);
-    return () => clearInterval(timer);
-  }, []);
-  return { ...state, reload: () => setNonce((n) => n + 1) };
-}
-
 export function HealthPage() {
   useApp();
   const lang = getState().lang;
@@ -151,6 +130,7 @@ export function HealthPage() {
           {t('common.refresh')}
         </button>
       </div>
+      <HealthTabs current="health" />
       <form class="filters" onSubmit={(e) => e.preventDefault()}>
         <label>
           {t('health.filter')}

@@ -1,6 +1,6 @@
 /**
- * One household: its phone numbers and dispatch card, its devices and their state, telemetry charts
- * over a chosen time range, alarms and events marked.
+ * One household: its phone numbers and dispatch card, its devices and their state, its fire
+ * equipment and when it expires, telemetry charts over a chosen time range, alarms and events marked.
  */
 import { useMemo, useState } from 'preact/hooks';
 import type { TelemetryField } from '../../../hub/protocol/schema.ts';
@@ -9,6 +9,8 @@ import { DeviceStatusBadge, StateBadge } from '../components/badges.tsx';
 import { TimeChart, type Mark } from '../components/chart.tsx';
 import { ErrorBox } from '../components/error-box.tsx';
 import { DispatchCardView } from '../components/dispatch-card.tsx';
+import { EquipmentTable } from '../components/equipment-table.tsx';
+import { householdHealth, type HouseholdHealth } from '../api-equipment.ts';
 import { useAsync } from '../hooks.ts';
 import { DATE_TIME_PATTERN, formatAgo, formatTime, parseDateTimeInput, toDateTimeInput, zoneLabel } from '../format.ts';
 import { getState, t, useApp } from '../store.ts';
@@ -63,11 +65,11 @@ export function HouseholdPage({ id }: { id: string }) {
   const hh = useAsync(async () => {
     const h = await api.household(id);
     // Battery, last self-test and supervision status come from the supervision extension.
-    const health = await api.householdHealth(id).catch((err: unknown) => {
-      if (err instanceof api.ApiError && err.status === 404) return [] as api.DeviceInfo[];
+    const health = await householdHealth(id).catch((err: unknown): HouseholdHealth | null => {
+      if (err instanceof api.ApiError && err.status === 404) return null;
       throw err;
     });
-    const byId = new Map(health.map((d) => [d.id, d]));
+    const byId = new Map((health?.devices ?? []).map((d) => [d.id, d]));
     h.devices = h.devices.map((d) => {
       const x = byId.get(d.id);
       if (!x) return d;
@@ -83,7 +85,8 @@ export function HouseholdPage({ id }: { id: string }) {
         lastSeen: d.lastSeen ?? x.lastSeen,
       };
     });
-    return h;
+    // Without the supervision extension (404) there is no equipment record: the section is left out.
+    return { ...h, equipment: health ? { items: health.equipment, horizonDays: health.horizonDays } : null };
   }, [id]);
   const charts = useAsync(
     () => Promise.all(CHARTS.map(([field]) => api.telemetry({ household: id, field, from: window_.from, to: window_.to }))),
@@ -219,6 +222,12 @@ export function HouseholdPage({ id }: { id: string }) {
             </table>
           )}
         </>
+      )}
+      {h?.equipment && (
+        <section class="household-equipment" aria-labelledby="hh-equipment">
+          <h2 id="hh-equipment">{t('household.equipment')}</h2>
+          <EquipmentTable items={h.equipment.items} horizonDays={h.equipment.horizonDays} />
+        </section>
       )}
       <h2>{t('household.charts')}</h2>
       <form

@@ -5,6 +5,7 @@
  * loaded only here (map/leaflet-plan.ts). The open alarm's house pulses, its team is outlined, the
  * nearby radius (the hub's --nearby-radius) is drawn and the nearby households alerted are marked;
  * a click on a house opens it; for each alarm the station has a geo: link and a copy button.
+ * With several map files the station picks the one drawn (remembered in this browser).
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { AlarmView } from '../../../hub/protocol/schema.ts';
@@ -14,7 +15,7 @@ import { useHouseholds } from '../households-cache.ts';
 import { householdPath, navigate } from '../router.ts';
 import { t, useApp } from '../store.ts';
 import { buildPlanIndex, coordsText, geoUri } from '../map/plan-geometry.ts';
-import { mapFiles, pickMapFile, type MapFile } from '../map/map-api.ts';
+import { drawable, mapFiles, pickMapFile, saveMapFile, savedMapFile, type MapFile } from '../map/map-api.ts';
 import type { LeafletPlan, PlanAlarm } from '../map/leaflet-plan.ts';
 
 /** r,g,b of an alarm's pulse. Purple: a drill; amber: pre-alarm; blue: hushed (silenced, watched); red otherwise. */
@@ -83,7 +84,9 @@ export function MapPage() {
   const [plan, setPlan] = useState<LeafletPlan | null>(null);
   const [planError, setPlanError] = useState<unknown>(null);
   const [files, setFiles] = useState<{ files: MapFile[]; nearbyRadiusM: number } | null>(null);
-  const file = files ? pickMapFile(files.files) : null;
+  const [chosen, setChosen] = useState<string | null>(savedMapFile);
+  const file = files ? pickMapFile(files.files, chosen) : null;
+  const choices = files ? drawable(files.files) : [];
 
   useEffect(() => {
     let alive = true;
@@ -116,6 +119,8 @@ export function MapPage() {
   useEffect(() => {
     if (plan && files) void plan.setMapFile(file);
   }, [plan, files, file?.name, file?.bytes, file?.modifiedAt]);
+
+  const kindText = (f: MapFile) => t(f.kind === 'raster' ? 'map.kindRaster' : f.kind === 'vector' ? 'map.kindVector' : 'map.kindUnknown');
 
   const positionOf = (household: string) => {
     const i = index?.byId.get(household);
@@ -162,13 +167,29 @@ export function MapPage() {
             {files === null
               ? t('common.loading')
               : file
-                ? t('map.file', {
-                    name: file.name,
-                    kind: t(file.kind === 'raster' ? 'map.kindRaster' : file.kind === 'vector' ? 'map.kindVector' : 'map.kindUnknown'),
-                    size: formatBytes(file.bytes),
-                  })
+                ? t('map.file', { name: file.name, kind: kindText(file), size: formatBytes(file.bytes) })
                 : t('map.fileNone')}
           </p>
+          {file && choices.length > 1 && (
+            <label class="map-picker">
+              {t('map.pick')}
+              <select
+                id="map-file-picker"
+                value={file.name}
+                onChange={(e) => {
+                  const name = (e.target as HTMLSelectElement).value;
+                  saveMapFile(name);
+                  setChosen(name);
+                }}
+              >
+                {choices.map((f) => (
+                  <option key={f.name} value={f.name}>
+                    {f.name} ({kindText(f)})
+                  </option>
+                ))}
+              </select>
+            </label>
+          )}
           <ul class="legend">
             <li>
               <span class="swatch" style={{ background: '#4b5058' }} aria-hidden="true" /> {t('map.legendHousehold')}

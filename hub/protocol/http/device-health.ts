@@ -55,9 +55,15 @@ export const EquipmentItem = Type.Object({
   expires: Type.Union([Type.String({ description: 'YYYY-MM-DD' }), Type.Null()]),
   daysLeft: NullableNumber,
 });
+/** How many days ahead an item counts as expiring (the monthly equipment reminder's horizon). */
+export const EquipmentHorizonDays = Type.Integer({
+  minimum: 0,
+  description: 'an item with daysLeft from 0 to horizonDays is expiring (the monthly reminder tells the household), below 0 expired',
+});
 export const HouseholdHealthAnswer = Type.Object({
   household: Id,
   devices: Type.Array(DeviceHealth),
   equipment: Type.Array(EquipmentItem),
+  horizonDays: EquipmentHorizonDays,
 });
 export type HouseholdHealthAnswer = Static<typeof HouseholdHealthAnswer>;

@@ -1,11 +1,11 @@
 /**
  * The station's supervision routes: jobs, the daily report, self-tests, devices offline and
- * equipment. The dashboard does not read these (the CLI, scripts and the daily report's mail do);
- * their items are described at the top level, the inner objects as open records.
+ * equipment. The dashboard reads the equipment (team readiness); the others are for the CLI, scripts
+ * and the daily report's mail: their items are described at the top level, the inner objects as open records.
  */
 import { Type, type Static } from 'typebox';
 import { EpochMs, Id } from './common.ts';
-import { EquipmentItem } from './device-health.ts';
+import { EquipmentHorizonDays, EquipmentItem } from './device-health.ts';
 
 const Open = (description: string) => Type.Record(Type.String(), Type.Unknown(), { description });
 const Record_ = (description: string) => Type.Record(Type.String(), Type.Number(), { description });
@@ -51,5 +51,6 @@ export const OfflineAnswer = Type.Object({ devices: Type.Array(Open('a device of
 export const EquipmentQuery = Type.Object({ team: Type.Optional(Type.String()), household: Type.Optional(Type.String()) });
 export const EquipmentAnswer = Type.Object({
   today: Type.String({ description: 'YYYY-MM-DD in the hub time zone' }),
+  horizonDays: EquipmentHorizonDays,
   items: Type.Array(Type.Object({ ...EquipmentItem.properties, household: Id, team: Id }, { additionalProperties: true })),
 });

@@ -5,7 +5,8 @@
  * document title, title/aria-label/placeholder/alt attributes), with ids, names and numbers
  * stripped, holds no word of the English UI word list kept with this test (english-words.ts).
  * Elements marked lang="en" (the "English" language switch) are English on purpose and skipped.
- * Dates are dd/mm/yyyy and times 24-hour in the hub's zone. A screenshot per page: docs/screenshots/walk-*-vi.png (with SMOKEHUB_UPDATE_SCREENSHOTS=1).
+ * Dates are dd/mm/yyyy and times 24-hour in the hub's zone. The household page and the team
+ * readiness show equipment (imported as `smokehub equipment import` does). A screenshot per page: docs/screenshots/walk-*-vi.png (with SMOKEHUB_UPDATE_SCREENSHOTS=1).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,6 +19,8 @@ import { ClientPool, sleep } from '../../helpers/mqtt-clients.ts';
 import { loadConfig } from '../../../hub/config/config.ts';
 import { supervisionExtension } from '../../../hub/supervision/supervision-extension.ts';
 import { telemetryExtension } from '../../../hub/telemetry/telemetry-extension.ts';
+import { importEquipment } from '../../../hub/supervision/equipment-import.ts';
+import { addDays, localDate } from '../../../hub/supervision/local-time.ts';
 import { ROOT, ensureDashboardBuilt, launchBrowser, login, screenshot, watchPage } from './browser.ts';
 import { ENGLISH_UI_WORDS } from './english-words.ts';
 
@@ -134,6 +137,10 @@ test('every page in Vietnamese shows no English UI word', { timeout: 110_000 }, 
   const kinds = new Set(supervision.handle!.notices.list().map((n) => n.notice));
   for (const k of ['offline', 'battery-low', 'team-digest', 'daily-report']) assert.ok(kinds.has(k), `a ${k} notice (${[...kinds]})`);
   for (const n of supervision.handle!.notices.list()) assert.ok(n.params, `${n.notice} carries params`);
+  // Equipment of t1-h1 (household page, readiness): one expired, one expiring, one without expiry.
+  const today = localDate(Date.now(), hub.config.timezone);
+  const eqRows = [`t1-h1,extinguisher,EX-1,${addDays(today, -5)}`, `t1-h1,fire blanket,,${addDays(today, 12)}`, 't1-h1,crowbar,,'];
+  importEquipment(supervision.handle!.equipment, `household,item,serial,expires\n${eqRows.join('\n')}\n`, (h) => hub.hub.registry.teamOf(h), Date.now());
 
   browser = await launchBrowser();
   const errors: string[] = [];
@@ -187,6 +194,12 @@ test('every page in Vietnamese shows no English UI word', { timeout: 110_000 }, 
     await walk(page, 'health', english);
   });
 
+  await t.test('team readiness: equipment expired and expiring, detectors', async () => {
+    await page.goto(`${hub.httpUrl}/#/readiness`);
+    await page.locator('table.readiness tr[data-household="t1-h1"] .badge.eq-expired').waitFor({ timeout: 10_000 });
+    await walk(page, 'readiness', english);
+  });
+
   await t.test('history with a timeline open; dates typed dd/mm/yyyy', async () => {
     await page.goto(`${hub.httpUrl}/#/history`);
     const row = page.locator(`tr[data-alarm="${first}"]`);
@@ -214,6 +227,7 @@ test('every page in Vietnamese shows no English UI word', { timeout: 110_000 }, 
     await page.goto(`${hub.httpUrl}/#/household/t1-h1`);
     await page.locator('.chart-box[data-drawn="true"]').first().waitFor({ timeout: 8000 });
     await page.locator('ul.marks li').first().waitFor({ timeout: 5000 });
+    assert.deepEqual(await page.locator('.household-equipment tbody td:first-child').allInnerTexts(), ['Bình chữa cháy', 'Chăn chữa cháy', 'Xà beng']);
     const marks = await page.locator('ul.marks').innerText();
     assert.match(marks, /Phát báo cháy|Đã báo hàng xóm|Trả lời/);
     // The legend's time column and, hovering the plot, an instant in the hub's zone, 24-hour.

@@ -7,14 +7,35 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Value } from 'typebox/value';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startTestHub, neighbourhoodCsv, type TestHub } from '../../helpers/hub-harness.ts';
 import { ClientPool, sleep } from '../../helpers/mqtt-clients.ts';
+import { loadConfig } from '../../../hub/config/config.ts';
+import { telemetryExtension } from '../../../hub/telemetry/telemetry-extension.ts';
+import { supervisionExtension } from '../../../hub/supervision/supervision-extension.ts';
+import { smsExtension } from '../../../hub/sms/sms-extension.ts';
+import { importEquipment } from '../../../hub/supervision/equipment-import.ts';
+import { addDays, localDate } from '../../../hub/supervision/local-time.ts';
 
 let th: TestHub;
 const pool = new ClientPool();
+// The default extensions, with a handle on supervision's equipment store (equipment answers are not empty).
+const supervision = supervisionExtension();
 
 before(async () => {
-  th = await startTestHub({ csv: neighbourhoodCsv(2, 3), config: { verifyWindowS: 0 } });
+  const dataDir = mkdtempSync(join(tmpdir(), 'smokehub-contract-'));
+  const base = { ...loadConfig({ flags: { data: dataDir }, env: {} }), dataDir };
+  th = await startTestHub({
+    dataDir,
+    csv: neighbourhoodCsv(2, 3),
+    config: { verifyWindowS: 0 },
+    extensions: [telemetryExtension(base), supervision, smsExtension(base)],
+  });
+  const today = localDate(Date.now(), th.config.timezone);
+  const rows = [`t1-h1,extinguisher,EX-1,${addDays(today, 10)}`, 't1-h1,crowbar,,', `t1-h2,extinguisher,EX-2,${addDays(today, -3)}`];
+  importEquipment(supervision.handle!.equipment, `household,item,serial,expires\n${rows.join('\n')}\n`, (h) => th.hub.registry.teamOf(h), Date.now());
 });
 after(async () => {
   await pool.closeAll();
@@ -130,6 +151,26 @@ test('every answer matches its declared schema; the OpenAPI document lists every
   assert.ok(body('/api/alarms').alarms.length >= 2);
   assert.ok(body('/api/alarms/{id}').timeline.length >= 3);
   assert.equal(body('/api/devices/health').devices.length, 12);
+  // Equipment with its days left and the reminder's horizon (the dashboard's expiring/expired badges).
+  const hh = body('/api/households/{id}/health');
+  assert.deepEqual(
+    hh.equipment.map((e: Json) => [e.item, e.daysLeft]),
+    [
+      ['crowbar', null],
+      ['extinguisher', 10],
+    ],
+  );
+  assert.equal(hh.horizonDays, 30);
+  const eq = body('/api/equipment');
+  assert.equal(eq.horizonDays, 30);
+  assert.deepEqual(
+    eq.items.map((e: Json) => [e.household, e.item, e.daysLeft]),
+    [
+      ['t1-h1', 'crowbar', null],
+      ['t1-h1', 'extinguisher', 10],
+      ['t1-h2', 'extinguisher', -3],
+    ],
+  );
 
   // Every route the hub answers is documented, and nothing else: what the table holds is what it serves.
   const documented = Object.entries(doc.paths as Record<string, Json>).flatMap(([route, ops]) => Object.keys(ops).map((m) => `${m} ${route}`));

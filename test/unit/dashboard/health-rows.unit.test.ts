@@ -114,3 +114,22 @@ test('most urgent first: fault, flapping, offline, low battery, overdue self-tes
     [6, 5, 4, 3, 2, 1, 0],
   );
 });
+
+test('sorting by self-test: failed, overdue, oldest passes, then "not yet tested" (neutral), then devices without a self-test', () => {
+  const old = NOW - 90 * DAY;
+  const all = rows([
+    item('a-notyet-young', { enrolledAt: NOW - 60_000 }),
+    item('b-notyet-older', { enrolledAt: NOW - 6 * DAY }),
+    item('c-pass-recent', { enrolledAt: old, lastTest: { at: NOW - DAY, outcome: 'pass', reason: null } }),
+    item('d-pass-older', { enrolledAt: old, lastTest: { at: NOW - 6 * DAY, outcome: 'pass', reason: null } }),
+    item('e-overdue-stale', { enrolledAt: old, lastTest: { at: NOW - 20 * DAY, outcome: 'pass', reason: null } }),
+    item('f-overdue-never', { enrolledAt: old }),
+    item('g-failed', { enrolledAt: old, lastTest: { at: NOW - DAY, outcome: 'fail', reason: 'no-answer' } }),
+    item('h-panic', { kind: 'panic', enrolledAt: old }),
+  ]);
+  const asc = sortRows(all, 'selfTest', 1, NOW).map((r) => r.device.id);
+  assert.deepEqual(asc, ['g-failed', 'f-overdue-never', 'e-overdue-stale', 'd-pass-older', 'c-pass-recent', 'b-notyet-older', 'a-notyet-young', 'h-panic']);
+  // Descending reverses the tiers: a "not yet tested" detector is never taken for the oldest test either way.
+  const desc = sortRows(all, 'selfTest', -1, NOW).map((r) => r.device.id);
+  assert.deepEqual(desc, [...asc].reverse());
+});
