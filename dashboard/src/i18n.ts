@@ -890,7 +890,7 @@ const vi: Dict = {
   'why.smoke-rising': 'khói vẫn tăng',
   'by.device': 'thiết bị {id}',
   'by.user': '{id} ({role})',
-  'by.hub': 'hub: {reason}',
+  'by.hub': 'hệ thống: {reason}',
   'by.sms': 'tin nhắn từ {phone}',
   'byRole.station': 'trạm',
   'byRole.team-leader': 'tổ trưởng',

@@ -34,7 +34,7 @@ export function describeDetail(d: Record<string, unknown> | null): string {
 }
 
 /**
- * Who did it: "chief (trạm)", "thiết bị A-s", "hub: hết thời gian xác minh", "SMS from +84…".
+ * Who did it: "chief (trạm)", "thiết bị A-s", "hệ thống: hết thời gian xác minh", "SMS from +84…".
  * Takes any actor the hub sends (an unknown kind is shown by its fields).
  */
 export function describeActor(by: { kind: string; [k: string]: unknown } | null | undefined): string {

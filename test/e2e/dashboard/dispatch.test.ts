@@ -202,7 +202,7 @@ test('the station acknowledges and dispatches from the board; phones say the tru
   assert.match(await row('+84901000003', 'call').innerText(), /đã hủy.*đã trả lời trước, không cần gọi/s);
   const called = card.locator('.timeline li[data-transition="called"]').filter({ hasText: '+84901000004' });
   await called.waitFor({ timeout: 10_000 });
-  assert.match(await called.innerText(), /Đã gọi điện — hộ t1-h4 · đến \+84901000004 · đã nghe máy · hub: tin nhắn và cuộc gọi, qua tin nhắn/);
+  assert.match(await called.innerText(), /Đã gọi điện — hộ t1-h4 · đến \+84901000004 · đã nghe máy · hệ thống: tin nhắn và cuộc gọi, qua tin nhắn/);
   await board.setViewportSize({ width: 1366, height: 1250 });
   await board.evaluate(() => window.scrollTo(0, 0));
   await screenshot(board, 'board-dispatch');

@@ -67,7 +67,7 @@ test('hushed, stood down, raised again, silenced, reported false: board, phones 
   const alarm = (await card.getAttribute('data-alarm'))!;
   await board.locator(`.alarm-card[data-alarm="${alarm}"] .badge[data-state="active"]`).waitFor({ timeout: 5000 });
   assert.match(await entry(board, alarm, 'raised'), /Phát báo cháy.*thiết bị t1-h1-smoke, qua MQTT/);
-  assert.match(await entry(board, alarm, 'activated'), /Đã báo hàng xóm.*hub: hết thời gian xác minh, theo hẹn giờ/);
+  assert.match(await entry(board, alarm, 'activated'), /Đã báo hàng xóm.*hệ thống: hết thời gian xác minh, theo hẹn giờ/);
   const nAlert = neighbour.locator(`.phone-alert[data-alarm="${alarm}"]`);
   await nAlert.locator('button[data-response="coming"]').waitFor({ timeout: 3000 });
   assert.match(await board.title(), /\(1\) BÁO CHÁY/);

@@ -102,7 +102,7 @@ test('dispatch state, contacts and timeline details in Vietnamese', () => {
   assert.equal(describeDetail({ etaMin: 7, note: '2 xe' }), '~7 phút · “2 xe”');
   assert.equal(describeDetail({ to: '+84901000005', error: 'no network', final: true }), 'đến +84901000005 · lỗi: no network · đã dừng thử');
   assert.equal(describeActor({ kind: 'sms', phone: '+84901000003' }), 'tin nhắn từ +84901000003');
-  assert.equal(describeActor({ kind: 'hub', reason: 'drill-duration' }), 'hub: hết thời gian diễn tập');
+  assert.equal(describeActor({ kind: 'hub', reason: 'drill-duration' }), 'hệ thống: hết thời gian diễn tập');
 });
 
 test('drills come after every real alarm on the board', () => {
