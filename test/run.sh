@@ -14,6 +14,8 @@ command -v prlimit >/dev/null || need+=(util-linux)
 command -v ss >/dev/null || need+=(iproute2)
 command -v promtool >/dev/null || need+=(prometheus)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+command -v redis-server >/dev/null || need+=(redis-server)
+ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test: installing Debian packages: ${need[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -23,6 +25,9 @@ if [ ${#need[@]} -gt 0 ]; then
   # and use only promtool.
   $SUDO systemctl disable --now influxdb >/dev/null 2>&1 || true
   $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
+  # Likewise redis-server and postgresql: the cluster tests start their own on free ports.
+  $SUDO systemctl disable --now redis-server >/dev/null 2>&1 || true
+  $SUDO systemctl disable --now postgresql >/dev/null 2>&1 || true
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
