@@ -63,7 +63,8 @@ export function zigbeeExtension(opts: ZigbeeExtensionOptions = {}): HubExtension
         log,
         events: {
           devicesChanged: (_gw, household) => sirens?.seed(household, alarms.concerning(household)),
-          gatewayBack: (_gw, household) => sirens?.resend(household),
+          // What is open now (the journal's, after a restart), then the start or stop again.
+          gatewayBack: (_gw, household) => sirens?.seed(household, alarms.concerning(household)),
         },
       });
       sirens = new ZigbeeSirens({

@@ -51,17 +51,14 @@ export class ZigbeeSirens {
     }
   }
 
-  /** Open alarms a household must know (at start, or when its first siren is enrolled). */
+  /**
+   * Open alarms a household must know, then the start (or an owed stop) sent again: at start, when
+   * a siren is enrolled, when its gateway is reachable again.
+   */
   seed(household: string, open: AlarmView[]): void {
     if (!this.hasSirens(household)) return;
     const tracker = this.tracker(household);
     for (const v of open) tracker.onView(v);
-    this.apply(household, true);
-  }
-
-  /** The household's gateway is reachable again, or its sirens changed: re-send what they should do. */
-  resend(household: string): void {
-    if (!this.trackers.has(household)) return;
     this.apply(household, true);
   }
 

@@ -9,6 +9,9 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startTestHub, type TestHub } from '../../helpers/hub-harness.ts';
 import { ClientPool, Inbox } from '../../helpers/mqtt-clients.ts';
 import { Z2mStandIn } from '../../helpers/z2m-standin.ts';
@@ -24,10 +27,12 @@ const CSV = [
 const pool = new ClientPool();
 const standIns: Z2mStandIn[] = [];
 let th: TestHub | null = null;
+let th2: TestHub | null = null;
 after(async () => {
   for (const s of standIns) await s.stop().catch(() => {});
   await pool.closeAll();
   await th?.stop();
+  await th2?.stop();
 });
 
 async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 8000): Promise<T> {
@@ -153,4 +158,46 @@ test("a Zigbee smoke alarm at A alerts the team and rings B's Zigbee siren until
   await a.devices(aDevices.filter((_, i) => i !== 2));
   await until('CO detector removed', async () => (!(await health()).has(coId) ? true : undefined));
   assert.equal(hub.hub.registry.getDevice(coId), undefined);
+});
+
+test('after a hub restart the Zigbee devices are still enrolled, and a siren rings again when its gateway comes back', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'smokehub-z2m-restart-'));
+  after(() => rmSync(dataDir, { recursive: true, force: true }));
+  let first: TestHub | null = await startTestHub({ csv: CSV, dataDir, config: { supervisionWindowS: 4 } });
+  const secrets = { a: first.device('gw-a').secret, b: first.device('gw-b').secret };
+  const aDevices = fixtureDevices(['TS0205']);
+  const bDevices = fixtureDevices(['HS2WD-E']);
+  const smokeId = `gw-a.${aDevices[1]!.ieee_address}`;
+  const sirenName = bDevices[1]!.friendly_name as string;
+  try {
+    const a = new Z2mStandIn({ url: first.mqttUrl, gateway: 'gw-a', secret: secrets.a, household: 't1-h1' });
+    const b = new Z2mStandIn({ url: first.mqttUrl, gateway: 'gw-b', secret: secrets.b, household: 't1-h2' });
+    standIns.push(a, b);
+    await a.start();
+    await b.start();
+    await a.devices(aDevices);
+    await b.devices(bDevices);
+    const hub1 = first;
+    await until('enrolled', () =>
+      hub1.hub.registry.getDevice(smokeId) && hub1.hub.registry.listDevices({ household: 't1-h2' }).some((d) => d.kind === 'siren') ? true : undefined,
+    );
+    await a.state(aDevices[1]!.friendly_name as string, fixtureState('TS0205', 'alarm'));
+    await b.command((c) => c.device === sirenName && (c.payload.warning as any)?.mode === 'fire', 5000, 'the siren start before the restart');
+    await a.stop();
+    await b.stop();
+    await first.stop();
+    first = null;
+
+    // The hub comes back (same data dir): the alarm is restored from the journal, the devices from the registry.
+    const second = await startTestHub({ csv: CSV, dataDir, config: { supervisionWindowS: 4 } });
+    th2 = second;
+    assert.equal(second.hub.registry.getDevice(smokeId)?.kind, 'smoke', 'still enrolled before any gateway reconnects');
+    assert.equal(second.hub.registry.getDevice(smokeId)?.gateway, 'gw-a');
+    const b2 = new Z2mStandIn({ url: second.mqttUrl, gateway: 'gw-b', secret: secrets.b, household: 't1-h2' });
+    standIns.push(b2);
+    await b2.start();
+    await b2.command((c) => c.device === sirenName && (c.payload.warning as any)?.mode === 'fire', 5000, 'the siren start after the restart');
+  } finally {
+    await first?.stop();
+  }
 });
