@@ -20,12 +20,25 @@ import type { Logger } from '../observability/logger.ts';
 import { readDeviceList, readOnlineState } from './z2m-devices.ts';
 import { translateState, type RememberedState } from './z2m-state.ts';
 import type { ZigbeeChild, ZigbeeStore } from './zigbee-store.ts';
+import type { Clock } from '../core/clock.ts';
+import type { Counter } from '../observability/metrics.ts';
 
 /** Largest device state or availability message (Z2M states are a few hundred bytes). */
 export const MAX_STATE_BYTES = 16 * 1024;
+/** Devices enrolled per gateway at most (a household's Zigbee network; the rest are logged, not enrolled). */
+export const MAX_DEVICES_PER_GATEWAY = 250;
+/**
+ * A gateway's device list is applied at most once per this interval (the latest one wins): parsing
+ * and applying a large list costs milliseconds on the broker's path, so a gateway that floods it
+ * must not delay anyone's alarm.
+ */
+export const DEVICE_LIST_INTERVAL_MS = 1000;
 
 interface Gateway {
   id: string;
+  /** When its device list was last applied, and the latest one waiting (flood control). */
+  listAppliedAt: number;
+  pendingList: TreeMessage | null;
   household: string;
   team: string;
   connected: boolean;
@@ -48,6 +61,9 @@ export interface GatewaysDeps {
   bus: HubBus;
   log: Logger;
   events: GatewayEvents;
+  clock: Pick<Clock, 'now' | 'setTimer'>;
+  /** Device lists received, by outcome (`applied`, `deferred`: a newer one replaced it or waits). */
+  lists: Pick<Counter, 'inc'>;
 }
 
 export class Z2mGateways {
@@ -57,12 +73,18 @@ export class Z2mGateways {
   private readonly remembered = new Map<string, RememberedState>();
   private readonly lqi = new Map<string, number>();
   private seq = 0;
+  private stopped = false;
 
   constructor(private readonly d: GatewaysDeps) {
     for (const [gw, children] of d.store.load()) {
       const g = this.gateway(gw);
       if (g) for (const c of children) this.index(g, c);
     }
+  }
+
+  /** No more work (the extension stops): a device list still waiting is dropped (Z2M's is retained). */
+  stop(): void {
+    this.stopped = true;
   }
 
   /** Zigbee devices enrolled. */
@@ -156,11 +178,38 @@ export class Z2mGateways {
     return 'forward';
   }
 
+  /** Applies a device list now, or the latest one once DEVICE_LIST_INTERVAL_MS has passed since the last. */
   private onDevices(g: Gateway, m: TreeMessage, reject: (issues: Issue[], channel: string) => void): 'forward' | 'drop' {
+    const wait = g.listAppliedAt + DEVICE_LIST_INTERVAL_MS - m.now;
+    if (wait <= 0 && !g.pendingList) return this.applyDevices(g, m, reject);
+    const scheduled = g.pendingList !== null;
+    g.pendingList = m;
+    this.d.lists.inc({ outcome: 'deferred' });
+    if (!scheduled) {
+      this.d.clock.setTimer(Math.max(0, wait), () => {
+        if (this.stopped) return; // dropped: Z2M publishes its list again with its next change
+        const latest = g.pendingList;
+        g.pendingList = null;
+        if (latest) this.applyDevices(g, { ...latest, now: this.d.clock.now() }, reject);
+      });
+    }
+    return 'forward';
+  }
+
+  private applyDevices(g: Gateway, m: TreeMessage, reject: (issues: Issue[], channel: string) => void): 'forward' | 'drop' {
+    g.listAppliedAt = m.now;
+    this.d.lists.inc({ outcome: 'applied' });
     const list = readDeviceList(m.payload);
     if (list.error) {
       reject([{ code: ERROR_CODES.BAD_JSON, message: list.error }], 'z2m');
       return 'drop';
+    }
+    if (list.devices.length > MAX_DEVICES_PER_GATEWAY) {
+      this.d.log.warn(
+        { gateway: g.id, devices: list.devices.length, max: MAX_DEVICES_PER_GATEWAY },
+        'Zigbee gateway lists more devices than the hub enrols: the rest are ignored',
+      );
+      list.devices.length = MAX_DEVICES_PER_GATEWAY;
     }
     const r = this.d.store.sync(g.id, g.household, list.devices, m.now, isValidId);
     if (r.added.length + r.updated.length + r.removed.length > 0) {
@@ -231,7 +280,17 @@ export class Z2mGateways {
     if (!dev || dev.kind !== 'zigbee2mqtt') return undefined;
     let g = this.gateways.get(id);
     if (!g) {
-      g = { id, household: dev.household, team: dev.team, connected: false, bridgeOnline: false, byName: new Map(), byId: new Map() };
+      g = {
+        id,
+        household: dev.household,
+        team: dev.team,
+        connected: false,
+        bridgeOnline: false,
+        byName: new Map(),
+        byId: new Map(),
+        listAppliedAt: Number.NEGATIVE_INFINITY,
+        pendingList: null,
+      };
       this.gateways.set(id, g);
     } else if (g.household !== dev.household || g.team !== dev.team) {
       // The gateway was moved to another household (registry import): its devices follow at the next list.

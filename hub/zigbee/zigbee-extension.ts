@@ -61,6 +61,11 @@ export function zigbeeExtension(opts: ZigbeeExtensionOptions = {}): HubExtension
         alarms,
         bus,
         log,
+        clock,
+        lists: c.metrics.counter(
+          'smokehub_zigbee_device_lists_total',
+          'Zigbee2MQTT device lists (bridge/devices) received, by outcome (applied; deferred: flood control, the latest wins)',
+        ),
         events: {
           devicesChanged: (_gw, household) => sirens?.seed(household, alarms.concerning(household)),
           // What is open now (the journal's, after a restart), then the start or stop again.
@@ -125,6 +130,7 @@ export function zigbeeExtension(opts: ZigbeeExtensionOptions = {}): HubExtension
       removeTree?.();
       removeTree = null;
       ctx?.bus.removeOwner(OWNER);
+      ext.handle?.gateways.stop();
       const lqi = ext.handle?.gateways.takeLinkQualities() ?? [];
       if (lqi.length > 0) store?.saveLinkQuality(lqi);
       ext.handle = null;

@@ -153,11 +153,25 @@ test("a Zigbee smoke alarm at A alerts the team and rings B's Zigbee siren until
   await until('the refusals counted', async () => ((await refused()) >= refusedBefore + 2 ? true : undefined));
   assert.equal(b2.commands.length, forbidden, 'B got nothing from A');
 
-  // Z2M removes the CO detector: the hub removes it.
+  // Z2M removes the CO detector: the hub removes it. A gateway flooding its list: at most one applied
+  // per second, and the latest wins.
   const coId = `gw-a.${aDevices[2]!.ieee_address}`;
+  const lists = async (outcome: string) => {
+    const text = await (await fetch(`${hub.httpUrl}/metrics`, { headers: { authorization: `Bearer ${admin}` } })).text();
+    return Number(new RegExp(`smokehub_zigbee_device_lists_total\\{outcome="${outcome}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+  };
+  const appliedBefore = await lists('applied');
+  const floodStart = Date.now();
+  for (let i = 0; i < 20; i++) await a.devices(i % 2 === 0 ? aDevices : aDevices.slice(0, 2));
   await a.devices(aDevices.filter((_, i) => i !== 2));
   await until('CO detector removed', async () => (!(await health()).has(coId) ? true : undefined));
   assert.equal(hub.hub.registry.getDevice(coId), undefined);
+  assert.ok(hub.hub.registry.getDevice(`gw-a.${aDevices[3]!.ieee_address}`), 'the latest list kept the gas detector');
+  const applied = (await lists('applied')) - appliedBefore;
+  // One at once, then at most one per second while they kept coming, and the last one.
+  const bound = 2 + Math.ceil((Date.now() - floodStart) / 1000);
+  assert.ok(applied >= 1 && applied <= bound, `21 lists were applied ${applied} times (at most ${bound})`);
+  assert.ok((await lists('deferred')) >= 15, 'most were deferred');
 });
 
 test('after a hub restart the Zigbee devices are still enrolled, and a siren rings again when its gateway comes back', async () => {
