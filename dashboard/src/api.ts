@@ -70,6 +70,8 @@ export interface DeviceInfo {
   selfTestReason: string | null;
   /** When the device was enrolled (a detector younger than one self-test period is not yet due). */
   enrolledAt: number;
+  /** The name people know it by (a Zigbee device's friendly name); null when none or not known. */
+  label?: string | null;
 }
 /** A device of the bulk health listing (`GET /api/devices/health`). */
 export interface DeviceHealthInfo extends DeviceInfo {
@@ -84,6 +86,7 @@ export interface HouseholdInfo extends Omit<HouseholdDetail, 'devices'> {
 export function fromHealth(d: DeviceHealth): DeviceHealthInfo {
   return {
     id: d.device,
+    label: d.label,
     household: d.household,
     team: d.team,
     kind: d.kind,

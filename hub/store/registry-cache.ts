@@ -104,6 +104,7 @@ export class RegistryCache {
       const team = households.get(r.household)?.team ?? '';
       const device: Device = { id: r.id, household: r.household, team, kind: r.kind as DeviceKind, enrolledAt: r.enrolled_at };
       if (r.secret_hash === GATEWAY_MANAGED) device.gateway = r.id.slice(0, r.id.lastIndexOf('.'));
+      if (r.label) device.label = r.label;
       devices.set(r.id, { device, secretHash: r.secret_hash });
       let list = devicesByHousehold.get(r.household);
       if (!list) devicesByHousehold.set(r.household, (list = []));

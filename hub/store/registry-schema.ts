@@ -62,6 +62,8 @@ const MIGRATIONS = [
    ALTER TABLE households ADD COLUMN hazards TEXT NOT NULL DEFAULT '';
    ALTER TABLE households ADD COLUMN vulnerable TEXT NOT NULL DEFAULT '';
    ALTER TABLE households ADD COLUMN water TEXT NOT NULL DEFAULT '';`,
+  // A device's name as people know it (a Zigbee device's friendly name); NULL: none.
+  `ALTER TABLE devices ADD COLUMN label TEXT;`,
 ];
 
 /** Creates or updates the registry's tables (module `registry`). */
@@ -80,7 +82,7 @@ export interface HouseholdRow extends HouseholdCard {
   lat: number | null;
   lon: number | null;
 }
-export const DEVICE_COLUMNS = 'id, household, kind, secret_hash, enrolled_at';
+export const DEVICE_COLUMNS = 'id, household, kind, secret_hash, enrolled_at, label';
 /**
  * `secret_hash` of a device its gateway speaks for (a Zigbee device, enrolled by
  * hub/zigbee/zigbee-store.ts as `<gateway>.<ieee>`): no secret hashes to it, nobody logs in as it.
@@ -92,6 +94,7 @@ export interface DeviceRow {
   kind: string;
   secret_hash: string;
   enrolled_at: number;
+  label: string | null;
 }
 export const USER_COLUMNS = 'username, role, team, household, password_hash';
 export interface UserRow {

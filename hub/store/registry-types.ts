@@ -36,6 +36,8 @@ export interface Device {
   enrolledAt: number;
   /** A Zigbee device: the Zigbee2MQTT gateway that speaks for it (it has no secret and no `cmd` topic). */
   gateway?: string;
+  /** The name people know it by (a Zigbee device's friendly name). */
+  label?: string;
 }
 export interface User {
   username: string;

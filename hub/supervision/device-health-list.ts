@@ -46,6 +46,7 @@ export function deviceHealthList(devices: Device[], src: DeviceHealthSources, st
     const sv = src.supervision(d.id);
     out.push({
       device: d.id,
+      label: d.label ?? null,
       household: d.household,
       team: d.team,
       kind: d.kind,

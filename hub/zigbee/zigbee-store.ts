@@ -78,8 +78,8 @@ export class ZigbeeStore {
       ).map((r) => [r.id, r]),
     );
     const deviceRow = this.db.prepare('SELECT secret_hash FROM devices WHERE id = ?');
-    const insertDevice = this.db.prepare('INSERT INTO devices (id, household, kind, secret_hash, enrolled_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)');
-    const updateDevice = this.db.prepare('UPDATE devices SET household = ?, kind = ?, updated_at = ? WHERE id = ?');
+    const insertDevice = this.db.prepare('INSERT INTO devices (id, household, kind, secret_hash, enrolled_at, updated_at, label) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    const updateDevice = this.db.prepare('UPDATE devices SET household = ?, kind = ?, label = ?, updated_at = ? WHERE id = ?');
     const upsert = this.db.prepare(
       `INSERT INTO zigbee_devices (id, gateway, household, ieee, friendly_name, info, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT(id) DO UPDATE SET household = excluded.household, friendly_name = excluded.friendly_name, info = excluded.info, updated_at = excluded.updated_at`,
@@ -105,8 +105,9 @@ export class ZigbeeStore {
           const child: ZigbeeChild = { ...d, id, gateway, household };
           const info = JSON.stringify(d);
           const before = existing.get(id);
-          if (!row) insertDevice.run(id, household, d.kind, NO_SECRET, now, now);
-          else if (!before || before.household !== household || before.info !== info) updateDevice.run(household, d.kind satisfies DeviceKind, now, id);
+          if (!row) insertDevice.run(id, household, d.kind, NO_SECRET, now, now, d.friendlyName);
+          else if (!before || before.household !== household || before.info !== info)
+            updateDevice.run(household, d.kind satisfies DeviceKind, d.friendlyName, now, id);
           if (!before) {
             upsert.run(id, gateway, household, d.ieee, d.friendlyName, info, now);
             result.added.push(child);

@@ -199,7 +199,8 @@ export function HealthPage() {
                 <div role="cell" class="cell col-team" title={r.team}>
                   <span class="id">{r.team}</span>
                 </div>
-                <div role="cell" class="cell col-device" title={d.id}>
+                <div role="cell" class="cell col-device" title={d.label ? `${d.label} (${d.id})` : d.id}>
+                  {d.label ? <span class="device-label">{d.label}</span> : null}
                   <span class="id">{d.id}</span>
                 </div>
                 <div role="cell" class="cell col-kind" data-kind={d.kind} title={known('kind', d.kind)}>

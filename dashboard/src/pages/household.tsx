@@ -206,7 +206,8 @@ export function HouseholdPage({ id }: { id: string }) {
               <tbody>
                 {h.devices.map((d) => (
                   <tr key={d.id}>
-                    <td>
+                    <td title={d.label ? `${d.label} (${d.id})` : d.id}>
+                      {d.label ? <span class="device-label">{d.label}</span> : null}
                       <span class="id">{d.id}</span>
                     </td>
                     <td data-kind={d.kind}>{known('kind', d.kind)}</td>

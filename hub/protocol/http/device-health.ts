@@ -21,6 +21,9 @@ export type LastSelfTest = Static<typeof LastSelfTest>;
 
 export const DeviceHealth = Type.Object({
   device: Id,
+  label: Type.Union([Type.String(), Type.Null()], {
+    description: 'the name people know the device by (a Zigbee device: its Zigbee2MQTT friendly name), or null',
+  }),
   household: Id,
   team: Id,
   kind: DeviceKind,

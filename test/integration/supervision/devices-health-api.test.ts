@@ -115,6 +115,7 @@ test('bulk device health: content for every device, and each role sees only its 
       'fault',
       'household',
       'kind',
+      'label',
       'lastSeen',
       'lastTest',
       'offlineReason',

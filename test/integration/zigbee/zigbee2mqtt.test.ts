@@ -76,6 +76,7 @@ test("a Zigbee smoke alarm at A alerts the team and rings B's Zigbee siren until
     return h.has(smokeId) && h.has(sirenId) ? h : undefined;
   });
   assert.equal(enrolled.get(smokeId).kind, 'smoke');
+  assert.equal(enrolled.get(smokeId).label, smokeName, 'the friendly name is shown');
   assert.equal(enrolled.get(smokeId).household, 't1-h1');
   assert.equal(enrolled.get(`gw-a.${aDevices[2]!.ieee_address}`).kind, 'co');
   assert.equal(enrolled.get(`gw-a.${aDevices[3]!.ieee_address}`).kind, 'gas');

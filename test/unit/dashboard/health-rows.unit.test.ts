@@ -23,6 +23,7 @@ const DAY = 24 * 3600 * 1000;
 function item(device: string, over: Partial<DeviceHealth> = {}): DeviceHealth {
   return {
     device,
+    label: null,
     household: 'bd-to03-h01',
     team: 'bd-to03',
     kind: 'smoke',

@@ -15,6 +15,7 @@ const DAY = 24 * 3600 * 1000;
 function device(id: string, household: string, over: Partial<DeviceHealth> = {}): DeviceHealth {
   return {
     device: id,
+    label: null,
     household,
     team: household.split('-')[0]!,
     kind: 'smoke',
