@@ -22,7 +22,7 @@ const teamOf = (h: string) => (h.startsWith('t1-') ? 't1' : 't2');
 /** HA's own rule for entity ids (homeassistant/core/helpers valid_entity_id). */
 const ENTITY_ID = /^(?!.+__)(?!_)[\da-z_]+(?<!_)\.(?!_)[\da-z_]+(?<!_)$/;
 
-function view(over: Partial<AlarmView> & { origin?: string }): AlarmView {
+function view(over: Omit<Partial<AlarmView>, 'origin'> & { origin?: string }): AlarmView {
   const { origin, ...rest } = over;
   const o = origin ?? 't1-h1';
   return {
