@@ -29,7 +29,7 @@ import {
 import { householdState, parsePress, respondTarget, sameState, type HaState } from './ha-state.ts';
 
 /** Households published per turn of the event loop at start or on a rescan. */
-export const CHUNK_HOUSEHOLDS = 50;
+export const CHUNK_HOUSEHOLDS = 10;
 /** A household's birth messages closer together than this are answered once (at the end). */
 export const BIRTH_MIN_INTERVAL_MS = 2000;
 
