@@ -63,11 +63,15 @@ export function homeassistantExtension(opts: HomeAssistantOptions = {}): HubExte
         if (b !== undefined) households.onBattery(ref.household, ref.device, b, reading.ts ?? at);
       });
 
-      // Published a chunk per turn, not awaited: the hub starts listening meanwhile.
+      // Published a chunk per turn, not awaited: the hub starts listening meanwhile. From the next
+      // turn on: the hub restores the open alarms from the journal right after starting its
+      // extensions (synchronously), so the first states published already show them.
       const startedAt = performance.now();
-      ext.ready = households.rescan().then(() => {
-        log.info({ households: households.count(), ms: Math.round(performance.now() - startedAt) }, 'Home Assistant discovery published');
-      });
+      ext.ready = new Promise<void>((resolve) => setImmediate(resolve))
+        .then(() => (stopped ? undefined : households.rescan()))
+        .then(() => {
+          log.info({ households: households.count(), ms: Math.round(performance.now() - startedAt) }, 'Home Assistant discovery published');
+        });
       const tick = () => {
         if (stopped) return;
         households.rescan().catch((err) => log.error({ err }, 'Home Assistant rescan failed'));

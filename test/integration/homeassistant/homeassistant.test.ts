@@ -20,6 +20,7 @@ const ENTITY_ID_RE = /^(?!.+__)(?!_)[\da-z_]+(?<!_)\.(?!_)[\da-z_]+(?<!_)$/;
 const principal: Principal = { type: 'user', username: USER, role: 'household', team: 't1', household: H };
 
 let th: TestHub;
+let restarted: TestHub | undefined;
 const pool = new ClientPool();
 let ha: MqttClient;
 let inbox: Inbox;
@@ -56,6 +57,7 @@ before(async () => {
 });
 after(async () => {
   await pool.closeAll();
+  await restarted?.stop();
   await th?.stop();
 });
 
@@ -159,8 +161,25 @@ test("a neighbour's fire turns the binary sensor ON; \"I'm coming\" is journalle
   assert.equal(await metric('smokehub_homeassistant_presses_total', { response: 'unable', outcome: 'no_alarm' }), before + 1);
 });
 
-test('a graceful stop leaves availability offline (retained) for HA', async () => {
+test('a graceful stop leaves availability offline; after a restart during an alarm, HA finds online and the open alarm at once, without a birth message', async () => {
+  const det = await pool.device(th.mqttUrl, th.device('t1-h3-smoke'));
+  await det.publishAsync('smokehub/h/t1-h3/d/t1-h3-smoke/event', evt('smoke'), { qos: 1 });
+  const on = await stateWhere((s) => s.alarm === 'ON' && s.origin_household === 't1-h3', 'state ON for t1-h3');
   const offline = inbox.next((m) => m.topic === `${PREFIX}/availability` && m.payload === 'offline', 10_000, 'availability offline');
   await th.hub.stop();
   await offline;
+  await pool.closeAll();
+
+  restarted = await startTestHub({ dataDir: th.dataDir, config: { homeassistant: true, verifyWindowS: 0 } });
+  const again = await pool.connect(restarted.mqttUrl, { clientId: 'home-assistant-lan', username: USER, password: PASSWORD });
+  const retained = new Inbox(again);
+  await again.subscribeAsync(`${PREFIX}/#`, { qos: 1 });
+  await retained.next((m) => m.topic === `${PREFIX}/availability` && m.payload === 'online', 5000, 'online after the restart');
+  const st = await retained.next((m) => m.topic === `${PREFIX}/state` && m.payload !== '' && m.json().alarm === 'ON', 5000, 'the open alarm after the restart');
+  assert.equal(st.json().alarm_id, on.alarm_id);
+  assert.equal(
+    retained.count((m) => m.topic.endsWith('/config')),
+    6,
+    '5 household configs and the battery sensor, retained',
+  );
 });
