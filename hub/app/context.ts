@@ -87,6 +87,11 @@ export interface HubExtension {
   readonly name: string;
   /** Called once the database, broker and HTTP server exist, before they accept connections. */
   start(ctx: HubContext): void | Promise<void>;
-  /** Graceful shutdown: flush and release. Called in reverse start order. */
+  /**
+   * Graceful shutdown begins: the broker still runs, so last words to MQTT clients go out and
+   * reach the retained store (e.g. an availability `offline`). Called in reverse start order.
+   */
+  beforeBrokerClose?(): void | Promise<void>;
+  /** Graceful shutdown: flush and release (the broker is closed by now). Called in reverse start order. */
   stop?(): void | Promise<void>;
 }

@@ -8,8 +8,14 @@ import { telemetryExtension } from '../telemetry/telemetry-extension.ts';
 import { supervisionExtension } from '../supervision/supervision-extension.ts';
 import { smsExtension } from '../sms/sms-extension.ts';
 import { zigbeeExtension } from '../zigbee/zigbee-extension.ts';
+import { homeassistantExtension } from '../homeassistant/homeassistant-extension.ts';
 
 export function defaultExtensions(config: HubConfig): HubExtension[] {
-  void config;
-  return [telemetryExtension(config), supervisionExtension(), smsExtension(config), zigbeeExtension()];
+  return [
+    telemetryExtension(config),
+    supervisionExtension(),
+    smsExtension(config),
+    zigbeeExtension(),
+    ...(config.homeassistant ? [homeassistantExtension()] : []),
+  ];
 }

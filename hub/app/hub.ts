@@ -154,6 +154,13 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
     budget?.stop();
     alarms?.stop();
     tls?.stop();
+    for (const ext of [...started].reverse()) {
+      try {
+        await ext.beforeBrokerClose?.();
+      } catch (err) {
+        logger.error({ err, extension: ext.name }, 'extension last words failed');
+      }
+    }
     const mqttsClosed = mqtts?.close();
     if (broker) await broker.close().catch((err) => logger.error({ err }, 'broker close failed'));
     mqtts?.destroyAll();

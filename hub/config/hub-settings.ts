@@ -30,6 +30,10 @@ export const HUB_KINDS: Record<string, KindParser> = {
     const s = String(raw).trim();
     return isValidCron(s) ? s : invalid(`is not a valid cron expression: "${s}"`);
   },
+  language: (raw) => {
+    const s = String(raw).trim().toLowerCase();
+    return s === 'en' || s === 'vi' ? s : invalid(`must be en or vi, got "${String(raw)}"`);
+  },
   timezone: (raw) => {
     const s = String(raw).trim();
     return isValidTimezone(s) ? s : invalid(`is not a known timezone: "${s}"`);
@@ -234,6 +238,20 @@ export const CONFIG_SPEC = {
     env: 'SMOKEHUB_STATION_PHONES',
     default: null,
     help: 'fire station numbers (E.164, comma-separated): called in order and sent the dispatch card when an alarm escalates',
+  },
+  homeassistant: {
+    kind: 'bool',
+    flag: 'homeassistant',
+    env: 'SMOKEHUB_HOMEASSISTANT',
+    default: false,
+    help: 'publish Home Assistant MQTT discovery for each household with a household user (docs/home-assistant.md)',
+  },
+  homeassistantLanguage: {
+    kind: 'language',
+    flag: 'homeassistant-language',
+    env: 'SMOKEHUB_HOMEASSISTANT_LANGUAGE',
+    default: 'en',
+    help: 'en or vi: the language of the Home Assistant entity names',
   },
   influxUrl: {
     kind: 'url',

@@ -60,6 +60,8 @@ export interface RegistryStore {
   /** Checks a person's password (scrypt). Returns the user or null. */
   verifyUserPassword(username: string, password: string): Promise<User | null>;
   getUser(username: string): User | undefined;
+  /** Every user (cached; other processes' additions show within a second). */
+  listUsers(): User[];
   /** Reloads the cache after another writer changed the registry's tables (Zigbee enrolment). */
   invalidate(): void;
 }
