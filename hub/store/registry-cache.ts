@@ -71,6 +71,44 @@ export class RegistryCache {
     this.cachedUsers = null;
   }
 
+  /**
+   * Re-reads a few devices into the cached index (added, changed or removed by another writer on
+   * this connection: Zigbee enrolment), instead of dropping the whole index.
+   */
+  reloadDevices(ids: readonly string[]): void {
+    const index = this.cachedIndex;
+    if (!index) return; // nothing cached: the next read loads everything
+    const select = this.db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE id = ?`);
+    for (const id of ids) {
+      const old = index.devices.get(id);
+      if (old) {
+        const list = index.devicesByHousehold.get(old.device.household);
+        if (list)
+          index.devicesByHousehold.set(
+            old.device.household,
+            list.filter((d) => d.id !== id),
+          );
+        index.devices.delete(id);
+      }
+      const r = select.get(id) as DeviceRow | undefined;
+      if (!r) continue;
+      const device = this.deviceOf(r, index);
+      index.devices.set(r.id, { device, secretHash: r.secret_hash });
+      const list = index.devicesByHousehold.get(r.household) ?? [];
+      list.push(device);
+      list.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      index.devicesByHousehold.set(r.household, list);
+    }
+  }
+
+  private deviceOf(r: DeviceRow, index: Pick<RegistryIndex, 'households'>): Device {
+    const team = index.households.get(r.household)?.team ?? '';
+    const device: Device = { id: r.id, household: r.household, team, kind: r.kind as DeviceKind, enrolledAt: r.enrolled_at };
+    if (r.secret_hash === GATEWAY_MANAGED) device.gateway = r.id.slice(0, r.id.lastIndexOf('.'));
+    if (r.label) device.label = r.label;
+    return device;
+  }
+
   /** User writes leave the (large) device/household index alone. */
   invalidateUsers(): void {
     this.cachedUsers = null;
@@ -101,10 +139,7 @@ export class RegistryCache {
     const devices = new Map<string, { device: Device; secretHash: string }>();
     const devicesByHousehold = new Map<string, Device[]>();
     for (const r of this.db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices ORDER BY id`).all() as DeviceRow[]) {
-      const team = households.get(r.household)?.team ?? '';
-      const device: Device = { id: r.id, household: r.household, team, kind: r.kind as DeviceKind, enrolledAt: r.enrolled_at };
-      if (r.secret_hash === GATEWAY_MANAGED) device.gateway = r.id.slice(0, r.id.lastIndexOf('.'));
-      if (r.label) device.label = r.label;
+      const device = this.deviceOf(r, { households });
       devices.set(r.id, { device, secretHash: r.secret_hash });
       let list = devicesByHousehold.get(r.household);
       if (!list) devicesByHousehold.set(r.household, (list = []));

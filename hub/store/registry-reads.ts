@@ -16,7 +16,7 @@ function copyHousehold(h: Household): Household {
   return { ...h, phones: [...h.phones], card: { ...h.card } };
 }
 
-export type HouseholdDeviceReads = Omit<RegistryStore, 'verifyUserPassword' | 'getUser' | 'listUsers' | 'invalidate'>;
+export type HouseholdDeviceReads = Omit<RegistryStore, 'verifyUserPassword' | 'getUser' | 'listUsers' | 'reloadDevices'>;
 
 export class RegistryReads implements HouseholdDeviceReads {
   private readonly cache: RegistryCache;

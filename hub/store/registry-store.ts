@@ -56,6 +56,10 @@ export class SqliteRegistryStore implements RegistryStore, ImportTarget {
   }
 
   /** Forget everything cached; the next read reloads. */
+  reloadDevices(ids: readonly string[]): void {
+    this.cache.reloadDevices(ids);
+  }
+
   invalidate(): void {
     this.cache.invalidate();
   }

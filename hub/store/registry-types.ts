@@ -62,6 +62,9 @@ export interface RegistryStore {
   getUser(username: string): User | undefined;
   /** Every user (cached; other processes' additions show within a second). */
   listUsers(): User[];
-  /** Reloads the cache after another writer changed the registry's tables (Zigbee enrolment). */
-  invalidate(): void;
+  /**
+   * Re-reads these devices after another writer added, changed or removed them (Zigbee enrolment),
+   * without reloading the whole registry (which costs tens of ms at a province's size).
+   */
+  reloadDevices(ids: readonly string[]): void;
 }

@@ -18,19 +18,24 @@ export const SIREN_REFRESH_MS = 5 * 60_000;
 
 const MODE: Record<AlarmKind, string> = { smoke: 'fire', heat: 'fire', panic: 'fire', co: 'emergency', gas: 'emergency', drill: 'burglar' };
 
-function pick(wanted: string, offered: string[]): string {
-  return offered.length === 0 || offered.includes(wanted) ? wanted : offered[0]!;
+/** The wanted mode, else the loudest the siren lists (never `stop`); modes unknown: the wanted one. */
+function pickMode(wanted: string, offered: string[]): string {
+  if (offered.length === 0 || offered.includes(wanted)) return wanted;
+  return ['fire', 'emergency', 'fire_panic', 'emergency_panic', 'burglar'].find((m) => offered.includes(m)) ?? offered.find((m) => m !== 'stop') ?? wanted;
 }
 
 /** The start command for an alarm of `kind`. */
 export function sirenStart(control: SirenControl, kind: AlarmKind): Record<string, unknown> {
   if (control.type === 'alarm') return { alarm: control.on };
   const drill = kind === 'drill';
-  const warning: Record<string, unknown> = {
-    mode: pick(MODE[kind], control.modes),
-    level: pick(drill ? 'medium' : 'very_high', control.levels),
-  };
+  const warning: Record<string, unknown> = { mode: pickMode(MODE[kind], control.modes) };
+  // Z2M 2.x's HS2WD-E lists no level: none is sent. A level it does not list: its loudest.
+  if (control.levels.length > 0) {
+    const level = drill ? 'medium' : 'very_high';
+    warning.level = control.levels.includes(level) ? level : control.levels[control.levels.length - 1];
+  }
   if (control.strobe) warning.strobe = !drill;
+  // Always sent when it can be: a warning without a duration rings for Z2M's default, 10 s.
   if (control.duration) warning.duration = SIREN_DURATION_S;
   return { warning };
 }

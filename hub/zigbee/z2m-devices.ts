@@ -7,14 +7,32 @@
  */
 import type { DeviceKind } from '../protocol/schema.ts';
 
-/** The state property whose `true` raises each kind of alarm, in the order a kind is chosen. */
+/** The state properties that raise each kind of alarm, in the order a device's kind is chosen. */
 export const ALARM_PROPERTIES = [
   { property: 'smoke', kind: 'smoke' },
   { property: 'heat', kind: 'heat' },
   { property: 'carbon_monoxide', kind: 'co' },
   { property: 'gas', kind: 'gas' },
 ] as const;
-export type AlarmProperty = (typeof ALARM_PROPERTIES)[number]['property'];
+type AlarmKindOfDevice = (typeof ALARM_PROPERTIES)[number]['kind'];
+/**
+ * A detector whose alarm is the generic IAS `alarm` (read-only; e.g. HEIMAN HM-5HA-E, a heat
+ * detector): its kind comes from the definition's description.
+ */
+const GENERIC_ALARM_KINDS: Array<[RegExp, AlarmKindOfDevice]> = [
+  [/smoke/i, 'smoke'],
+  [/heat/i, 'heat'],
+  [/carbon monoxide|\bco\b/i, 'co'],
+  [/gas/i, 'gas'],
+];
+
+/** One alarm property of a detector, with the values Z2M publishes for it (its expose's value_on/off). */
+export interface AlarmExpose {
+  property: string;
+  kind: AlarmKindOfDevice;
+  on: unknown;
+  off: unknown;
+}
 
 /** How the hub rings a siren: the IAS WD `warning` composite, or an `alarm` on/off switch. */
 export type SirenControl =
@@ -27,6 +45,8 @@ export interface ZigbeeDeviceInfo {
   model: string;
   vendor: string;
   kind: DeviceKind;
+  /** The alarm properties it reports (detectors); [] for a siren. */
+  alarms: AlarmExpose[];
   siren: SirenControl | null;
   /** State properties its exposes declare (top level and inside composites). */
   properties: string[];
@@ -101,8 +121,18 @@ export function readDeviceEntry(entry: unknown): ZigbeeDeviceInfo | { skip: stri
   const features = flatten(def.exposes);
   const properties = [...new Set(features.map((e) => e.property).filter((p): p is string => typeof p === 'string'))];
   const siren = sirenOf(features);
-  const alarm = ALARM_PROPERTIES.find((a) => features.some((e) => e.property === a.property && e.type === 'binary'));
-  const kind: DeviceKind | null = alarm ? alarm.kind : siren ? 'siren' : null;
+  const readable = (e: Json) => e.type === 'binary' && typeof e.access === 'number' && (e.access & 1) === 1 && !settable(e);
+  const alarms: AlarmExpose[] = [];
+  for (const a of ALARM_PROPERTIES) {
+    const e = features.find((x) => x.property === a.property && readable(x));
+    if (e) alarms.push({ property: a.property, kind: a.kind, on: e.value_on ?? true, off: e.value_off ?? false });
+  }
+  const generic = features.find((x) => x.property === 'alarm' && readable(x));
+  const described = typeof def.description === 'string' ? GENERIC_ALARM_KINDS.find(([re]) => re.test(def.description as string)) : undefined;
+  if (generic && described && !alarms.some((a) => a.kind === described[1])) {
+    alarms.push({ property: 'alarm', kind: described[1], on: generic.value_on ?? true, off: generic.value_off ?? false });
+  }
+  const kind: DeviceKind | null = alarms.length > 0 ? alarms[0]!.kind : siren ? 'siren' : null;
   if (!kind) return { skip: 'neither a detector nor a siren', entry: label };
   return {
     ieee: ieee.toLowerCase(),
@@ -110,9 +140,10 @@ export function readDeviceEntry(entry: unknown): ZigbeeDeviceInfo | { skip: stri
     model: typeof def.model === 'string' ? def.model.slice(0, 64) : '',
     vendor: typeof def.vendor === 'string' ? def.vendor.slice(0, 64) : '',
     kind,
+    alarms,
     siren,
     properties,
-    batteryPercent: features.some((e) => e.property === 'battery' && e.type === 'numeric'),
+    batteryPercent: features.some((e) => (e.property === 'battery' || e.property === 'battpercentage') && e.type === 'numeric'),
   };
 }
 

@@ -213,7 +213,7 @@ export class Z2mGateways {
     }
     const r = this.d.store.sync(g.id, g.household, list.devices, m.now, isValidId);
     if (r.added.length + r.updated.length + r.removed.length > 0) {
-      this.d.registry.invalidate();
+      this.d.registry.reloadDevices([...r.added.map((c) => c.id), ...r.updated.map((c) => c.id), ...r.removed]);
       for (const id of r.removed) {
         const c = g.byId.get(id);
         if (c) g.byName.delete(c.friendlyName);

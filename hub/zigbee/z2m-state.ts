@@ -6,6 +6,7 @@
  *   smoke / heat / carbon_monoxide / gas  false→true: smoke / heat / co / gas;  true→false: clear
  *   tamper false→true: tamper;  test false→true: test (the device's test button)
  *   battery_low false→true (a device that reports no battery percentage): fault
+ *   fault_state (Heiman) leaving `normal`: fault
  *   battery, temperature, humidity, smoke_density → telemetry (battery, temperature, humidity, smoke)
  *
  * A malformed state (not a JSON object, or an alarm property that is not a boolean) is rejected
@@ -13,10 +14,10 @@
  */
 import { ERROR_CODES } from '../protocol/errors.ts';
 import { TELEMETRY_FIELDS, type EventType, type Issue, type TelemetryField } from '../protocol/schema.ts';
-import { ALARM_PROPERTIES, type AlarmProperty, type ZigbeeDeviceInfo } from './z2m-devices.ts';
+import type { ZigbeeDeviceInfo } from './z2m-devices.ts';
 
-/** What the hub remembers of a device's last state: the booleans that make transitions. */
-export type RememberedState = Partial<Record<AlarmProperty | 'tamper' | 'test' | 'battery_low', boolean>>;
+/** What the hub remembers of a device's last state: the booleans that make transitions, by property. */
+export type RememberedState = Partial<Record<string, boolean>>;
 
 export interface StateTranslation {
   /** Events in the order they happened (an alarm before its tamper, a clear last). */
@@ -34,12 +35,11 @@ export interface StateTranslation {
 /** Z2M state → telemetry field. `smoke_density` is the detector's own reading (raw). */
 const TELEMETRY_MAP: Array<[string, TelemetryField]> = [
   ['battery', 'battery'],
+  ['battpercentage', 'battery'],
   ['temperature', 'temperature'],
   ['humidity', 'humidity'],
   ['smoke_density', 'smoke'],
 ];
-
-const ALARM_EVENT: Record<AlarmProperty, EventType> = { smoke: 'smoke', heat: 'heat', carbon_monoxide: 'co', gas: 'gas' };
 
 const bad = (message: string): Issue => ({ code: ERROR_CODES.BAD_FIELD, message });
 
@@ -48,7 +48,7 @@ const bad = (message: string): Issue => ({ code: ERROR_CODES.BAD_FIELD, message 
  * device raised is open, so a first `false` after a restart still clears it.
  */
 export function translateState(
-  device: Pick<ZigbeeDeviceInfo, 'properties' | 'batteryPercent'>,
+  device: Pick<ZigbeeDeviceInfo, 'alarms' | 'batteryPercent'>,
   prev: RememberedState | undefined,
   payload: Buffer | string,
   alarmOpen: boolean,
@@ -68,18 +68,20 @@ export function translateState(
   const s = state as Record<string, unknown>;
 
   let cleared = false;
-  for (const { property } of ALARM_PROPERTIES) {
+  for (const { property, kind, on, off } of device.alarms) {
+    // Absent (e.g. before the first zone status after pairing): not a clear.
     if (!(property in s) || s[property] === null) continue;
-    const v = s[property];
-    if (typeof v !== 'boolean') {
+    const raw = s[property];
+    if (raw !== on && raw !== off) {
       // Never read as "clear": the detector is failing or lying.
       out.malformed = true;
-      out.issues.push(bad(`${property} must be true or false, got ${JSON.stringify(v)?.slice(0, 32)}`));
+      out.issues.push(bad(`${property} must be ${JSON.stringify(on)} or ${JSON.stringify(off)}, got ${JSON.stringify(raw)?.slice(0, 32)}`));
       continue;
     }
+    const v = raw === on;
     const was = prev?.[property];
     out.next[property] = v;
-    if (v && was !== true) out.events.push(ALARM_EVENT[property]);
+    if (v && was !== true) out.events.push(kind);
     else if (!v && (was === true || (was === undefined && alarmOpen))) cleared = true;
   }
   for (const [property, event] of [
@@ -95,6 +97,13 @@ export function translateState(
     if (v && prev?.[property] !== true) out.events.push(event);
     out.next[property] = v;
   }
+  // Heiman's sensor fault state (`normal`, or the faults joined with " | "): a fault when it leaves normal.
+  const faultState = s.fault_state;
+  if (typeof faultState === 'string') {
+    const faulty = faultState !== 'normal';
+    if (faulty && prev?.fault_state !== true) out.events.push('fault');
+    out.next.fault_state = faulty;
+  }
   const low = s.battery_low;
   if (typeof low === 'boolean') {
     if (low && prev?.battery_low !== true && !device.batteryPercent) out.events.push('fault');
@@ -103,7 +112,7 @@ export function translateState(
     out.issues.push(bad('battery_low must be true or false'));
   }
   // A clear goes last, and only when no alarm property is still true (a CO alarm outlives the smoke).
-  if (cleared && !ALARM_PROPERTIES.some(({ property }) => out.next[property] === true)) out.events.push('clear');
+  if (cleared && !device.alarms.some(({ property }) => out.next[property] === true)) out.events.push('clear');
 
   for (const [property, field] of TELEMETRY_MAP) {
     const v = s[property];

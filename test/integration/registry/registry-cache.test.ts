@@ -38,3 +38,26 @@ test('user writes drop only the user map; household/device writes drop both', (t
   assert.notEqual(cache.index(), index);
   assert.notEqual(cache.users(), users2);
 });
+
+test('reloadDevices patches the cached index in place: added, changed and removed devices, without a full reload', (t) => {
+  const clock = new ManualClock(Date.UTC(2026, 5, 1));
+  const { db, store } = tempRegistry(t, clock);
+  importCsv(store, csv('T1,H1,Nhà A,1 Đường A,,,,D1,smoke,', 'T1,H2,Nhà B,2 Đường B,,,,D2,smoke,'));
+  const before = store.listDevices({ household: 'H1' });
+  assert.equal(before.length, 1);
+  db.prepare(
+    "INSERT INTO devices (id, household, kind, secret_hash, enrolled_at, updated_at, label) VALUES ('gw.0x01', 'H1', 'siren', '!zigbee', 1, 1, 'Còi')",
+  ).run();
+  db.prepare("UPDATE devices SET kind = 'heat' WHERE id = 'D2'").run();
+  db.prepare("DELETE FROM devices WHERE id = 'D1'").run();
+  assert.equal(store.getDevice('gw.0x01'), undefined, 'same connection: not seen until told');
+  store.reloadDevices(['gw.0x01', 'D2', 'D1']);
+  assert.deepEqual(store.getDevice('gw.0x01'), { id: 'gw.0x01', household: 'H1', team: 'T1', kind: 'siren', enrolledAt: 1, gateway: 'gw', label: 'Còi' });
+  assert.equal(store.getDevice('D2')?.kind, 'heat');
+  assert.equal(store.getDevice('D1'), undefined);
+  assert.deepEqual(
+    store.listDevices({ household: 'H1' }).map((d) => d.id),
+    ['gw.0x01'],
+  );
+  assert.equal(store.listDevices().length, 2);
+});

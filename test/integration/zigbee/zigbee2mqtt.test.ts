@@ -57,11 +57,11 @@ test("a Zigbee smoke alarm at A alerts the team and rings B's Zigbee siren until
   const health = async () => new Map<string, any>((await hub.api(admin, '/api/devices/health')).body.devices.map((d: any) => [d.device, d]));
 
   const a = new Z2mStandIn({ url: hub.mqttUrl, gateway: 'gw-a', secret: hub.device('gw-a').secret, household: 't1-h1' });
-  const b = new Z2mStandIn({ url: hub.mqttUrl, gateway: 'gw-b', secret: hub.device('gw-b').secret, household: 't1-h2', legacy: true });
+  const b = new Z2mStandIn({ url: hub.mqttUrl, gateway: 'gw-b', secret: hub.device('gw-b').secret, household: 't1-h2' });
   standIns.push(a, b);
   await a.start();
   await b.start();
-  const aDevices = fixtureDevices(['TS0205', 'HS1CA-E', 'HS1CG']);
+  const aDevices = fixtureDevices(['TS0205', 'HS1CA-E', 'HS3CG']);
   const bDevices = fixtureDevices(['HS2WD-E']);
   await a.devices(aDevices);
   await b.devices(bDevices);
@@ -100,8 +100,9 @@ test("a Zigbee smoke alarm at A alerts the team and rings B's Zigbee siren until
   const alert = await alerts.next((m) => m.json().state === 'active', 5000, 'the neighbour alert');
   assert.equal(alert.json().origin.household, 't1-h1');
   assert.equal(alert.json().origin.device, smokeId);
-  const start = await b.command((c) => c.device === sirenName && (c.payload.warning as any)?.mode === 'fire', 5000, 'the siren start');
-  assert.deepEqual(start.payload, { warning: { mode: 'fire', level: 'very_high', strobe: true, duration: 1800 } });
+  const start = await b.command((c) => c.device === sirenName && (c.payload.warning as any)?.mode === 'emergency', 5000, 'the siren start');
+  // Z2M 2.x's HS2WD-E lists only stop/emergency and no level: the hub sends what it lists, with a long duration.
+  assert.deepEqual(start.payload, { warning: { mode: 'emergency', strobe: true, duration: 1800 } });
 
   // Z2M republishes the whole state on every change: a repeated smoke: true is not a new alarm.
   await a.state(smokeName, { ...fixtureState('TS0205', 'alarm'), battery: 80 });
@@ -110,13 +111,13 @@ test("a Zigbee smoke alarm at A alerts the team and rings B's Zigbee siren until
   const alarmId = alarms[0].alarm as string;
 
   // B's gateway drops and comes back while the alarm is open: the start is sent again.
-  const startsBefore = b.commands.filter((c) => (c.payload.warning as any)?.mode === 'fire').length;
+  const startsBefore = b.commands.filter((c) => (c.payload.warning as any)?.mode === 'emergency').length;
   await b.crash();
   await until("B's gateway offline", async () => ((await health()).get('gw-b')?.online === false ? true : undefined));
-  const b2 = new Z2mStandIn({ url: hub.mqttUrl, gateway: 'gw-b', secret: hub.device('gw-b').secret, household: 't1-h2', legacy: true });
+  const b2 = new Z2mStandIn({ url: hub.mqttUrl, gateway: 'gw-b', secret: hub.device('gw-b').secret, household: 't1-h2' });
   standIns.push(b2);
   await b2.start();
-  await b2.command((c) => c.device === sirenName && (c.payload.warning as any)?.mode === 'fire', 5000, 'the start re-sent after the reconnect');
+  await b2.command((c) => c.device === sirenName && (c.payload.warning as any)?.mode === 'emergency', 5000, 'the start re-sent after the reconnect');
   assert.ok(startsBefore >= 1);
 
   // The station resolves: the siren stops.
@@ -131,7 +132,7 @@ test("a Zigbee smoke alarm at A alerts the team and rings B's Zigbee siren until
 
   // Gas alarms like CO.
   const gasName = aDevices[3]!.friendly_name as string;
-  await a.state(gasName, fixtureState('HS1CG', 'alarm'));
+  await a.state(gasName, fixtureState('HS3CG', 'alarm'));
   await until('gas alarm', async () => {
     const list = (await hub.api(admin, '/api/alarms?state=active')).body.alarms;
     return list.find((x: any) => x.kind === 'gas') ?? undefined;
@@ -180,13 +181,14 @@ test('after a hub restart the Zigbee devices are still enrolled, and a siren rin
   after(() => rmSync(dataDir, { recursive: true, force: true }));
   let first: TestHub | null = await startTestHub({ csv: CSV, dataDir, config: { supervisionWindowS: 4 } });
   const secrets = { a: first.device('gw-a').secret, b: first.device('gw-b').secret };
-  const aDevices = fixtureDevices(['TS0205']);
-  const bDevices = fixtureDevices(['HS2WD-E']);
+  // Z2M 1.x this time: its HS2WD-E lists fire and the levels; its availability payloads are plain.
+  const aDevices = fixtureDevices(['TS0205'], '1.x');
+  const bDevices = fixtureDevices(['HS2WD-E'], '1.x');
   const smokeId = `gw-a.${aDevices[1]!.ieee_address}`;
   const sirenName = bDevices[1]!.friendly_name as string;
   try {
-    const a = new Z2mStandIn({ url: first.mqttUrl, gateway: 'gw-a', secret: secrets.a, household: 't1-h1' });
-    const b = new Z2mStandIn({ url: first.mqttUrl, gateway: 'gw-b', secret: secrets.b, household: 't1-h2' });
+    const a = new Z2mStandIn({ url: first.mqttUrl, gateway: 'gw-a', secret: secrets.a, household: 't1-h1', legacy: true });
+    const b = new Z2mStandIn({ url: first.mqttUrl, gateway: 'gw-b', secret: secrets.b, household: 't1-h2', legacy: true });
     standIns.push(a, b);
     await a.start();
     await b.start();
@@ -197,7 +199,8 @@ test('after a hub restart the Zigbee devices are still enrolled, and a siren rin
       hub1.hub.registry.getDevice(smokeId) && hub1.hub.registry.listDevices({ household: 't1-h2' }).some((d) => d.kind === 'siren') ? true : undefined,
     );
     await a.state(aDevices[1]!.friendly_name as string, fixtureState('TS0205', 'alarm'));
-    await b.command((c) => c.device === sirenName && (c.payload.warning as any)?.mode === 'fire', 5000, 'the siren start before the restart');
+    const before = await b.command((c) => c.device === sirenName && (c.payload.warning as any)?.mode === 'fire', 5000, 'the siren start before the restart');
+    assert.deepEqual(before.payload, { warning: { mode: 'fire', level: 'very_high', strobe: true, duration: 1800 } });
     await a.stop();
     await b.stop();
     await first.stop();
@@ -208,7 +211,7 @@ test('after a hub restart the Zigbee devices are still enrolled, and a siren rin
     th2 = second;
     assert.equal(second.hub.registry.getDevice(smokeId)?.kind, 'smoke', 'still enrolled before any gateway reconnects');
     assert.equal(second.hub.registry.getDevice(smokeId)?.gateway, 'gw-a');
-    const b2 = new Z2mStandIn({ url: second.mqttUrl, gateway: 'gw-b', secret: secrets.b, household: 't1-h2' });
+    const b2 = new Z2mStandIn({ url: second.mqttUrl, gateway: 'gw-b', secret: secrets.b, household: 't1-h2', legacy: true });
     standIns.push(b2);
     await b2.start();
     await b2.command((c) => c.device === sirenName && (c.payload.warning as any)?.mode === 'fire', 5000, 'the siren start after the restart');

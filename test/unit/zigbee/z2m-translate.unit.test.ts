@@ -78,7 +78,8 @@ test('availability and bridge/state: JSON and legacy payloads; anything else is 
   assert.equal(readOnlineState(''), null);
 });
 
-const smoke = { properties: ['smoke', 'battery_low', 'tamper', 'battery'], batteryPercent: true };
+const alarm = (property: string, kind: 'smoke' | 'heat' | 'co' | 'gas', on: unknown = true, off: unknown = false) => ({ property, kind, on, off });
+const smoke = { alarms: [alarm('smoke', 'smoke')], batteryPercent: true };
 
 test('state: only transitions raise events; a repeated smoke: true is not a new alarm', () => {
   const a = translateState(smoke, undefined, '{"smoke":true,"battery":90,"linkquality":120}', false);
@@ -99,7 +100,7 @@ test('state after a restart: a first false clears only an open alarm of the devi
 });
 
 test('state: CO and gas alarm like their kinds; a clear waits until no alarm property is true', () => {
-  const dev = { properties: ['carbon_monoxide', 'gas'], batteryPercent: false };
+  const dev = { alarms: [alarm('carbon_monoxide', 'co'), alarm('gas', 'gas')], batteryPercent: false };
   const a = translateState(dev, undefined, '{"carbon_monoxide":true,"gas":true}', false);
   assert.deepEqual(a.events, ['co', 'gas']);
   const b = translateState(dev, a.next, '{"carbon_monoxide":false,"gas":true}', true);
@@ -125,7 +126,7 @@ test('state: a malformed message is rejected, never read as clear', () => {
 test('state: the test button, and battery_low as a fault only for devices without a percentage', () => {
   assert.deepEqual(translateState(smoke, { test: false }, '{"test":true}', false).events, ['test']);
   assert.deepEqual(translateState(smoke, undefined, '{"battery_low":true}', false).events, []);
-  const noPercent = { properties: ['smoke', 'battery_low'], batteryPercent: false };
+  const noPercent = { alarms: [alarm('smoke', 'smoke')], batteryPercent: false };
   const low = translateState(noPercent, undefined, '{"battery_low":true}', false);
   assert.deepEqual(low.events, ['fault']);
   assert.deepEqual(translateState(noPercent, low.next, '{"battery_low":true}', false).events, []);

@@ -15,6 +15,7 @@ const siren: ZigbeeChild = {
   model: 'HS2WD-E',
   vendor: 'HEIMAN',
   kind: 'siren',
+  alarms: [],
   siren: { type: 'warning', modes: ['stop', 'burglar', 'fire', 'emergency'], levels: ['low', 'medium', 'high', 'very_high'], strobe: true, duration: true },
   properties: ['warning'],
   batteryPercent: true,
