@@ -15,18 +15,23 @@ export interface HubProcess {
   adminPassword: string | null;
 }
 
-/** Runs from the TypeScript sources (dist/ may be stale); BENCH_HUB=dist uses the compiled tree. */
+/**
+ * Runs from the TypeScript sources (dist/ may be stale); BENCH_HUB=dist uses the compiled tree.
+ * BENCH_PROFILE=DIR writes a CPU profile of the hub there when it exits.
+ */
 function hubCommand(): string[] {
+  const prof = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
   return process.env.BENCH_HUB === 'dist' && existsSync('dist/test/helpers/hub-child.js')
-    ? ['dist/test/helpers/hub-child.js']
-    : ['--import', 'tsx', 'test/helpers/hub-child.ts'];
+    ? [...prof, 'dist/test/helpers/hub-child.js']
+    : [...prof, '--import', 'tsx', 'test/helpers/hub-child.ts'];
 }
 
 /**
  * Starts the hub on `dataDir` as the benchmarks run it (127.0.0.1, free ports, no verify window, no
- * escalation during the run, no logs), `env` added; resolves once it listens.
+ * escalation during the run, no logs), `env` added; resolves once it listens. `stderr`: a file
+ * descriptor for the hub's stderr (its log with HUB_CHILD_LOG_LEVEL), else the bench's own.
  */
-export function startHubProcess(dataDir: string, env: Record<string, string> = {}): Promise<HubProcess> {
+export function startHubProcess(dataDir: string, env: Record<string, string> = {}, stderr?: number): Promise<HubProcess> {
   const benchEnv = {
     SMOKEHUB_DATA: dataDir,
     SMOKEHUB_HOST: '127.0.0.1',
@@ -36,7 +41,7 @@ export function startHubProcess(dataDir: string, env: Record<string, string> = {
     SMOKEHUB_ESCALATE_AFTER_S: '3600',
     SMOKEHUB_LOG_LEVEL: 'silent',
   };
-  const child = spawn(process.execPath, hubCommand(), { env: { ...process.env, ...benchEnv, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, hubCommand(), { env: { ...process.env, ...benchEnv, ...env }, stdio: ['ignore', 'pipe', stderr ?? 'inherit'] });
   return new Promise((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', (l) =>
       resolve({ child, ...(JSON.parse(l) as { mqttPort: number; httpPort: number; adminPassword: string | null }) }),
