@@ -6,7 +6,7 @@
 import { fixtureDevices, fixtureState } from '../../test/helpers/z2m-fixtures.ts';
 
 /** Ten devices per household: smoke detectors, CO, gas and sirens (cycled when there are more). */
-export const FLEET_MODELS = ['TS0205', 'TS0205', 'TS0205', 'TS0205', 'HS1CA-E', 'TS0205', 'HS1CA-E', 'HS1CG', 'HS2WD-E', 'HS2WD-E'];
+export const FLEET_MODELS = ['TS0205', 'TS0205', 'TS0205', 'TS0205', 'HS1CA-E', 'TS0205', 'HS1CA-E', 'HS3CG', 'HS2WD-E', 'HS2WD-E'];
 const ROOMS = ['bep', 'khach', 'ngu1', 'ngu2', 'cauthang', 'kho', 'ga', 'gac', 'san', 'tum'];
 
 type Entry = Record<string, any>;
