@@ -7,6 +7,9 @@
  */
 import pg from 'pg';
 
+/** How the LISTEN connections show in pg_stat_activity. */
+export const LISTENER_APPLICATION_NAME = 'smokehub-listen';
+
 export interface PgListenerOptions {
   url: string;
   channel: string;
@@ -51,7 +54,12 @@ export class PgListener {
   private async connect(): Promise<void> {
     if (this.stopped || this.client || this.connecting) return;
     this.connecting = true;
-    const client = new pg.Client({ connectionString: this.opts.url, keepAlive: true, connectionTimeoutMillis: 5000 });
+    const client = new pg.Client({
+      connectionString: this.opts.url,
+      keepAlive: true,
+      connectionTimeoutMillis: 5000,
+      application_name: LISTENER_APPLICATION_NAME,
+    });
     let failed = false;
     const fail = (err: Error) => {
       if (failed) return;

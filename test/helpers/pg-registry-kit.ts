@@ -52,15 +52,15 @@ export function createDatabase(server: PostgresServer, prefix = 'reg'): string {
 export async function openPgStore(
   t: TestContext,
   url: string,
-  opts: { clock?: ManualClock; hubKey?: Buffer; heartbeatMs?: number; reloadRetryMs?: number } = {},
+  opts: { clock?: ManualClock; hubKey?: Buffer; heartbeatMs?: number; reloadRetryMs?: number; listenRetryMs?: number } = {},
 ): Promise<PgRegistryStore> {
   const store = await PgRegistryStore.open({
     url,
     hubKey: opts.hubKey ?? randomBytes(32),
     clock: opts.clock,
     logger: silentLogger(),
-    listenRetryMs: 50,
-    listenMaxRetryMs: 200,
+    listenRetryMs: opts.listenRetryMs ?? 50,
+    listenMaxRetryMs: Math.max(200, opts.listenRetryMs ?? 0),
     heartbeatMs: opts.heartbeatMs,
     reloadRetryMs: opts.reloadRetryMs ?? 100,
   });
