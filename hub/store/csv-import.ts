@@ -373,6 +373,23 @@ export function importCsv(store: ImportTarget, text: string, opts: { allowMoves?
   return store.applyImport(planned.plan, opts);
 }
 
+/** The same port for a registry whose writes are asynchronous (PostgreSQL: hub/cluster/pg-registry.ts). */
+export interface AsyncImportTarget {
+  moveProblems(devices: ImportPlan['devices']): Promise<CsvProblem[]>;
+  applyImport(plan: ImportPlan, opts?: { allowMoves?: boolean }): Promise<ImportResult>;
+}
+
+/** `importCsv` for an AsyncImportTarget: the same validation, reports and single transaction. */
+export async function importCsvAsync(store: AsyncImportTarget, text: string, opts: { allowMoves?: boolean; countryCode?: number } = {}): Promise<ImportResult> {
+  if (text.length > MAX_CSV_BYTES) throw new CsvImportError([{ line: 0, reason: `the file is larger than ${MAX_CSV_BYTES} bytes` }]);
+  const planned = planImport(text, { countryCode: opts.countryCode });
+  if (!planned.ok) {
+    const moves = planned.partial && !opts.allowMoves ? await store.moveProblems(planned.partial.devices) : [];
+    throw new CsvImportError([...planned.problems, ...moves].sort((a, b) => a.line - b.line));
+  }
+  return store.applyImport(planned.plan, opts);
+}
+
 /** Quotes a CSV field when needed (RFC 4180). */
 export function csvField(value: string): string {
   return /[",\r\n]/.test(value) || /^\s|\s$/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;

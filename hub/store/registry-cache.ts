@@ -92,21 +92,13 @@ export class RegistryCache {
       }
       const r = select.get(id) as DeviceRow | undefined;
       if (!r) continue;
-      const device = this.deviceOf(r, index);
+      const device = deviceOf(r, index.households);
       index.devices.set(r.id, { device, secretHash: r.secret_hash });
       const list = index.devicesByHousehold.get(r.household) ?? [];
       list.push(device);
       list.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       index.devicesByHousehold.set(r.household, list);
     }
-  }
-
-  private deviceOf(r: DeviceRow, index: Pick<RegistryIndex, 'households'>): Device {
-    const team = index.households.get(r.household)?.team ?? '';
-    const device: Device = { id: r.id, household: r.household, team, kind: r.kind as DeviceKind, enrolledAt: r.enrolled_at };
-    if (r.secret_hash === GATEWAY_MANAGED) device.gateway = r.id.slice(0, r.id.lastIndexOf('.'));
-    if (r.label) device.label = r.label;
-    return device;
   }
 
   /** User writes leave the (large) device/household index alone. */
@@ -117,43 +109,11 @@ export class RegistryCache {
   index(): RegistryIndex {
     this.checkFreshness();
     if (this.cachedIndex) return this.cachedIndex;
-    const households = new Map<string, Household>();
-    const byTeam = new Map<string, Household[]>();
-    for (const r of this.db.prepare(`SELECT ${HOUSEHOLD_COLUMNS} FROM households ORDER BY id`).all() as HouseholdRow[]) {
-      const h: Household = {
-        id: r.id,
-        team: r.team,
-        name: r.name,
-        address: r.address,
-        phone: r.phone,
-        phones: this.phonesOf(r),
-        lat: r.lat,
-        lon: r.lon,
-        card: { access: r.access, hazards: r.hazards, vulnerable: r.vulnerable, water: r.water },
-      };
-      households.set(h.id, h);
-      let list = byTeam.get(h.team);
-      if (!list) byTeam.set(h.team, (list = []));
-      list.push(h);
-    }
-    const devices = new Map<string, { device: Device; secretHash: string }>();
-    const devicesByHousehold = new Map<string, Device[]>();
-    for (const r of this.db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices ORDER BY id`).all() as DeviceRow[]) {
-      const device = this.deviceOf(r, { households });
-      devices.set(r.id, { device, secretHash: r.secret_hash });
-      let list = devicesByHousehold.get(r.household);
-      if (!list) devicesByHousehold.set(r.household, (list = []));
-      list.push(device);
-    }
-    const teams = (this.db.prepare('SELECT id FROM teams ORDER BY id').all() as Team[]).map((t) => ({ id: t.id }));
-    this.cachedIndex = { households, byTeam, devices, devicesByHousehold, teams };
+    const households = this.db.prepare(`SELECT ${HOUSEHOLD_COLUMNS} FROM households ORDER BY id`).all() as HouseholdRow[];
+    const devices = this.db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices ORDER BY id`).all() as DeviceRow[];
+    const teams = this.db.prepare('SELECT id FROM teams ORDER BY id').all() as Team[];
+    this.cachedIndex = buildRegistryIndex({ households, devices, teams }, this.countryCode);
     return this.cachedIndex;
-  }
-
-  /** Stored E.164 numbers; rows imported before they were stored get theirs from `phone` (valid parts only). */
-  private phonesOf(r: HouseholdRow): string[] {
-    if (r.phones === null) return validPhones(r.phone, this.countryCode);
-    return r.phones === '' ? [] : r.phones.split(PHONE_LIST_SEPARATOR);
   }
 
   /** Every user's row (with its password hash), by user name. */
@@ -165,4 +125,56 @@ export class RegistryCache {
     this.cachedUsers = m;
     return m;
   }
+}
+
+/** Stored E.164 numbers; rows imported before they were stored get theirs from `phone` (valid parts only). */
+function phonesOf(r: HouseholdRow, countryCode: number): string[] {
+  if (r.phones === null) return validPhones(r.phone, countryCode);
+  return r.phones === '' ? [] : r.phones.split(PHONE_LIST_SEPARATOR);
+}
+
+/**
+ * The index from the tables' rows (households and devices ordered by id), whichever database they
+ * came from: SQLite here, PostgreSQL in hub/cluster/pg-registry.ts (same row shapes).
+ */
+/** A device row as the hub reads it (a Zigbee device: its gateway and label). */
+export function deviceOf(r: DeviceRow, households: ReadonlyMap<string, Household>): Device {
+  const team = households.get(r.household)?.team ?? '';
+  const device: Device = { id: r.id, household: r.household, team, kind: r.kind as DeviceKind, enrolledAt: r.enrolled_at };
+  if (r.secret_hash === GATEWAY_MANAGED) device.gateway = r.id.slice(0, r.id.lastIndexOf('.'));
+  if (r.label) device.label = r.label;
+  return device;
+}
+
+export function buildRegistryIndex(rows: { households: HouseholdRow[]; devices: DeviceRow[]; teams: Team[] }, countryCode: number): RegistryIndex {
+  const households = new Map<string, Household>();
+  const byTeam = new Map<string, Household[]>();
+  for (const r of rows.households) {
+    const h: Household = {
+      id: r.id,
+      team: r.team,
+      name: r.name,
+      address: r.address,
+      phone: r.phone,
+      phones: phonesOf(r, countryCode),
+      lat: r.lat,
+      lon: r.lon,
+      card: { access: r.access, hazards: r.hazards, vulnerable: r.vulnerable, water: r.water },
+    };
+    households.set(h.id, h);
+    let list = byTeam.get(h.team);
+    if (!list) byTeam.set(h.team, (list = []));
+    list.push(h);
+  }
+  const devices = new Map<string, { device: Device; secretHash: string }>();
+  const devicesByHousehold = new Map<string, Device[]>();
+  for (const r of rows.devices) {
+    const device = deviceOf(r, households);
+    devices.set(r.id, { device, secretHash: r.secret_hash });
+    let list = devicesByHousehold.get(r.household);
+    if (!list) devicesByHousehold.set(r.household, (list = []));
+    list.push(device);
+  }
+  const teams = rows.teams.map((t) => ({ id: t.id }));
+  return { households, byTeam, devices, devicesByHousehold, teams };
 }

@@ -4,7 +4,7 @@
  */
 import { NotFoundError } from '../protocol/errors.ts';
 import type { DeviceSecretHasher } from './credentials.ts';
-import type { RegistryCache } from './registry-cache.ts';
+import type { RegistryIndex } from './registry-cache.ts';
 import type { Device, Household, RegistryStore, Team } from './registry-types.ts';
 
 /** The one wording for a team that is not on record (the CLI's `user add`, `households`, `equipment list`). */
@@ -18,11 +18,16 @@ function copyHousehold(h: Household): Household {
 
 export type HouseholdDeviceReads = Omit<RegistryStore, 'verifyUserPassword' | 'getUser' | 'listUsers' | 'reloadDevices'>;
 
+/** Where the reads find the index: the SQLite read cache, or hub/cluster/pg-registry.ts's. */
+export interface RegistryIndexSource {
+  index(): RegistryIndex;
+}
+
 export class RegistryReads implements HouseholdDeviceReads {
-  private readonly cache: RegistryCache;
+  private readonly cache: RegistryIndexSource;
   private readonly hasher: DeviceSecretHasher;
 
-  constructor(cache: RegistryCache, hasher: DeviceSecretHasher) {
+  constructor(cache: RegistryIndexSource, hasher: DeviceSecretHasher) {
     this.cache = cache;
     this.hasher = hasher;
   }

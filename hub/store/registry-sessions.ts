@@ -11,7 +11,7 @@ import type { User } from './registry-types.ts';
 /** A session ends after this long without use (sliding). */
 export const SESSION_IDLE_MS = 7 * 24 * 3600 * 1000;
 /** last_seen/expiry are written at most this often per session (not on every request). */
-const SESSION_TOUCH_MS = 60 * 1000;
+export const SESSION_TOUCH_MS = 60 * 1000;
 
 interface SessionRow {
   username: string;

@@ -42,17 +42,65 @@ export function householdUsersFollower(db: Db): (household: string, team: string
   return (household, team) => void update.run(team, household);
 }
 
-export class RegistryUsers {
-  private readonly db: Db;
-  private readonly cache: RegistryCache;
-  private readonly scopes: UserScopes;
-  private readonly clock: Clock;
+/** Where user reads find the user rows: the SQLite read cache, or hub/cluster/pg-registry.ts's index. */
+export interface UserRowSource {
+  users(): ReadonlyMap<string, UserRow>;
+}
 
-  constructor(db: Db, opts: { cache: RegistryCache; scopes: UserScopes; clock: Clock }) {
-    this.db = db;
-    this.cache = opts.cache;
-    this.scopes = opts.scopes;
-    this.clock = opts.clock;
+/** The password to store: the one given (checked), or a generated one. */
+export function choosePassword(password?: string | null): { password: string; generated: boolean } {
+  const generated = password === undefined || password === null;
+  const pw = generated ? generatePassword() : password!;
+  const problem = passwordProblem(pw);
+  if (problem) throw new ValidationError(ERROR_CODES.BAD_FIELD, problem);
+  return { password: pw, generated };
+}
+
+/**
+ * Checks a new user's name, role, scope and password (not whether the name is taken); returns the
+ * row's team and household and the password. Throws the errors `addUser` gives, whichever store.
+ */
+export function checkNewUser(input: AddUserInput, scopes: UserScopes): { team: string | null; household: string | null; password: string; generated: boolean } {
+  const { username, role } = input;
+  if (!isValidId(username))
+    throw new ValidationError(
+      ERROR_CODES.BAD_FIELD,
+      `user name "${String(username).slice(0, 64)}" is not valid: use letters, digits, "_", "." or "-" (at most 64, starting with a letter or digit)`,
+    );
+  if (!ROLES.includes(role)) throw new ValidationError(ERROR_CODES.BAD_FIELD, `role must be one of ${ROLES.join(', ')}`);
+  let team: string | null = null;
+  let household: string | null = null;
+  if (role === 'team-leader') {
+    if (!input.team) throw new ValidationError(ERROR_CODES.BAD_FIELD, 'a team-leader needs --team');
+    if (input.household) throw new ValidationError(ERROR_CODES.BAD_FIELD, 'a team-leader has no household; give --team only');
+    if (!scopes.hasTeam(input.team)) throw unknownTeamError(input.team);
+    team = input.team;
+  } else if (role === 'household') {
+    if (!input.household) throw new ValidationError(ERROR_CODES.BAD_FIELD, 'a household user needs --household');
+    const h = scopes.getHousehold(input.household);
+    if (!h) throw new NotFoundError(`household "${input.household}" does not exist; import it first`);
+    if (input.team && input.team !== h.team)
+      throw new ValidationError(ERROR_CODES.BAD_FIELD, `household "${h.id}" belongs to team "${h.team}", not "${input.team}"`);
+    household = h.id;
+    team = h.team;
+  } else if (input.team || input.household) {
+    throw new ValidationError(ERROR_CODES.BAD_FIELD, 'a station user sees every team; do not give --team or --household');
+  }
+  return { team, household, ...choosePassword(input.password) };
+}
+
+export function userExistsError(username: string): SmokehubError {
+  return new SmokehubError(ERROR_CODES.CONFLICT, `user "${username}" already exists`);
+}
+
+/** Reads of people: password checks (scrypt), lookups, the list. */
+export class UserReads {
+  protected readonly cache: UserRowSource;
+  protected readonly scopes: UserScopes;
+
+  constructor(cache: UserRowSource, scopes: UserScopes) {
+    this.cache = cache;
+    this.scopes = scopes;
   }
 
   async verifyUserPassword(username: string, password: string): Promise<User | null> {
@@ -78,50 +126,35 @@ export class RegistryUsers {
   listUsers(): User[] {
     return [...this.cache.users().keys()].sort().map((u) => this.getUser(u)!);
   }
+}
+
+export class RegistryUsers extends UserReads {
+  private readonly db: Db;
+  private readonly registryCache: RegistryCache;
+  private readonly clock: Clock;
+
+  constructor(db: Db, opts: { cache: RegistryCache; scopes: UserScopes; clock: Clock }) {
+    super(opts.cache, opts.scopes);
+    this.db = db;
+    this.registryCache = opts.cache;
+    this.clock = opts.clock;
+  }
 
   /** Adds a person. Returns the user and the password (generated when none was given). */
   async addUser(input: AddUserInput): Promise<{ user: User; password: string; generated: boolean }> {
     const { username, role } = input;
-    if (!isValidId(username))
-      throw new ValidationError(
-        ERROR_CODES.BAD_FIELD,
-        `user name "${String(username).slice(0, 64)}" is not valid: use letters, digits, "_", "." or "-" (at most 64, starting with a letter or digit)`,
-      );
-    if (!ROLES.includes(role)) throw new ValidationError(ERROR_CODES.BAD_FIELD, `role must be one of ${ROLES.join(', ')}`);
-    let team: string | null = null;
-    let household: string | null = null;
-    if (role === 'team-leader') {
-      if (!input.team) throw new ValidationError(ERROR_CODES.BAD_FIELD, 'a team-leader needs --team');
-      if (input.household) throw new ValidationError(ERROR_CODES.BAD_FIELD, 'a team-leader has no household; give --team only');
-      if (!this.scopes.hasTeam(input.team)) throw unknownTeamError(input.team);
-      team = input.team;
-    } else if (role === 'household') {
-      if (!input.household) throw new ValidationError(ERROR_CODES.BAD_FIELD, 'a household user needs --household');
-      const h = this.scopes.getHousehold(input.household);
-      if (!h) throw new NotFoundError(`household "${input.household}" does not exist; import it first`);
-      if (input.team && input.team !== h.team)
-        throw new ValidationError(ERROR_CODES.BAD_FIELD, `household "${h.id}" belongs to team "${h.team}", not "${input.team}"`);
-      household = h.id;
-      team = h.team;
-    } else if (input.team || input.household) {
-      throw new ValidationError(ERROR_CODES.BAD_FIELD, 'a station user sees every team; do not give --team or --household');
-    }
-    const generated = input.password === undefined || input.password === null;
-    const password = generated ? generatePassword() : input.password!;
-    const problem = passwordProblem(password);
-    if (problem) throw new ValidationError(ERROR_CODES.BAD_FIELD, problem);
-    if (this.cache.users().has(username)) throw new SmokehubError(ERROR_CODES.CONFLICT, `user "${username}" already exists`);
+    const { team, household, password, generated } = checkNewUser(input, this.scopes);
+    if (this.cache.users().has(username)) throw userExistsError(username);
     const hash = await hashPassword(password);
     try {
       this.db
         .prepare('INSERT INTO users (username, role, team, household, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)')
         .run(username, role, team, household, hash, this.clock.now());
     } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY')
-        throw new SmokehubError(ERROR_CODES.CONFLICT, `user "${username}" already exists`);
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw userExistsError(username);
       throw err;
     } finally {
-      this.cache.invalidateUsers();
+      this.registryCache.invalidateUsers();
     }
     return { user: this.getUser(username)!, password, generated };
   }
@@ -129,23 +162,20 @@ export class RegistryUsers {
   /** Sets a new password (generated when none is given) and ends the user's sessions. */
   async setPassword(username: string, password?: string | null): Promise<{ password: string; generated: boolean }> {
     if (!this.cache.users().has(username)) throw new NotFoundError(`user "${username}" does not exist`);
-    const generated = password === undefined || password === null;
-    const pw = generated ? generatePassword() : password!;
-    const problem = passwordProblem(pw);
-    if (problem) throw new ValidationError(ERROR_CODES.BAD_FIELD, problem);
+    const { password: pw, generated } = choosePassword(password);
     const hash = await hashPassword(pw);
     this.db.transaction(() => {
       this.db.prepare('UPDATE users SET password_hash = ? WHERE username = ?').run(hash, username);
       endSessionsOf(this.db, username);
     })();
-    this.cache.invalidateUsers();
+    this.registryCache.invalidateUsers();
     return { password: pw, generated };
   }
 
   /** Removes a user and (by the foreign key's ON DELETE CASCADE) their sessions. */
   removeUser(username: string): void {
     const r = this.db.prepare('DELETE FROM users WHERE username = ?').run(username);
-    this.cache.invalidateUsers();
+    this.registryCache.invalidateUsers();
     if (r.changes === 0) throw new NotFoundError(`user "${username}" does not exist`);
   }
 
