@@ -2,7 +2,8 @@
  * The Aedes adapter: MQTT 3.1.1 on TCP (TCP_NODELAY), TLS and WebSocket at /mqtt of the HTTP
  * server (transports.ts). Authentication (devices by secret, people by password or session token),
  * ACL hooks, presence, and catch-up of open alarms when a household or the station subscribes.
- * Sessions on disk (session-store.ts); a slow subscriber delays nobody else (slow-client-guard.ts).
+ * Sessions on disk (session-store.ts), or bus and sessions shared with other nodes (`shared`,
+ * hub/cluster/redis-mqtt.ts); a slow subscriber delays nobody else (slow-client-guard.ts).
  *
  * Everything it hands on goes through the ports it is given at construction (ports.ts): the alarm
  * service, the hub's bus; it imports nothing from hub/app.
