@@ -2,7 +2,8 @@
  * The Aedes adapter: MQTT 3.1.1 on TCP (TCP_NODELAY), TLS and WebSocket at /mqtt of the HTTP
  * server (transports.ts). Authentication (devices by secret, people by password or session token),
  * ACL hooks, presence, and catch-up of open alarms when a household or the station subscribes.
- * Sessions on disk (session-store.ts); a slow subscriber delays nobody else (slow-client-guard.ts).
+ * Sessions on disk (session-store.ts), or bus and sessions shared with other nodes (`shared`,
+ * hub/cluster/redis-mqtt.ts); a slow subscriber delays nobody else (slow-client-guard.ts).
  *
  * Everything it hands on goes through the ports it is given at construction (ports.ts): the alarm
  * service, the hub's bus; it imports nothing from hub/app.
@@ -63,6 +64,28 @@ export interface BrokerDeps {
   listenBacklog?: number;
   /** Admission of each accepted MQTT socket (app/connection-budget.ts): false means it was closed. */
   admitConnection?: (socket: Socket) => boolean;
+  /** Aedes' bus and persistence shared with other hub nodes (hub/cluster/redis-mqtt.ts); absent: the single box's own (in-process bus, `sessionsDir`). */
+  shared?: SharedMqttBackend;
+}
+
+/**
+ * The seam of a cluster: what Aedes takes as `mq` and `persistence` when they are shared with other
+ * hub nodes, and whether they can be reached. While `healthy()` is false the broker refuses every
+ * CONNECT with CONNACK 3 (server unavailable) and closes the connections it has, so that devices
+ * move to a node that can reach the shared engine rather than split the bus; it accepts them again
+ * as soon as it is healthy, without a restart. `broker.close()` closes `mq` (Aedes does); the
+ * caller closes the rest (the persistence's connection) after it.
+ */
+export interface SharedMqttBackend {
+  /** Aedes' broker id: one per node, stable across its restarts (queued messages and wills are keyed by it). */
+  readonly brokerId: string;
+  /** An MQEmitter (mqemitter-redis). */
+  readonly mq: unknown;
+  /** An Aedes 1.x async persistence (aedes-persistence-redis' asyncPersistence). */
+  readonly persistence: unknown;
+  healthy(): boolean;
+  /** Calls `listener` on each change of health; returns the function that removes it. */
+  onHealthChange(listener: (healthy: boolean) => void): () => void;
 }
 
 /** Also the hub's publisher and its ingress control (app/context.ts `MqttPublisher`, `IngressControl`). */
@@ -86,6 +109,7 @@ export class MqttBroker implements Publisher {
   private readonly slowLog: RateLimitedLog;
   private sessions: SessionStore | null = null;
   private readonly sessionDropped: (n: number) => void;
+  private unwatchShared: (() => void) | null = null;
 
   constructor(private readonly d: BrokerDeps) {
     this.log = d.logger.child({ module: 'broker' });
@@ -167,7 +191,8 @@ export class MqttBroker implements Publisher {
   }
 
   async init(): Promise<void> {
-    if (this.d.sessionsDir) {
+    const shared = this.d.shared;
+    if (this.d.sessionsDir && !shared) {
       this.sessions = await SessionStore.open({
         dir: this.d.sessionsDir,
         maxQueuedPerClient: this.d.maxQueuedPerClient,
@@ -180,8 +205,8 @@ export class MqttBroker implements Publisher {
     }
     this.aedes = await Aedes.createBroker({
       // One id across restarts, so that a session's queued messages keep their order (see below).
-      id: 'smokehub',
-      persistence: this.sessions?.persistence,
+      id: shared?.brokerId ?? 'smokehub',
+      ...(shared ? { mq: shared.mq, persistence: shared.persistence } : { persistence: this.sessions?.persistence }),
       maxClientsIdLength: 64,
       // Aedes' own drain timeout is only a backstop: the slow-client guard closes a stuck connection first.
       drainTimeout: ((this.d.slowClientTimeoutS ?? 30) + 10) * 1000,
@@ -202,6 +227,26 @@ export class MqttBroker implements Publisher {
     this.aedes.on('subscribe', (subs, client) => this.onSubscribed(subs, client));
     this.aedes.on('clientError', (client, err) => this.log.debug({ clientId: client?.id, err: err.message }, 'client error'));
     this.aedes.on('connectionError', (_client, err) => this.log.debug({ err: err.message }, 'connection error'));
+    if (shared) this.watchShared(shared);
+  }
+
+  /** A shared backend's failures are logged (Aedes emits them as 'error'); its loss closes every connection. */
+  private watchShared(shared: SharedMqttBackend): void {
+    // Without a listener Aedes' 'error' (a failed enqueue, a will) would end the process.
+    (this.aedes as unknown as NodeJS.EventEmitter).on('error', (err: Error) =>
+      this.slowLog.warn('shared-error', { err: err.message }, 'shared MQTT backend (Redis) operation failed'),
+    );
+    const clients = new Set<Client>();
+    this.aedes.on('client', (client) => {
+      clients.add(client);
+      if (!shared.healthy()) client.close(); // connected while the backend was being lost
+    });
+    this.aedes.on('clientDisconnect', (client) => clients.delete(client));
+    this.unwatchShared = shared.onHealthChange((healthy) => {
+      if (healthy) return this.log.info('shared MQTT backend (Redis) reachable again: accepting MQTT connections');
+      this.log.warn({ clients: clients.size }, 'shared MQTT backend (Redis) unreachable: closing MQTT connections, refusing new ones');
+      for (const c of [...clients]) c.close();
+    });
   }
 
   listenTcp(port: number, host: string): Promise<number> {
@@ -251,6 +296,7 @@ export class MqttBroker implements Publisher {
 
   /** Stops accepting connections, closes every client (they reconnect to the next hub), stops Aedes. */
   async close(): Promise<void> {
+    this.unwatchShared?.();
     // The TCP server is closed only once every connection has ended: aedes.close() ends them.
     const tcpClosed = this.transports.close();
     if (this.aedes) await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
@@ -268,6 +314,10 @@ export class MqttBroker implements Publisher {
     password: Buffer | undefined,
     done: (err: ConnackError | null, ok: boolean | null) => void,
   ): void {
+    if (this.d.shared && !this.d.shared.healthy()) {
+      this.rejects.inc({ reason: 'unavailable', channel: 'connect' });
+      return done(Object.assign(new Error('shared MQTT backend unreachable'), { returnCode: 3 as const }), null);
+    }
     this.auth.authenticate({ clientId: client.id, address: remoteAddress(client), username, password }, (err, who) => {
       if (who) {
         this.principals.set(client, who.principal);
