@@ -41,7 +41,7 @@ export function openPgPool(url: string, opts: { max?: number; onError?: (err: Er
 
 const NOTIFYING_TABLES = ['teams', 'households', 'devices', 'users'] as const;
 
-const REGISTRY_STEPS = [
+export const REGISTRY_STEPS = [
   `CREATE TABLE teams (
      id TEXT PRIMARY KEY,
      created_at BIGINT NOT NULL
@@ -98,6 +98,8 @@ const REGISTRY_STEPS = [
      (t) => `CREATE TRIGGER ${t}_notify AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${t}
      FOR EACH STATEMENT EXECUTE FUNCTION smokehub_registry_notify();`,
    ).join('\n   ')}`,
+  // A device's name as people know it (a Zigbee device's friendly name), as in SQLite.
+  `ALTER TABLE devices ADD COLUMN label TEXT;`,
 ];
 
 /** Applies the steps of `module` that have not run yet; returns how many ran. Safe to run from every node at once. */

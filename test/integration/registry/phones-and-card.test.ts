@@ -192,7 +192,8 @@ test('an older database (no phones/card columns) is migrated; its numbers are re
   importCsv(store, csv('T1,H1,Nhà A,1 Lê Lợi,0912 345 678,,,D1,smoke,'));
   // Back to the schema before this change: the new columns and their migration step removed.
   for (const c of ['phones', 'access', 'hazards', 'vulnerable', 'water']) db.exec(`ALTER TABLE households DROP COLUMN ${c}`);
-  db.prepare("DELETE FROM schema_migrations WHERE module = 'registry' AND step = 1").run();
+  db.exec('ALTER TABLE devices DROP COLUMN label');
+  db.prepare("DELETE FROM schema_migrations WHERE module = 'registry' AND step >= 1").run();
   db.prepare(
     "INSERT INTO households (id, team, name, address, phone, lat, lon, created_at, updated_at) VALUES ('H2', 'T1', 'Nhà B', '2 Lê Lợi', '0912 000 111 / 0913', NULL, NULL, 0, 0)",
   ).run();
