@@ -72,6 +72,7 @@ export class Z2mGateways {
   private readonly availability = new Map<string, 'online' | 'offline'>();
   private readonly remembered = new Map<string, RememberedState>();
   private readonly lqi = new Map<string, number>();
+  private readonly dirtyAvailability = new Map<string, 'online' | 'offline'>();
   private seq = 0;
   private stopped = false;
 
@@ -80,6 +81,7 @@ export class Z2mGateways {
       const g = this.gateway(gw);
       if (g) for (const c of children) this.index(g, c);
     }
+    for (const [id, state] of d.store.loadAvailability()) this.availability.set(id, state);
   }
 
   /** No more work (the extension stops): a device list still waiting is dropped (Z2M's is retained). */
@@ -105,6 +107,13 @@ export class Z2mGateways {
   reachable(gateway: string): boolean {
     const g = this.gateways.get(gateway);
     return !!g && g.connected && g.bridgeOnline;
+  }
+
+  /** The availabilities that changed since the last call (to store). */
+  takeAvailabilities(): Array<[string, 'online' | 'offline']> {
+    const out = [...this.dirtyAvailability];
+    this.dirtyAvailability.clear();
+    return out;
   }
 
   /** The link qualities reported since the last call. */
@@ -244,6 +253,7 @@ export class Z2mGateways {
       reject([{ code: ERROR_CODES.BAD_FIELD, message: 'availability must be {"state":"online"|"offline"} or online/offline' }], 'z2m');
       return 'drop';
     }
+    if (this.availability.get(c.id) !== state) this.dirtyAvailability.set(c.id, state);
     this.availability.set(c.id, state);
     if (state === 'online' && g.bridgeOnline) this.d.bus.emit('device-connected', this.ref(c), m.now);
     else if (state === 'offline') this.d.bus.emit('device-disconnected', this.ref(c), m.now);

@@ -22,6 +22,9 @@ const MIGRATIONS = [
      updated_at INTEGER NOT NULL
    );
    CREATE INDEX zigbee_devices_gateway ON zigbee_devices(gateway);`,
+  // Z2M's last availability of each device: Z2M does not publish it again when it reconnects, so a
+  // hub restart must not forget it (its devices would be reported silent).
+  `ALTER TABLE zigbee_devices ADD COLUMN availability TEXT;`,
 ];
 
 /** Stored in `devices.secret_hash`: no secret hashes to it, so nobody can log in as the device. */
@@ -125,6 +128,23 @@ export class ZigbeeStore {
       })
       .immediate();
     return result;
+  }
+
+  /** Z2M's last availability of every enrolled device that has one. */
+  loadAvailability(): Map<string, 'online' | 'offline'> {
+    const rows = this.db.prepare('SELECT id, availability FROM zigbee_devices WHERE availability IS NOT NULL').all() as Array<{
+      id: string;
+      availability: string;
+    }>;
+    return new Map(rows.filter((r) => r.availability === 'online' || r.availability === 'offline').map((r) => [r.id, r.availability as 'online' | 'offline']));
+  }
+
+  /** Availabilities that changed (written in batches, like the link qualities). */
+  saveAvailability(values: Array<[id: string, state: 'online' | 'offline']>): void {
+    const update = this.db.prepare('UPDATE zigbee_devices SET availability = ? WHERE id = ?');
+    this.db.transaction(() => {
+      for (const [id, state] of values) update.run(state, id);
+    })();
   }
 
   /** Last link quality Z2M reported, kept with the device (written in batches). */

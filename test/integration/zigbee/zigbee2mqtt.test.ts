@@ -198,6 +198,7 @@ test('after a hub restart the Zigbee devices are still enrolled, and a siren rin
     await until('enrolled', () =>
       hub1.hub.registry.getDevice(smokeId) && hub1.hub.registry.listDevices({ household: 't1-h2' }).some((d) => d.kind === 'siren') ? true : undefined,
     );
+    await a.availability(aDevices[1]!.friendly_name as string, 'online');
     await a.state(aDevices[1]!.friendly_name as string, fixtureState('TS0205', 'alarm'));
     const before = await b.command((c) => c.device === sirenName && (c.payload.warning as any)?.mode === 'fire', 5000, 'the siren start before the restart');
     assert.deepEqual(before.payload, { warning: { mode: 'fire', level: 'very_high', strobe: true, duration: 1800 } });
@@ -215,6 +216,16 @@ test('after a hub restart the Zigbee devices are still enrolled, and a siren rin
     standIns.push(b2);
     await b2.start();
     await b2.command((c) => c.device === sirenName && (c.payload.warning as any)?.mode === 'fire', 5000, 'the siren start after the restart');
+
+    // Z2M does not publish availability again when it reconnects: the hub remembers it.
+    const a2 = new Z2mStandIn({ url: second.mqttUrl, gateway: 'gw-a', secret: secrets.a, household: 't1-h1', legacy: true });
+    standIns.push(a2);
+    await a2.start();
+    const admin = await second.login('admin', second.adminPassword);
+    await until("A's detector online after the restart", async () => {
+      const d = (await second.api(admin, '/api/devices/health?household=t1-h1')).body.devices.find((x: any) => x.device === smokeId);
+      return d?.online === true ? true : undefined;
+    });
   } finally {
     await first?.stop();
   }
