@@ -86,6 +86,8 @@ export class PgPool {
     this.pool.on('connect', (c) => {
       this.clients.add(c);
       c.on('end', () => this.clients.delete(c));
+      // A connection lost while checked out errors between queries too: never an uncaught exception.
+      c.on('error', (err) => o.onError?.(err));
     });
   }
 
