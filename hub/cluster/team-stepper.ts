@@ -106,12 +106,16 @@ export class TeamStepper {
     for (const a of open) final.set(a.id, a);
     const views = new Map<string, AlarmView>();
     const viewOf = (r: AlarmRecord) => {
-      let v = views.get(r.id);
-      if (!v) views.set(r.id, (v = engine.view(final.get(r.id) ?? r)));
+      const known = views.get(r.id);
+      if (known) return known;
+      const v = engine.view(final.get(r.id) ?? r);
+      views.set(r.id, v);
       return v;
     };
     const lastEntry = new Map<string, number>();
-    effects.forEach((e, i) => e.type === 'journal' && lastEntry.set(e.record.id, i));
+    effects.forEach((e, i) => {
+      if (e.type === 'journal') lastEntry.set(e.record.id, i);
+    });
     const writes: Write[] = [];
     effects.forEach((e, i) => {
       if (e.type !== 'journal') return;
