@@ -78,6 +78,7 @@ export class StepQueue {
   /** Stops: the steps not yet committed are rejected (their inputs were not acknowledged). */
   stop(): void {
     this.stopped = true;
+    this.waiters = [];
   }
 
   private async run(team: string): Promise<void> {
@@ -92,8 +93,7 @@ export class StepQueue {
             j.reject(new StepQueueStopped('the alarm service stopped before this step committed'));
           }
           this.teams.delete(team);
-          this.flush();
-          return;
+          return; // no flush: a waiter behind a rejected step is never called (its PUBACK withheld)
         }
         try {
           const r = await this.d.stepper.step(team, job.input, { ...job.opts, attempts: 1 });
