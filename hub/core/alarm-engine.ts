@@ -34,6 +34,7 @@ import { alarmsConcerning, teamAlarmView } from './alarm-views.ts';
 import { FireEvidence, type Evidence } from './fire-evidence.ts';
 import { OpenAlarms } from './open-alarms.ts';
 
+export { recordNextDeadline } from './alarm-record.ts';
 export type { AlarmRecord, Cause, DeviceSource, Directory, Effect, EngineSettings, EscalationReason, HouseholdInfo, ResponseOutcome } from './alarm-record.ts';
 
 const timer = (reason: string): Cause => ({ by: { kind: 'hub', reason }, via: 'timer' });
@@ -61,6 +62,23 @@ export class AlarmEngine {
       if (!isOpenState(r.state)) continue;
       this.open.add(structuredClone(r));
     }
+  }
+
+  /**
+   * Makes `records` the team's open alarms, replacing what this engine had of that team (a cluster
+   * node does this under the team's lock, from the shared journal, before each input of the team).
+   * The records are copied; closed ones are ignored; other teams and fire evidence are untouched.
+   */
+  syncTeam(team: string, records: AlarmRecord[]): void {
+    this.open.replaceTeam(
+      team,
+      records.filter((r) => isOpenState(r.state)).map((r) => structuredClone(r)),
+    );
+  }
+
+  /** The team's open alarms (live records, oldest first). */
+  openAlarmsOf(team: string): AlarmRecord[] {
+    return this.open.ofTeam(team);
   }
 
   get(id: string): AlarmRecord | undefined {
@@ -204,10 +222,11 @@ export class AlarmEngine {
     return { ok: true, effects: this.tx.transition(drill, now, 'drill-started', { household }) };
   }
 
-  /** Fires every deadline that is due at `now`. */
-  tick(now: number): Effect[] {
+  /** Fires every deadline that is due at `now` (only the alarms of `team` when given). */
+  tick(now: number, team?: string): Effect[] {
     const effects: Effect[] = [];
     for (const a of this.open.all()) {
+      if (team !== undefined && a.team !== team) continue;
       if (a.resolveDeadline !== null && a.resolveDeadline <= now) {
         this.cause = timer(a.kind === 'drill' ? 'drill-duration' : 'resolve-quiet');
         effects.push(...(a.kind === 'drill' ? this.tx.close(a, now, 'resolved', 'drill-ended', {}) : this.tx.closeQuiet(a, now)));

@@ -99,6 +99,15 @@ export type ResponseOutcome =
   | { ok: true; effects: Effect[] }
   | { ok: false; code: typeof ERROR_CODES.NOT_FOUND | typeof ERROR_CODES.FORBIDDEN | typeof ERROR_CODES.CONFLICT; message: string };
 
+/** The earliest of an alarm's pending deadlines (verify, escalate, resolve, hush), or null. */
+export function recordNextDeadline(a: AlarmRecord): number | null {
+  let next: number | null = null;
+  for (const d of [a.verifyDeadline, a.escalateDeadline, a.resolveDeadline, a.hushDeadline ?? null]) {
+    if (d !== null && (next === null || d < next)) next = d;
+  }
+  return next;
+}
+
 export function unique(xs: string[]): string[] {
   return [...new Set(xs)];
 }

@@ -3,7 +3,7 @@
  * and teams are scanned in), and each household's open real alarm (a drill is never a household's
  * alarm). Pure and synchronous.
  */
-import type { AlarmRecord } from './alarm-record.ts';
+import { recordNextDeadline, type AlarmRecord } from './alarm-record.ts';
 
 export class OpenAlarms {
   private readonly byId = new Map<string, AlarmRecord>();
@@ -42,13 +42,28 @@ export class OpenAlarms {
     return [...this.byId.values()];
   }
 
+  /** The team's open alarms, oldest first. */
+  ofTeam(team: string): AlarmRecord[] {
+    return this.all().filter((a) => a.team === team);
+  }
+
+  /**
+   * Makes `records` the team's open alarms (those of other teams untouched): its alarms that are
+   * not among them are forgotten, the others replaced. Records are taken as they are (not copied),
+   * oldest first by `raisedAt`; closed ones are ignored.
+   */
+  replaceTeam(team: string, records: AlarmRecord[]): void {
+    for (const a of this.ofTeam(team)) this.remove(a);
+    const open = records.filter((r) => r.team === team && r.closedAt === null).sort((x, y) => x.raisedAt - y.raisedAt || (x.id < y.id ? -1 : 1));
+    for (const r of open) this.add(r);
+  }
+
   /** The earliest pending deadline (verify, escalate, resolve, hush), or null. */
   nextDeadline(): number | null {
     let next: number | null = null;
     for (const a of this.byId.values()) {
-      for (const d of [a.verifyDeadline, a.escalateDeadline, a.resolveDeadline, a.hushDeadline ?? null]) {
-        if (d !== null && (next === null || d < next)) next = d;
-      }
+      const d = recordNextDeadline(a);
+      if (d !== null && (next === null || d < next)) next = d;
     }
     return next;
   }
