@@ -41,8 +41,11 @@ export async function run(): Promise<unknown> {
     const insert = db.prepare(
       "INSERT INTO users (username, role, team, household, password_hash, created_at) VALUES (?, 'household', ?, ?, 'bench-no-login', ?)",
     );
+    // The worst case: every household has a user AND its HA announced itself (a birth message).
+    const announce = db.prepare('INSERT INTO homeassistant_households (household, announced_at) VALUES (?, ?)');
     db.transaction(() => {
       for (let h = 0; h < HOUSEHOLDS; h++) insert.run(`ha-H${h}`, `T${Math.floor(h / TEAM_SIZE)}`, `H${h}`, Date.now());
+      for (let h = 0; h < HOUSEHOLDS; h++) announce.run(`H${h}`, Date.now());
     })();
     th.hub.registry.invalidate();
     const handle = ext.handle!;

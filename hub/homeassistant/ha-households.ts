@@ -53,6 +53,8 @@ export interface HaHouseholdsDeps {
   presses: Counter;
   /** Last known battery levels (supervision's, at start). */
   batteries?: Map<string, BatteryReading>;
+  /** Households whose HA announced itself (birth message); absent: every household with a household user. */
+  announced?: { has(household: string): boolean; add(household: string, at: number): void; refresh?(): void };
 }
 
 interface Served {
@@ -85,11 +87,13 @@ export class HaHouseholds {
     return this.served.has(household);
   }
 
-  /** The households that should be served: those with a household user. */
+  /** The households that should be served: those with a household user whose HA announced itself. */
   wanted(): Set<string> {
     const out = new Set<string>();
     for (const u of this.d.registry.listUsers()) {
-      if (u.role === 'household' && u.household && this.d.registry.getHousehold(u.household)) out.add(u.household);
+      if (u.role !== 'household' || !u.household || !this.d.registry.getHousehold(u.household)) continue;
+      if (this.d.announced && !this.d.announced.has(u.household)) continue;
+      out.add(u.household);
     }
     return out;
   }
@@ -99,6 +103,7 @@ export class HaHouseholds {
    * their last one. Resolves once the new ones are published (a chunk per turn).
    */
   rescan(): Promise<void> {
+    this.d.announced?.refresh?.();
     const wanted = this.wanted();
     for (const h of [...this.served.keys()]) if (!wanted.has(h)) this.remove(h);
     for (const h of wanted) {
@@ -229,9 +234,11 @@ export class HaHouseholds {
       return;
     }
     const h = m.household;
+    // Only a household user of H may publish here (ACL): its HA announced itself.
+    this.d.announced?.add(h, m.now);
     let s = this.served.get(h);
     if (!s) {
-      // A household user added since the last scan: served from now on.
+      // Its first birth, or a household user added since the last scan: served from now on.
       s = { batteries: new Map(), state: null, lastBirth: 0, birthTimer: null };
       this.served.set(h, s);
     }

@@ -12,6 +12,7 @@ import type { TelemetryReading } from '../protocol/schema.ts';
 import { DeviceHealthStore } from '../supervision/device-health-store.ts';
 import type { HaLanguage } from './discovery.ts';
 import { HaHouseholds, type BatteryReading } from './ha-households.ts';
+import { HaAnnounced } from './ha-announced.ts';
 
 const OWNER = 'homeassistant';
 /** How often households that gained or lost a household user are looked for (no event tells). */
@@ -52,6 +53,7 @@ export function homeassistantExtension(opts: HomeAssistantOptions = {}): HubExte
         published: c.metrics.counter('smokehub_homeassistant_published_total', 'Retained messages published for Home Assistant, by kind and outcome'),
         presses: c.metrics.counter('smokehub_homeassistant_presses_total', 'Home Assistant answer buttons pressed, by response and outcome'),
         batteries,
+        announced: new HaAnnounced(c.db),
       });
       ext.handle = households;
       c.metrics.gauge('smokehub_homeassistant_households', 'Households whose Home Assistant entities the hub publishes', () => households.count());

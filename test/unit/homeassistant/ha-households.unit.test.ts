@@ -8,7 +8,7 @@ import type { User } from '../../../hub/store/registry-types.ts';
 import type { AlarmView } from '../../../hub/protocol/schema.ts';
 import type { TreeMessage } from '../../../hub/broker/ports.ts';
 
-function setup(households: number) {
+function setup(households: number, announced?: { has(h: string): boolean; add(h: string, at: number): void }) {
   const published: Array<{ topic: string; payload: string }> = [];
   const users: User[] = [];
   const hs = Array.from({ length: households }, (_, i) => ({
@@ -52,6 +52,7 @@ function setup(households: number) {
     published: metrics.counter('p', 'p'),
     presses: metrics.counter('q', 'q'),
     batteries: new Map([['H0-smoke', { percent: 55.4, at: 1 }]]),
+    announced,
   });
   const tick = setInterval(() => turns++, 0);
   return { ha, published, users, open, responses, turns: () => turns, stopTicks: () => clearInterval(tick) };
@@ -163,5 +164,20 @@ test('battery levels: a sensor appears with the first level, states follow only 
   await s.ha.goOffline();
   assert.equal(s.published.at(-1)!.topic, 'smokehub/h/H0/homeassistant/availability');
   assert.equal(s.published.at(-1)!.payload, 'offline');
+  s.stopTicks();
+});
+
+test('with announcements kept: a household user whose HA never announced itself is not served; its birth serves it', async () => {
+  const announced = new Set<string>();
+  const s = setup(2, { has: (h) => announced.has(h), add: (h) => void announced.add(h) });
+  s.users.push({ username: 'u0', role: 'household', team: 'T', household: 'H0' }, { username: 'u1', role: 'household', team: 'T', household: 'H1' });
+  await s.ha.rescan();
+  assert.equal(s.ha.count(), 0, 'no HA has announced itself: nothing retained');
+  s.ha.handle(press('H1', 'online', 'status'), () => assert.fail('a birth is not refused'));
+  assert.deepEqual([...announced], ['H1'], 'remembered');
+  await until(() => s.published.some((p) => p.topic.startsWith('smokehub/h/H1/homeassistant/')), 2000, 'H1 published');
+  await s.ha.rescan();
+  assert.equal(s.ha.count(), 1, 'a rescan keeps the announced household, and only it');
+  assert.ok(!s.published.some((p) => p.topic.includes('/H0/')));
   s.stopTicks();
 });
