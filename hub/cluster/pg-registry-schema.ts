@@ -11,17 +11,16 @@
  * table's name (a statement trigger, so the CLI, another node or psql are all heard); each node's
  * LISTEN connection reloads its index. Sessions are never cached, so they send nothing.
  *
- * `migratePg(pool, module, steps)`: steps run once, in order, each in a transaction, under an
- * advisory lock so that nodes starting together do not race; recorded in `smokehub_migrations`.
- * Never edit a step; append one.
+ * Migrations: pg-migrate.ts (recorded in `schema_migrations`, as in SQLite). Never edit a step;
+ * append one.
  */
 import pg from 'pg';
+import { migratePgSteps } from './pg-migrate.ts';
 
 /** The NOTIFY channel of registry writes; the payload is the table written. */
 export const REGISTRY_CHANNEL = 'smokehub_registry';
 
-/** Advisory lock keys (pg_advisory_xact_lock): migrations, and registry writes that read then write. */
-export const MIGRATION_LOCK = 0x736d6b01;
+/** Advisory lock key (pg_advisory_xact_lock) of registry writes that read then write. */
 export const REGISTRY_WRITE_LOCK = 0x736d6b02;
 
 /** INT8 (BIGINT, COUNT(*)) as a JS number: ms timestamps and counts fit in 2^53. */
@@ -102,41 +101,9 @@ export const REGISTRY_STEPS = [
   `ALTER TABLE devices ADD COLUMN label TEXT;`,
 ];
 
-/** Applies the steps of `module` that have not run yet; returns how many ran. Safe to run from every node at once. */
-export async function migratePg(pool: pg.Pool, module: string, steps: readonly string[], now: () => number = Date.now): Promise<number> {
-  const client = await pool.connect();
-  let ran = 0;
-  try {
-    for (;;) {
-      await client.query('BEGIN');
-      try {
-        await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-        await client.query(
-          'CREATE TABLE IF NOT EXISTS smokehub_migrations (module TEXT NOT NULL, step INTEGER NOT NULL, applied_at BIGINT NOT NULL, PRIMARY KEY (module, step))',
-        );
-        const { rows } = await client.query<{ s: number | null }>('SELECT MAX(step) AS s FROM smokehub_migrations WHERE module = $1', [module]);
-        const next = (rows[0]?.s ?? -1) + 1;
-        if (next >= steps.length) {
-          await client.query('COMMIT');
-          return ran;
-        }
-        await client.query(steps[next]!);
-        await client.query('INSERT INTO smokehub_migrations (module, step, applied_at) VALUES ($1, $2, $3)', [module, next, now()]);
-        await client.query('COMMIT');
-        ran++;
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw err;
-      }
-    }
-  } finally {
-    client.release();
-  }
-}
-
 /** Creates or updates the registry's tables (module `registry`). */
 export function migratePgRegistry(pool: pg.Pool, now?: () => number): Promise<number> {
-  return migratePg(pool, 'registry', REGISTRY_STEPS, now);
+  return migratePgSteps(pool, 'registry', REGISTRY_STEPS, now);
 }
 
 /** Runs `fn` in a transaction on one pooled client (rolled back when it throws). */
