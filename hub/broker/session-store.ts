@@ -15,7 +15,8 @@
  *
  * Retained messages are also kept in memory (loaded at start): aedes-persistence-level answers each
  * SUBSCRIBE by decoding every retained message on disk, which made 6,000 devices reconnecting
- * after a restart take minutes of CPU; here a filter without wildcards is one map lookup.
+ * after a restart take minutes of CPU; here a filter without wildcards is one map lookup, and one
+ * naming its household scans only that household's (retained-index.ts).
  *
  * The trimming uses aedes-persistence-level 9.2's key layout (`outgoing:<client>:<broker>:<counter>`
  * and `outgoing-id:<client>:<messageId>`, client ids URI-encoded, numbers padded to 16 digits); the
@@ -25,7 +26,7 @@ import { Readable } from 'node:stream';
 import { Level } from 'level';
 import AsyncLevelPersistence from 'aedes-persistence-level/asyncPersistence.js';
 import type { StoredPacket } from 'aedes-persistence-level/asyncPersistence.js';
-import { filterMatches } from '../protocol/topics.ts';
+import { RetainedIndex, type RetainedPacket } from './retained-index.ts';
 
 const OUTGOING = 'outgoing:';
 const OUTGOING_ID = 'outgoing-id:';
@@ -189,23 +190,6 @@ export class SessionStore {
   }
 }
 
-interface RetainedPacket {
-  topic: string;
-  payload: Buffer;
-}
-
-/** Retained messages matching each filter, from the in-memory copy. */
-function* retainedMatching(retained: Map<string, RetainedPacket>, filters: string[]): Generator<RetainedPacket> {
-  for (const filter of filters) {
-    if (!filter.includes('+') && !filter.includes('#')) {
-      const p = retained.get(filter);
-      if (p) yield p;
-      continue;
-    }
-    for (const [topic, p] of retained) if (filterMatches(filter, topic)) yield p;
-  }
-}
-
 /** Runs async jobs one after the other per key (LevelDB runs concurrent operations in any order). */
 export class KeyedQueue {
   private readonly tails = new Map<string, Promise<void>>();
@@ -247,7 +231,7 @@ export class KeyedQueue {
  *    topic.
  */
 class BoundedPersistence {
-  private readonly retained = new Map<string, RetainedPacket>();
+  private readonly retained = new RetainedIndex();
   /**
    * Which clients have anything of these kinds on disk (built at setup, kept up to date). A device
    * connecting with a clean session makes Aedes clean its subscriptions, its QoS 2 dedup entries
@@ -283,7 +267,7 @@ class BoundedPersistence {
   async setup(broker: BrokerLike): Promise<void> {
     this.store.setBroker(broker);
     await this.inner.setup(broker);
-    for await (const p of this.inner.createRetainedStream('#') as AsyncIterable<RetainedPacket>) this.retained.set(p.topic, p);
+    for await (const p of this.inner.createRetainedStream('#') as AsyncIterable<RetainedPacket>) this.retained.set(p);
     this.subscribers = await clientIdsUnder(this.db, SUBSCRIPTIONS, true);
     this.withIncoming = await clientIdsUnder(this.db, INCOMING, true);
     this.withWill = await clientIdsUnder(this.db, WILL, false);
@@ -291,16 +275,16 @@ class BoundedPersistence {
 
   async storeRetained(packet: RetainedPacket): Promise<void> {
     if (packet.payload.length === 0) this.retained.delete(packet.topic);
-    else this.retained.set(packet.topic, { ...packet });
+    else this.retained.set({ ...packet });
     void this.perTopic.run(packet.topic, () => this.inner.storeRetained(packet)).catch(this.onError);
   }
 
   createRetainedStream(pattern: string): Readable {
-    return Readable.from(retainedMatching(this.retained, [pattern]));
+    return Readable.from(this.retained.matching([pattern]));
   }
 
   createRetainedStreamCombi(patterns: string[]): Readable {
-    return Readable.from(retainedMatching(this.retained, patterns));
+    return Readable.from(this.retained.matching(patterns));
   }
 
   async outgoingEnqueue(sub: { clientId: string }, packet: object): Promise<void> {
