@@ -162,8 +162,8 @@ export function buildRegistryIndex(rows: { households: HouseholdRow[]; devices: 
       card: { access: r.access, hazards: r.hazards, vulnerable: r.vulnerable, water: r.water },
     };
     households.set(h.id, h);
-    let list = byTeam.get(h.team);
-    if (!list) byTeam.set(h.team, (list = []));
+    const list = byTeam.get(h.team) ?? [];
+    if (list.length === 0) byTeam.set(h.team, list);
     list.push(h);
   }
   const devices = new Map<string, { device: Device; secretHash: string }>();
@@ -171,8 +171,8 @@ export function buildRegistryIndex(rows: { households: HouseholdRow[]; devices: 
   for (const r of rows.devices) {
     const device = deviceOf(r, households);
     devices.set(r.id, { device, secretHash: r.secret_hash });
-    let list = devicesByHousehold.get(r.household);
-    if (!list) devicesByHousehold.set(r.household, (list = []));
+    const list = devicesByHousehold.get(r.household) ?? [];
+    if (list.length === 0) devicesByHousehold.set(r.household, list);
     list.push(device);
   }
   const teams = rows.teams.map((t) => ({ id: t.id }));

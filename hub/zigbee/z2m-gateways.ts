@@ -125,7 +125,7 @@ export class Z2mGateways {
 
   /** The tree handler (`smokehub/h/H/z2m/…`). */
   handle(m: TreeMessage, reject: (issues: Issue[], channel: string) => void): 'forward' | 'drop' {
-    if (!m.ref || m.ref.kind !== 'zigbee2mqtt') return 'drop';
+    if (m.ref?.kind !== 'zigbee2mqtt') return 'drop';
     const g = this.gateway(m.ref.device);
     if (!g) return 'drop';
     const [first, second] = m.path;
@@ -287,7 +287,7 @@ export class Z2mGateways {
 
   private gateway(id: string): Gateway | undefined {
     const dev = this.d.registry.getDevice(id);
-    if (!dev || dev.kind !== 'zigbee2mqtt') return undefined;
+    if (dev?.kind !== 'zigbee2mqtt') return undefined;
     let g = this.gateways.get(id);
     if (!g) {
       g = {
