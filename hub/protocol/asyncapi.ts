@@ -6,8 +6,8 @@
  * Operations are the hub's: `receive` on the channels clients publish (events, telemetry, status,
  * responses), `send` on the channels only the hub publishes.
  */
-import { type ChannelSpec, MQTT_CHANNELS, type Party } from './mqtt-channels.ts';
-import { MQTT_CONTRACT_VERSION, MQTT_SCHEMAS, type MqttSchemaName } from './mqtt-schemas.ts';
+import { type ChannelParameter, type ChannelSpec, MQTT_CHANNELS, type Party } from './mqtt-channels.ts';
+import { HA_COMPONENTS, MQTT_CONTRACT_VERSION, MQTT_SCHEMAS, type MqttSchemaName } from './mqtt-schemas.ts';
 import { MAX_PAYLOAD_BYTES } from './schema.ts';
 import { ID_PATTERN } from './topics.ts';
 
@@ -17,11 +17,18 @@ const MQTT_BINDING_VERSION = '0.2.0';
 /** Default ports (hub/config: mqttPort, mqttsPort, httpPort, httpsPort); the test checks them against the config's defaults. */
 export const DEFAULT_PORTS = { mqtt: 1883, mqtts: 8883, http: 8080, https: 8443 } as const;
 
+/**
+ * Size limits under the household trees (hub/broker: MAX_TREE_PAYLOAD_BYTES, MAX_GATEWAY_PACKET_BYTES;
+ * hub/zigbee: MAX_STATE_BYTES); the test checks them against those constants.
+ */
+export const TREE_LIMITS = { payloadBytes: 1024 * 1024, gatewayPacketBytes: 2 * 1024 * 1024, zigbeeStateBytes: 16 * 1024 } as const;
+
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type AsyncApiDocument = { [key: string]: Json };
 
 const PARTY_NAMES: Record<Party, string> = {
-  device: "H's devices",
+  device: "H's devices (not its Zigbee2MQTT gateways)",
+  gateway: "H's Zigbee2MQTT gateways (devices of kind `zigbee2mqtt`)",
   household: "H's household users",
   'team-leader': "the team leaders of H's team",
   station: 'station users',
@@ -60,7 +67,9 @@ function who(parties: readonly Party[], ownDevice: boolean): string {
 }
 
 function channelObject(c: ChannelSpec): Json {
-  const access = `Publish: ${who(c.publishers, c.scope === 'device')}. Subscribe: ${who(c.subscribers, false)}. QoS ${c.qos}${c.retained ? ', retained' : ''}.`;
+  const ignored = c.ignoredPublishers ?? [];
+  const dropped = ignored.length > 0 ? ` The ACL also lets ${who(ignored, false)} publish here: the hub acknowledges it and drops it (never forwarded).` : '';
+  const access = `Publish: ${who(c.publishers, c.scope === 'device')}.${dropped} Subscribe: ${who(c.subscribers, false)}. QoS ${c.qos}${c.retained ? ', retained' : ''}.`;
   return {
     address: c.address,
     title: c.title,
@@ -70,6 +79,7 @@ function channelObject(c: ChannelSpec): Json {
     'x-smokehub-direction': c.direction,
     'x-smokehub-publishers': [...c.publishers],
     'x-smokehub-subscribers': [...c.subscribers],
+    ...(ignored.length > 0 ? { 'x-smokehub-ignored-publishers': [...ignored] } : {}),
   };
 }
 
@@ -116,9 +126,10 @@ function servers(): Json {
 
 const DESCRIPTION = [
   "The MQTT contract between smokehub's hub (an Aedes MQTT 3.1.1 broker), its devices (smoke, heat and CO detectors, panic buttons, bridges) and people (households, team leaders, the fire station).",
+  "Two household trees follow other programs' own topic layouts: `smokehub/h/H/z2m/…` is the base topic of H's Zigbee2MQTT gateway (docs/zigbee2mqtt.md), `smokehub/h/H/homeassistant/…` H's Home Assistant discovery prefix (docs/home-assistant.md).",
   'Generated from hub/protocol/ by `npm run docs:asyncapi`; docs/mqtt-api.md explains it (sessions, slow connections, alarm states, durability).',
   "Operations are the hub's: it **receives** what devices and households publish, and **sends** everything else; nobody but the hub publishes on a `send` channel.",
-  `Payloads larger than ${MAX_PAYLOAD_BYTES} bytes are refused; a refused publish is acknowledged and explained on the device's \`error\` topic.`,
+  `Payloads larger than ${MAX_PAYLOAD_BYTES} bytes are refused (under the household trees: ${TREE_LIMITS.payloadBytes / 1024 / 1024} MiB, a Zigbee device's state or availability ${TREE_LIMITS.zigbeeStateBytes / 1024} KiB; a Zigbee2MQTT gateway's packets may be up to ${TREE_LIMITS.gatewayPacketBytes / 1024 / 1024} MiB); a refused publish is acknowledged, logged and counted, and a device's (a gateway's too, which cannot read it) is explained on its \`error\` topic.`,
   'Devices connect with client id and user name = their device id and their secret as password; people with their user name and password (or a dashboard session token) and a client id that is not a device id.',
 ].join('\n\n');
 
@@ -133,6 +144,16 @@ export function buildAsyncApi(): AsyncApiDocument {
     messages[c.id] = messageObject(c);
   }
   const idParam = (what: string): Json => ({ description: `${what} id: matches \`${ID_PATTERN.source}\`.` });
+  const parameters: Record<ChannelParameter, Json> = {
+    household: idParam('The household'),
+    device: idParam('The device'),
+    friendlyName: {
+      description:
+        'A Zigbee device’s `friendly_name` in Zigbee2MQTT: it may contain `/` (and then spans several topic levels), spaces and any Unicode, but not `+`, `#`, a leading or trailing `/`; the default is its IEEE address. Match it against the names of `bridge/devices`, never by splitting the topic on `/`.',
+    },
+    component: { description: 'A Home Assistant component.', enum: [...HA_COMPONENTS] },
+    objectId: { description: 'A Home Assistant object id: `[A-Za-z0-9_-]+` (`smokehub_<household>_…`, `smokehub_<device>_battery`).' },
+  };
   return {
     asyncapi: ASYNCAPI_VERSION,
     id: 'urn:smokehub:mqtt',
@@ -149,7 +170,7 @@ export function buildAsyncApi(): AsyncApiDocument {
     components: {
       schemas: componentSchemas(),
       messages,
-      parameters: { household: idParam('The household'), device: idParam('The device') },
+      parameters,
       securitySchemes: {
         userPassword: {
           type: 'userPassword',

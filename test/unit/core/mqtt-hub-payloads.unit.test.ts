@@ -21,7 +21,7 @@ import type { RegistryStore } from '../../../hub/store/registry-types.ts';
 import { silentLogger } from '../../../hub/observability/logger.ts';
 import { MetricsRegistry } from '../../../hub/observability/metrics.ts';
 import { NotFoundError } from '../../../hub/protocol/errors.ts';
-import { MQTT_CHANNELS, type ChannelSpec } from '../../../hub/protocol/mqtt-channels.ts';
+import { channelOfTopic, type ChannelSpec } from '../../../hub/protocol/mqtt-channels.ts';
 import { MQTT_SCHEMAS } from '../../../hub/protocol/mqtt-schemas.ts';
 import { ALARM_STATES, type AlarmView, parseAlarmView, parseCommand, parseOpenAlarmsState } from '../../../hub/protocol/schema.ts';
 import { parseTopic } from '../../../hub/protocol/topics.ts';
@@ -41,9 +41,8 @@ const bus = { emit: () => {}, on: () => () => {}, removeOwner: () => {} } as Hub
 
 /** The channel of a concrete topic, from the table. */
 function specOf(topic: string): ChannelSpec {
-  const t = parseTopic(topic);
-  assert.ok(t, `${topic} is a topic of the contract`);
-  const spec = MQTT_CHANNELS.find((c) => c.scope === t.scope && c.channel === t.channel);
+  assert.ok(parseTopic(topic), `${topic} is a topic of the contract`);
+  const spec = channelOfTopic(topic);
   assert.ok(spec, `${topic} has a channel`);
   return spec;
 }
