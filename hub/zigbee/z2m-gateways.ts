@@ -139,6 +139,9 @@ export class Z2mGateways {
       reject([{ code: ERROR_CODES.OVERSIZE, message: `a Zigbee device message is at most ${MAX_STATE_BYTES} bytes` }], 'z2m');
       return 'drop';
     }
+    // An empty payload clears a retained topic (Z2M does it for a removed or renamed device): it is
+    // no state, and never a fault or a clear.
+    if (m.payload.length === 0) return 'forward';
     const last = m.path[m.path.length - 1];
     if (last === 'availability') {
       const child = g.byName.get(m.path.slice(0, -1).join('/'));

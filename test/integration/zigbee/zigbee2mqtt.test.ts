@@ -126,6 +126,14 @@ test("a Zigbee smoke alarm at A alerts the team and rings B's Zigbee siren until
   const stop = await b2.command((c) => c.device === sirenName && (c.payload.warning as any)?.mode === 'stop', 5000, 'the siren stop');
   assert.deepEqual(stop.payload, { warning: { mode: 'stop', strobe: false, duration: 0 } });
 
+  // An empty retained payload (Z2M clearing a removed or renamed device's topics) is no state: no fault.
+  const coName = aDevices[2]!.friendly_name as string;
+  await a.raw(`${a.base}/${coName}`, '');
+  await a.raw(`${a.base}/${coName}/availability`, '');
+  await a.state(coName, fixtureState('HS1CA-E', 'normal'));
+  await until('CO detector heard', async () => ((await health()).get(`gw-a.${aDevices[2]!.ieee_address}`)?.lastSeen ? true : undefined));
+  assert.equal((await health()).get(`gw-a.${aDevices[2]!.ieee_address}`).fault, false, 'no fault from an empty payload');
+
   // A malformed state is a fault, never a clear; the detector stays as it was.
   await a.state(smokeName, '{"smoke":"no","battery":70}');
   await until('fault recorded', async () => ((await health()).get(smokeId)?.fault === true ? true : undefined));
