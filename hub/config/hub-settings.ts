@@ -244,7 +244,7 @@ export const CONFIG_SPEC = {
     flag: 'homeassistant',
     env: 'SMOKEHUB_HOMEASSISTANT',
     default: false,
-    help: 'publish Home Assistant MQTT discovery for each household with a household user (docs/home-assistant.md)',
+    help: 'publish Home Assistant MQTT discovery for each household whose Home Assistant announced itself (docs/home-assistant.md)',
   },
   homeassistantLanguage: {
     kind: 'language',
