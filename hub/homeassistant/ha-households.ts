@@ -1,6 +1,7 @@
 /**
  * The hub's side of each household's Home Assistant (docs/home-assistant.md): which households
- * are served (those with a household user — HA connects as that user), their retained discovery
+ * are served (those with a household user — HA connects as that user — whose HA announced itself
+ * with its birth message: ha-announced.ts), their retained discovery
  * configs, availability, alarm state and battery states, and what HA publishes back (its birth
  * message on `…/homeassistant/status`, a button press on `…/homeassistant/respond`).
  *
