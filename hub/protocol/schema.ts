@@ -33,6 +33,9 @@ export type AlarmKind = (typeof ALARM_KINDS)[number];
 export const RESPONSES = ['coming', 'unable', 'need-help', 'false-alarm'] as const;
 export type ResponseKind = (typeof RESPONSES)[number];
 
+/** Why an alarm is escalated (AlarmView.escalation); the test checks it against the engine's EscalationReason. */
+export const ESCALATION_REASONS = ['neighbour-need-help', 'multiple-households', 'not-cancelled-in-time'] as const;
+
 export const ALARM_STATES = ['pre-alarm', 'active', 'escalated', 'hushed', 'cancelled', 'resolved'] as const;
 export type AlarmState = (typeof ALARM_STATES)[number];
 /** `hushed`: the origin household silenced it; the hub still watches it and re-raises it on fire evidence. */
