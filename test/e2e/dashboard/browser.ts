@@ -65,6 +65,15 @@ export function watchPage(page: Page, errors: string[]): void {
 
 export async function login(page: Page, baseUrl: string, username: string, password: string): Promise<void> {
   await page.goto(`${baseUrl}/#/login`);
+  try {
+    await page.locator('input[name=username]').waitFor({ timeout: 30_000 });
+  } catch (err) {
+    // Say what the page shows instead (a stuck load, an error box), not only that the field is missing.
+    const shown = await page
+      .evaluate(() => `${document.readyState} | ${document.body?.innerText.slice(0, 300) ?? '(no body)'} | scripts: ${document.scripts.length}`)
+      .catch((e: unknown) => `page not readable: ${String(e)}`);
+    throw new Error(`the login form did not appear at ${page.url()}: ${shown}`, { cause: err });
+  }
   await page.locator('input[name=username]').fill(username);
   await page.locator('input[name=password]').fill(password);
   await page.locator('button[type=submit]').click();
