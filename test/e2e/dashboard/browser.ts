@@ -70,7 +70,7 @@ export async function login(page: Page, baseUrl: string, username: string, passw
   } catch (err) {
     // Say what the page shows instead (a stuck load, an error box), not only that the field is missing.
     const shown = await page
-      .evaluate(() => `${document.readyState} | ${document.body?.innerText.slice(0, 300) ?? '(no body)'} | scripts: ${document.scripts.length}`)
+      .evaluate(() => `${document.readyState} | ${document.body?.textContent?.slice(0, 300) ?? '(no body)'} | scripts: ${document.scripts.length}`)
       .catch((e: unknown) => `page not readable: ${String(e)}`);
     throw new Error(`the login form did not appear at ${page.url()}: ${shown}`, { cause: err });
   }
