@@ -1,5 +1,6 @@
 /** Formatting of times, durations, distances and states for display. Pure but for the hub's time zone (set once at login). */
 import { LOCALES, translate, type Lang, type MsgKey } from './i18n.ts';
+import { offsetMs } from '../../hub/protocol/local-time.ts';
 import type { AlarmState, Responder, ResponseKind } from '../../hub/protocol/schema.ts';
 
 /** The hub's default zone (hub/config/hub-settings.ts); the hub tells its configured one in /api/me. */
@@ -86,27 +87,11 @@ export function axisLabels(lang: Lang, splitsMs: readonly number[], spanMs: numb
   });
 }
 
-/** Offset of `zone` from UTC at `ms` (ms to add to UTC to get the wall clock). */
-function zoneOffset(ms: number, tz: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone: tz,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(new Date(ms));
-  const n = (t: string) => Number(parts.find((p) => p.type === t)?.value);
-  const wall = Date.UTC(n('year'), n('month') - 1, n('day'), n('hour') % 24, n('minute'), n('second'));
-  return wall - Math.floor(ms / 1000) * 1000;
-}
 /** The instant of a wall-clock time in the hub's zone. */
 export function zonedEpoch(y: number, mo: number, d: number, h = 0, mi = 0, s = 0, msPart = 0, tz: string = zone): number {
   const guess = Date.UTC(y, mo - 1, d, h, mi, s, msPart);
-  let t = guess - zoneOffset(guess, tz);
-  t = guess - zoneOffset(t, tz);
+  let t = guess - offsetMs(guess, tz);
+  t = guess - offsetMs(t, tz);
   return t;
 }
 

@@ -11,10 +11,10 @@ import type { Logger } from '../observability/logger.ts';
 import type { MetricsRegistry, Counter, Histogram } from '../observability/metrics.ts';
 import type { AlarmView, DeviceEvent, DispatchState, ResponseKind, TelemetryReading } from '../protocol/schema.ts';
 import type { ResponseOutcome } from '../core/alarm-record.ts';
-import { topics } from '../protocol/topics.ts';
 import { ERROR_CODES, ForbiddenError, NotFoundError, SmokehubError } from '../protocol/errors.ts';
 import type { AlarmPort, HubBus, MqttPublisher } from './context.ts';
 import type { JournalWriter } from './journal-writer.ts';
+import { announceEffects } from './announce-effects.ts';
 import { RetainedAlarmState } from './retained-alarm-state.ts';
 
 /** A set that forgets its oldest entries beyond `max`. */
@@ -277,42 +277,11 @@ export class AlarmService implements AlarmPort {
    */
   private carryOut(effects: Effect[], startedAt: number): void {
     this.reschedule();
-    const latest = new Map<string, { view: AlarmView; households: Set<string>; nearby: Set<string>; station: boolean }>();
-    for (const e of effects) {
-      if (e.type !== 'announce') continue;
-      const cur = latest.get(e.view.alarm);
-      const households = cur?.households ?? new Set<string>();
-      const nearby = cur?.nearby ?? new Set<string>();
-      for (const h of e.households) households.add(h);
-      for (const h of e.nearby) nearby.add(h);
-      latest.set(e.view.alarm, { view: e.view, households, nearby, station: (cur?.station ?? false) || e.station });
-    }
-    let published = 0;
-    const touched = new Set<string>();
-    for (const { view, households, nearby, station } of latest.values()) {
-      const payload = JSON.stringify(view);
-      for (const h of households) {
-        this.d.mqtt.publish(topics.household(h, 'alert'), payload, { qos: 1 });
-        touched.add(h);
-      }
-      // Households of other teams nearby: the same view, marked — they are told, not counted on.
-      const nearbyPayload = nearby.size > 0 ? JSON.stringify({ ...view, nearby: true }) : '';
-      for (const h of nearby) {
-        this.d.mqtt.publish(topics.household(h, 'alert'), nearbyPayload, { qos: 1 });
-        touched.add(h);
-      }
-      if (station) this.d.mqtt.publish(topics.station('alarm'), payload, { qos: 1 });
-      published += households.size + nearby.size + (station ? 1 : 0);
-    }
-    for (const e of effects) {
-      if (e.type !== 'command') continue;
-      const payload = JSON.stringify(e.command);
-      for (const dev of this.d.devicesOf(e.household)) this.d.mqtt.publish(topics.device(e.household, dev.id, 'cmd'), payload, { qos: 1 });
-    }
-    if (latest.size > 0) {
+    const done = announceEffects(effects, this.d.mqtt, this.d.devicesOf);
+    if (done.alarms > 0) {
       this.fanoutSeconds.observe((performance.now() - startedAt) / 1000);
-      this.announced.inc(undefined, published);
-      this.retained.publish(touched);
+      this.announced.inc(undefined, done.published);
+      this.retained.publish(done.touched);
     }
 
     let transition = '';

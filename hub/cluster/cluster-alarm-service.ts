@@ -23,10 +23,10 @@ import type { Logger } from '../observability/logger.ts';
 import type { Counter, Histogram, MetricsRegistry } from '../observability/metrics.ts';
 import { ERROR_CODES, ForbiddenError, NotFoundError, SmokehubError } from '../protocol/errors.ts';
 import type { AlarmView, DeviceEvent, DispatchState, ResponseKind, TelemetryReading } from '../protocol/schema.ts';
-import { topics } from '../protocol/topics.ts';
 import type { AlarmPort, HubBus, MqttPublisher } from '../app/context.ts';
 import type { BrokerAlarmPort } from '../broker/ports.ts';
 import type { HubHealth } from '../app/hub-health.ts';
+import { announceEffects } from '../app/announce-effects.ts';
 import { RetainedAlarmState } from '../app/retained-alarm-state.ts';
 import { AlarmReplica, ReplicaSync } from './alarm-replica.ts';
 import { DeadlineSweeper } from './deadline-sweeper.ts';
@@ -291,36 +291,11 @@ export class ClusterAlarmService implements BrokerAlarmPort, AlarmPort {
       r.closed,
     );
     const effects: Effect[] = r.effects;
-    const latest = new Map<string, { view: AlarmView; households: Set<string>; nearby: Set<string>; station: boolean }>();
-    for (const e of effects) {
-      if (e.type !== 'announce') continue;
-      const cur = latest.get(e.view.alarm) ?? { view: e.view, households: new Set<string>(), nearby: new Set<string>(), station: false };
-      cur.view = e.view;
-      for (const h of e.households) cur.households.add(h);
-      for (const h of e.nearby) cur.nearby.add(h);
-      cur.station ||= e.station;
-      latest.set(e.view.alarm, cur);
-    }
-    let published = 0;
-    const touched = new Set<string>();
-    for (const { view, households, nearby, station } of latest.values()) {
-      const payload = JSON.stringify(view);
-      for (const h of households) this.d.mqtt.publish(topics.household(h, 'alert'), payload, { qos: 1 });
-      const nearbyPayload = nearby.size > 0 ? JSON.stringify({ ...view, nearby: true }) : '';
-      for (const h of nearby) this.d.mqtt.publish(topics.household(h, 'alert'), nearbyPayload, { qos: 1 });
-      if (station) this.d.mqtt.publish(topics.station('alarm'), payload, { qos: 1 });
-      for (const h of [...households, ...nearby]) touched.add(h);
-      published += households.size + nearby.size + (station ? 1 : 0);
-    }
-    for (const e of effects) {
-      if (e.type !== 'command') continue;
-      const payload = JSON.stringify(e.command);
-      for (const dev of this.d.devicesOf(e.household)) this.d.mqtt.publish(topics.device(e.household, dev.id, 'cmd'), payload, { qos: 1 });
-    }
-    if (latest.size > 0) {
+    const done = announceEffects(effects, this.d.mqtt, this.d.devicesOf);
+    if (done.alarms > 0) {
       this.fanoutSeconds.observe((performance.now() - startedAt) / 1000);
-      this.announced.inc(undefined, published);
-      this.retained.publish(touched);
+      this.announced.inc(undefined, done.published);
+      this.retained.publish(done.touched);
     }
     let transition = '';
     for (const e of effects) {

@@ -5,7 +5,7 @@
  */
 import { createTask, validateDetailed, type ScheduledTask } from 'node-cron';
 import { ConfigError } from '../protocol/errors.ts';
-import { localParts, localToInstant, type LocalParts } from './local-time.ts';
+import { localParts, localToInstant, type LocalParts } from '../protocol/local-time.ts';
 import { isValidTimezone } from '../config/config.ts';
 
 export class CronSchedule {

@@ -4,7 +4,7 @@
  */
 import type { EquipmentItem } from './reminders.ts';
 import { EQUIPMENT_HORIZON_DAYS } from './reminders.ts';
-import { daysBetween } from './local-time.ts';
+import { daysBetween } from '../protocol/local-time.ts';
 import type { AlarmSummary } from '../store/alarm-journal-reader.ts';
 
 /** One alarm of the day, as the journal's read interface summarises it. */

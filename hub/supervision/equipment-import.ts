@@ -15,7 +15,7 @@ import { parseCsv, CsvImportError, MAX_CSV_BYTES, type CsvProblem } from '../sto
 import { isValidId } from '../protocol/topics.ts';
 import type { EquipmentItem } from './reminders.ts';
 import type { EquipmentStore } from './equipment-store.ts';
-import { isIsoDate } from './local-time.ts';
+import { isIsoDate } from '../protocol/local-time.ts';
 
 export const EQUIPMENT_COLUMNS = ['household', 'item', 'serial', 'expires'] as const;
 export const MAX_ITEM_LENGTH = 100;

@@ -5,7 +5,7 @@
  */
 import type { DeviceKind, NoticeParams, NoticeSeverity } from '../protocol/schema.ts';
 import { SELF_TEST_KINDS } from './self-test-round.ts';
-import { daysBetween } from './local-time.ts';
+import { daysBetween } from '../protocol/local-time.ts';
 
 /** What a notice says before it is stamped and published (see notice-publisher.ts). */
 export interface NoticeDraft {

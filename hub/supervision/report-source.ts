@@ -7,7 +7,7 @@ import type { Db } from '../store/database.ts';
 import { AlarmJournalReader } from '../store/alarm-journal-reader.ts';
 import type { RegistryStore } from '../store/registry-types.ts';
 import { buildDailyReport, type DailyReport, type ReportAlarmRow, type ReportOfflineRow } from './daily-report.ts';
-import { addDays, localDate, localDayBounds } from './local-time.ts';
+import { addDays, localDate, localDayBounds } from '../protocol/local-time.ts';
 import { EQUIPMENT_HORIZON_DAYS } from './reminders.ts';
 import type { NoticeStore } from './notice-store.ts';
 import type { DeviceHealthStore } from './device-health-store.ts';

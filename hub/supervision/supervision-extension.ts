@@ -19,7 +19,7 @@ import { dailyReminders, equipmentReminders, EQUIPMENT_HORIZON_DAYS, type Batter
 import { collectDailyReport, previousLocalDate } from './report-source.ts';
 import { reportSummaryParams, reportSummaryText, type DailyReport } from './daily-report.ts';
 import { registerSupervisionRoutes } from './supervision-routes.ts';
-import { addDays, localDate } from './local-time.ts';
+import { addDays, localDate } from '../protocol/local-time.ts';
 import { yieldNow } from './cooperative.ts';
 
 export interface SupervisionExtensionOptions {

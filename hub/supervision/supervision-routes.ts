@@ -28,7 +28,7 @@ import type { EquipmentStore } from './equipment-store.ts';
 import type { DeviceSupervisionView } from './supervision-tracker.ts';
 import { EQUIPMENT_HORIZON_DAYS, type BatteryReading } from './reminders.ts';
 import { SELF_TEST_KINDS } from './self-test-round.ts';
-import { daysBetween, isIsoDate, localDate } from './local-time.ts';
+import { daysBetween, isIsoDate, localDate } from '../protocol/local-time.ts';
 import type { DeviceFault, LastSelfTest } from './device-health-store.ts';
 import type { DeviceLiveView, SupervisionState } from './supervision-tracker.ts';
 import type { Device } from '../store/registry-types.ts';

@@ -68,11 +68,12 @@ export interface GatewaysDeps {
 
 export class Z2mGateways {
   private readonly gateways = new Map<string, Gateway>();
+  /** The gateways of each household: the sirens are looked up on every alarm change, for a whole team. */
+  private readonly byHousehold = new Map<string, Set<Gateway>>();
   /** Z2M's last availability of each Zigbee device (kept across gateway reconnects). */
   private readonly availability = new Map<string, 'online' | 'offline'>();
   private readonly remembered = new Map<string, RememberedState>();
   private readonly lqi = new Map<string, number>();
-  private readonly dirtyAvailability = new Map<string, 'online' | 'offline'>();
   private seq = 0;
   private stopped = false;
 
@@ -99,7 +100,7 @@ export class Z2mGateways {
   /** Every Zigbee device of a household (for the sirens). */
   childrenOf(household: string): ZigbeeChild[] {
     const out: ZigbeeChild[] = [];
-    for (const g of this.gateways.values()) if (g.household === household) out.push(...g.byId.values());
+    for (const g of this.byHousehold.get(household) ?? []) out.push(...g.byId.values());
     return out;
   }
 
@@ -107,13 +108,6 @@ export class Z2mGateways {
   reachable(gateway: string): boolean {
     const g = this.gateways.get(gateway);
     return !!g && g.connected && g.bridgeOnline;
-  }
-
-  /** The availabilities that changed since the last call (to store). */
-  takeAvailabilities(): Array<[string, 'online' | 'offline']> {
-    const out = [...this.dirtyAvailability];
-    this.dirtyAvailability.clear();
-    return out;
   }
 
   /** The link qualities reported since the last call. */
@@ -256,7 +250,8 @@ export class Z2mGateways {
       reject([{ code: ERROR_CODES.BAD_FIELD, message: 'availability must be {"state":"online"|"offline"} or online/offline' }], 'z2m');
       return 'drop';
     }
-    if (this.availability.get(c.id) !== state) this.dirtyAvailability.set(c.id, state);
+    // Stored at once (a change is rare): a kill -9 must not forget it, Z2M does not send it again.
+    if (this.availability.get(c.id) !== state) this.d.store.saveAvailability([[c.id, state]]);
     this.availability.set(c.id, state);
     if (state === 'online' && g.bridgeOnline) this.d.bus.emit('device-connected', this.ref(c), m.now);
     else if (state === 'offline') this.d.bus.emit('device-disconnected', this.ref(c), m.now);
@@ -305,12 +300,21 @@ export class Z2mGateways {
         pendingList: null,
       };
       this.gateways.set(id, g);
+      this.placeIn(g, dev.household);
     } else if (g.household !== dev.household || g.team !== dev.team) {
       // The gateway was moved to another household (registry import): its devices follow at the next list.
-      g.household = dev.household;
+      this.byHousehold.get(g.household)?.delete(g);
+      this.placeIn(g, dev.household);
       g.team = dev.team;
     }
     return g;
+  }
+
+  private placeIn(g: Gateway, household: string): void {
+    g.household = household;
+    const set = this.byHousehold.get(household) ?? new Set<Gateway>();
+    set.add(g);
+    this.byHousehold.set(household, set);
   }
 
   private index(g: Gateway, c: ZigbeeChild): void {

@@ -117,8 +117,6 @@ export function zigbeeExtension(opts: ZigbeeExtensionOptions = {}): HubExtension
         gateways.vouch(clock.now());
         const lqi = gateways.takeLinkQualities();
         if (lqi.length > 0) zstore.saveLinkQuality(lqi);
-        const availability = gateways.takeAvailabilities();
-        if (availability.length > 0) zstore.saveAvailability(availability);
       });
       every('siren-refresh', opts.sirenRefreshMs ?? SIREN_REFRESH_MS, () => s.refresh());
       ext.handle = { gateways, sirens: s };
@@ -135,8 +133,6 @@ export function zigbeeExtension(opts: ZigbeeExtensionOptions = {}): HubExtension
       ext.handle?.gateways.stop();
       const lqi = ext.handle?.gateways.takeLinkQualities() ?? [];
       if (lqi.length > 0) store?.saveLinkQuality(lqi);
-      const availability = ext.handle?.gateways.takeAvailabilities() ?? [];
-      if (availability.length > 0) store?.saveAvailability(availability);
       ext.handle = null;
     },
   };

@@ -139,7 +139,7 @@ export class ZigbeeStore {
     return new Map(rows.filter((r) => r.availability === 'online' || r.availability === 'offline').map((r) => [r.id, r.availability as 'online' | 'offline']));
   }
 
-  /** Availabilities that changed (written in batches, like the link qualities). */
+  /** Availabilities that changed (written when Z2M reports a change: rare, and a kill -9 must not lose one). */
   saveAvailability(values: Array<[id: string, state: 'online' | 'offline']>): void {
     const update = this.db.prepare('UPDATE zigbee_devices SET availability = ? WHERE id = ?');
     this.db.transaction(() => {

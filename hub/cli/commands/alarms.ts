@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { OPEN_ALARM_STATES } from '../../protocol/schema.ts';
 import { formatTable } from '../table.ts';
-import { localDateTime } from '../../supervision/local-time.ts';
+import { localDateTime } from '../../protocol/local-time.ts';
 import { intFlag, parseCommandArgs, stringFlag } from '../args.ts';
 import type { CliCommand } from '../command.ts';
 import { cliConfig, MissingDataError } from '../data-dir.ts';

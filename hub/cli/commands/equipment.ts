@@ -5,7 +5,7 @@
 import { CsvImportError } from '../../store/csv-import.ts';
 import { EQUIPMENT_COLUMNS, importEquipment } from '../../supervision/equipment-import.ts';
 import { EquipmentStore } from '../../supervision/equipment-store.ts';
-import { daysBetween, localDate } from '../../supervision/local-time.ts';
+import { daysBetween, localDate } from '../../protocol/local-time.ts';
 import { parseCommandArgs, stringFlag, UsageError } from '../args.ts';
 import type { CliCommand, CliIo } from '../command.ts';
 import { cliConfig, openRegistry } from '../data-dir.ts';

@@ -18,7 +18,7 @@ import { loadConfig } from '../../../hub/config/config.ts';
 import { supervisionExtension } from '../../../hub/supervision/supervision-extension.ts';
 import { telemetryExtension } from '../../../hub/telemetry/telemetry-extension.ts';
 import { importEquipment } from '../../../hub/supervision/equipment-import.ts';
-import { addDays, localDate } from '../../../hub/supervision/local-time.ts';
+import { addDays, localDate } from '../../../hub/protocol/local-time.ts';
 import { ensureDashboardBuilt, launchBrowser, login, screenshot, watchPage } from './browser.ts';
 
 const LEADER = { username: 'lan-t1', password: 'leader-password-1' };

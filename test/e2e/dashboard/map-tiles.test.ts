@@ -60,6 +60,17 @@ function dropMap(hub: TestHub, name: string, bounds: [number, number, number, nu
 }
 
 /** The colour on screen at a point of the page, from a screenshot decoded by the page itself. */
+/** Reads `read()` until `ok` holds or 10 s pass, and returns the last reading (the caller asserts on it). */
+async function paintedWithin<T>(read: () => Promise<T>, ok: (v: T) => boolean, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms;
+  let v = await read();
+  while (!ok(v) && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 100));
+    v = await read();
+  }
+  return v;
+}
+
 async function pixelAt(page: Page, x: number, y: number): Promise<[number, number, number]> {
   const png = await page.screenshot({ clip: { x, y, width: 1, height: 1 } });
   return page.evaluate(async (b64) => {
@@ -140,16 +151,20 @@ test('the area plan draws an offline PMTiles street map served by Range requests
     // Near a corner of the map, far from every house (the fit leaves a margin): the tiles' ground
     // (or a road of theirs: a tile is a block with a road cross), never the plain background.
     const box = (await page.locator('.map-host').boundingBox())!;
-    await page.waitForTimeout(300);
-    const px: [number, number, number][] = [];
-    for (const [dx, dy] of [
-      [8, 8],
-      [14, 8],
-      [8, 14],
-      [20, 20],
-      [26, 10],
-    ] as const)
-      px.push(await pixelAt(page, box.x + box.width - dx, box.y + dy));
+    const corner = async () => {
+      const out: [number, number, number][] = [];
+      for (const [dx, dy] of [
+        [8, 8],
+        [14, 8],
+        [8, 14],
+        [20, 20],
+        [26, 10],
+      ] as const)
+        out.push(await pixelAt(page, box.x + box.width - dx, box.y + dy));
+      return out;
+    };
+    // Polled until the tiles are painted there (a loaded tile is composited a frame or two later).
+    const px = await paintedWithin(corner, (p) => p.every(tilePixel) && p.filter((x) => close(x, TILE_RGB)).length >= 3);
     assert.ok(px.every(tilePixel), `pixels ${JSON.stringify(px)} are the tiles' colours`);
     assert.ok(px.filter((p) => close(p, TILE_RGB)).length >= 3, `pixels ${JSON.stringify(px)}: mostly the tiles' ground`);
     await page.locator(`canvas.map-base[data-drawn="${TEAMS * PER_TEAM}"]`).waitFor();
@@ -214,9 +229,11 @@ test('a vector map file (Protomaps basemap schema) is drawn by protomaps-leaflet
   assert.match(await page.locator('.map-file').innerText(), /\(vector, /);
   await page.locator(`canvas.map-base[data-drawn="${TEAMS * PER_TEAM}"]`).waitFor({ timeout: 10_000 });
   await page.waitForFunction(() => document.querySelectorAll('.leaflet-tile-container canvas.leaflet-tile-loaded').length >= 2, undefined, { timeout: 15_000 });
-  await page.waitForTimeout(500);
   const box = (await page.locator('.map-host').boundingBox())!;
-  const px = await pixelAt(page, box.x + box.width - 8, box.y + 8);
+  const px = await paintedWithin(
+    () => pixelAt(page, box.x + box.width - 8, box.y + 8),
+    (p) => close(p, [0xe2, 0xdf, 0xda], 6),
+  );
   assert.ok(close(px, [0xe2, 0xdf, 0xda], 6), `pixel ${px} is the vector tiles' earth colour #e2dfda`);
   assert.ok(statuses.length > 0 && statuses.every((s) => s === 206), JSON.stringify(statuses));
   assert.deepEqual(errors, []);

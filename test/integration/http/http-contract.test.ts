@@ -17,7 +17,7 @@ import { telemetryExtension } from '../../../hub/telemetry/telemetry-extension.t
 import { supervisionExtension } from '../../../hub/supervision/supervision-extension.ts';
 import { smsExtension } from '../../../hub/sms/sms-extension.ts';
 import { importEquipment } from '../../../hub/supervision/equipment-import.ts';
-import { addDays, localDate } from '../../../hub/supervision/local-time.ts';
+import { addDays, localDate } from '../../../hub/protocol/local-time.ts';
 
 let th: TestHub;
 const pool = new ClientPool();

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildDailyReport, reportForTeams, reportSummaryText } from '../../../hub/supervision/daily-report.ts';
-import { addDays, daysBetween, isIsoDate, localDate, localDayBounds } from '../../../hub/supervision/local-time.ts';
+import { addDays, daysBetween, isIsoDate, localDate, localDayBounds } from '../../../hub/protocol/local-time.ts';
 
 const TZ = 'Asia/Ho_Chi_Minh';
 

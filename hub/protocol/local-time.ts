@@ -1,5 +1,5 @@
 /**
- * Calendar dates in a timezone (pure, Intl only): the local date of an instant, the [start, end)
+ * Calendar dates in a timezone (pure, Intl only, browser-safe: the hub and the dashboard share it): the local date of an instant, the [start, end)
  * instants of a local day, and whole-day arithmetic on `YYYY-MM-DD` strings.
  */
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
