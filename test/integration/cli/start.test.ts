@@ -5,9 +5,9 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { cli, env, exitOf, ROOT, tempDir, waitFor } from '../../helpers/cli-kit.ts';
 
-test('start: prints the admin password once, serves the API, stops gracefully on SIGTERM', async (t) => {
-  const dir = tempDir(t);
-  const args = [
+/** `node … smokehub start` on free ports of 127.0.0.1 with a data dir. */
+function startArgs(dir: string): string[] {
+  return [
     '--import',
     'tsx',
     'hub/cli/main.ts',
@@ -24,9 +24,12 @@ test('start: prints the admin password once, serves the API, stops gracefully on
     '0',
     '--host',
     '127.0.0.1',
-    '--log-level',
-    'warn',
   ];
+}
+
+test('start: prints the admin password once, serves the API, stops gracefully on SIGTERM', async (t) => {
+  const dir = tempDir(t);
+  const args = [...startArgs(dir), '--log-level', 'warn'];
   const child = spawn(process.execPath, args, { cwd: ROOT, env: env() });
   t.after(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
@@ -85,24 +88,7 @@ function plainLines(out: string): string[] {
 
 test('start: while running, every line on stdout and stderr is a pino JSON line (UTC ISO time), but the first-start banner', async (t) => {
   const dir = tempDir(t);
-  const args = [
-    '--import',
-    'tsx',
-    'hub/cli/main.ts',
-    'start',
-    '--data',
-    dir,
-    '--mqtt-port',
-    '0',
-    '--http-port',
-    '0',
-    '--mqtts-port',
-    '0',
-    '--https-port',
-    '0',
-    '--host',
-    '127.0.0.1',
-  ];
+  const args = startArgs(dir);
   for (const [run, level] of [
     ['first', 'info'],
     ['second', 'info'],
