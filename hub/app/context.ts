@@ -12,6 +12,7 @@ import type { Router } from '../http/router.ts';
 import type { Actor, AlarmView, ResponseKind, Notice, Via } from '../protocol/schema.ts';
 import type { DeviceEvents, DeviceRef, InboundAlarmSink, PublishOptions, TreeRoutes } from '../broker/ports.ts';
 import type { RegistryStore } from '../store/registry-types.ts';
+import type { PgPool } from '../cluster/pg-pool.ts';
 
 /** The device a message came from (defined by the broker, which resolves it: broker/ports.ts). */
 export type { DeviceRef, PublishOptions };
@@ -65,6 +66,35 @@ export interface AlarmPort extends Pick<InboundAlarmSink, 'handleDeviceEvent' | 
 /** Extra fields an extension adds to `GET /api/alarms/:id` (e.g. `contacts`: who was texted and called). */
 export type AlarmDetailProvider = (alarmId: string) => unknown;
 
+/**
+ * Work that must run once per hub — cron jobs, supervision sweeps, the SMS queue and its modems,
+ * pruning. On a single box this node always holds it; in a cluster, the node holding the lease
+ * `name` in PostgreSQL (hub/cluster/leases.ts), taken over within seconds when that node dies.
+ */
+export interface SingletonGate {
+  /** Whether this node runs `name` now (check before each run: a lease can be lost at any time). */
+  holds(name: string): boolean;
+  /** `listener(true)` when this node starts holding `name`, `(false)` when it stops; called at once with the current state. Returns an unsubscribe. */
+  watch(name: string, listener: (held: boolean) => void): () => void;
+}
+
+/** The single box's gate: this node runs everything. */
+export const SINGLE_BOX: SingletonGate = {
+  holds: () => true,
+  watch: (_name, listener) => {
+    listener(true);
+    return () => {};
+  },
+};
+
+/** What a cluster node shares with the others (null on a single box). */
+export interface ClusterContext {
+  /** This node's name (unique in the cluster, stable across restarts). */
+  nodeId: string;
+  /** The cluster's PostgreSQL (registry, journal, leases); extensions keep their shared state there. */
+  pool: PgPool;
+}
+
 export interface HubContext {
   config: HubConfig;
   logger: Logger;
@@ -81,6 +111,10 @@ export interface HubContext {
   alarms: AlarmPort;
   /** Field name → provider, merged into `GET /api/alarms/:id`. */
   alarmDetails: Map<string, AlarmDetailProvider>;
+  /** What runs once per hub runs only while `singleton.holds(name)`. */
+  singleton: SingletonGate;
+  /** Set on a cluster node (`--postgres`/`--redis`); `db` is then this node's own SQLite (outbox, node-local state). */
+  cluster: ClusterContext | null;
 }
 
 export interface HubExtension {

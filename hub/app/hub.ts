@@ -42,7 +42,7 @@ import { parseAllowedOrigins, upgradeOriginGuard } from '../http/origin.ts';
 import { TLS_SERVER_OPTIONS, TlsService } from '../tls/tls-service.ts';
 import { listenOn, watchTlsServer, type WatchedTlsServer } from '../tls/tls-listeners.ts';
 import { registerTlsRoutes } from '../tls/tls-routes.ts';
-import type { AlarmDetailProvider, HubBus, HubContext, HubExtension } from './context.ts';
+import { SINGLE_BOX, type AlarmDetailProvider, type HubBus, type HubContext, type HubExtension } from './context.ts';
 import { LoginChecker } from '../auth/login-checker.ts';
 import type { LoginGuardOptions } from '../core/login-guard.ts';
 
@@ -287,6 +287,8 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
       http: httpRouter,
       alarms,
       alarmDetails,
+      singleton: SINGLE_BOX,
+      cluster: null,
     };
     const presence = broker.presence;
     registerRegistryRoutes(httpRouter, {

@@ -33,6 +33,12 @@ export function loadConfig(opts: LoadConfigOptions = {}): HubConfig {
   const read = readSettingsFile(file, Boolean(explicit));
   const loaded = loadSettings(CONFIG_SPEC, { flags, env, file: read.file, problems: read.problems }, { kinds: HUB_KINDS });
   if (!loaded.ok) throw new ConfigError(formatProblems(loaded.problems));
+  const v = loaded.values;
+  // A cluster node needs both shared engines: PostgreSQL alone would split the MQTT bus, Redis alone the alarms.
+  if ((v.postgres === null) !== (v.redis === null))
+    throw new ConfigError(
+      `--postgres and --redis go together (a cluster node needs both; docs/cluster.md): only ${v.postgres ? '--postgres' : '--redis'} was given`,
+    );
   // Frozen: nothing changes the configuration behind the hub's back once it is loaded.
   return Object.freeze({ ...loaded.values, dataDir: resolve(loaded.values.dataDir) });
 }

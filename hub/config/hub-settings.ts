@@ -26,6 +26,8 @@ export function isValidTimezone(tz: string): boolean {
 /** The hub's own kinds, besides the loader's string, int, number, bool and onoff. */
 export const HUB_KINDS: Record<string, KindParser> = {
   url: urlKind(['http:', 'https:'], 'http:// or https://'),
+  postgresUrl: urlKind(['postgres:', 'postgresql:'], 'postgres:// or postgresql://'),
+  redisUrl: urlKind(['redis:', 'rediss:'], 'redis:// or rediss://'),
   cron: (raw) => {
     const s = String(raw).trim();
     return isValidCron(s) ? s : invalid(`is not a valid cron expression: "${s}"`);
@@ -377,6 +379,27 @@ export const CONFIG_SPEC = {
     min: 0,
     max: 3600,
     help: 'seconds after start before a job missed while the hub was off runs (devices reconnect first)',
+  },
+  postgres: {
+    kind: 'postgresUrl',
+    flag: 'postgres',
+    env: 'SMOKEHUB_POSTGRES',
+    default: null,
+    help: 'cluster node: PostgreSQL for the registry, sessions and alarm journal, postgres://USER:PASS@HOST:PORT/DB (with --redis; docs/cluster.md)',
+  },
+  redis: {
+    kind: 'redisUrl',
+    flag: 'redis',
+    env: 'SMOKEHUB_REDIS',
+    default: null,
+    help: 'cluster node: Redis for the shared MQTT bus and sessions, redis://HOST:PORT[/DB] (with --postgres)',
+  },
+  nodeId: {
+    kind: 'string',
+    flag: 'node-id',
+    env: 'SMOKEHUB_NODE_ID',
+    default: null,
+    help: 'cluster node name, unique in the cluster and the same across restarts (default: host name and data directory)',
   },
   logLevel: { kind: 'string', flag: 'log-level', env: 'SMOKEHUB_LOG_LEVEL', default: 'info', help: 'fatal, error, warn, info, debug, trace or silent' },
 } as const satisfies SettingsTable;
