@@ -12,6 +12,7 @@ import { type SettingsTable, formatProblems, loadSettings } from '../hub/config/
 import { ConfigError } from '../hub/protocol/errors.ts';
 import { startHub } from '../hub/app/hub.ts';
 import { importCsv, credentialsCsv } from '../hub/store/csv-import.ts';
+import { SqliteRegistryStore } from '../hub/store/registry-store.ts';
 import { createLogger } from '../hub/observability/logger.ts';
 import { Simulator, parseCredentialsCsv, type Credential } from './simulator.ts';
 
@@ -60,6 +61,7 @@ export async function runDemo(opts: DemoOptions): Promise<{ stop(): Promise<void
   const hub = await startHub(config, { logger });
   try {
     const saved = join(config.dataDir, 'demo-credentials.csv');
+    if (!(hub.registry instanceof SqliteRegistryStore)) throw new Error('the demo runs a single box');
     const result = importCsv(hub.registry, readFileSync(DEMO_CSV(), 'utf8'));
     let credentials: Credential[];
     if (result.credentials.length > 0) {

@@ -554,6 +554,8 @@ const en = {
   'modemReason.not-connected': 'not connected',
   'modemReason.other': '{detail}',
   'noticeText.hub-journal-failing': 'The hub cannot write its alarm journal ({detail}): alarms are still sent, acknowledgements wait until it is written.',
+  'noticeText.hub-redis-failing': 'A hub node lost its shared MQTT bus ({detail}): it refuses devices, which move to another node, until it is back.',
+  'noticeText.hub-redis-recovered': 'The hub node reaches its shared MQTT bus again.',
   'noticeText.hub-journal-recovered': 'The hub writes its alarm journal again.',
   'common.timeZone': 'Times in {zone}',
   'household.unit.raw': 'raw',
@@ -1108,6 +1110,9 @@ const vi: Dict = {
   'modemReason.not-connected': 'chưa kết nối',
   'modemReason.other': 'lỗi modem: {detail}',
   'noticeText.hub-journal-failing': 'Trung tâm không ghi được nhật ký báo cháy ({detail}): báo cháy vẫn được gửi, việc xác nhận chờ đến khi ghi được.',
+  'noticeText.hub-redis-failing':
+    'Một nút trung tâm mất kênh MQTT chung ({detail}): nút này từ chối thiết bị, các thiết bị chuyển sang nút khác cho đến khi kênh trở lại.',
+  'noticeText.hub-redis-recovered': 'Nút trung tâm đã kết nối lại kênh MQTT chung.',
   'noticeText.hub-journal-recovered': 'Trung tâm đã ghi được nhật ký báo cháy trở lại.',
   'common.timeZone': 'Giờ theo múi {zone}',
   'household.unit.raw': 'giá trị thô',

@@ -5,7 +5,8 @@
  */
 import type { Notice } from '../protocol/schema.ts';
 
-export type HealthReason = 'journal';
+/** `journal`: the alarm journal cannot be written; `redis`: a cluster node lost its shared MQTT bus (it refuses devices meanwhile). */
+export type HealthReason = 'journal' | 'redis';
 
 export interface HealthProblem {
   reason: HealthReason;
@@ -46,6 +47,17 @@ export class HubHealth {
   }
 }
 
+const TEXTS: Record<HealthReason, [failing: string, recovered: string]> = {
+  journal: [
+    'The hub cannot write its alarm journal ({detail}): alarms are still sent, acknowledgements wait until it is written.',
+    'The hub writes its alarm journal again.',
+  ],
+  redis: [
+    'This hub node lost its shared MQTT bus ({detail}): it refuses devices, which move to another node, until it is back.',
+    'This hub node reaches its shared MQTT bus again and accepts devices.',
+  ],
+};
+
 /** The station's notice of a change (published from memory: the disk may be full). */
 export function healthNotice(reason: HealthReason, problem: HealthProblem | null, at: number): Notice {
   return {
@@ -53,9 +65,7 @@ export function healthNotice(reason: HealthReason, problem: HealthProblem | null
     severity: problem ? 'trouble' : 'info',
     household: null,
     device: null,
-    text: problem
-      ? `The hub cannot write its alarm journal (${problem.message}): alarms are still sent, acknowledgements wait until it is written.`
-      : 'The hub writes its alarm journal again.',
+    text: TEXTS[reason][problem ? 0 : 1].replace('{detail}', problem?.message ?? ''),
     ...(problem ? { params: { detail: problem.message } } : {}),
     at,
   };

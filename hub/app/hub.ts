@@ -42,8 +42,18 @@ import { parseAllowedOrigins, upgradeOriginGuard } from '../http/origin.ts';
 import { TLS_SERVER_OPTIONS, TlsService } from '../tls/tls-service.ts';
 import { listenOn, watchTlsServer, type WatchedTlsServer } from '../tls/tls-listeners.ts';
 import { registerTlsRoutes } from '../tls/tls-routes.ts';
-import { SINGLE_BOX, type AlarmDetailProvider, type HubBus, type HubContext, type HubExtension } from './context.ts';
+import { SINGLE_BOX, type AlarmDetailProvider, type AlarmPort, type HubBus, type HubContext, type HubExtension } from './context.ts';
 import { LoginChecker } from '../auth/login-checker.ts';
+import type { AlarmActions, AlarmJournalReads, DrillResponses } from '../http/alarm-ports.ts';
+import type { BrokerAlarmPort } from '../broker/ports.ts';
+import type { User } from '../store/registry-types.ts';
+import type { ResolvedSession } from '../store/registry-sessions.ts';
+import { openClusterNode, type ClusterNodeParts } from '../cluster/cluster-node.ts';
+import type { PgRegistryStore } from '../cluster/pg-registry.ts';
+import { ClusterAlarmService } from '../cluster/cluster-alarm-service.ts';
+import { PresenceSnapshot } from '../cluster/presence-snapshot.ts';
+// LEASEGATE import { LeaseGate } from '../cluster/lease-gate.ts';
+type LeaseGate = { stop(): Promise<void> } & import('./context.ts').SingletonGate;
 import type { LoginGuardOptions } from '../core/login-guard.ts';
 
 export interface StartHubOptions {
@@ -82,10 +92,13 @@ export interface RunningHub {
   httpsPort: number;
   /** The certificate in use (hub/tls/). */
   tls: TlsService;
-  alarms: AlarmService;
+  /** The single box's alarm service, or a cluster node's (`--postgres`/`--redis`). */
+  alarms: AlarmService | ClusterAlarmService;
   health: HubHealth;
   broker: MqttBroker;
-  registry: SqliteRegistryStore;
+  registry: SqliteRegistryStore | PgRegistryStore;
+  /** A cluster node's shared parts (null on a single box). */
+  cluster: ClusterNodeParts | null;
   /** Set on first start with an empty user table: the generated password of `admin`. */
   adminPassword: string | null;
   stop(): Promise<void>;
@@ -96,6 +109,12 @@ export function dashboardDir(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
   return join(dir, 'dist', 'dashboard');
+}
+
+/** The user of a session token given as an MQTT password, if it is that user's (sync on SQLite, a Promise on PostgreSQL). */
+function sessionUser(s: ResolvedSession | null | Promise<ResolvedSession | null>, username: string): User | null | Promise<User | null> {
+  const of = (r: ResolvedSession | null) => (r && r.user.username === username ? r.user : null);
+  return s instanceof Promise ? s.then(of) : of(s);
 }
 
 function newAlarmId(now: number): string {
@@ -142,7 +161,10 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
   let tls: TlsService | null = null;
   let mqtts: WatchedTlsServer | null = null;
   let https: WatchedTlsServer | null = null;
-  let alarms: AlarmService | null = null;
+  let alarms: AlarmService | ClusterAlarmService | null = null;
+  let cluster: ClusterNodeParts | null = null;
+  let presenceCopy: PresenceSnapshot | null = null;
+  let gate = null as LeaseGate | null;
   let budget: ConnectionBudget | null = null;
   let pruneTimer: NodeJS.Timeout | null = null;
   let flushTimer: NodeJS.Timeout | null = null;
@@ -152,7 +174,8 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
     if (flushTimer) clearInterval(flushTimer);
     loopDelay.stop();
     budget?.stop();
-    alarms?.stop();
+    presenceCopy?.stop();
+    await Promise.resolve(alarms?.stop()).catch((err) => logger.error({ err }, 'alarm service stop failed'));
     tls?.stop();
     for (const ext of [...started].reverse()) {
       try {
@@ -184,16 +207,23 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
     await checkpointer?.close();
     await durability?.close();
     if (db.open) db.close();
+    // Last: leases released (another node takes them at once), presence written offline, connections closed.
+    await gate?.stop().catch((err) => logger.error({ err }, 'leases not released'));
+    await cluster?.close().catch((err) => logger.error({ err }, 'cluster connections did not close cleanly'));
   };
 
   try {
     // The certificate first: a bad --tls-cert/--tls-key is one ConfigError before anything listens.
     tls = await TlsService.start(config, { logger, clock: opts.tlsClock });
     const tlsOptions = { ...TLS_SERVER_OPTIONS, ...tls.secureContextOptions() };
-    const registry = new SqliteRegistryStore(db, { dataDir: config.dataDir, clock, countryCode: config.countryCode });
+    // A cluster node: PostgreSQL and Redis are reached before anything listens (a start that cannot is a clear error).
+    cluster = config.postgres ? await openClusterNode(config, { clock, logger }) : null;
+    const registry: SqliteRegistryStore | PgRegistryStore =
+      cluster?.registry ?? new SqliteRegistryStore(db, { dataDir: config.dataDir, clock, countryCode: config.countryCode });
     const adminPassword = await registry.ensureAdmin();
     // Web connections (HTTP, WebSocket) never take the descriptors held back for enrolled devices.
-    const countDevices = db.prepare('SELECT count(*) FROM devices').pluck();
+    const countSql = cluster ? null : db.prepare('SELECT count(*) FROM devices').pluck();
+    const countDevices = { get: () => (countSql ? Number(countSql.get()) : registry.listDevices().length) };
     budget = new ConnectionBudget({
       fdLimit: openFilesLimit()?.soft ?? null,
       enrolledDevices: () => Number(countDevices.get()),
@@ -211,6 +241,14 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
     const reserve = new DiskReserve(config.dataDir, opts.reserveBytes ?? DEFAULT_RESERVE_BYTES);
     if (!reserve.ensure() && (opts.reserveBytes ?? DEFAULT_RESERVE_BYTES) > 0)
       logger.warn({ path: reserve.path }, 'no room for the data directory reserve file: the alarm journal has no space held back for a full disk');
+    const directory = {
+      household: (id: string) => registry.getHousehold(id),
+      householdsOfTeam: (team: string) => registry.householdsOfTeam(team).map((h) => h.id),
+      nearbyHouseholds: (id: string) => {
+        const origin = registry.getHousehold(id);
+        return origin ? householdsNear(origin, registry.listHouseholds(), config.nearbyRadiusM) : [];
+      },
+    };
     const engine = new AlarmEngine(
       {
         verifyWindowMs: config.verifyWindowS * 1000,
@@ -218,14 +256,7 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
         resolveQuietMs: config.resolveQuietS * 1000,
         hushPeriodMs: config.hushPeriodS * 1000,
       },
-      {
-        household: (id) => registry.getHousehold(id),
-        householdsOfTeam: (team) => registry.householdsOfTeam(team).map((h) => h.id),
-        nearbyHouseholds: (id) => {
-          const origin = registry.getHousehold(id);
-          return origin ? householdsNear(origin, registry.listHouseholds(), config.nearbyRadiusM) : [];
-        },
-      },
+      directory,
       newAlarmId,
     );
     // One set of login throttles and one bound on password checks for MQTT and HTTP alike.
@@ -242,28 +273,75 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
     // The alarm service publishes through the broker, which is built with it as its inbound port: the
     // broker is bound to this publisher as soon as it exists (before anything can be published).
     const publisher = new LateBoundPublisher();
-    alarms = new AlarmService({
-      ...{ engine, journal, writer, mqtt: publisher, clock, bus, logger: alarmLog, metrics },
-      devicesOf: (household) => registry.listDevices({ household }),
-      allHouseholds: () => registry.listHouseholds().map((h) => h.id),
-    });
+    const devicesOf = (household: string) => registry.listDevices({ household });
+    const allHouseholds = () => registry.listHouseholds().map((h) => h.id);
+    // What the HTTP routes act and read through: the service and the journal themselves on a single
+    // box; a cluster node's async variants (each action one PostgreSQL step, answered once committed).
+    let actions: AlarmActions;
+    let journalReads: AlarmJournalReads;
+    let drillResponses: DrillResponses;
+    let alarmPort: BrokerAlarmPort & AlarmPort;
+    if (cluster) {
+      const c = cluster;
+      const ca = new ClusterAlarmService({
+        ...{ pool: c.pool, connectionString: config.postgres!, journal: c.journal, engine, directory, node: c.nodeId },
+        ...{ mqtt: publisher, clock, bus, logger: alarmLog, metrics, health, devicesOf, allHouseholds },
+      });
+      alarms = ca;
+      alarmPort = ca;
+      actions = {
+        respond: (h, id, r, cause) => ca.respondAsync(h, id, r, cause),
+        resolve: (id, cause) => ca.resolveAsync(id, cause),
+        dispatch: (id, state, info, cause) => ca.dispatchAsync(id, state, info, cause),
+        startDrill: (h, cause) => ca.startDrillAsync(h, cause),
+        viewOf: (id) => ca.viewOfAsync(id),
+        durable: (ms) => ca.durable(ms),
+      };
+      journalReads = c.journal;
+      drillResponses = async (id) => (await c.journal.record(id))?.firstResponses;
+    } else {
+      const sa = new AlarmService({
+        ...{ engine, journal, writer, mqtt: publisher, clock, bus, logger: alarmLog, metrics },
+        ...{ devicesOf, allHouseholds },
+      });
+      alarms = sa;
+      alarmPort = sa;
+      actions = sa;
+      journalReads = journal;
+      drillResponses = (id) => engine.get(id)?.firstResponses ?? journal.record(id)?.firstResponses;
+    }
     broker = new MqttBroker({
       registry,
-      alarms,
+      alarms: alarmPort,
       logins,
-      verifySessionToken: (username, token) => {
-        const s = registry.resolveSession(token);
-        return s && s.user.username === username ? s.user : null;
-      },
+      verifySessionToken: (username, token) => sessionUser(registry.resolveSession(token), username),
       ...{ bus, clock, logger, metrics },
       ingressSliceMs: opts.ingressSliceMs,
       listenBacklog: opts.listenBacklog,
       slowClientTimeoutS: config.slowClientTimeoutS,
-      sessionsDir: join(config.dataDir, 'mqtt-sessions'),
+      ...(cluster ? { shared: cluster.shared } : { sessionsDir: join(config.dataDir, 'mqtt-sessions') }),
       admitConnection: (socket) => connections.admit('mqtt', socket),
     });
     publisher.bind(broker);
     await broker.init();
+    if (cluster) {
+      const c = cluster;
+      // Devices connected to this node are written to the cluster's presence; other nodes' read from it.
+      bus.on('cluster', 'device-connected', (ref, at) => c.presence.connected(ref.device, at));
+      bus.on('cluster', 'device-disconnected', (ref, at) => c.presence.disconnected(ref.device, at));
+      const here = broker.presence;
+      presenceCopy = new PresenceSnapshot({
+        presence: c.presence,
+        local: (id) => here.info(id),
+        devices: () => registry.listDevices().map((d) => d.id),
+        clock,
+        logger,
+      });
+      await presenceCopy.start();
+      // Without Redis the node refuses devices (they move to a node that has it): /health says so.
+      c.shared.onHealthChange((ok) => health.report('redis', ok ? null : { message: c.shared.problem() ?? 'Redis unreachable', at: clock.now() }));
+      // LEASEGATE gate = new LeaseGate({ keeper: c.leases, logger });
+    }
     // The station hears at once when the journal cannot be written (published from memory: the disk may be full).
     health.onChange((reason, problem) => {
       const n = healthNotice(reason, problem, clock.now());
@@ -285,10 +363,10 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
       ingress: broker,
       mqttTrees: broker.trees,
       http: httpRouter,
-      alarms,
+      alarms: alarmPort,
       alarmDetails,
-      singleton: SINGLE_BOX,
-      cluster: null,
+      singleton: gate ?? SINGLE_BOX,
+      cluster: cluster ? { nodeId: cluster.nodeId, pool: cluster.pool } : null,
     };
     const presence = broker.presence;
     registerRegistryRoutes(httpRouter, {
@@ -299,17 +377,13 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
       degraded: () => health.reasons(),
       metricsAccess: metricsAccessFor(config),
       deviceStatus: (id: string) => {
+        if (presenceCopy) return presenceCopy.status(id);
         const p = presence.info(id);
         return { online: p.online, lastSeen: p.since };
       },
     });
-    registerAlarmRoutes(httpRouter, { alarms, journal, registry, details: alarmDetails });
-    registerStationRoutes(httpRouter, {
-      alarms,
-      journal,
-      registry,
-      drillResponses: (id) => engine.get(id)?.firstResponses ?? journal.record(id)?.firstResponses,
-    });
+    registerAlarmRoutes(httpRouter, { alarms: actions, journal: journalReads, registry, details: alarmDetails });
+    registerStationRoutes(httpRouter, { alarms: actions, journal: journalReads, registry, drillResponses });
     registerMapRoutes(httpRouter, { dir: join(config.dataDir, 'map'), nearbyRadiusM: config.nearbyRadiusM });
     const tlsNow = tls;
     registerTlsRoutes(httpRouter, () => tlsNow.material);
@@ -341,19 +415,18 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
       await ext.start(ctx);
       started.push(ext);
     }
-    alarms.start();
-    // Event ids are remembered for a week (de-duplication of redeliveries and replays).
-    journal.pruneSeenEvents(clock.now());
-    pruneTimer = setInterval(
-      () => {
-        try {
-          journal.pruneSeenEvents(clock.now());
-        } catch (err) {
-          logger.error({ err }, 'pruning seen event ids failed');
-        }
-      },
-      6 * 3600 * 1000,
-    );
+    await alarms.start();
+    // Event ids are remembered for a week (de-duplication of redeliveries and replays); in a cluster
+    // every node prunes the shared table (one DELETE, harmless twice).
+    const prune = async () => {
+      try {
+        await (cluster ? cluster.journal.pruneSeenEvents(clock.now()) : journal.pruneSeenEvents(clock.now()));
+      } catch (err) {
+        logger.error({ err }, 'pruning seen event ids failed');
+      }
+    };
+    await prune();
+    pruneTimer = setInterval(() => void prune(), 6 * 3600 * 1000);
     pruneTimer.unref();
     // Writes nobody waits on (sessions, notices, supervision state) reach the disk within a second;
     // an idle hub does not fsync (an SD card wears).
@@ -393,7 +466,10 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
             resolve(typeof a === 'object' && a ? a.port : config.httpPort);
           });
         });
-    logger.info({ mqttPort, httpPort, mqttsPort, httpsPort, dataDir: config.dataDir, extensions: started.map((e) => e.name) }, 'smokehub hub started');
+    logger.info(
+      { mqttPort, httpPort, mqttsPort, httpsPort, dataDir: config.dataDir, extensions: started.map((e) => e.name), node: cluster?.nodeId },
+      cluster ? 'smokehub hub node started' : 'smokehub hub started',
+    );
     const enrolled = registry.listDevices().length;
     const fdWarning = openFilesWarning(enrolled, openFilesLimit());
     if (fdWarning) logger.warn(fdWarning);
@@ -412,6 +488,7 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
       health,
       broker,
       registry,
+      cluster,
       adminPassword,
       stop: () => (stopping ??= closeAll().then(() => logger.info('smokehub hub stopped'))),
     };

@@ -33,7 +33,8 @@ export interface Authenticated {
 
 export interface MqttAuthenticatorDeps {
   registry: Pick<RegistryStore, 'getDevice' | 'verifyDeviceSecret'>;
-  verifySessionToken?: (username: string, token: string) => User | null;
+  /** A dashboard's session token as its MQTT password; a Promise in a cluster (PostgreSQL), whose rejection is CONNACK 3. */
+  verifySessionToken?: (username: string, token: string) => User | null | Promise<User | null>;
   logins: LoginChecker;
   clock: Clock;
   logger: Logger;
@@ -114,8 +115,18 @@ export class MqttAuthenticator {
       }
       done(null, { principal: { type: 'user', username: u.username, role: u.role, team: u.team, household: u.household }, device: null });
     };
-    const byToken = this.d.verifySessionToken?.(username, secret) ?? null;
+    const byPassword = () => this.d.logins.checkPassword('mqtt', a.address, username, secret).then((r) => (r.ok ? asUser(r.user) : fromChecker(r)), failed);
+    let byToken: User | null | Promise<User | null>;
+    try {
+      byToken = this.d.verifySessionToken?.(username, secret) ?? null;
+    } catch (err) {
+      return failed(err as Error);
+    }
+    if (byToken instanceof Promise) {
+      byToken.then((u) => (u ? asUser(u) : byPassword()), failed);
+      return;
+    }
     if (byToken) return asUser(byToken);
-    this.d.logins.checkPassword('mqtt', a.address, username, secret).then((r) => (r.ok ? asUser(r.user) : fromChecker(r)), failed);
+    byPassword();
   }
 }

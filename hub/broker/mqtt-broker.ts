@@ -43,7 +43,7 @@ export interface BrokerDeps {
   /** Inbound events and responses go there; an event's PUBACK waits for its journal entry; subscribers' catch-up. */
   alarms: BrokerAlarmPort;
   /** Checks a dashboard session token presented as the MQTT password. */
-  verifySessionToken?: (username: string, token: string) => User | null;
+  verifySessionToken?: (username: string, token: string) => User | null | Promise<User | null>;
   /** Password checks and their throttles, shared with HTTP (auth/login-checker.ts); absent: the broker's own. */
   logins?: LoginChecker;
   bus: DeviceEventSink;

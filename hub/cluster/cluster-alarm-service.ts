@@ -172,6 +172,14 @@ export class ClusterAlarmService implements BrokerAlarmPort, AlarmPort {
     return view;
   }
 
+  /** The station closes an alarm: queued under the team's lock, answered from the replica at once (as `respond`). */
+  resolve(alarmId: string, cause: Cause): AlarmView {
+    const view = this.replica.viewOf(alarmId);
+    if (!view) throw new NotFoundError(`no open alarm ${alarmId}`);
+    void this.resolveAsync(alarmId, cause).catch((err) => this.d.logger.warn({ err, alarm: alarmId }, 'resolution refused under the team lock'));
+    return view;
+  }
+
   async respondAsync(household: string, alarmId: string, response: ResponseKind, cause: Cause): Promise<AlarmView> {
     const team = await this.teamOf(alarmId);
     return this.outcome(alarmId, await this.decide(team, (e, now) => e.handleResponse(household, alarmId, response, now, cause)));

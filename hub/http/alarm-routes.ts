@@ -2,8 +2,8 @@
  * Alarm routes: list and read alarms (with their timelines), resolve (station), respond (phone view).
  */
 import type { Router, ApiRequest, UserPrincipal } from './router.ts';
-import type { AlarmService } from '../app/alarm-service.ts';
-import type { AlarmJournal, AlarmQuery } from '../store/alarm-journal.ts';
+import type { AlarmQuery } from '../store/alarm-journal.ts';
+import type { AlarmActions, AlarmJournalReads } from './alarm-ports.ts';
 import type { RegistryStore } from '../store/registry-types.ts';
 import { canSeeHousehold, canSeeTeam } from '../core/acl.ts';
 import { ALARM_KINDS, ALARM_STATES, CLOSED_ALARM_STATES, OPEN_ALARM_STATES, RESPONSES, type Actor, type ResponseKind } from '../protocol/schema.ts';
@@ -12,8 +12,8 @@ import { isValidId } from '../protocol/topics.ts';
 import { AlarmDetail, AlarmParams, AlarmsAnswer, AlarmsQuery, AlarmView, RespondBody } from '../protocol/http/alarms.ts';
 
 export interface AlarmRouteDeps {
-  alarms: AlarmService;
-  journal: AlarmJournal;
+  alarms: AlarmActions;
+  journal: AlarmJournalReads;
   registry: RegistryStore;
   /** Extra fields of `GET /api/alarms/:id` from extensions (e.g. `contacts`). */
   details?: Map<string, (alarmId: string) => unknown>;
@@ -81,20 +81,20 @@ function actorOf(user: UserPrincipal): Actor {
 export function registerAlarmRoutes(router: Router, d: AlarmRouteDeps): void {
   const teamOf = (h: string) => d.registry.teamOf(h);
 
-  const readable = (req: ApiRequest, id: string) => {
-    const row = d.journal.get(id);
+  const readable = async (req: ApiRequest, id: string) => {
+    const row = await d.journal.get(id);
     if (!row) throw new NotFoundError(`no alarm ${id}`);
     // A household of another team within the nearby radius was alerted: it may read and answer the alarm too.
     const user = req.user!;
-    const nearby = user.role === 'household' && user.household !== null && (d.alarms.viewOf(id) ?? row.view).nearbyHouseholds?.includes(user.household);
+    const nearby = user.role === 'household' && user.household !== null && ((await d.alarms.viewOf(id)) ?? row.view).nearbyHouseholds?.includes(user.household);
     if (!canSeeTeam(user, row.view.team, teamOf) && !nearby) throw new ForbiddenError(`not allowed to see alarm ${id}`);
     return row;
   };
 
   router.get(
     '/api/alarms',
-    (req) => {
-      const rows = d.journal.list(alarmQueryFor(req.user!, req.query, d.registry));
+    async (req) => {
+      const rows = await d.journal.list(alarmQueryFor(req.user!, req.query, d.registry));
       return { body: { alarms: rows.map((r) => ({ ...r.view, closedAt: r.closedAt, falseAlarm: r.falseAlarm })) } };
     },
     { schema: { summary: 'Alarms, newest first, within what the user may see', querystring: AlarmsQuery, response: { 200: AlarmsAnswer } } },
@@ -102,9 +102,9 @@ export function registerAlarmRoutes(router: Router, d: AlarmRouteDeps): void {
 
   router.get(
     '/api/alarms/:id',
-    (req) => {
+    async (req) => {
       const id = req.params.id!;
-      const row = readable(req, id);
+      const row = await readable(req, id);
       const extra: Record<string, unknown> = {};
       for (const [field, provide] of d.details ?? []) extra[field] = provide(id);
       // The dispatch card (who needs help to get out, gas cylinders…): the station, the team leader and the household itself.
@@ -113,7 +113,7 @@ export function registerAlarmRoutes(router: Router, d: AlarmRouteDeps): void {
       const mayReadCard = user.role !== 'household' || user.household === origin;
       const card = mayReadCard ? d.registry.getHousehold(origin)?.card : undefined;
       return {
-        body: { ...row.view, closedAt: row.closedAt, falseAlarm: row.falseAlarm, ...(card ? { card } : {}), ...extra, timeline: d.journal.timeline(id) },
+        body: { ...row.view, closedAt: row.closedAt, falseAlarm: row.falseAlarm, ...(card ? { card } : {}), ...extra, timeline: await d.journal.timeline(id) },
       };
     },
     { schema: { summary: 'One alarm with its timeline (and its dispatch card, SMS and calls)', params: AlarmParams, response: { 200: AlarmDetail } } },
@@ -122,8 +122,8 @@ export function registerAlarmRoutes(router: Router, d: AlarmRouteDeps): void {
   router.post(
     '/api/alarms/:id/resolve',
     async (req) => {
-      readable(req, req.params.id!);
-      const view = d.alarms.resolve(req.params.id!, { by: actorOf(req.user!), via: 'http' });
+      await readable(req, req.params.id!);
+      const view = await d.alarms.resolve(req.params.id!, { by: actorOf(req.user!), via: 'http' });
       await d.alarms.durable(); // 200 only once the resolution would survive a power cut
       return { body: view };
     },
@@ -141,8 +141,8 @@ export function registerAlarmRoutes(router: Router, d: AlarmRouteDeps): void {
         throw new ValidationError(ERROR_CODES.BAD_FIELD, `response must be one of ${RESPONSES.join(', ')}`);
       }
       if (!canSeeHousehold(user, household, teamOf)) throw new ForbiddenError(`not allowed to answer for household ${household}`);
-      readable(req, req.params.id!);
-      const view = d.alarms.respond(household, req.params.id!, body.response as ResponseKind, { by: actorOf(user), via: 'http' });
+      await readable(req, req.params.id!);
+      const view = await d.alarms.respond(household, req.params.id!, body.response as ResponseKind, { by: actorOf(user), via: 'http' });
       await d.alarms.durable();
       return { body: view };
     },

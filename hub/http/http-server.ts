@@ -182,7 +182,7 @@ export function createHttpServers(
     req.smokehubUser = null;
     const auth = route.opts.auth ?? 'user';
     const t = auth === 'none' ? null : extractToken(req.headers);
-    const s = t ? sessions.resolveSession(t.token) : null;
+    const s = t ? await sessions.resolveSession(t.token) : null;
     if (auth === 'user') {
       if (!t) throw new AuthError('log in first: send the session cookie or Authorization: Bearer <token>');
       if (!s) throw new AuthError('the session is unknown or has expired; log in again');

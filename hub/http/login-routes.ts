@@ -60,7 +60,7 @@ export function registerLoginRoutes(router: Router, deps: LoginRouteDeps): void 
       }
       const user = r.user;
       const after = deps.clock.now();
-      const { token, expiresAt } = deps.sessions.createSession(user.username);
+      const { token, expiresAt } = await deps.sessions.createSession(user.username);
       logins.inc({ result: 'ok' });
       log.info({ ip: req.ip, username: user.username, role: user.role }, 'login');
       return {
@@ -73,9 +73,9 @@ export function registerLoginRoutes(router: Router, deps: LoginRouteDeps): void 
 
   router.post(
     '/api/logout',
-    (req) => {
+    async (req) => {
       const t = extractToken(req.headers);
-      if (t) deps.sessions.revokeSession(t.token);
+      if (t) await deps.sessions.revokeSession(t.token);
       log.info({ ip: req.ip, username: req.user?.username }, 'logout');
       return { body: { ok: true }, headers: { 'Set-Cookie': clearSessionCookie(overTls(req.raw)) } };
     },

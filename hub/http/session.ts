@@ -18,9 +18,10 @@ export interface ResolvedSessionLike {
 /** What the HTTP server needs from the user/session store. */
 export interface SessionStore {
   verifyUserPassword(username: string, password: string): Promise<User | null>;
-  createSession(username: string): { token: string; expiresAt: number };
-  resolveSession(token: string): ResolvedSessionLike | null;
-  revokeSession(token: string): boolean;
+  // Synchronous on a single box (SQLite), a Promise in a cluster (PostgreSQL: a session made on one node works on all).
+  createSession(username: string): { token: string; expiresAt: number } | Promise<{ token: string; expiresAt: number }>;
+  resolveSession(token: string): ResolvedSessionLike | null | Promise<ResolvedSessionLike | null>;
+  revokeSession(token: string): boolean | Promise<boolean>;
 }
 
 /** Cookie header → name/value map (first occurrence wins; malformed pairs skipped). */

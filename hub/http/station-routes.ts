@@ -8,21 +8,20 @@
  *   POST /api/drills/:id/end                     end it now (station, or that team's leader)
  */
 import type { Router, UserPrincipal } from './router.ts';
-import type { AlarmService } from '../app/alarm-service.ts';
-import type { AlarmJournal } from '../store/alarm-journal.ts';
+import type { AlarmActions, AlarmJournalReads, DrillResponses } from './alarm-ports.ts';
 import type { RegistryStore } from '../store/registry-types.ts';
 import { canSeeTeam } from '../core/acl.ts';
-import type { Actor, Responder } from '../protocol/schema.ts';
+import type { Actor } from '../protocol/schema.ts';
 import { ERROR_CODES, ForbiddenError, NotFoundError, ValidationError } from '../protocol/errors.ts';
 import { isValidId } from '../protocol/topics.ts';
 import { AlarmParams, AlarmView, DispatchBody, DrillBody, DrillReport, DrillsAnswer, DrillsQuery } from '../protocol/http/alarms.ts';
 
 export interface StationRouteDeps {
-  alarms: AlarmService;
-  journal: AlarmJournal;
+  alarms: AlarmActions;
+  journal: AlarmJournalReads;
   registry: RegistryStore;
   /** Each household's first response of a drill (open or closed), from the engine or the journal. */
-  drillResponses(id: string): Responder[] | undefined;
+  drillResponses: DrillResponses;
 }
 
 const MAX_NOTE = 200;
@@ -57,8 +56,8 @@ export function registerStationRoutes(router: Router, d: StationRouteDeps): void
       `/api/alarms/:id/${state === 'acknowledged' ? 'acknowledge' : 'dispatch'}`,
       async (req) => {
         const info = state === 'dispatched' ? dispatchBody(req.body) : {};
-        if (!d.journal.get(req.params.id!)) throw new NotFoundError(`no alarm ${req.params.id}`);
-        const view = d.alarms.dispatch(req.params.id!, state, info, { by: actorOf(req.user!), via: 'http' });
+        if (!(await d.journal.get(req.params.id!))) throw new NotFoundError(`no alarm ${req.params.id}`);
+        const view = await d.alarms.dispatch(req.params.id!, state, info, { by: actorOf(req.user!), via: 'http' });
         await d.alarms.durable();
         return { body: view };
       },
@@ -86,19 +85,19 @@ export function registerStationRoutes(router: Router, d: StationRouteDeps): void
         // The leader's own household when it is of the team, otherwise the team's first household.
         household = user.household && members.some((h) => h.id === user.household) ? user.household : members[0]!.id;
       }
-      const view = d.alarms.startDrill(household, { by: actorOf(user), via: 'http' });
+      const view = await d.alarms.startDrill(household, { by: actorOf(user), via: 'http' });
       await d.alarms.durable();
       return { status: 201, body: view };
     },
     { roles: ['station', 'team-leader'], schema: { summary: 'Start a drill of a team', body: DrillBody, response: { 201: AlarmView } } },
   );
 
-  const drillReport = (id: string, user: UserPrincipal) => {
-    const row = d.journal.get(id);
+  const drillReport = async (id: string, user: UserPrincipal) => {
+    const row = await d.journal.get(id);
     if (!row || row.view.kind !== 'drill') throw new NotFoundError(`no drill ${id}`);
     if (!canSeeTeam(user, row.view.team, teamOf)) throw new ForbiddenError(`not allowed to see drill ${id}`);
-    const view = d.alarms.viewOf(id) ?? row.view;
-    const first = d.drillResponses(id) ?? [];
+    const view = (await d.alarms.viewOf(id)) ?? row.view;
+    const first = (await d.drillResponses(id)) ?? [];
     const households = d.registry.householdsOfTeam(view.team).map((h) => {
       const r = first.find((x) => x.household === h.id);
       return { household: h.id, name: h.name, response: r?.response ?? null, at: r?.at ?? null, afterS: r ? Math.round((r.at - view.raisedAt) / 1000) : null };
@@ -106,7 +105,7 @@ export function registerStationRoutes(router: Router, d: StationRouteDeps): void
     return { ...view, closedAt: row.closedAt, households };
   };
 
-  router.get('/api/drills/:id', (req) => ({ body: drillReport(req.params.id!, req.user!) }), {
+  router.get('/api/drills/:id', async (req) => ({ body: await drillReport(req.params.id!, req.user!) }), {
     schema: { summary: "A drill's report: each household's first response", params: AlarmParams, response: { 200: DrillReport } },
   });
 
@@ -115,26 +114,26 @@ export function registerStationRoutes(router: Router, d: StationRouteDeps): void
     '/api/drills/:id/end',
     async (req) => {
       const user = req.user!;
-      const row = d.journal.get(req.params.id!);
+      const row = await d.journal.get(req.params.id!);
       if (!row || row.view.kind !== 'drill') throw new NotFoundError(`no drill ${req.params.id}`);
       if (user.role === 'team-leader' && user.team !== row.view.team) throw new ForbiddenError(`a team leader may end drills of team ${user.team} only`);
-      d.alarms.resolve(req.params.id!, { by: actorOf(user), via: 'http' });
+      await d.alarms.resolve(req.params.id!, { by: actorOf(user), via: 'http' });
       await d.alarms.durable();
-      return { body: drillReport(req.params.id!, user) };
+      return { body: await drillReport(req.params.id!, user) };
     },
     { roles: ['station', 'team-leader'], schema: { summary: 'End a running drill now', params: AlarmParams, response: { 200: DrillReport } } },
   );
 
   router.get(
     '/api/drills',
-    (req) => {
+    async (req) => {
       const user = req.user!;
       const team = req.query.get('team') ?? undefined;
       if (team !== undefined && !isValidId(team)) throw new ValidationError(ERROR_CODES.BAD_REQUEST, 'team must be a team id');
       if (team !== undefined && !canSeeTeam(user, team, teamOf)) throw new ForbiddenError(`not allowed to see team ${team}`);
       const own = user.role === 'station' ? undefined : user.role === 'team-leader' ? user.team : user.household ? teamOf(user.household) : undefined;
       if (user.role !== 'station' && !own) return { body: { drills: [] } };
-      const rows = d.journal.list({ kind: 'drill', team: team ?? own ?? undefined, limit: 200 });
+      const rows = await d.journal.list({ kind: 'drill', team: team ?? own ?? undefined, limit: 200 });
       return { body: { drills: rows.map((r) => ({ ...r.view, closedAt: r.closedAt })) } };
     },
     { schema: { summary: 'Drills the user may see, newest first', querystring: DrillsQuery, response: { 200: DrillsAnswer } } },

@@ -10,6 +10,7 @@ import { startHub, type RunningHub, type StartHubOptions } from '../../hub/app/h
 import type { Clock } from '../../hub/core/clock.ts';
 import type { HubExtension } from '../../hub/app/context.ts';
 import { importCsv } from '../../hub/store/csv-import.ts';
+import { SqliteRegistryStore } from '../../hub/store/registry-store.ts';
 import { createLogger, silentLogger } from '../../hub/observability/logger.ts';
 
 export interface Credential {
@@ -93,6 +94,7 @@ export async function startTestHub(
   });
   let credentials: Credential[] = [];
   try {
+    if (!(hub.registry instanceof SqliteRegistryStore)) throw new Error('the hub harness starts a single box');
     credentials = importCsv(hub.registry, opts.csv ?? neighbourhoodCsv()).credentials;
   } catch (err) {
     await hub.stop();
