@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark in turn; each prints its table and writes bench/results/*.json.
- * BENCH_ONLY=hub|durability|telemetry|slow-consumer|sms|tls|login|storm|http|zigbee runs one.
+ * BENCH_ONLY=hub|durability|telemetry|slow-consumer|sms|tls|login|storm|http|zigbee|cluster runs one.
  */
 const only = process.env.BENCH_ONLY;
 const benches: Array<[string, () => Promise<unknown>]> = [
@@ -14,6 +14,7 @@ const benches: Array<[string, () => Promise<unknown>]> = [
   ['storm', async () => (await import('./reconnect-storm.ts')).run()],
   ['http', async () => (await import('./http-api.ts')).run()],
   ['zigbee', async () => (await import('./zigbee-load.ts')).run()],
+  ['cluster', async () => (await import('./cluster-fanout.ts')).run()],
 ];
 for (const [name, run] of benches) {
   if (only && only !== name) continue;

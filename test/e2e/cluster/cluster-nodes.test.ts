@@ -5,7 +5,7 @@
  * two nodes; kill -9 of the origin's node during the pre-alarm; a queued QoS 1 alert delivered to a
  * persistent session that comes back on another node.
  */
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { postgresAvailable, startPostgres, type PostgresServer } from '../../helpers/postgres-server.ts';
@@ -38,6 +38,11 @@ describe('a cluster of hub nodes on PostgreSQL and Redis', { skip, timeout: 170_
   before(async () => {
     postgres = await startPostgres();
     redis = await startRedis();
+  });
+  // Each test's nodes are stopped at its end (and whatever is left at the end of the file).
+  afterEach(async () => {
+    await pool.closeAll();
+    for (const c of clusters.splice(0)) await c.close();
   });
   after(async () => {
     await pool.closeAll();
@@ -210,6 +215,57 @@ describe('a cluster of hub nodes on PostgreSQL and Redis', { skip, timeout: 170_
     const bIn = new Inbox(back);
     const got = (await bIn.next((m) => m.topic === 'smokehub/h/t1-h2/alert' && m.json().alarm === raised.alarm, 8000, 'the queued alert on node 2')).json();
     assert.equal(got.origin.household, 't1-h1');
+    await pool.closeAll();
+  });
+  test('PostgreSQL restarted, then Redis restarted, under a stream of events: every acknowledged event is in the journal', async () => {
+    const { nodes, cred, url } = await cluster(['r1', 'r2'], 5);
+    const [r1, r2] = nodes as [HubNode, HubNode];
+    const servers = [
+      { host: '127.0.0.1', port: r1.mqttPort },
+      { host: '127.0.0.1', port: r2.mqttPort },
+    ];
+    const devices = ['t1-h1', 't1-h2', 't1-h3', 't2-h1', 't2-h2', 't2-h3'].map((h) => `${h}-smoke`);
+    const acked = new Set<string>();
+    let sent = 0;
+    let running = true;
+    // Each device sends a `clear` (no alarm, but a journalled, de-duplicated event) every 50 ms, QoS 1.
+    const senders = devices.map(async (d, i) => {
+      const c = await pool.device(i % 2 ? r2.mqttUrl : r1.mqttUrl, cred(d), { servers, reconnectPeriod: 200, clean: false });
+      const household = d.replace(/-smoke$/, '');
+      while (running) {
+        const id = `${d}-${sent++}`;
+        c.publishAsync(`smokehub/h/${household}/d/${d}/event`, JSON.stringify({ id, type: 'clear' }), { qos: 1 }).then(
+          () => acked.add(`${d}\u0000${id}`),
+          () => {},
+        );
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    });
+    const ackedAfter = async (n: number, what: string) => {
+      const from = acked.size;
+      await until(async () => acked.size >= from + n, 30_000, what);
+    };
+    await ackedAfter(60, 'events acknowledged before the faults');
+    await postgres.kill();
+    await postgres.start();
+    await ackedAfter(60, 'events acknowledged again after PostgreSQL came back');
+    await redis.kill();
+    await redis.start();
+    await ackedAfter(60, 'events acknowledged again after Redis came back');
+    running = false;
+    await Promise.all(senders);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const seen = new Set((await client.query('SELECT device, event_id FROM seen_events')).rows.map((r) => `${r.device}\u0000${r.event_id}`));
+      const lost = [...acked].filter((k) => !seen.has(k));
+      assert.deepEqual(lost, [], `${lost.length} of ${acked.size} acknowledged events are not in the journal`);
+      assert.ok(acked.size >= 180);
+    } finally {
+      await client.end();
+    }
+    // Both nodes are healthy again.
+    for (const n of [r1, r2]) await until(async () => (await fetch(`${n.httpUrl}/health`)).status === 200, 20_000, `${n.id} healthy`);
     await pool.closeAll();
   });
 });
