@@ -42,7 +42,9 @@ function csv(): string {
     for (let h = 0; h < PER_TEAM; h++) {
       const id = `T${t}H${h}`;
       // Teams 2 km apart: no "nearby" households of other teams.
-      rows.push(`T${t},${id},Nhà ${id},${h} Lê Lợi,0900000000,${(10 + t * 0.02).toFixed(5)},${(106 + h * 0.0001).toFixed(5)},${id}-smoke,smoke,secret-of-device-${id}`);
+      rows.push(
+        `T${t},${id},Nhà ${id},${h} Lê Lợi,0900000000,${(10 + t * 0.02).toFixed(5)},${(106 + h * 0.0001).toFixed(5)},${id}-smoke,smoke,secret-of-device-${id}`,
+      );
     }
   return rows.join('\n') + '\n';
 }
@@ -183,7 +185,7 @@ async function failover(n1: HubNode, n2: HubNode) {
     await sleep(20);
   }
   const reconnectedS = allBackAt ? (allBackAt - killedAt) / 1000 : Number.NaN;
-  const result = { devices: MOVERS, reconnectedS: round(reconnectedS), deadlineLateMs: activeAt ? Math.round(activeAt - (raised + 5000)) : "never" };
+  const result = { devices: MOVERS, reconnectedS: round(reconnectedS), deadlineLateMs: activeAt ? Math.round(activeAt - (raised + 5000)) : 'never' };
   await Promise.all([...movers, watcher, origin].map((c) => c.endAsync(true).catch(() => {})));
   return result;
 }
@@ -230,11 +232,17 @@ export async function run(): Promise<unknown> {
     printTable('fan-out: smoke publish → last neighbour alerted (verify window 0)', rows);
     const rate = (b: { latencies: number[]; wall: number }) => round(b.latencies.length / b.wall);
     printTable('alarms sustained', [
-      { setup: 'single box', alarms: single.burst.latencies.length, 'complete': String(single.burst.complete), 'alarms/s': rate(single.burst) },
-      { setup: '2 nodes', alarms: clusterBurst.latencies.length, 'complete': String(clusterBurst.complete), 'alarms/s': rate(clusterBurst) },
+      { setup: 'single box', alarms: single.burst.latencies.length, complete: String(single.burst.complete), 'alarms/s': rate(single.burst) },
+      { setup: '2 nodes', alarms: clusterBurst.latencies.length, complete: String(clusterBurst.complete), 'alarms/s': rate(clusterBurst) },
     ]);
     printTable('failover: node 1 killed (-9)', [{ ...fo }]);
-    const out = { teams: TEAMS, perTeam: PER_TEAM, fanout: rows, burst: { single: { ...single.burst, latencies: undefined }, cluster: { ...clusterBurst, latencies: undefined } }, failover: fo };
+    const out = {
+      teams: TEAMS,
+      perTeam: PER_TEAM,
+      fanout: rows,
+      burst: { single: { ...single.burst, latencies: undefined }, cluster: { ...clusterBurst, latencies: undefined } },
+      failover: fo,
+    };
     mkdirSync('bench/results', { recursive: true });
     writeFileSync(join('bench/results', 'cluster-fanout.json'), JSON.stringify(out, null, 2));
     return out;

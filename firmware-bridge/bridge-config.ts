@@ -22,6 +22,9 @@ import {
   urlKind,
 } from '../hub/config/config-loader.ts';
 import { ConfigError } from '../hub/protocol/errors.ts';
+import { hubConnectTarget, splitHubUrls } from './hub-urls.ts';
+
+const oneHubUrl = urlKind(['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:'], 'mqtt://, mqtts://, ws:// or wss://');
 import { isValidId } from '../hub/protocol/topics.ts';
 import type { BridgeSettings } from './build-bridge.ts';
 import { DEFAULT_FIRMATA, analogChannel } from './firmata-profile.ts';
@@ -39,7 +42,11 @@ export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
 type BridgeSpec = Omit<SettingSpec, 'flag' | 'env'>;
 
 export const BRIDGE_SPEC = {
-  hub: { kind: 'hub-url', default: null, help: 'hub URL: mqtt://HOST:1883, mqtts://, ws://HOST:8080/mqtt or wss://' },
+  hub: {
+    kind: 'hub-url',
+    default: null,
+    help: "hub URL: mqtt://HOST:1883, mqtts://, ws://HOST:8080/mqtt or wss://; several comma-separated (a cluster's nodes): the next is tried when one refuses or dies",
+  },
   household: { kind: 'id', default: null, help: 'household id (as enrolled)' },
   device: { kind: 'id', default: null, help: 'device id (MQTT client id and user name)' },
   secret: { kind: 'string', default: null, help: 'device secret printed by `smokehub import`' },
@@ -91,7 +98,21 @@ const BRIDGE_TABLE = Object.fromEntries(Object.entries(BRIDGE_SPEC).map(([k, s])
 
 /** The bridge's own value kinds, besides the loader's string, int and number. */
 const BRIDGE_KINDS: Record<string, KindParser> = {
-  'hub-url': urlKind(['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:'], 'mqtt://, mqtts://, ws:// or wss://'),
+  // One URL, or several comma-separated (the nodes of a cluster: hub-urls.ts), each checked.
+  'hub-url': (raw, spec) => {
+    const urls = splitHubUrls(String(raw));
+    if (urls.length === 0) return invalid('is empty');
+    for (const u of urls) {
+      const r = oneHubUrl(u, spec);
+      if (typeof r !== 'string') return r;
+    }
+    try {
+      hubConnectTarget(urls.join(','));
+    } catch (err) {
+      return invalid((err as Error).message);
+    }
+    return urls.join(',');
+  },
   id: (raw) => {
     const s = String(raw).trim();
     return isValidId(s) ? s : invalid(`is not a valid id (letters, digits, "_", "." and "-", at most 64): "${String(raw).slice(0, 80)}"`);

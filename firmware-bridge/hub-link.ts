@@ -7,6 +7,7 @@
  * Incoming payloads are validated with the shared schema; invalid ones are logged and counted.
  */
 import { EventEmitter } from 'node:events';
+import { hubConnectTarget } from './hub-urls.ts';
 import mqtt, { type MqttClient } from 'mqtt';
 import { topics } from '../hub/protocol/topics.ts';
 import { parseAlarmView, parseCommand, parseOpenAlarmsState, type AlarmView, type DeviceCommand, type OpenAlarmsState } from '../hub/protocol/schema.ts';
@@ -108,7 +109,9 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
   start(): void {
     if (this.client) return;
     const o = this.opts;
-    const client = mqtt.connect(o.url, {
+    const target = hubConnectTarget(o.url);
+    const client = mqtt.connect(target.url, {
+      ...target.options,
       protocolVersion: 4,
       clientId: o.device,
       username: o.device,

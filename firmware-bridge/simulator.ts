@@ -10,6 +10,7 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
+import { hubConnectTarget } from './hub-urls.ts';
 import { topics } from '../hub/protocol/topics.ts';
 import { isValidId } from '../hub/protocol/topics.ts';
 import { parseAlarmView, parseCommand, type AlarmView, type EventType, type ResponseKind } from '../hub/protocol/schema.ts';
@@ -230,7 +231,9 @@ export class Simulator extends EventEmitter<{ alert: [household: string, view: A
   }
 
   private add(cred: Credential, telemetryEveryMs: number): void {
-    const client = mqtt.connect(this.o.hub, {
+    const target = hubConnectTarget(this.o.hub);
+    const client = mqtt.connect(target.url, {
+      ...target.options,
       protocolVersion: 4,
       clientId: cred.device,
       username: cred.device,

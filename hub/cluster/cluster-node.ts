@@ -15,6 +15,7 @@ import type { HubConfig } from '../config/config.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../observability/logger.ts';
 import { loadOrCreateHubKey } from '../store/credentials.ts';
+import { ERROR_CODES, SmokehubError } from '../protocol/errors.ts';
 import { LeaseKeeper, migrateLeases } from './leases.ts';
 import { PgAlarmJournal } from './pg-journal.ts';
 import { PgPool } from './pg-pool.ts';
@@ -53,6 +54,15 @@ export function redactUrl(url: string): string {
   }
 }
 
+/** A shared engine that cannot be reached at start is one clear error (the service manager restarts the node). */
+async function reach<T>(what: string, url: string, open: () => Promise<T>): Promise<T> {
+  try {
+    return await open();
+  } catch (err) {
+    throw new SmokehubError(ERROR_CODES.UNAVAILABLE, `cannot reach ${what} at ${redactUrl(url)}: ${(err as Error).message}`);
+  }
+}
+
 export async function openClusterNode(config: HubConfig, d: { clock: Clock; logger: Logger }): Promise<ClusterNodeParts> {
   const postgres = config.postgres!;
   const redis = config.redis!;
@@ -73,19 +83,15 @@ export async function openClusterNode(config: HubConfig, d: { clock: Clock; logg
       onError: (err) => log.warn({ err: err.message }, 'PostgreSQL connection lost (reconnected on next use)'),
     });
     undo.push(() => pool.end());
-    const registry = await PgRegistryStore.open({
-      url: postgres,
-      hubKey: loadOrCreateHubKey(config.dataDir),
-      clock: d.clock,
-      countryCode: config.countryCode,
-      logger: log,
-    });
+    const registry = await reach('PostgreSQL', postgres, () =>
+      PgRegistryStore.open({ url: postgres, hubKey: loadOrCreateHubKey(config.dataDir), clock: d.clock, countryCode: config.countryCode, logger: log }),
+    );
     undo.push(() => registry.close());
     const journal = new PgAlarmJournal(pool);
     await migrateLeases(pool, () => d.clock.now());
     const leases = new LeaseKeeper({ pool, node: nodeId, clock: d.clock });
     undo.push(() => leases.stop());
-    const shared = await RedisMqtt.open({ url: redis, nodeId, logger: log });
+    const shared = await reach('Redis', redis, () => RedisMqtt.open({ url: redis, nodeId, logger: log }));
     undo.push(() => shared.close());
     const presence = new ClusterPresence({ redis: shared.connection(), nodeId, clock: d.clock, logger: log });
     await presence.start();

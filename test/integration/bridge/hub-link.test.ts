@@ -7,6 +7,7 @@ import { startTestHub } from '../../helpers/hub-harness.ts';
 import { ClientPool, Inbox } from '../../helpers/mqtt-clients.ts';
 import { HubLink } from '../../../firmware-bridge/hub-link.ts';
 import { topics } from '../../../hub/protocol/topics.ts';
+import { freePort } from '../../helpers/ports.ts';
 import { cleanupStack, testLogger, waitFor } from '../../helpers/bridge-test-kit.ts';
 
 test('online when up (retained), offline by last will when the link dies', async (t) => {
@@ -75,4 +76,24 @@ test('a wrong secret is said clearly and retried slowly, not hammered', async (t
   assert.match(String(said.msg), /^hub refused the connection: wrong secret for device t1-h1-smoke .*; retrying slowly$/);
   assert.equal(said.retryMs, 400);
   assert.match(String(said.time), /Z$/);
+});
+
+test('several hub URLs: a link whose first node is dead connects to the next', async (t) => {
+  const cleanup = cleanupStack(t);
+  const hub = await startTestHub();
+  cleanup(() => hub.stop());
+  const dead = await freePort();
+  const me = hub.device('t1-h1-smoke');
+  const link = new HubLink({
+    url: `mqtt://127.0.0.1:${dead},${hub.mqttUrl}`,
+    household: 't1-h1',
+    device: me.device,
+    secret: me.secret,
+    logger: testLogger(),
+    backoff: { initialMs: 100, maxMs: 100, jitter: 0 },
+  });
+  cleanup(() => link.stop());
+  link.start();
+  await waitFor(() => link.connected, 10_000, 'connected to the second URL');
+  assert.equal(hub.hub.broker.presence.info('t1-h1-smoke').online, true);
 });
