@@ -13,6 +13,7 @@ import type { Actor, AlarmView, ResponseKind, Notice, Via } from '../protocol/sc
 import type { DeviceEvents, DeviceRef, InboundAlarmSink, PublishOptions, TreeRoutes } from '../broker/ports.ts';
 import type { RegistryStore } from '../store/registry-types.ts';
 import type { PgPool } from '../cluster/pg-pool.ts';
+import type { RemoteActivity } from '../cluster/device-activity-relay.ts';
 
 /** The device a message came from (defined by the broker, which resolves it: broker/ports.ts). */
 export type { DeviceRef, PublishOptions };
@@ -93,6 +94,12 @@ export interface ClusterContext {
   nodeId: string;
   /** The cluster's PostgreSQL (registry, journal, leases); extensions keep their shared state there. */
   pool: PgPool;
+  /**
+   * The device activity of the other nodes (cluster/device-activity-relay.ts): what a once-per-cluster
+   * part (supervision) must hear of devices connected elsewhere. Not on the hub bus: per-node work
+   * (telemetry, alarms) handles its own devices only.
+   */
+  activity: { onRemote(listener: (a: RemoteActivity) => void): () => void };
 }
 
 export interface HubContext {

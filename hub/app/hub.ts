@@ -52,6 +52,7 @@ import { openClusterNode, type ClusterNodeParts } from '../cluster/cluster-node.
 import type { PgRegistryStore } from '../cluster/pg-registry.ts';
 import { ClusterAlarmService } from '../cluster/cluster-alarm-service.ts';
 import { PresenceSnapshot } from '../cluster/presence-snapshot.ts';
+import { DeviceActivityRelay, relayBusActivity } from '../cluster/device-activity-relay.ts';
 // LEASEGATE import { LeaseGate } from '../cluster/lease-gate.ts';
 type LeaseGate = { stop(): Promise<void> } & import('./context.ts').SingletonGate;
 import type { LoginGuardOptions } from '../core/login-guard.ts';
@@ -164,6 +165,7 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
   let alarms: AlarmService | ClusterAlarmService | null = null;
   let cluster: ClusterNodeParts | null = null;
   let presenceCopy: PresenceSnapshot | null = null;
+  let activity: DeviceActivityRelay | null = null;
   let gate = null as LeaseGate | null;
   let budget: ConnectionBudget | null = null;
   let pruneTimer: NodeJS.Timeout | null = null;
@@ -209,6 +211,7 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
     if (db.open) db.close();
     // Last: leases released (another node takes them at once), presence written offline, connections closed.
     await gate?.stop().catch((err) => logger.error({ err }, 'leases not released'));
+    await activity?.stop().catch(() => {});
     await cluster?.close().catch((err) => logger.error({ err }, 'cluster connections did not close cleanly'));
   };
 
@@ -338,6 +341,9 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
         logger,
       });
       await presenceCopy.start();
+      activity = new DeviceActivityRelay({ redis: c.shared.connection(), nodeId: c.nodeId, clock, logger });
+      await activity.start();
+      relayBusActivity(bus, activity);
       // Without Redis the node refuses devices (they move to a node that has it): /health says so.
       c.shared.onHealthChange((ok) => health.report('redis', ok ? null : { message: c.shared.problem() ?? 'Redis unreachable', at: clock.now() }));
       // LEASEGATE gate = new LeaseGate({ keeper: c.leases, logger });
@@ -366,7 +372,7 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
       alarms: alarmPort,
       alarmDetails,
       singleton: gate ?? SINGLE_BOX,
-      cluster: cluster ? { nodeId: cluster.nodeId, pool: cluster.pool } : null,
+      cluster: cluster && activity ? { nodeId: cluster.nodeId, pool: cluster.pool, activity } : null,
     };
     const presence = broker.presence;
     registerRegistryRoutes(httpRouter, {
