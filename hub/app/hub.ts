@@ -15,9 +15,8 @@ import { householdsNear } from '../core/geo.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
 import { MetricsRegistry } from '../observability/metrics.ts';
 import { EventLoopDelayMonitor } from '../observability/event-loop-delay.ts';
-import { DB_FILE, openDatabase, type Db } from '../store/database.ts';
-import { WalDurability, type WalDurabilityOptions } from '../store/wal-durability.ts';
-import { WalCheckpointer } from '../store/wal-checkpointer.ts';
+import type { WalDurabilityOptions } from '../store/wal-durability.ts';
+import { openHubDatabase } from './hub-database.ts';
 import { SqliteRegistryStore } from '../store/registry-store.ts';
 import { AlarmJournal } from '../store/alarm-journal.ts';
 import { MqttBroker } from '../broker/mqtt-broker.ts';
@@ -51,10 +50,7 @@ import type { ResolvedSession } from '../store/registry-sessions.ts';
 import { openClusterNode, type ClusterNodeParts } from '../cluster/cluster-node.ts';
 import type { PgRegistryStore } from '../cluster/pg-registry.ts';
 import { ClusterAlarmService } from '../cluster/cluster-alarm-service.ts';
-import { PresenceSnapshot } from '../cluster/presence-snapshot.ts';
-import { DeviceActivityRelay, relayBusActivity } from '../cluster/device-activity-relay.ts';
-// LEASEGATE import { LeaseGate } from '../cluster/lease-gate.ts';
-type LeaseGate = { stop(): Promise<void> } & import('./context.ts').SingletonGate;
+import { wireClusterNode, type ClusterWiring } from '../cluster/cluster-wiring.ts';
 import type { LoginGuardOptions } from '../core/login-guard.ts';
 
 export interface StartHubOptions {
@@ -131,31 +127,7 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
   const health = new HubHealth();
   // Commits are not fsynced on the event loop: the WAL is fsynced on the thread pool, and an event is
   // acknowledged to its device once durable (store/wal-durability.ts).
-  const syncOnLoop = opts.journalSync === 'full';
-  const db: Db = openDatabase(config.dataDir, DB_FILE, { synchronous: syncOnLoop ? 'FULL' : 'NORMAL' });
-  const fsyncSeconds = metrics.histogram(
-    'smokehub_journal_fsync_seconds',
-    'fsync of the hub database WAL (off the event loop)',
-    [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
-  );
-  const fsyncErrors = metrics.counter('smokehub_journal_fsync_errors_total', 'Failed fsyncs of the hub database WAL');
-  const durability: WalDurability | null = syncOnLoop
-    ? null
-    : new WalDurability({
-        walPath: join(config.dataDir, `${DB_FILE}-wal`),
-        logger,
-        fsyncFile: opts.fsyncFile,
-        observe: (seconds, failed) => (failed ? fsyncErrors.inc() : fsyncSeconds.observe(seconds)),
-      });
-  // Checkpoints (WAL → database file, with their fsyncs) run in a worker's connection, not on the event loop.
-  const checkpointSeconds = metrics.histogram(
-    'smokehub_journal_checkpoint_seconds',
-    'checkpoints of the hub database (in a worker thread)',
-    [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5],
-  );
-  const checkpointer = syncOnLoop
-    ? null
-    : new WalCheckpointer({ db, path: join(config.dataDir, DB_FILE), logger, observe: (r) => checkpointSeconds.observe(r.seconds) });
+  const { db, durability, checkpointer } = openHubDatabase(config.dataDir, { journalSync: opts.journalSync, fsyncFile: opts.fsyncFile, logger, metrics });
   const started: HubExtension[] = [];
   let broker: MqttBroker | null = null;
   let http: HttpServer | null = null;
@@ -164,9 +136,7 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
   let https: WatchedTlsServer | null = null;
   let alarms: AlarmService | ClusterAlarmService | null = null;
   let cluster: ClusterNodeParts | null = null;
-  let presenceCopy: PresenceSnapshot | null = null;
-  let activity: DeviceActivityRelay | null = null;
-  let gate = null as LeaseGate | null;
+  let wiring: ClusterWiring | null = null;
   let budget: ConnectionBudget | null = null;
   let pruneTimer: NodeJS.Timeout | null = null;
   let flushTimer: NodeJS.Timeout | null = null;
@@ -176,7 +146,6 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
     if (flushTimer) clearInterval(flushTimer);
     loopDelay.stop();
     budget?.stop();
-    presenceCopy?.stop();
     await Promise.resolve(alarms?.stop()).catch((err) => logger.error({ err }, 'alarm service stop failed'));
     tls?.stop();
     for (const ext of [...started].reverse()) {
@@ -210,8 +179,7 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
     await durability?.close();
     if (db.open) db.close();
     // Last: leases released (another node takes them at once), presence written offline, connections closed.
-    await gate?.stop().catch((err) => logger.error({ err }, 'leases not released'));
-    await activity?.stop().catch(() => {});
+    await wiring?.stop();
     await cluster?.close().catch((err) => logger.error({ err }, 'cluster connections did not close cleanly'));
   };
 
@@ -292,16 +260,9 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
       });
       alarms = ca;
       alarmPort = ca;
-      actions = {
-        respond: (h, id, r, cause) => ca.respondAsync(h, id, r, cause),
-        resolve: (id, cause) => ca.resolveAsync(id, cause),
-        dispatch: (id, state, info, cause) => ca.dispatchAsync(id, state, info, cause),
-        startDrill: (h, cause) => ca.startDrillAsync(h, cause),
-        viewOf: (id) => ca.viewOfAsync(id),
-        durable: (ms) => ca.durable(ms),
-      };
+      actions = ca.actions();
       journalReads = c.journal;
-      drillResponses = async (id) => (await c.journal.record(id))?.firstResponses;
+      drillResponses = (id) => ca.drillResponses(id);
     } else {
       const sa = new AlarmService({
         ...{ engine, journal, writer, mqtt: publisher, clock, bus, logger: alarmLog, metrics },
@@ -328,25 +289,9 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
     publisher.bind(broker);
     await broker.init();
     if (cluster) {
-      const c = cluster;
-      // Devices connected to this node are written to the cluster's presence; other nodes' read from it.
-      bus.on('cluster', 'device-connected', (ref, at) => c.presence.connected(ref.device, at));
-      bus.on('cluster', 'device-disconnected', (ref, at) => c.presence.disconnected(ref.device, at));
       const here = broker.presence;
-      presenceCopy = new PresenceSnapshot({
-        presence: c.presence,
-        local: (id) => here.info(id),
-        devices: () => registry.listDevices().map((d) => d.id),
-        clock,
-        logger,
-      });
-      await presenceCopy.start();
-      activity = new DeviceActivityRelay({ redis: c.shared.connection(), nodeId: c.nodeId, clock, logger });
-      await activity.start();
-      relayBusActivity(bus, activity);
-      // Without Redis the node refuses devices (they move to a node that has it): /health says so.
-      c.shared.onHealthChange((ok) => health.report('redis', ok ? null : { message: c.shared.problem() ?? 'Redis unreachable', at: clock.now() }));
-      // LEASEGATE gate = new LeaseGate({ keeper: c.leases, logger });
+      const devices = () => registry.listDevices().map((d) => d.id);
+      wiring = await wireClusterNode(cluster, { bus, localPresence: here, devices, health, clock, logger });
     }
     // The station hears at once when the journal cannot be written (published from memory: the disk may be full).
     health.onChange((reason, problem) => {
@@ -371,8 +316,8 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
       http: httpRouter,
       alarms: alarmPort,
       alarmDetails,
-      singleton: gate ?? SINGLE_BOX,
-      cluster: cluster && activity ? { nodeId: cluster.nodeId, pool: cluster.pool, activity } : null,
+      singleton: wiring?.gate ?? SINGLE_BOX,
+      cluster: cluster && wiring ? { nodeId: cluster.nodeId, pool: cluster.pool, activity: wiring.activity } : null,
     };
     const presence = broker.presence;
     registerRegistryRoutes(httpRouter, {
@@ -383,7 +328,7 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
       degraded: () => health.reasons(),
       metricsAccess: metricsAccessFor(config),
       deviceStatus: (id: string) => {
-        if (presenceCopy) return presenceCopy.status(id);
+        if (wiring) return wiring.presence.status(id);
         const p = presence.info(id);
         return { online: p.online, lastSeen: p.since };
       },

@@ -27,6 +27,8 @@ import type { AlarmPort, HubBus, MqttPublisher } from '../app/context.ts';
 import type { BrokerAlarmPort } from '../broker/ports.ts';
 import type { HubHealth } from '../app/hub-health.ts';
 import { announceEffects } from '../app/announce-effects.ts';
+import type { AlarmActions } from '../http/alarm-ports.ts';
+import type { Responder } from '../protocol/schema.ts';
 import { RetainedAlarmState } from '../app/retained-alarm-state.ts';
 import { AlarmReplica, ReplicaSync } from './alarm-replica.ts';
 import { DeadlineSweeper } from './deadline-sweeper.ts';
@@ -170,6 +172,23 @@ export class ClusterAlarmService implements BrokerAlarmPort, AlarmPort {
       this.d.logger.warn({ err, household, alarm: alarmId, response }, 'response refused under the team lock'),
     );
     return view;
+  }
+
+  /** What the HTTP routes act through (http/alarm-ports.ts): the async variants, answered once committed. */
+  actions(): AlarmActions {
+    return {
+      respond: (h, id, r, cause) => this.respondAsync(h, id, r, cause),
+      resolve: (id, cause) => this.resolveAsync(id, cause),
+      dispatch: (id, state, info, cause) => this.dispatchAsync(id, state, info, cause),
+      startDrill: (h, cause) => this.startDrillAsync(h, cause),
+      viewOf: (id) => this.viewOfAsync(id),
+      durable: (ms) => this.durable(ms),
+    };
+  }
+
+  /** Each household's first response of a drill (open or closed), from the journal. */
+  async drillResponses(alarmId: string): Promise<Responder[] | undefined> {
+    return (await this.d.journal.record(alarmId))?.firstResponses;
   }
 
   /** The station closes an alarm: queued under the team's lock, answered from the replica at once (as `respond`). */
