@@ -7,28 +7,21 @@
  * self-test answer) — not for the per-node work (telemetry storage, alarms: each node handles its
  * own devices' messages), which is why remote activity is not re-emitted on the node's hub bus.
  *
- * The alarm changes a node carries out after its steps (`alarm-changed`: the view and its
- * transition) go the same way, for the once-per-cluster parts that act on them (the SMS ladder on
- * the node holding its modems): an alarm stepped on node 2 is texted by node 1.
- *
  * Pub/sub is at most once: a batch published while Redis is away is lost (the next messages of
  * the devices are heard; supervision's window is minutes). A batch is bounded (`maxBatch`: older
  * `heard` entries are folded, one per device, before anything is dropped).
  */
 import type { Redis } from 'ioredis';
 import type { DeviceEvents, DeviceRef } from '../broker/ports.ts';
-import type { HubBus } from '../app/context.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { AlarmView } from '../protocol/schema.ts';
 
 /** One device's activity, as relayed (`args` are the bus event's arguments after the ref). */
 export type RemoteActivity =
   | { kind: 'device-connected' | 'device-disconnected' | 'device-heard'; ref: DeviceRef; at: number }
   | { kind: 'device-status'; ref: DeviceRef; status: 'online' | 'offline'; at: number }
   | { kind: 'device-event'; ref: DeviceRef; event: DeviceEvents['device-event'][1]; at: number; duplicate: boolean }
-  | { kind: 'battery'; ref: DeviceRef; battery: number; at: number }
-  | { kind: 'alarm-changed'; view: AlarmView; transition: string; at: number };
+  | { kind: 'battery'; ref: DeviceRef; battery: number; at: number };
 
 export interface DeviceActivityRelayDeps {
   /** A connection for publishing (RedisMqtt.connection()); a duplicate of it subscribes. */
@@ -125,8 +118,7 @@ export class DeviceActivityRelay {
     }
     if (!batch || batch.node === this.d.nodeId || !Array.isArray(batch.items)) return;
     for (const a of batch.items) {
-      if (!a || typeof a !== 'object' || typeof a.at !== 'number') continue;
-      if (a.kind === 'alarm-changed' ? !a.view || typeof a.view.alarm !== 'string' : !a.ref || typeof a.ref.device !== 'string') continue;
+      if (!a || typeof a !== 'object' || !a.ref || typeof a.ref.device !== 'string' || typeof a.at !== 'number') continue;
       for (const l of this.listeners) {
         try {
           l(a);
@@ -140,7 +132,7 @@ export class DeviceActivityRelay {
 
 /** Feeds a node's hub bus device events into the relay. */
 export function relayBusActivity(
-  bus: HubBus,
+  bus: { on<K extends keyof DeviceEvents>(owner: string, event: K, fn: (...args: DeviceEvents[K]) => void): () => void },
   relay: Pick<DeviceActivityRelay, 'local'>,
 ): void {
   bus.on('cluster-activity', 'device-connected', (ref, at) => relay.local({ kind: 'device-connected', ref, at }));
@@ -148,7 +140,6 @@ export function relayBusActivity(
   bus.on('cluster-activity', 'device-heard', (ref, at) => relay.local({ kind: 'device-heard', ref, at }));
   bus.on('cluster-activity', 'device-status', (ref, status, at) => relay.local({ kind: 'device-status', ref, status, at }));
   bus.on('cluster-activity', 'device-event', (ref, event, at, duplicate) => relay.local({ kind: 'device-event', ref, event, at, duplicate }));
-  bus.on('cluster-activity', 'alarm-changed', (view, transition) => relay.local({ kind: 'alarm-changed', view, transition, at: view.updatedAt }));
   bus.on('cluster-activity', 'telemetry', (ref, reading, at) => {
     const battery = reading.values.battery;
     if (battery !== undefined) relay.local({ kind: 'battery', ref, battery, at });
