@@ -25,7 +25,7 @@ export interface GateKeeper {
 
 export interface LeaseGateOptions {
   keeper: GateKeeper;
-  /** The leases' ttl (default 15 s: a dead holder is replaced within ttl + ttl/3 = 20 s). */
+  /** The leases' ttl (default 10 s: a dead holder is replaced within ttl + ttl/3 ≈ 13.3 s). */
   ttlMs?: number;
   logger?: Logger;
 }
@@ -42,7 +42,7 @@ interface Lease {
   listeners: Set<(held: boolean) => void>;
 }
 
-export const DEFAULT_LEASE_TTL_MS = 15_000;
+export const DEFAULT_LEASE_TTL_MS = 10_000;
 
 export class LeaseGate implements SingletonGate {
   private readonly leases = new Map<string, Lease>();
