@@ -21,6 +21,7 @@ import { normalisePhone, parsePhoneList } from './phone-number.ts';
 import { renderSms } from './sms-render.ts';
 import { smsText, type SmsLanguage } from './sms-texts.ts';
 import { SmsSender, type ModemPort } from './sms-sender.ts';
+import { migrateSmsRelay, SmsRelay } from './sms-relay.ts';
 import type { Logger } from '../observability/logger.ts';
 
 /** A modem as the extension uses it (GsmModem; tests may hand in their own). */
@@ -46,7 +47,7 @@ const HELP_MEMORY = 10_000;
 /**
  * What runs once per hub (`ctx.singleton`; in a cluster, a lease in PostgreSQL: docs/cluster.md):
  * the modems (their ports are opened only on the holder) and the sending of the outgoing queue.
- * Alarm changes are queued on every node, in that node's own queue.
+ * In a cluster every node hands its alarm changes to the holder (sms-relay.ts), which queues them.
  */
 export const LEASE_SMS = 'sms';
 
@@ -63,6 +64,7 @@ export class SmsExtension implements HubExtension {
   private transitions: Promise<void> = Promise.resolve();
   private unwatch: () => void = () => {};
   private activate: () => Promise<void> = async () => {};
+  private relay: SmsRelay | null = null;
 
   constructor(
     private readonly config: HubConfig,
@@ -70,8 +72,16 @@ export class SmsExtension implements HubExtension {
   ) {}
 
   async start(ctx: HubContext): Promise<void> {
-    if (!this.config.modem && !this.opts.modems) return;
     const log = ctx.logger.child({ module: 'sms' });
+    // In a cluster every node's alarm changes go to the holder of `sms`, which plans them (sms-relay.ts);
+    // a node without a modem only forwards them (it never asks for the lease).
+    const relay = ctx.cluster ? new SmsRelay({ pool: ctx.cluster.pool, node: ctx.cluster.nodeId, clock: ctx.clock, logger: log }) : null;
+    if (relay && ctx.cluster) await migrateSmsRelay(ctx.cluster.pool);
+    this.relay = relay;
+    if (!this.config.modem && !this.opts.modems) {
+      if (relay) ctx.bus.on('sms', 'alarm-changed', (view, transition) => relay.forward(view, transition));
+      return;
+    }
     const stationPhones = this.stationPhones();
     const queue = new OutboundQueue(ctx.db);
     const sent = ctx.metrics.counter('smokehub_sms_sent_total', 'SMS and calls handed to a modem, by kind and result');
@@ -110,7 +120,7 @@ export class SmsExtension implements HubExtension {
     };
 
     // ---- alarm changes → texts and calls -------------------------------------------------------
-    ctx.bus.on('sms', 'alarm-changed', (view, transition) => {
+    const plan = (view: AlarmView, transition: string) => {
       if (transition === 'response') {
         // A household that answered is not called any more.
         const last = view.responders.reduce((a, r) => (a && a.at > r.at ? a : r), view.responders[0]);
@@ -136,7 +146,8 @@ export class SmsExtension implements HubExtension {
         log.info({ alarm: view.alarm, transition, queued }, 'texts and calls queued');
         kickAll();
       }
-    });
+    };
+    ctx.bus.on('sms', 'alarm-changed', (view, transition) => (relay ? relay.forward(view, transition) : plan(view, transition)));
 
     // ---- senders, one per modem ----------------------------------------------------------------
     const hooks = {
@@ -228,6 +239,7 @@ export class SmsExtension implements HubExtension {
         up.set(name, modem.status.up && modem.status.registered ? 1 : 0);
         if (up.get(name) === 0) this.modemNotice(ctx, name, modem.status, false, false);
       }
+      relay?.startDraining(plan);
     };
     // On a single box the watcher is called at once, so the modems are started before start() returns, as
     // they always were (and a failure to start them is start()'s); in a cluster, when the lease comes.
@@ -266,6 +278,7 @@ export class SmsExtension implements HubExtension {
     await this.transitions;
     await this.halt();
     this.active = false;
+    await this.relay?.close();
   }
 
   /** This node lost `sms`: it stops sending and closes the modems' ports (what it queues meanwhile waits). */
@@ -277,6 +290,7 @@ export class SmsExtension implements HubExtension {
 
   /** Stops the senders and the modems (on `stop()` as it always did: the modems' last status is told). */
   private async halt(): Promise<void> {
+    await this.relay?.stopDraining();
     const senders = Promise.all(this.senders.map((s) => s.stop()));
     await Promise.all(this.modems.map((m) => m.modem.stop().catch(() => {})));
     await Promise.race([senders, new Promise((r) => setTimeout(r, 3000).unref())]);

@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { HubContext, SingletonGate } from '../../hub/app/context.ts';
+import type { ClusterContext, HubContext, SingletonGate } from '../../hub/app/context.ts';
 import { EventBus } from '../../hub/app/event-bus.ts';
 import { loadConfig, type HubConfig } from '../../hub/config/config.ts';
 import type { Clock } from '../../hub/core/clock.ts';
@@ -54,7 +54,19 @@ export interface FakeHub {
   close(): void;
 }
 
-export function fakeHubContext(o: { clock: Clock; config?: Partial<HubConfig>; devices?: Device[] }): FakeHub {
+export interface FakeHousehold {
+  id: string;
+  team: string;
+  phones: string[];
+}
+
+export function fakeHubContext(o: {
+  clock: Clock;
+  config?: Partial<HubConfig>;
+  devices?: Device[];
+  households?: FakeHousehold[];
+  cluster?: ClusterContext;
+}): FakeHub {
   const dir = mkdtempSync(join(tmpdir(), 'smokehub-fake-hub-'));
   const db = openDatabase(dir);
   const logger = silentLogger();
@@ -62,11 +74,12 @@ export function fakeHubContext(o: { clock: Clock; config?: Partial<HubConfig>; d
   const gate = new ToggleGate();
   const published: FakeHub['published'] = [];
   const devices = o.devices ?? [];
+  const households = o.households ?? [];
   const registry = {
     listDevices: () => devices,
-    listHouseholds: () => [],
-    getHousehold: () => undefined,
-    householdsOfTeam: () => [],
+    listHouseholds: () => households,
+    getHousehold: (id: string) => households.find((h) => h.id === id),
+    householdsOfTeam: (team: string) => households.filter((h) => h.team === team),
     getDevice: (id: string) => devices.find((d) => d.id === id),
   };
   const noop = () => {};
@@ -91,7 +104,7 @@ export function fakeHubContext(o: { clock: Clock; config?: Partial<HubConfig>; d
     alarms: { viewOf: () => undefined, concerning: () => [], note: noop, respond: noop, handleDeviceEvent: () => true, handleTelemetry: noop },
     alarmDetails: new Map(),
     singleton: gate,
-    cluster: null,
+    cluster: o.cluster ?? null,
   } as unknown as HubContext;
   return {
     ctx,

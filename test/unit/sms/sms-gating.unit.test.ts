@@ -6,41 +6,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
 import { systemClock } from '../../../hub/core/clock.ts';
-import type { ModemStatus } from '../../../hub/sms/gsm-modem.ts';
 import { OutboundQueue } from '../../../hub/sms/outbound-queue.ts';
-import { LEASE_SMS, smsExtension, type ManagedModem } from '../../../hub/sms/sms-extension.ts';
+import { LEASE_SMS, smsExtension } from '../../../hub/sms/sms-extension.ts';
+import { FakeModem } from '../../helpers/fake-modem.ts';
 import { fakeHubContext } from '../../helpers/fake-hub-context.ts';
 import { waitFor } from '../../helpers/cluster-kit.ts';
-
-/** A modem that is up as soon as started, and can be started again after a stop. */
-class FakeModem extends EventEmitter implements ManagedModem {
-  status: ModemStatus = { up: false, registered: false, signal: null, sim: 'unknown', reason: 'not started' };
-  starts = 0;
-  stops = 0;
-  readonly sent: Array<{ to: string; text: string }> = [];
-  async start(): Promise<void> {
-    this.starts++;
-    this.setStatus({ up: true, registered: true, signal: 20, sim: 'ready' });
-  }
-  async stop(): Promise<void> {
-    this.stops++;
-    this.setStatus({ up: false, registered: false, signal: null, sim: 'unknown', reason: 'stopped' });
-  }
-  async sendSms(to: string, text: string): Promise<{ parts: number; refs: number[] }> {
-    if (!this.status.up) throw new Error('the port is closed');
-    this.sent.push({ to, text });
-    return { parts: 1, refs: [this.sent.length] };
-  }
-  async call(): Promise<'answered'> {
-    return 'answered';
-  }
-  private setStatus(s: ModemStatus): void {
-    this.status = s;
-    this.emit('status', s);
-  }
-}
 
 test('sms: nothing opened nor sent while "sms" is not held; held: the queue is sent; lost: the modem is stopped and sending stops', async (t) => {
   const hub = fakeHubContext({ clock: systemClock });
