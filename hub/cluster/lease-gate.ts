@@ -8,21 +8,12 @@
  * between two of its renewals) is told as a loss and a new acquisition: another node may have run
  * the work meanwhile, so the watchers start again from scratch.
  *
- * The lease names used by the hub are `LEASES` below (docs/cluster.md, "Once per cluster").
+ * The lease names are the extensions' own (`supervision`, `jobs`: supervision-extension.ts; `sms`:
+ * sms-extension.ts), listed in docs/cluster.md, "Once per cluster".
  */
 import type { SingletonGate } from '../app/context.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { LeaseHandlers } from './leases.ts';
-
-/** The leases the hub's extensions ask for. */
-export const LEASES = {
-  /** hub/supervision: the sweeps (offline, restored, flapping notices). */
-  supervision: 'supervision',
-  /** hub/supervision: the cron jobs (self-test rounds, daily check and reminders, equipment reminders, station report). */
-  jobs: 'jobs',
-  /** hub/sms: the modems (ports opened only here) and the sending of the outgoing queue. */
-  sms: 'sms',
-} as const;
 
 /** What the gate needs of a LeaseKeeper. */
 export interface GateKeeper {
@@ -34,7 +25,7 @@ export interface GateKeeper {
 
 export interface LeaseGateOptions {
   keeper: GateKeeper;
-  /** The leases' ttl (default 15 s: a dead holder is replaced within ttl + ttl/3 = 20 s). */
+  /** The leases' ttl (default 10 s: a dead holder is replaced within ttl + ttl/3 ≈ 13.3 s). */
   ttlMs?: number;
   logger?: Logger;
 }
@@ -51,7 +42,7 @@ interface Lease {
   listeners: Set<(held: boolean) => void>;
 }
 
-export const DEFAULT_LEASE_TTL_MS = 15_000;
+export const DEFAULT_LEASE_TTL_MS = 10_000;
 
 export class LeaseGate implements SingletonGate {
   private readonly leases = new Map<string, Lease>();

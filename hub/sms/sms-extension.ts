@@ -21,6 +21,7 @@ import { normalisePhone, parsePhoneList } from './phone-number.ts';
 import { renderSms } from './sms-render.ts';
 import { smsText, type SmsLanguage } from './sms-texts.ts';
 import { SmsSender, type ModemPort } from './sms-sender.ts';
+import { migrateSmsRelay, SmsRelay } from './sms-relay.ts';
 import type { Logger } from '../observability/logger.ts';
 
 /** A modem as the extension uses it (GsmModem; tests may hand in their own). */
@@ -43,12 +44,27 @@ export interface SmsExtensionOptions {
 const HELP_EVERY_MS = 3600_000;
 const HELP_MEMORY = 10_000;
 
+/**
+ * What runs once per hub (`ctx.singleton`; in a cluster, a lease in PostgreSQL: docs/cluster.md):
+ * the modems (their ports are opened only on the holder) and the sending of the outgoing queue.
+ * In a cluster every node hands its alarm changes to the holder (sms-relay.ts), which queues them.
+ */
+export const LEASE_SMS = 'sms';
+
 export class SmsExtension implements HubExtension {
   readonly name = 'sms';
   private senders: SmsSender[] = [];
   private modems: Array<{ name: string; modem: ManagedModem }> = [];
   private readonly helpSent = new Map<string, number>();
   private phoneIndex: { built: number; byPhone: Map<string, string[]> } | null = null;
+  /** Senders and modems run (this node holds `sms`). */
+  private active = false;
+  private stopping = false;
+  /** Starting and stopping the senders and modems, one after the other, as the lease comes and goes. */
+  private transitions: Promise<void> = Promise.resolve();
+  private unwatch: () => void = () => {};
+  private activate: () => Promise<void> = async () => {};
+  private relay: SmsRelay | null = null;
 
   constructor(
     private readonly config: HubConfig,
@@ -56,12 +72,18 @@ export class SmsExtension implements HubExtension {
   ) {}
 
   async start(ctx: HubContext): Promise<void> {
-    if (!this.config.modem && !this.opts.modems) return;
     const log = ctx.logger.child({ module: 'sms' });
+    // In a cluster every node's alarm changes go to the holder of `sms`, which plans them (sms-relay.ts);
+    // a node without a modem only forwards them (it never asks for the lease).
+    const relay = ctx.cluster ? new SmsRelay({ pool: ctx.cluster.pool, node: ctx.cluster.nodeId, clock: ctx.clock, logger: log }) : null;
+    if (relay && ctx.cluster) await migrateSmsRelay(ctx.cluster.pool);
+    this.relay = relay;
+    if (!this.config.modem && !this.opts.modems) {
+      if (relay) ctx.bus.on('sms', 'alarm-changed', (view, transition) => relay.forward(view, transition));
+      return;
+    }
     const stationPhones = this.stationPhones();
     const queue = new OutboundQueue(ctx.db);
-    const recovered = queue.recover(ctx.clock.now());
-    if (recovered.requeued > 0) log.warn(recovered, 'outgoing messages that were being sent when the hub stopped are queued again');
     const sent = ctx.metrics.counter('smokehub_sms_sent_total', 'SMS and calls handed to a modem, by kind and result');
     const rejectLog = new RateLimitedLog(log, ctx.clock, 60_000);
     const rejects = ctx.metrics.counter('smokehub_rejects_total', 'Rejected inputs by reason (error code) and channel');
@@ -98,7 +120,7 @@ export class SmsExtension implements HubExtension {
     };
 
     // ---- alarm changes → texts and calls -------------------------------------------------------
-    ctx.bus.on('sms', 'alarm-changed', (view, transition) => {
+    const plan = (view: AlarmView, transition: string) => {
       if (transition === 'response') {
         // A household that answered is not called any more.
         const last = view.responders.reduce((a, r) => (a && a.at > r.at ? a : r), view.responders[0]);
@@ -124,7 +146,8 @@ export class SmsExtension implements HubExtension {
         log.info({ alarm: view.alarm, transition, queued }, 'texts and calls queued');
         kickAll();
       }
-    });
+    };
+    ctx.bus.on('sms', 'alarm-changed', (view, transition) => (relay ? relay.forward(view, transition) : plan(view, transition)));
 
     // ---- senders, one per modem ----------------------------------------------------------------
     const hooks = {
@@ -151,7 +174,7 @@ export class SmsExtension implements HubExtension {
         }
       },
     };
-    this.modems =
+    const makeModems = () =>
       this.opts.modems ??
       (this.config.modem ?? '')
         .split(',')
@@ -171,32 +194,62 @@ export class SmsExtension implements HubExtension {
     ctx.metrics.gauge('smokehub_modem_up', '1 while a modem can send (port open, SIM ready, registered)', () =>
       this.modems.map((m) => [{ modem: m.name }, up.get(m.name) ?? 0]),
     );
-    for (const { name, modem } of this.modems) {
-      const sender = new SmsSender({
-        name,
-        modem,
-        queue,
-        clock: ctx.clock,
-        logger: log.child({ modem: name }),
-        hooks,
-        unaccented: this.config.smsUnaccented,
-        ringMs: this.opts.ringMs ?? this.config.callRingS * 1000,
-        sent,
-      });
-      this.senders.push(sender);
+    const senderOf = new Map<string, SmsSender>();
+    const wired = new WeakSet<ManagedModem>();
+    const wire = (name: string, modem: ManagedModem) => {
+      if (wired.has(modem)) return; // a modem handed in (opts.modems) is started again on the next acquisition
+      wired.add(modem);
       modem.on('status', (st) => {
+        if (!this.active) return void up.set(name, 0); // stopped here: not a modem trouble
         const ok = st.up && st.registered ? 1 : 0;
         if (up.get(name) !== ok) this.modemNotice(ctx, name, st, ok === 1, up.has(name));
         up.set(name, ok);
-        sender.kick();
+        senderOf.get(name)?.kick();
       });
-      modem.on('sms', (m) => this.onReply(ctx, m, queue, log, rejectLog, rejects, kickAll));
+      modem.on('sms', (m) => this.active && this.onReply(ctx, m, queue, log, rejectLog, rejects, kickAll));
       modem.on('delivered', (r) => log.info({ modem: name, ref: r.ref, ok: r.ok, to: r.recipient }, 'SMS delivery report'));
-      sender.start();
-      await modem.start();
-      up.set(name, modem.status.up && modem.status.registered ? 1 : 0);
-      if (up.get(name) === 0) this.modemNotice(ctx, name, modem.status, false, false);
-    }
+    };
+    // This node holds `sms` (from the start on a single box): what was being sent when it last stopped
+    // is queued again, the ports are opened and one sender per modem sends the queue.
+    this.activate = async () => {
+      if (this.active || this.stopping) return;
+      this.active = true;
+      const recovered = queue.recover(ctx.clock.now());
+      if (recovered.requeued > 0) log.warn(recovered, 'outgoing messages that were being sent when the hub stopped are queued again');
+      up.clear();
+      senderOf.clear();
+      this.modems = makeModems();
+      for (const { name, modem } of this.modems) {
+        const sender = new SmsSender({
+          name,
+          modem,
+          queue,
+          clock: ctx.clock,
+          logger: log.child({ modem: name }),
+          hooks,
+          unaccented: this.config.smsUnaccented,
+          ringMs: this.opts.ringMs ?? this.config.callRingS * 1000,
+          sent,
+        });
+        this.senders.push(sender);
+        senderOf.set(name, sender);
+        wire(name, modem);
+        sender.start();
+        await modem.start();
+        up.set(name, modem.status.up && modem.status.registered ? 1 : 0);
+        if (up.get(name) === 0) this.modemNotice(ctx, name, modem.status, false, false);
+      }
+      relay?.startDraining(plan);
+    };
+    // On a single box the watcher is called at once, so the modems are started before start() returns, as
+    // they always were (and a failure to start them is start()'s); in a cluster, when the lease comes.
+    let first: Promise<void> | null = null;
+    this.unwatch = ctx.singleton.watch(LEASE_SMS, (held) => {
+      const step = this.transitions.then(() => (held ? this.activate() : this.deactivate()));
+      this.transitions = step.catch((err) => log.error({ err, held }, held ? 'SMS could not start on taking the lease' : 'SMS could not stop'));
+      first ??= step;
+    });
+    await first;
 
     ctx.alarmDetails.set('contacts', (alarmId) =>
       queue.listForAlarm(alarmId).map((i) => ({
@@ -220,6 +273,24 @@ export class SmsExtension implements HubExtension {
    * `sending` in the queue and is sent again after the next start: at least once).
    */
   async stop(): Promise<void> {
+    this.stopping = true;
+    this.unwatch();
+    await this.transitions;
+    await this.halt();
+    this.active = false;
+    await this.relay?.close();
+  }
+
+  /** This node lost `sms`: it stops sending and closes the modems' ports (what it queues meanwhile waits). */
+  private async deactivate(): Promise<void> {
+    if (!this.active) return;
+    this.active = false; // before the modems stop: their going down is not a modem trouble here
+    await this.halt();
+  }
+
+  /** Stops the senders and the modems (on `stop()` as it always did: the modems' last status is told). */
+  private async halt(): Promise<void> {
+    await this.relay?.stopDraining();
     const senders = Promise.all(this.senders.map((s) => s.stop()));
     await Promise.all(this.modems.map((m) => m.modem.stop().catch(() => {})));
     await Promise.race([senders, new Promise((r) => setTimeout(r, 3000).unref())]);

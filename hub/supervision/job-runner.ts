@@ -80,6 +80,7 @@ export class JobRunner {
   private readonly history: JobHistory;
   private readonly timers: JobTimers;
   private started = false;
+  private paused = false;
   private stopping = false;
   private readonly runsTotal: Counter;
   private readonly duration: Histogram;
@@ -113,17 +114,24 @@ export class JobRunner {
     return [...this.jobs.keys()];
   }
 
-  /** Schedules every job and the catch-up runs. */
+  /**
+   * Schedules every job and the catch-up runs. After `pause()`, schedules them again and catches up
+   * as at start (this node took the `jobs` lease back: docs/cluster.md).
+   */
   start(): void {
-    if (this.started) return;
+    if (this.started && !this.paused) return;
+    if (!this.started) {
+      const interrupted = this.history.markInterrupted();
+      if (interrupted > 0) this.log.warn({ runs: interrupted }, 'job runs interrupted by the last shutdown');
+    }
     this.started = true;
+    this.paused = false;
+    if (this.stopping) return;
     const now = this.o.clock.now();
-    const interrupted = this.history.markInterrupted();
-    if (interrupted > 0) this.log.warn({ runs: interrupted }, 'job runs interrupted by the last shutdown');
 
     for (const job of this.jobs.values()) {
       const name = job.def.name;
-      this.runningGauge.set(0, { job: name });
+      if (!job.running) this.runningGauge.set(0, { job: name });
       const ok = this.history.lastSuccess(name);
       if (ok !== null) this.lastSuccess.set(Math.floor(ok / 1000), { job: name });
       const firstSeen = this.history.schedule(name, job.def.cron, this.o.timezone, now);
@@ -141,15 +149,31 @@ export class JobRunner {
           'job missed while the hub was off; running it once',
         );
         this.timers.after(this.o.catchUpDelayMs, () => {
-          if (this.stopping) return;
+          if (this.stopping || this.paused) return;
           void this.run(job, 'catch-up', prev);
         });
       }
     }
   }
 
+  /**
+   * Stops scheduling (cron tasks and pending catch-up runs) until `start()` again: this node lost
+   * the `jobs` lease. A run under way is left to finish.
+   */
+  async pause(): Promise<void> {
+    if (!this.started || this.paused) return;
+    this.paused = true;
+    this.timers.cancelTimers();
+    await this.timers.unscheduleAll();
+  }
+
+  /** Whether the jobs are scheduled now (started and not paused or stopped). */
+  get scheduling(): boolean {
+    return this.started && !this.paused && !this.stopping;
+  }
+
   private async onCron(job: Job, at: number): Promise<void> {
-    if (this.stopping) return;
+    if (this.stopping || this.paused) return;
     await this.run(job, 'scheduled', at);
   }
 

@@ -57,6 +57,13 @@ export class JobTimers {
     await task.destroy();
   }
 
+  /** Ends every cron task (taken off at once: a `cron()` called meanwhile is kept). */
+  async unscheduleAll(): Promise<void> {
+    const tasks = [...this.tasks.values()];
+    this.tasks.clear();
+    await Promise.all(tasks.map((t) => t.destroy()));
+  }
+
   private cronLogger(job: string) {
     const log = this.log.child({ job });
     return {

@@ -8,14 +8,15 @@ import type { HubContext, HubExtension, DeviceRef } from '../app/context.ts';
 import type { TimerHandle } from '../core/clock.ts';
 import type { DeviceEvent, TelemetryReading } from '../protocol/schema.ts';
 import type { Logger } from '../observability/logger.ts';
-import { SupervisionTracker, type SupervisionTransition, type DownReason } from './supervision-tracker.ts';
+import { SupervisionTracker } from './supervision-tracker.ts';
+import { transitionNotice } from './transition-notice.ts';
 import { NoticeStore } from './notice-store.ts';
 import { NoticePublisher } from './notice-publisher.ts';
 import { DeviceHealthStore, type DeviceFault } from './device-health-store.ts';
 import { EquipmentStore } from './equipment-store.ts';
 import { JobRunner } from './job-runner.ts';
 import { SelfTestRunner } from './self-test-runner.ts';
-import { dailyReminders, equipmentReminders, EQUIPMENT_HORIZON_DAYS, type BatteryReading, type NoticeDraft } from './reminders.ts';
+import { dailyReminders, equipmentReminders, EQUIPMENT_HORIZON_DAYS, type BatteryReading } from './reminders.ts';
 import { collectDailyReport, previousLocalDate } from './report-source.ts';
 import { reportSummaryParams, reportSummaryText, type DailyReport } from './daily-report.ts';
 import { registerSupervisionRoutes } from './supervision-routes.ts';
@@ -48,73 +49,20 @@ export interface SupervisionHandle {
   report(date: string): DailyReport;
 }
 
+export { transitionNotice } from './transition-notice.ts';
+
+/**
+ * What runs once per hub (`ctx.singleton`; in a cluster, leases in PostgreSQL: docs/cluster.md):
+ * the sweeps' notices (offline, restored, flapping) under `supervision`, the cron jobs under `jobs`.
+ * Recording what devices say, and the routes, run on every node.
+ */
+export const LEASE_SUPERVISION = 'supervision';
+export const LEASE_JOBS = 'jobs';
+
 const JOB_SELF_TEST = 'self-test';
 const JOB_DAILY = 'daily-check';
 const JOB_EQUIPMENT = 'equipment-reminders';
 const JOB_REPORT = 'daily-report';
-
-function reasonText(reason: DownReason | null, windowMs: number): string {
-  switch (reason) {
-    case 'silent':
-      return `it has not been heard for ${Math.round(windowMs / 1000)} s`;
-    case 'disconnected':
-      return 'its connection dropped';
-    case 'reported-offline':
-      return 'it reported going offline';
-    default:
-      return 'it is not reachable';
-  }
-}
-
-const minutes = (ms: number) => Math.max(1, Math.round(ms / 60000));
-
-/** The notice for a supervision transition (never alarm severity). */
-export function transitionNotice(t: SupervisionTransition, opts: { windowMs: number; flapWindowMs: number }): NoticeDraft {
-  const base = { team: t.team, household: t.household, device: t.device };
-  const what = `${t.kind} device ${t.device}`;
-  switch (t.transition) {
-    case 'offline':
-      return {
-        ...base,
-        notice: 'offline',
-        severity: 'trouble',
-        text: `${what} is offline: ${reasonText(t.reason, opts.windowMs)}. Check its power and connection.`,
-        params: { kind: t.kind, reason: t.reason ?? 'unknown', seconds: Math.round(opts.windowMs / 1000) },
-      };
-    case 'restored':
-      return {
-        ...base,
-        notice: 'restored',
-        severity: 'info',
-        text: `${what} is back online (it was offline for about ${minutes(t.at - t.since)} min).`,
-        params: { kind: t.kind, downMinutes: minutes(t.at - t.since) },
-      };
-    case 'flapping':
-      return {
-        ...base,
-        notice: 'flapping',
-        severity: 'trouble',
-        text: `${what} keeps dropping out (${t.cycles} times within ${minutes(opts.flapWindowMs)} min). Its further drops are not reported until it has been stable for ${minutes(opts.flapWindowMs)} min. Check its power supply and Wi-Fi.`,
-        params: { kind: t.kind, cycles: t.cycles, minutes: minutes(opts.flapWindowMs) },
-      };
-    case 'stable':
-      return t.down
-        ? {
-            ...base,
-            notice: 'offline',
-            severity: 'trouble',
-            text: `${what} stopped flapping but is still offline: ${reasonText(t.reason, opts.windowMs)}. Check its power and connection.`,
-            params: { kind: t.kind, reason: t.reason ?? 'unknown', seconds: Math.round(opts.windowMs / 1000), after: 'flapping' },
-          }
-        : {
-            ...base,
-            notice: 'restored',
-            severity: 'info',
-            text: `${what} has been stable for ${minutes(opts.flapWindowMs)} min and is online.`,
-            params: { kind: t.kind, stableMinutes: minutes(opts.flapWindowMs) },
-          };
-  }
-}
 
 export function supervisionExtension(opts: SupervisionExtensionOptions = {}): HubExtension & { handle: SupervisionHandle | null } {
   let ctx: HubContext | null = null;
@@ -122,6 +70,8 @@ export function supervisionExtension(opts: SupervisionExtensionOptions = {}): Hu
   let sweepTimer: TimerHandle | null = null;
   let sweeping: Promise<void> | null = null;
   let stopped = false;
+  let unwatchJobs: () => void = () => {};
+  let offRemote: () => void = () => {};
   let lastSync = 0;
   const batteries = new Map<string, BatteryReading>();
   const dirtyBatteries = new Map<string, BatteryReading>();
@@ -275,7 +225,7 @@ export function supervisionExtension(opts: SupervisionExtensionOptions = {}): Hu
       on('device-connected', (ref: DeviceRef, at: number) => tracker.connected(ref, at));
       on('device-disconnected', (ref: DeviceRef, at: number) => tracker.disconnected(ref, at));
       on('device-status', (ref: DeviceRef, status: 'online' | 'offline', at: number) => tracker.statusReported(ref, status, at));
-      on('device-event', (ref: DeviceRef, event: DeviceEvent, at: number, duplicate: boolean) => {
+      const onDeviceEvent = (ref: DeviceRef, event: DeviceEvent, at: number, duplicate: boolean) => {
         if (event.type === 'test') {
           selfTests.onTestEvent(ref, at);
           if (faults.delete(ref.device)) dirtyFaults.set(ref.device, null);
@@ -284,16 +234,30 @@ export function supervisionExtension(opts: SupervisionExtensionOptions = {}): Hu
           faults.set(ref.device, f);
           dirtyFaults.set(ref.device, f);
         }
-      });
-      on('telemetry', (ref: DeviceRef, reading: TelemetryReading, at: number) => {
-        const b = reading.values.battery;
-        if (b === undefined) return;
-        const r = { percent: b, at: reading.ts ?? at };
+      };
+      const onBattery = (ref: DeviceRef, percent: number, at: number) => {
+        const r = { percent, at };
         const prev = batteries.get(ref.device);
         if (prev && prev.at > r.at) return;
         batteries.set(ref.device, r);
         dirtyBatteries.set(ref.device, r);
+      };
+      on('device-event', onDeviceEvent);
+      on('telemetry', (ref: DeviceRef, reading: TelemetryReading, at: number) => {
+        const b = reading.values.battery;
+        if (b !== undefined) onBattery(ref, b, reading.ts ?? at);
       });
+      // A cluster node hears the devices connected to the other nodes too (cluster/device-activity-relay.ts):
+      // the holder of `supervision` must not report a detector on another node as silent.
+      offRemote =
+        ctx.cluster?.activity.onRemote((a) => {
+          if (a.kind === 'device-heard') tracker.heard(a.ref, a.at);
+          else if (a.kind === 'device-connected') tracker.connected(a.ref, a.at);
+          else if (a.kind === 'device-disconnected') tracker.disconnected(a.ref, a.at);
+          else if (a.kind === 'device-status') tracker.statusReported(a.ref, a.status, a.at);
+          else if (a.kind === 'device-event') onDeviceEvent(a.ref, a.event, a.at, a.duplicate);
+          else if (a.kind === 'battery') onBattery(a.ref, a.battery, a.at);
+        }) ?? (() => {});
 
       metrics.gauge('smokehub_devices_offline', 'Devices reported offline by supervision', () => tracker.countDown());
       metrics.gauge('smokehub_devices_flapping', 'Devices reported flapping by supervision', () => tracker.countFlapping());
@@ -314,7 +278,8 @@ export function supervisionExtension(opts: SupervisionExtensionOptions = {}): Hu
           lastSync = now;
           syncRegistry(now);
         }
-        const transitions = tracker.sweep(now);
+        // Every node records what its devices say; only the holder turns it into notices.
+        const transitions = c.singleton.holds(LEASE_SUPERVISION) ? tracker.sweep(now) : [];
         health.saveSupervision(tracker.takeDirty(), now);
         if (dirtyBatteries.size > 0) {
           health.saveBatteries([...dirtyBatteries]);
@@ -392,17 +357,23 @@ export function supervisionExtension(opts: SupervisionExtensionOptions = {}): Hu
         fault: (d) => faults.get(d),
       });
 
-      jobs.start();
+      // Scheduled while this node holds `jobs` (at once on a single box); on regaining it, missed runs catch up as at start.
+      unwatchJobs = c.singleton.watch(LEASE_JOBS, (held) => {
+        if (held) jobs.start();
+        else void jobs.pause().catch((err) => log.error({ err }, 'jobs could not be paused'));
+      });
       ext.handle = { tracker, jobs, selfTests, notices, health, equipment, sweep, report: (date) => report(date) };
       log.info({ devices: tracker.size, windowS: config.supervisionWindowS, sweepMs, jobs: jobs.names(), timezone: config.timezone }, 'supervision started');
     },
 
     async stop() {
       stopped = true;
+      unwatchJobs();
       sweepTimer?.cancel();
       sweepTimer = null;
       if (!ctx) return;
       ctx.bus.removeOwner('supervision');
+      offRemote();
       const h = ext.handle;
       if (!h) return;
       await h.jobs.stop();

@@ -77,6 +77,8 @@ interface Entry extends SupervisedDevice {
   heardEver: boolean;
   /** 1 connected, 0 disconnected, null while no connect/disconnect event was seen. */
   connections: number | null;
+  /** When it last connected (a cluster relays other nodes' connects and disconnects out of order). */
+  connectedAt: number | null;
   disconnectedAt: number | null;
   reportedOfflineAt: number | null;
   /** The state last reported (or restored from disk). */
@@ -134,6 +136,7 @@ export class SupervisionTracker {
       lastHeardAt: now,
       heardEver: false,
       connections: null,
+      connectedAt: null,
       disconnectedAt: null,
       reportedOfflineAt: null,
       down: persisted?.down ?? false,
@@ -174,6 +177,7 @@ export class SupervisionTracker {
     const e = this.entry(ref, at);
     // The broker reports a take-over (same client id reconnecting) as one connection: no counting.
     e.connections = 1;
+    e.connectedAt = Math.max(at, e.connectedAt ?? at);
     e.disconnectedAt = null;
     e.reportedOfflineAt = null;
     this.heard(ref, at);
@@ -181,6 +185,8 @@ export class SupervisionTracker {
 
   disconnected(ref: SupervisedDevice, at: number): void {
     const e = this.entry(ref, at);
+    // The end of an older connection (on the node the device left) heard after the new one began.
+    if (e.connectedAt !== null && at < e.connectedAt) return;
     e.connections = 0;
     e.disconnectedAt = at;
   }

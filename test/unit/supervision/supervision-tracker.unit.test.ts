@@ -176,3 +176,21 @@ test('a device enrolled but never heard gets one window from when tracking began
   assert.equal(out[0]?.transition, 'offline');
   assert.equal(tr.view('new')!.lastHeardAt, null);
 });
+
+test('cluster: a device that moved nodes, its old node’s disconnect heard after the new connect, stays online', () => {
+  const tr = new SupervisionTracker(opts);
+  tr.track(dev('a'), T0);
+  tr.connected(dev('a'), T0 + 1000);
+  // It moved at T0 + 60 s: node 2's connect is relayed first, node 1's disconnect (earlier) after it.
+  tr.connected(dev('a'), T0 + 60_100);
+  tr.disconnected(dev('a'), T0 + 60_000);
+  assert.deepEqual(tr.sweep(T0 + 60_000 + opts.disconnectGraceMs + 1000), [], 'not offline: the newer connection stands');
+  assert.equal(tr.view('a')!.status, 'online');
+  // A disconnect after the newer connect still counts.
+  tr.disconnected(dev('a'), T0 + 70_000);
+  const out = tr.sweep(T0 + 70_000 + opts.disconnectGraceMs + 1000);
+  assert.deepEqual(
+    out.map((x) => [x.device, x.transition]),
+    [['a', 'offline']],
+  );
+});
