@@ -250,6 +250,16 @@ describe('a cluster of hub nodes on PostgreSQL and Redis', { skip, timeout: 170_
     await postgres.start();
     await ackedAfter(60, 'events acknowledged again after PostgreSQL came back');
     await redis.kill();
+    // Without Redis a node says so (a load balancer stops sending it devices) and refuses MQTT.
+    const degraded = await until(
+      async () => {
+        const r = await fetch(`${r1.httpUrl}/health`);
+        return r.status === 503 ? ((await r.json()) as { reasons?: string[] }) : null;
+      },
+      10_000,
+      'node 1 reports redis in /health',
+    );
+    assert.ok(degraded.reasons?.includes('redis'), JSON.stringify(degraded));
     await redis.start();
     await ackedAfter(60, 'events acknowledged again after Redis came back');
     running = false;
