@@ -162,7 +162,7 @@ async function failover(n1: HubNode, n2: HubNode) {
   for (let i = 0; i < MOVERS; i++) {
     const t = Math.floor(i / PER_TEAM) % TEAMS;
     const household = `T${t}H${i % PER_TEAM}`;
-    movers.push(await connect(n1.mqttUrl, household, { servers, reconnectPeriod: 500, clean: false }));
+    movers.push(await connect(n1.mqttUrl, household, { servers, reconnectPeriod: 500, reconnectOnConnackError: true, clean: false }));
   }
   // A pre-alarm pending on node 1 (verify window 5 s on these nodes): its deadline must fire after the kill.
   const watcher = await connect(n2.mqttUrl, `T${TEAMS - 1}H1`);
@@ -171,7 +171,7 @@ async function failover(n1: HubNode, n2: HubNode) {
     if (JSON.parse(p.toString()).state === 'active' && !activeAt) activeAt = performance.now();
   });
   await watcher.subscribeAsync(`smokehub/h/T${TEAMS - 1}H1/alert`, { qos: 1 });
-  const origin = await connect(n1.mqttUrl, `T${TEAMS - 1}H0`, { servers, reconnectPeriod: 500 });
+  const origin = await connect(n1.mqttUrl, `T${TEAMS - 1}H0`, { servers, reconnectPeriod: 500, reconnectOnConnackError: true });
   let raised = 0;
   await smoke(origin, TEAMS - 1, 'failover-1', () => (raised = performance.now()));
   await sleep(1000);

@@ -215,6 +215,12 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
   }
 
   private onError(err: Error & { code?: number | string }): void {
+    if (err.code === 3) {
+      // Server unavailable (a cluster node that lost Redis, or the hub's login checks are busy): not our
+      // credentials. Retried with the normal backoff, on the next hub URL when there are several.
+      this.rateLog.warn('connack-3', { url: this.opts.url, err: err.message }, 'hub unavailable; trying again');
+      return;
+    }
     if (typeof err.code === 'number' && err.code > 0 && err.code < 6) {
       this.refusedCode = err.code;
       const message = describeConnackError(err.code, this.opts.device);

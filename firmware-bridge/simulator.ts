@@ -241,6 +241,8 @@ export class Simulator extends EventEmitter<{ alert: [household: string, view: A
       clean: true,
       keepalive: 60,
       reconnectPeriod: 2000 + Math.round(this.random() * 3000),
+      // A cluster node that lost Redis answers CONNACK 3: try again (the next --hub URL), as after a drop.
+      reconnectOnConnackError: true,
       connectTimeout: 15_000,
       queueQoSZero: false,
       will: { topic: topics.device(cred.household, cred.device, 'status'), payload: Buffer.from('offline'), qos: 1, retain: true },

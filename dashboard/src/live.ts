@@ -32,6 +32,8 @@ export interface LiveHooks {
 export const POLL_WHILE_DOWN_MS = 5_000;
 const RECONCILE_MS = 30_000;
 const RETRY_AFTER_REFUSAL_MS = 10_000;
+/** After CONNACK 3 (server unavailable). */
+const RETRY_AFTER_UNAVAILABLE_MS = 2_000;
 
 let client: MqttClient | null = null;
 let hooks: LiveHooks | null = null;
@@ -245,6 +247,13 @@ async function connect(gen: number): Promise<void> {
           if (gen === generation) retryTimer = setTimeout(() => void connect(gen), RETRY_AFTER_REFUSAL_MS);
         },
       );
+    } else if (err.code === 3) {
+      // Server unavailable (a cluster node without Redis, or logins being checked): live again shortly,
+      // through the load balancer maybe on another node; polling meanwhile.
+      c.end(true);
+      setState({ live: 'reconnecting', liveError: err.message });
+      startPolling();
+      retryTimer = setTimeout(() => void connect(gen), RETRY_AFTER_UNAVAILABLE_MS);
     }
   });
 }

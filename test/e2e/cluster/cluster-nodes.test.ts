@@ -174,7 +174,7 @@ describe('a cluster of hub nodes on PostgreSQL and Redis', { skip, timeout: 170_
     const station = await pool.connect(k2.mqttUrl, { clientId: 'st-k', username: STATION.username, password: STATION.password });
     const sIn = new Inbox(station);
     await station.subscribeAsync('smokehub/station/alarm', { qos: 1 });
-    const origin = await pool.device(k1.mqttUrl, cred('t1-h1-smoke'), { servers, reconnectPeriod: 300, clean: false });
+    const origin = await pool.device(k1.mqttUrl, cred('t1-h1-smoke'), { servers, reconnectPeriod: 300, reconnectOnConnackError: true, clean: false });
     await origin.publishAsync('smokehub/h/t1-h1/d/t1-h1-smoke/event', JSON.stringify({ id: 'kill-1', type: 'smoke' }), { qos: 1 });
     const pre = (await sIn.next((m) => m.json().state === 'pre-alarm', 5000, 'pre-alarm')).json();
     await k1.kill();
@@ -230,7 +230,7 @@ describe('a cluster of hub nodes on PostgreSQL and Redis', { skip, timeout: 170_
     let running = true;
     // Each device sends a `clear` (no alarm, but a journalled, de-duplicated event) every 50 ms, QoS 1.
     const senders = devices.map(async (d, i) => {
-      const c = await pool.device(i % 2 ? r2.mqttUrl : r1.mqttUrl, cred(d), { servers, reconnectPeriod: 200, clean: false });
+      const c = await pool.device(i % 2 ? r2.mqttUrl : r1.mqttUrl, cred(d), { servers, reconnectPeriod: 200, reconnectOnConnackError: true, clean: false });
       const household = d.replace(/-smoke$/, '');
       while (running) {
         const id = `${d}-${sent++}`;
