@@ -5,7 +5,7 @@
  * each step exactly once. Never edit a step; append one.
  */
 import type pg from 'pg';
-import type { PgPool } from './pg-pool.ts';
+import { isConnectionError, type PgPool } from './pg-pool.ts';
 
 /** The advisory lock key of migrations (any fixed 64-bit number not used by a team or registry lock). */
 const MIGRATE_LOCK = 0x736d6f6b65; // 'smoke'
@@ -14,6 +14,7 @@ const MIGRATE_LOCK = 0x736d6f6b65; // 'smoke'
 export async function migratePgSteps(pool: pg.Pool, module: string, steps: readonly string[], now: () => number = Date.now): Promise<number> {
   const client = await pool.connect();
   let ran = 0;
+  let failure: unknown;
   try {
     for (;;) {
       await client.query('BEGIN');
@@ -33,12 +34,14 @@ export async function migratePgSteps(pool: pg.Pool, module: string, steps: reado
         await client.query('COMMIT');
         ran++;
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => {});
+        failure = err;
+        if (!isConnectionError(err)) await client.query('ROLLBACK').catch(() => {});
         throw err;
       }
     }
   } finally {
-    client.release();
+    // A connection that failed is closed, not handed out again.
+    client.release(failure !== undefined && isConnectionError(failure) ? (failure as Error) : undefined);
   }
 }
 

@@ -47,19 +47,31 @@ export class PgUnavailableError extends SmokehubError {
   }
 }
 
-const RETRY_SQLSTATES = new Set(['40001', '40P01', '57P01', '57P02', '57P03', '53300']);
+/** SQLSTATEs of a lost or refused connection: admin/crash shutdown, cannot connect now, too many connections (and class 08). */
+const CONNECTION_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
+/** Serialization failure, deadlock: the server rolled the transaction back. */
+const CONFLICT_SQLSTATES = new Set(['40001', '40P01']);
 const RETRY_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 
-/** Whether a new attempt of the whole transaction may succeed where this one failed. */
-export function isRetryable(err: unknown): boolean {
+/**
+ * Whether `err` is about the connection rather than the statement: PostgreSQL restarting or
+ * unreachable, a connection that died (its transaction, if any, is rolled back by the server).
+ */
+export function isConnectionError(err: unknown): boolean {
   if (err instanceof PgUnavailableError) return true;
   const e = err as { code?: unknown; message?: unknown } | null;
   const code = typeof e?.code === 'string' ? e.code : '';
-  if (RETRY_SQLSTATES.has(code) || code.startsWith('08') || RETRY_ERRNOS.has(code)) return true;
+  if (CONNECTION_SQLSTATES.has(code) || code.startsWith('08') || RETRY_ERRNOS.has(code)) return true;
   const message = typeof e?.message === 'string' ? e.message : '';
   return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable/i.test(
     message,
   );
+}
+
+/** Whether a new attempt of the whole transaction may succeed where this one failed. */
+export function isRetryable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return (typeof code === 'string' && CONFLICT_SQLSTATES.has(code)) || isConnectionError(err);
 }
 
 const int8 = new pg.TypeOverrides();

@@ -14,7 +14,7 @@ import { type AsyncImportTarget, CsvImportError, type CsvProblem, type ImportPla
 import { DEVICE_COLUMNS, type DeviceRow, HOUSEHOLD_COLUMNS, type HouseholdRow } from '../store/registry-schema.ts';
 import { CARD_FIELDS, type HouseholdCard } from '../store/registry-types.ts';
 import { PHONE_LIST_SEPARATOR } from '../sms/phone-number.ts';
-import { inTransaction, REGISTRY_WRITE_LOCK } from './pg-registry-schema.ts';
+import { inTransaction, REGISTRY_WRITE_LOCK, retryingReads } from './pg-registry-schema.ts';
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
 
@@ -66,7 +66,7 @@ export class PgRegistryEnrolment implements AsyncImportTarget {
     return moveProblemsOf(
       devices,
       await devicesById(
-        this.pool,
+        retryingReads(this.pool),
         devices.map((d) => d.id),
       ),
     );

@@ -16,6 +16,7 @@
  */
 import pg from 'pg';
 import { migratePgSteps } from './pg-migrate.ts';
+import { isConnectionError } from './pg-pool.ts';
 
 /** The NOTIFY channel of registry writes; the payload is the table written. */
 export const REGISTRY_CHANNEL = 'smokehub_registry';
@@ -31,10 +32,18 @@ export const PG_TYPES: pg.CustomTypesConfig = {
   }) as pg.CustomTypesConfig['getTypeParser'],
 };
 
-/** A pool for the registry: numbers for BIGINT, and an idle client's error (a restart) logged, never thrown. */
+/**
+ * A pool for the registry: numbers for BIGINT, and a connection's error (PostgreSQL restarted or
+ * unreachable) logged, never thrown. pg-pool listens for errors of idle connections only; a
+ * connection checked out (a reload or a transaction under way) that loses its server between two
+ * statements, or after its statement failed, would emit an 'error' nobody hears: an uncaught
+ * exception. So every connection gets its own listener for its whole life.
+ */
 export function openPgPool(url: string, opts: { max?: number; onError?: (err: Error) => void } = {}): pg.Pool {
   const pool = new pg.Pool({ connectionString: url, types: PG_TYPES, max: opts.max ?? 10, keepAlive: true });
-  pool.on('error', (err) => opts.onError?.(err));
+  pool.on('connect', (client) => client.on('error', (err) => opts.onError?.(err)));
+  // The same error as the client's (heard above): pg-pool re-emits an idle connection's here.
+  pool.on('error', () => {});
   return pool;
 }
 
@@ -106,22 +115,67 @@ export function migratePgRegistry(pool: pg.Pool, now?: () => number): Promise<nu
   return migratePgSteps(pool, 'registry', REGISTRY_STEPS, now);
 }
 
-/** Runs `fn` in a transaction on one pooled client (rolled back when it throws). */
+/** Gives a client back; one whose connection failed is closed, never handed out again. */
+function release(client: pg.PoolClient, err: unknown): void {
+  client.release(err !== undefined && isConnectionError(err) ? (err as Error) : undefined);
+}
+
+/**
+ * Runs `fn` in a transaction on one pooled client (rolled back when it throws). A connection error
+ * before COMMIT was sent (a pooled connection that died with a PostgreSQL restart, the server gone
+ * mid-way: nothing was committed) runs the whole transaction once more on a new connection, so
+ * `fn` must be safe to run again. A connection lost during COMMIT is thrown (it may have committed).
+ */
 export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const state = { committing: false };
+    try {
+      return await transactionOnce(pool, fn, state);
+    } catch (err) {
+      if (attempt >= 2 || state.committing || !isConnectionError(err)) throw err;
+    }
+  }
+}
+
+async function transactionOnce<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>, state: { committing: boolean }): Promise<T> {
   const client = await pool.connect();
+  let failure: unknown;
   try {
     await client.query('BEGIN');
-    try {
-      const result = await fn(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    }
+    const result = await fn(client);
+    state.committing = true;
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    failure = err;
+    // On a lost connection the server rolls back by itself (and a ROLLBACK could only fail).
+    if (!isConnectionError(err)) await client.query('ROLLBACK').catch(() => {});
+    throw err;
   } finally {
-    client.release();
+    release(client, failure);
   }
+}
+
+/**
+ * One statement that may run twice without harm (a read, or a write whose repetition changes
+ * nothing), run once more on a new connection when its connection failed.
+ */
+export async function queryRetrying<R extends pg.QueryResultRow = Record<string, unknown>>(
+  pool: pg.Pool,
+  sql: string,
+  params?: unknown[],
+): Promise<pg.QueryResult<R>> {
+  try {
+    return await pool.query<R>(sql, params);
+  } catch (err) {
+    if (!isConnectionError(err)) throw err;
+    return pool.query<R>(sql, params);
+  }
+}
+
+/** Reads on the pool, each retried once after a connection error (see queryRetrying). */
+export function retryingReads(pool: pg.Pool): Pick<pg.PoolClient, 'query'> {
+  return { query: ((sql: string, params?: unknown[]) => queryRetrying(pool, sql, params)) as pg.PoolClient['query'] };
 }
 
 /** SQLSTATEs the registry maps to its own errors. */

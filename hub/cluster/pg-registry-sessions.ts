@@ -12,7 +12,7 @@ import { generateSessionToken, hashSessionToken } from '../store/credentials.ts'
 import type { UserRow } from '../store/registry-schema.ts';
 import { type ResolvedSession, SESSION_IDLE_MS, SESSION_TOUCH_MS } from '../store/registry-sessions.ts';
 import type { User } from '../store/registry-types.ts';
-import { inTransaction, PG_FOREIGN_KEY_VIOLATION, pgErrorCode } from './pg-registry-schema.ts';
+import { inTransaction, PG_FOREIGN_KEY_VIOLATION, pgErrorCode, queryRetrying } from './pg-registry-schema.ts';
 
 interface SessionJoinRow extends Omit<UserRow, 'password_hash'> {
   last_seen: number;
@@ -58,7 +58,8 @@ export class PgRegistrySessions {
   async resolveSession(token: string): Promise<ResolvedSession | null> {
     if (typeof token !== 'string' || token.length === 0 || token.length > 256) return null;
     const hash = hashSessionToken(token);
-    const { rows } = await this.pool.query<SessionJoinRow>(
+    const { rows } = await queryRetrying<SessionJoinRow>(
+      this.pool,
       `SELECT s.username, s.last_seen, s.expires_at, u.role, u.team, u.household
          FROM sessions s JOIN users u ON u.username = s.username WHERE s.token_hash = $1`,
       [hash],
@@ -67,14 +68,14 @@ export class PgRegistrySessions {
     if (!row) return null;
     const now = this.clock.now();
     if (row.expires_at <= now) {
-      await this.pool.query('DELETE FROM sessions WHERE token_hash = $1', [hash]);
+      await queryRetrying(this.pool, 'DELETE FROM sessions WHERE token_hash = $1', [hash]);
       return null;
     }
     const team = row.role === 'household' && row.household ? (this.teamOf(row.household) ?? row.team) : row.team;
     const user: User = { username: row.username, role: row.role, team, household: row.household };
     if (now - row.last_seen >= SESSION_TOUCH_MS) {
       const expiresAt = now + SESSION_IDLE_MS;
-      await this.pool.query('UPDATE sessions SET last_seen = $1, expires_at = $2 WHERE token_hash = $3', [now, expiresAt, hash]);
+      await queryRetrying(this.pool, 'UPDATE sessions SET last_seen = $1, expires_at = $2 WHERE token_hash = $3', [now, expiresAt, hash]);
       return { user, expiresAt, refreshed: true };
     }
     return { user, expiresAt: row.expires_at, refreshed: false };
@@ -82,15 +83,16 @@ export class PgRegistrySessions {
 
   /** Ends a session (logout). Returns whether it existed. */
   async revokeSession(token: string): Promise<boolean> {
-    const r = await this.pool.query('DELETE FROM sessions WHERE token_hash = $1', [hashSessionToken(token)]);
+    // In a transaction: retried only when it surely did not commit, so the answer stays true.
+    const r = await inTransaction(this.pool, (c) => c.query('DELETE FROM sessions WHERE token_hash = $1', [hashSessionToken(token)]));
     return (r.rowCount ?? 0) > 0;
   }
 
   async countSessions(username?: string): Promise<number> {
     const { rows } =
       username === undefined
-        ? await this.pool.query<{ n: number }>('SELECT COUNT(*) AS n FROM sessions')
-        : await this.pool.query<{ n: number }>('SELECT COUNT(*) AS n FROM sessions WHERE username = $1', [username]);
+        ? await queryRetrying<{ n: number }>(this.pool, 'SELECT COUNT(*) AS n FROM sessions')
+        : await queryRetrying<{ n: number }>(this.pool, 'SELECT COUNT(*) AS n FROM sessions WHERE username = $1', [username]);
     return rows[0]?.n ?? 0;
   }
 }

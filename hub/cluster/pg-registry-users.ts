@@ -10,7 +10,7 @@ import { ERROR_CODES, NotFoundError, SmokehubError } from '../protocol/errors.ts
 import { hashPassword } from '../store/credentials.ts';
 import type { User } from '../store/registry-types.ts';
 import { type AddUserInput, checkNewUser, choosePassword, userExistsError, UserReads, type UserRowSource, type UserScopes } from '../store/registry-users.ts';
-import { inTransaction, PG_FOREIGN_KEY_VIOLATION, PG_UNIQUE_VIOLATION, pgErrorCode } from './pg-registry-schema.ts';
+import { inTransaction, PG_FOREIGN_KEY_VIOLATION, PG_UNIQUE_VIOLATION, pgErrorCode, queryRetrying } from './pg-registry-schema.ts';
 
 export class PgRegistryUsers extends UserReads {
   private readonly pool: pg.Pool;
@@ -31,14 +31,16 @@ export class PgRegistryUsers extends UserReads {
     if (this.cache.users().has(username)) throw userExistsError(username);
     const hash = await hashPassword(password);
     try {
-      await this.pool.query('INSERT INTO users (username, role, team, household, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)', [
-        username,
-        role,
-        team,
-        household,
-        hash,
-        this.clock.now(),
-      ]);
+      await inTransaction(this.pool, (c) =>
+        c.query('INSERT INTO users (username, role, team, household, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)', [
+          username,
+          role,
+          team,
+          household,
+          hash,
+          this.clock.now(),
+        ]),
+      );
     } catch (err) {
       if (pgErrorCode(err) === PG_UNIQUE_VIOLATION) throw userExistsError(username);
       if (pgErrorCode(err) === PG_FOREIGN_KEY_VIOLATION) throw new NotFoundError(`the team or household of "${username}" no longer exists`);
@@ -68,14 +70,14 @@ export class PgRegistryUsers extends UserReads {
 
   /** Removes a user and (ON DELETE CASCADE) their sessions. */
   async removeUser(username: string): Promise<void> {
-    const r = await this.pool.query('DELETE FROM users WHERE username = $1', [username]);
+    const r = await inTransaction(this.pool, (c) => c.query('DELETE FROM users WHERE username = $1', [username]));
     await this.afterWrite();
     if ((r.rowCount ?? 0) === 0) throw new NotFoundError(`user "${username}" does not exist`);
   }
 
   /** First start of the cluster: with no users at all, creates the station user `admin`; returns its password once. */
   async ensureAdmin(): Promise<string | null> {
-    const { rows } = await this.pool.query<{ n: number }>('SELECT COUNT(*) AS n FROM users');
+    const { rows } = await queryRetrying<{ n: number }>(this.pool, 'SELECT COUNT(*) AS n FROM users');
     if ((rows[0]?.n ?? 0) > 0) return null;
     try {
       const { password } = await this.addUser({ username: 'admin', role: 'station' });

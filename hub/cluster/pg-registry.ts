@@ -26,6 +26,7 @@ import type { ResolvedSession } from '../store/registry-sessions.ts';
 import type { Device, Household, RegistryStore, Team, User } from '../store/registry-types.ts';
 import type { AddUserInput } from '../store/registry-users.ts';
 import { PgListener } from './pg-listener.ts';
+import { isConnectionError } from './pg-pool.ts';
 import { PgRegistryEnrolment } from './pg-registry-enrolment.ts';
 import { migratePgRegistry, openPgPool, REGISTRY_CHANNEL } from './pg-registry-schema.ts';
 import { PgRegistrySessions } from './pg-registry-sessions.ts';
@@ -34,7 +35,10 @@ import { PgRegistryUsers } from './pg-registry-users.ts';
 export interface PgRegistryStoreOptions {
   /** postgres://… — the LISTEN connection's, and the pool's when none is given. */
   url: string;
-  /** A pool to share (not closed by close()); one is opened from `url` otherwise. */
+  /**
+   * A pool to share (not closed by close()); one is opened from `url` otherwise (openPgPool). A
+   * shared pool must hear every connection's 'error', checked out or not (PgPool's does).
+   */
   pool?: pg.Pool;
   /** The HMAC key of device secrets: the same on every node (DATA/hub.key). */
   hubKey: Buffer;
@@ -87,7 +91,7 @@ export class PgRegistryStore implements RegistryStore, AsyncImportTarget {
     const clock = opts.clock ?? systemClock;
     this.countryCode = opts.countryCode ?? DEFAULT_COUNTRY_CODE;
     this.ownPool = !opts.pool;
-    this.pool = opts.pool ?? openPgPool(opts.url, { onError: (err) => opts.logger?.warn({ err }, 'registry: idle PostgreSQL connection lost') });
+    this.pool = opts.pool ?? openPgPool(opts.url, { onError: (err) => opts.logger?.warn({ err }, 'registry: PostgreSQL connection lost') });
     const hasher = new DeviceSecretHasher(opts.hubKey);
     this.reads = new RegistryReads({ index: () => this.index() }, hasher);
     const afterWrite = (scope: Scope) => () => this.requestReload(scope);
@@ -136,9 +140,22 @@ export class PgRegistryStore implements RegistryStore, AsyncImportTarget {
     return this.current;
   }
 
-  /** Reloads now; throws on failure (the old index kept). */
+  /**
+   * Reloads now; throws on failure (the old index kept). A connection error (a pooled connection
+   * that died with a PostgreSQL restart) is tried once more on a new connection: a read is safe to repeat.
+   */
   private async reloadNow(scope: Scope): Promise<void> {
+    try {
+      await this.reloadOnce(scope);
+    } catch (err) {
+      if (!isConnectionError(err) || this.closed) throw err;
+      await this.reloadOnce(scope);
+    }
+  }
+
+  private async reloadOnce(scope: Scope): Promise<void> {
     const client = await this.pool.connect();
+    let failure: unknown;
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       const users = await client.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users`);
@@ -154,10 +171,12 @@ export class PgRegistryStore implements RegistryStore, AsyncImportTarget {
       this.userRows = new Map(users.rows.map((r) => [r.username, r]));
       this.counts.reloads++;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
+      failure = err;
+      if (!isConnectionError(err)) await client.query('ROLLBACK').catch(() => {});
       throw err;
     } finally {
-      client.release();
+      // A connection that failed is closed, not handed out again.
+      client.release(failure !== undefined && isConnectionError(failure) ? (failure as Error) : undefined);
     }
   }
 

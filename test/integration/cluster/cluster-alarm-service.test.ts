@@ -123,7 +123,9 @@ describe('cluster alarm service on two nodes', { skip: !postgresAvailable() && '
     assert.equal((await n2.service.viewOfAsync(id))?.state, 'resolved');
   });
 
-  test('PostgreSQL down: events wait unacknowledged, known alarms still answered, health degraded; all lands after the restart', async () => {
+  test('PostgreSQL down: events wait unacknowledged, known alarms still answered, health degraded; all lands after the restart', async (t) => {
+    // Up again for the next tests even when this one fails between the kill and the start.
+    t.after(() => server.start());
     n1.service.handleDeviceEvent(src('x'), ev('smoke', 'k0'), Date.now());
     await durable(n1);
     await waitFor(() => n2.service.concerning('x').length === 1, 5000, 'node 2 knows x’s alarm');

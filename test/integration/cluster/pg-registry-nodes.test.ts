@@ -84,6 +84,8 @@ test('PostgreSQL killed and started: reads answer from memory meanwhile; LISTEN 
   await within(1000, () => node2.getDevice('D1') !== undefined, 'node 2 knows D1');
   const secret = r.credentials[0]!.secret;
 
+  // Up again for the next tests even when this one fails between the kill and the start.
+  t.after(() => server.start());
   await server.kill();
   await within(5000, () => !node1.stats.listening && !node2.stats.listening, 'both LISTEN connections noticed the loss');
   // The connect path keeps working from memory.

@@ -151,8 +151,10 @@ describe('team stepper and deadline sweeper across two nodes', { skip: !postgres
     assert.equal(count(server, db, "SELECT count(*) FROM alarm_timeline WHERE transition = 'activated'"), 1);
   });
 
-  test('PostgreSQL killed during steps: they wait, succeed after its restart, none lost or duplicated', async () => {
+  test('PostgreSQL killed during steps: they wait, succeed after its restart, none lost or duplicated', async (t) => {
     const { n1, n2, db } = await twoNodes();
+    // Up again for the next tests even when this one fails between the kill and the start.
+    t.after(() => server.start());
     const done: string[] = [];
     const steps: Array<Promise<StepResult>> = [];
     const households = ['a', 'b', 'c', 'x', 'y', 'z'];
