@@ -3,81 +3,19 @@
  * PostgreSQL and one real redis-server: an alarm raised on node 1 reaches a neighbour on node 2 and
  * the station on node 3, who acts on it over node 3's HTTP API; two households alarming at once on
  * two nodes; kill -9 of the origin's node during the pre-alarm; a queued QoS 1 alert delivered to a
- * persistent session that comes back on another node.
+ * persistent session that comes back on another node. (PostgreSQL and Redis restarts: cluster-faults.test.ts.)
  */
-import { after, afterEach, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
-import { postgresAvailable, startPostgres, type PostgresServer } from '../../helpers/postgres-server.ts';
-import { redisAvailable, startRedis, type RedisServer } from '../../helpers/redis-server.ts';
-import { freshDatabase } from '../../helpers/pg-database.ts';
-import { HubCluster, api, login, type HubNode } from '../../helpers/cluster-hubs.ts';
-import { ClientPool, Inbox } from '../../helpers/mqtt-clients.ts';
-import { neighbourhoodCsv } from '../../helpers/hub-harness.ts';
+import { api, login, type HubNode } from '../../helpers/cluster-hubs.ts';
+import { Inbox } from '../../helpers/mqtt-clients.ts';
+import { STATION, clusterSkip, clusterSuite, journalRows, until } from '../../helpers/cluster-suite.ts';
 
-const STATION = { username: 'station1', role: 'station' as const, password: 'station-password-1' };
-const skip = (!postgresAvailable() && 'PostgreSQL is not installed') || (!redisAvailable() && 'redis-server is not installed');
-
-/** Polls `check` until it holds (bounded). */
-async function until<T>(check: () => Promise<T | undefined | null | false>, ms: number, what: string): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-describe('a cluster of hub nodes on PostgreSQL and Redis', { skip, timeout: 170_000 }, () => {
-  let postgres: PostgresServer;
-  let redis: RedisServer;
-  const clusters: HubCluster[] = [];
-  const pool = new ClientPool();
-
-  before(async () => {
-    postgres = await startPostgres();
-    redis = await startRedis();
-  });
-  // Each test's nodes are stopped at its end (and whatever is left at the end of the file).
-  afterEach(async () => {
-    await pool.closeAll();
-    for (const c of clusters.splice(0)) await c.close();
-  });
-  after(async () => {
-    await pool.closeAll();
-    for (const c of clusters) await c.close();
-    await redis?.stop();
-    await postgres?.stop();
-  });
-
-  /** A fresh database and Redis db number per test; the verify window 3 s, escalation after 4 s. */
-  async function cluster(nodes: string[], redisDb: number) {
-    const url = freshDatabase(postgres, 'cluster');
-    const c = new HubCluster(url, `${redis.url}/${redisDb}`, {
-      SMOKEHUB_VERIFY_WINDOW_S: '3',
-      SMOKEHUB_ESCALATE_AFTER_S: '4',
-      SMOKEHUB_SUPERVISION_WINDOW_S: '600',
-    });
-    clusters.push(c);
-    const creds = await c.seed(neighbourhoodCsv(2, 3), [STATION]);
-    const started: HubNode[] = [];
-    for (const id of nodes) started.push(await c.start(id));
-    const cred = (d: string) => creds.find((x) => x.device === d)!;
-    return { c, nodes: started, cred, url };
-  }
-
-  async function journalCounts(url: string) {
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    try {
-      const alarms = (await client.query('SELECT id, state FROM alarms ORDER BY raised_at')).rows;
-      const timeline = (await client.query('SELECT alarm_id, transition FROM alarm_timeline ORDER BY at, seq')).rows;
-      return { alarms, timeline };
-    } finally {
-      await client.end();
-    }
-  }
+describe('a cluster of hub nodes on PostgreSQL and Redis', { skip: clusterSkip, timeout: 170_000 }, () => {
+  const suite = clusterSuite();
+  const { pool } = suite;
+  const cluster = (nodes: string[], redisDb: number) => suite.cluster(nodes, redisDb);
+  const journalCounts = journalRows;
 
   test('an alarm raised on node 1 reaches a neighbour on node 2 and the station on node 3, who resolves it there', async () => {
     const { nodes, cred } = await cluster(['n1', 'n2', 'n3'], 1);
@@ -215,67 +153,6 @@ describe('a cluster of hub nodes on PostgreSQL and Redis', { skip, timeout: 170_
     const bIn = new Inbox(back);
     const got = (await bIn.next((m) => m.topic === 'smokehub/h/t1-h2/alert' && m.json().alarm === raised.alarm, 8000, 'the queued alert on node 2')).json();
     assert.equal(got.origin.household, 't1-h1');
-    await pool.closeAll();
-  });
-  test('PostgreSQL restarted, then Redis restarted, under a stream of events: every acknowledged event is in the journal', async () => {
-    const { nodes, cred, url } = await cluster(['r1', 'r2'], 5);
-    const [r1, r2] = nodes as [HubNode, HubNode];
-    const servers = [
-      { host: '127.0.0.1', port: r1.mqttPort },
-      { host: '127.0.0.1', port: r2.mqttPort },
-    ];
-    const devices = ['t1-h1', 't1-h2', 't1-h3', 't2-h1', 't2-h2', 't2-h3'].map((h) => `${h}-smoke`);
-    const acked = new Set<string>();
-    let sent = 0;
-    let running = true;
-    // Each device sends a `clear` (no alarm, but a journalled, de-duplicated event) every 50 ms, QoS 1.
-    const senders = devices.map(async (d, i) => {
-      const c = await pool.device(i % 2 ? r2.mqttUrl : r1.mqttUrl, cred(d), { servers, reconnectPeriod: 200, reconnectOnConnackError: true, clean: false });
-      const household = d.replace(/-smoke$/, '');
-      while (running) {
-        const id = `${d}-${sent++}`;
-        c.publishAsync(`smokehub/h/${household}/d/${d}/event`, JSON.stringify({ id, type: 'clear' }), { qos: 1 }).then(
-          () => acked.add(`${d}\u0000${id}`),
-          () => {},
-        );
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    });
-    const ackedAfter = async (n: number, what: string) => {
-      const from = acked.size;
-      await until(async () => acked.size >= from + n, 30_000, what);
-    };
-    await ackedAfter(60, 'events acknowledged before the faults');
-    await postgres.kill();
-    await postgres.start();
-    await ackedAfter(60, 'events acknowledged again after PostgreSQL came back');
-    await redis.kill();
-    // Without Redis a node says so (a load balancer stops sending it devices) and refuses MQTT.
-    const degraded = await until(
-      async () => {
-        const r = await fetch(`${r1.httpUrl}/health`);
-        return r.status === 503 ? ((await r.json()) as { reasons?: string[] }) : null;
-      },
-      10_000,
-      'node 1 reports redis in /health',
-    );
-    assert.ok(degraded.reasons?.includes('redis'), JSON.stringify(degraded));
-    await redis.start();
-    await ackedAfter(60, 'events acknowledged again after Redis came back');
-    running = false;
-    await Promise.all(senders);
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    try {
-      const seen = new Set((await client.query('SELECT device, event_id FROM seen_events')).rows.map((r) => `${r.device}\u0000${r.event_id}`));
-      const lost = [...acked].filter((k) => !seen.has(k));
-      assert.deepEqual(lost, [], `${lost.length} of ${acked.size} acknowledged events are not in the journal`);
-      assert.ok(acked.size >= 180);
-    } finally {
-      await client.end();
-    }
-    // Both nodes are healthy again.
-    for (const n of [r1, r2]) await until(async () => (await fetch(`${n.httpUrl}/health`)).status === 200, 20_000, `${n.id} healthy`);
     await pool.closeAll();
   });
 });
