@@ -190,6 +190,34 @@ test('migrate: a target that differs is refused without --force (nothing written
   assert.equal((await pool.query("SELECT COUNT(*) AS n FROM households WHERE id = 'H9'")).rows[0].n, 1, "the target's other rows are kept");
 });
 
+test('migrate: a box that crashed (its last commits still in smokehub.db-wal) is read whole, and still not written', async (t) => {
+  const { dir, db, store } = tempRegistry(t);
+  db.pragma('wal_autocheckpoint = 0');
+  importCsv(store, csv('T1,H1,Nhà A,1 Đường A,,,,D1,smoke,'));
+  const journal = new AlarmJournal(db);
+  const rec = newAlarmRecord('A-wal', { team: 'T1', household: 'H1', device: 'D1' }, 'smoke', Date.now(), Date.now() + 20_000);
+  journal.write({ record: rec, view: alarmView(rec, directory), transition: 'raised', detail: {}, by: device('D1'), via: 'mqtt' });
+  // The hub's connection stays open (as if it died): nothing was checkpointed into the main file.
+  assert.ok(existsSync(join(dir, 'smokehub.db-wal')));
+  const main = createHash('sha256')
+    .update(readFileSync(join(dir, 'smokehub.db')))
+    .digest('hex');
+  const url = server.url(createDatabase(server, 'mcli'));
+  const r = await cli(['migrate', '--from', dir, '--postgres', url]);
+  assert.equal(r.code, 0, r.stderr);
+  const pool = testPool(t, url);
+  assert.deepEqual((await pool.query('SELECT id, next_deadline FROM alarms')).rows, [{ id: 'A-wal', next_deadline: rec.verifyDeadline }]);
+  assert.equal(Number((await pool.query('SELECT COUNT(*) AS n FROM devices')).rows[0].n), 1);
+  assert.equal(
+    createHash('sha256')
+      .update(readFileSync(join(dir, 'smokehub.db')))
+      .digest('hex'),
+    main,
+    'the main file is not checkpointed by the migration',
+  );
+  assert.equal(journal.get('A-wal')?.view.state, 'pre-alarm', "the box's own connection still reads it");
+});
+
 test('migrate: usage errors exit 2; missing DATA, a bad or unreachable PostgreSQL are one line, exit 1', async (t) => {
   const box = await makeBox(t);
   const noStack = (r: { stderr: string }) => assert.doesNotMatch(r.stderr, /\n\s+at |unexpected error/, r.stderr);
