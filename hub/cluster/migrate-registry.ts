@@ -9,6 +9,10 @@
  * - A target that holds something else (rows not from this data dir, or rows that differ from it)
  *   is refused (`conflict`, nothing written) unless `force`: then the data dir's rows are written
  *   over theirs (the target's other rows are kept).
+ * - The data dir is only read (box-snapshot.ts): its database is copied into memory first.
+ * - Split for `smokehub migrate` (migrate-box.ts), which runs it in one transaction with the
+ *   journal: readRegistrySource (the box), loadRegistryTarget (PostgreSQL), planRegistryCopy (pure),
+ *   writeRegistryCopy.
  * - Device secrets are HMACs under DATA/hub.key: every node must be given that same key file, or no
  *   device can log in. The result names it.
  */
@@ -17,8 +21,8 @@ import { join } from 'node:path';
 import type pg from 'pg';
 import { ERROR_CODES, NotFoundError, SmokehubError } from '../protocol/errors.ts';
 import { HUB_KEY_FILE } from '../store/credentials.ts';
-import { DB_FILE, openDatabase } from '../store/database.ts';
-import { migrateRegistry } from '../store/registry-schema.ts';
+import type { Db } from '../store/database.ts';
+import { openBoxSnapshot } from './box-snapshot.ts';
 import { inTransaction, migratePgRegistry, REGISTRY_WRITE_LOCK } from './pg-registry-schema.ts';
 
 interface TableCopy {
@@ -122,75 +126,112 @@ function same(a: Row, b: Row, t: TableCopy): boolean {
   return t.columns.every(([c]) => a[c] === b[c]);
 }
 
+/** Rows per table (the box's, or the target's). */
+export type RegistryRows = Map<MigratedTable, Row[]>;
+
+/** What the box holds: its rows, and its hub key file (null: none). */
+export interface RegistrySource {
+  rows: RegistryRows;
+  hubKeyFile: string | null;
+}
+
+/** Reads the box's registry from its snapshot; refuses devices without DATA/hub.key. */
+export function readRegistrySource(db: Db, from: string, now: number): RegistrySource {
+  const rows: RegistryRows = new Map();
+  for (const t of TABLES) {
+    const where = t.name === 'sessions' ? ' WHERE expires_at > ?' : '';
+    const cols = t.columns.map(([c]) => c).join(', ');
+    const stmt = db.prepare(`SELECT ${cols} FROM ${t.name}${where}`);
+    rows.set(t.name, (t.name === 'sessions' ? stmt.all(now) : stmt.all()) as Row[]);
+  }
+  const keyFile = join(from, HUB_KEY_FILE);
+  const hasKey = existsSync(keyFile);
+  if (!hasKey && rows.get('devices')!.length > 0)
+    throw new NotFoundError(`${keyFile} is missing: the devices' secrets cannot be checked without it; restore it from a backup first`);
+  return { rows, hubKeyFile: hasKey ? keyFile : null };
+}
+
+/** The target's rows (call inside the migration's transaction). */
+export async function loadRegistryTarget(c: pg.ClientBase): Promise<RegistryRows> {
+  const rows: RegistryRows = new Map();
+  for (const t of TABLES) {
+    const cols = t.columns.map(([col]) => col).join(', ');
+    rows.set(t.name, (await c.query<Row>(`SELECT ${cols} FROM ${t.name}`)).rows);
+  }
+  return rows;
+}
+
+export interface RegistryPlan {
+  tables: MigrateRegistryResult['tables'];
+  foreign: number;
+  /** Why the target is not this box's registry (empty: it is, or it is empty). */
+  clashes: string[];
+  write: RegistryRows;
+}
+
+/** What to write, and what clashes (pure). */
+export function planRegistryCopy(source: RegistryRows, target: RegistryRows, from: string): RegistryPlan {
+  const plan: RegistryPlan = { tables: {} as RegistryPlan['tables'], foreign: 0, clashes: [], write: new Map() };
+  for (const t of TABLES) {
+    const rows = target.get(t.name) ?? [];
+    const there = new Map(rows.map((r) => [r[t.key] as string, r]));
+    const mine = source.get(t.name) ?? [];
+    const keys = new Set(mine.map((r) => r[t.key] as string));
+    const write = mine.filter((r) => {
+      const theirs = there.get(r[t.key] as string);
+      return !theirs || !same(r, theirs, t);
+    });
+    const differing = write.filter((r) => there.has(r[t.key] as string)).length;
+    const foreign = rows.filter((r) => !keys.has(r[t.key] as string)).length;
+    if (differing + foreign > 0) plan.clashes.push(`${t.name}: ${differing} different, ${foreign} not from ${from}`);
+    plan.foreign += foreign;
+    plan.write.set(t.name, write);
+    plan.tables[t.name] = { copied: write.length, unchanged: mine.length - write.length };
+  }
+  return plan;
+}
+
+/** Writes the plan's rows (in foreign-key order), over the target's where they differ. */
+export async function writeRegistryCopy(c: pg.ClientBase, plan: RegistryPlan): Promise<void> {
+  for (const t of TABLES) {
+    const rows = plan.write.get(t.name) ?? [];
+    if (rows.length === 0) continue;
+    const names = t.columns.map(([col]) => col);
+    const args = t.columns.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ');
+    const set = names
+      .filter((n) => n !== t.key)
+      .map((n) => `${n} = EXCLUDED.${n}`)
+      .join(', ');
+    await c.query(
+      `INSERT INTO ${t.name} (${names.join(', ')}) SELECT * FROM unnest(${args}) ON CONFLICT (${t.key}) DO UPDATE SET ${set}`,
+      names.map((n) => rows.map((r) => r[n])),
+    );
+  }
+}
+
+/** The refusal of a target that is not this box's (nothing written). */
+export function targetConflict(clashes: readonly string[], from: string): SmokehubError {
+  return new SmokehubError(
+    ERROR_CODES.CONFLICT,
+    `PostgreSQL already holds another registry or journal (${clashes.join('; ')}); nothing was copied. Give --force to write ${from}'s rows over it`,
+  );
+}
+
 export async function migrateRegistryToPostgres(opts: MigrateRegistryOptions): Promise<MigrateRegistryResult> {
-  const dbFile = join(opts.from, DB_FILE);
-  if (!existsSync(dbFile)) throw new NotFoundError(`${dbFile} does not exist: give the single box's data directory with --from`);
   const now = (opts.now ?? Date.now)();
-  const keyFile = join(opts.from, HUB_KEY_FILE);
-  const source = new Map<MigratedTable, Row[]>();
-  const db = openDatabase(opts.from);
+  const db = openBoxSnapshot(opts.from);
+  let source: RegistrySource;
   try {
-    // As the hub does at start: an older data file gets the current columns first.
-    migrateRegistry(db);
-    for (const t of TABLES) {
-      const where = t.name === 'sessions' ? ' WHERE expires_at > ?' : '';
-      const cols = t.columns.map(([c]) => c).join(', ');
-      const stmt = db.prepare(`SELECT ${cols} FROM ${t.name}${where}`);
-      source.set(t.name, (t.name === 'sessions' ? stmt.all(now) : stmt.all()) as Row[]);
-    }
+    source = readRegistrySource(db, opts.from, now);
   } finally {
     db.close();
   }
-  const hasKey = existsSync(keyFile);
-  if (!hasKey && source.get('devices')!.length > 0)
-    throw new NotFoundError(`${keyFile} is missing: the devices' secrets cannot be checked without it; restore it from a backup first`);
-
   await migratePgRegistry(opts.pool, opts.now);
-  const result: MigrateRegistryResult = {
-    tables: {} as MigrateRegistryResult['tables'],
-    foreign: 0,
-    hubKeyFile: hasKey ? keyFile : null,
-  };
-  await inTransaction(opts.pool, async (c) => {
+  return inTransaction(opts.pool, async (c) => {
     await c.query('SELECT pg_advisory_xact_lock($1)', [REGISTRY_WRITE_LOCK]);
-    const toWrite = new Map<MigratedTable, Row[]>();
-    const clashes: string[] = [];
-    for (const t of TABLES) {
-      const cols = t.columns.map(([col]) => col).join(', ');
-      const { rows } = await c.query<Row>(`SELECT ${cols} FROM ${t.name}`);
-      const target = new Map(rows.map((r) => [r[t.key] as string, r]));
-      const mine = source.get(t.name)!;
-      const keys = new Set(mine.map((r) => r[t.key] as string));
-      const write = mine.filter((r) => {
-        const there = target.get(r[t.key] as string);
-        return !there || !same(r, there, t);
-      });
-      const differing = write.filter((r) => target.has(r[t.key] as string)).length;
-      const foreign = rows.filter((r) => !keys.has(r[t.key] as string)).length;
-      if (differing + foreign > 0) clashes.push(`${t.name}: ${differing} different, ${foreign} not from ${opts.from}`);
-      result.foreign += foreign;
-      toWrite.set(t.name, write);
-      result.tables[t.name] = { copied: write.length, unchanged: mine.length - write.length };
-    }
-    if (clashes.length > 0 && !opts.force)
-      throw new SmokehubError(
-        ERROR_CODES.CONFLICT,
-        `PostgreSQL already holds another registry (${clashes.join('; ')}); nothing was copied. Give --force to write ${opts.from}'s rows over it`,
-      );
-    for (const t of TABLES) {
-      const rows = toWrite.get(t.name)!;
-      if (rows.length === 0) continue;
-      const names = t.columns.map(([col]) => col);
-      const args = t.columns.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ');
-      const set = names
-        .filter((n) => n !== t.key)
-        .map((n) => `${n} = EXCLUDED.${n}`)
-        .join(', ');
-      await c.query(
-        `INSERT INTO ${t.name} (${names.join(', ')}) SELECT * FROM unnest(${args}) ON CONFLICT (${t.key}) DO UPDATE SET ${set}`,
-        names.map((n) => rows.map((r) => r[n])),
-      );
-    }
+    const plan = planRegistryCopy(source.rows, await loadRegistryTarget(c), opts.from);
+    if (plan.clashes.length > 0 && !opts.force) throw targetConflict(plan.clashes, opts.from);
+    await writeRegistryCopy(c, plan);
+    return { tables: plan.tables, foreign: plan.foreign, hubKeyFile: source.hubKeyFile };
   });
-  return result;
 }

@@ -31,7 +31,8 @@ export interface JournalEntry {
   via: Via;
 }
 
-const UNKNOWN_ACTOR: Actor = { kind: 'hub', reason: 'unrecorded' };
+/** Who a timeline entry written before actors were recorded is read as. */
+export const UNKNOWN_ACTOR: Actor = { kind: 'hub', reason: 'unrecorded' };
 
 export type { AlarmQuery, AlarmRow } from './alarm-journal-reader.ts';
 

@@ -19,9 +19,10 @@ export function env(): NodeJS.ProcessEnv {
   return e;
 }
 
-export function cli(args: string[], timeoutMs = 30_000): Promise<Run> {
+/** Runs `smokehub ARGS` (SMOKEHUB_* of this process left out; `extraEnv` added). */
+export function cli(args: string[], timeoutMs = 30_000, extraEnv: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'hub/cli/main.ts', ...args], { cwd: ROOT, env: env() });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'hub/cli/main.ts', ...args], { cwd: ROOT, env: { ...env(), ...extraEnv } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

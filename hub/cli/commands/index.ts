@@ -10,8 +10,18 @@ import { householdsCommand } from './households.ts';
 import { alarmsCommand } from './alarms.ts';
 import { equipmentCommand } from './equipment.ts';
 import { tlsCommand } from './tls.ts';
+import { migrateCommand } from './migrate.ts';
 
-export const COMMANDS: CliCommand[] = [startCommand, importCommand, userCommand, householdsCommand, alarmsCommand, equipmentCommand, tlsCommand];
+export const COMMANDS: CliCommand[] = [
+  startCommand,
+  importCommand,
+  userCommand,
+  householdsCommand,
+  alarmsCommand,
+  equipmentCommand,
+  tlsCommand,
+  migrateCommand,
+];
 
 export function findCommand(name: string): CliCommand | undefined {
   return COMMANDS.find((c) => c.name === name);

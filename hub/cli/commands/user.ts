@@ -1,10 +1,18 @@
-/** `smokehub user add|passwd|remove|list`: people who log in (station staff, team leaders, households). */
+/**
+ * `smokehub user add|passwd|remove|list`: people who log in (station staff, team leaders,
+ * households), in DATA's SQLite registry or, with --postgres URL, a cluster's PostgreSQL.
+ */
 import type { Role } from '../../core/acl.ts';
+import { loadConfig } from '../../config/config.ts';
+import type { AddUserInput } from '../../store/registry-users.ts';
+import type { User } from '../../store/registry-types.ts';
 import { ROLES } from '../../store/registry-store.ts';
 import { formatTable } from '../table.ts';
-import { parseCommandArgs, stringFlag, UsageError } from '../args.ts';
+import { type ParsedArgs, parseCommandArgs, stringFlag, UsageError } from '../args.ts';
 import type { CliCommand, CliIo } from '../command.ts';
 import { cliConfig, openRegistry } from '../data-dir.ts';
+import { withPgRegistry } from '../pg-registry-target.ts';
+import { configEnv, postgresUrl } from '../postgres-target.ts';
 
 const HELP = `Usage:
   smokehub user add NAME --role station|team-leader|household [--team T] [--household H] [--password P]
@@ -12,6 +20,8 @@ const HELP = `Usage:
   smokehub user remove NAME
   smokehub user list
 Options (all subcommands): --data DIR (env SMOKEHUB_DATA, default ./data)
+  --postgres URL   a cluster's PostgreSQL instead of DATA, postgres://USER:PASS@HOST:PORT/DB
+                   (env SMOKEHUB_POSTGRES); every node sees the change at once
 
 add      creates a person. station: sees every team; team-leader: needs --team (an imported
          team); household: needs --household (an imported household). Without --password a
@@ -21,7 +31,23 @@ passwd   sets a new password (generated when none is given) and logs the user ou
 remove   deletes the user and ends their sessions.
 list     shows every user with role and scope.`;
 
-async function withStore<T>(io: CliIo, data: string | undefined, fn: (s: ReturnType<typeof openRegistry>['store']) => Promise<T>): Promise<T> {
+/** What the subcommands need of either registry (SQLite's removeUser is sync, PostgreSQL's async). */
+interface UserStore {
+  addUser(input: AddUserInput): Promise<{ user: User; password: string; generated: boolean }>;
+  setPassword(username: string, password?: string | null): Promise<{ password: string; generated: boolean }>;
+  removeUser(username: string): void | Promise<void>;
+  listUsers(): User[];
+}
+
+const COMMON = { data: { type: 'string' }, postgres: { type: 'string' } } as const;
+
+async function withStore<T>(io: CliIo, args: ParsedArgs, fn: (s: UserStore) => Promise<T>): Promise<T> {
+  const data = stringFlag(args, 'data');
+  const url = postgresUrl(stringFlag(args, 'postgres'), io);
+  if (url !== null) {
+    const config = loadConfig({ flags: data === undefined ? {} : { data }, env: configEnv(io) });
+    return withPgRegistry({ url, dataDir: config.dataDir, countryCode: config.countryCode, key: 'none' }, fn);
+  }
   const config = cliConfig(io, data);
   const { db, store } = openRegistry(config, false);
   try {
@@ -41,14 +67,14 @@ export const userCommand: CliCommand = {
       case 'add': {
         const args = parseCommandArgs(
           rest,
-          { role: { type: 'string' }, team: { type: 'string' }, household: { type: 'string' }, password: { type: 'string' }, data: { type: 'string' } },
+          { role: { type: 'string' }, team: { type: 'string' }, household: { type: 'string' }, password: { type: 'string' }, ...COMMON },
           { min: 1, max: 1, names: 'NAME' },
         );
         const role = stringFlag(args, 'role');
         if (role === undefined) throw new UsageError(`--role is required (${ROLES.join(', ')})`);
         if (!(ROLES as readonly string[]).includes(role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}, got "${role}"`);
         const name = args.positionals[0]!;
-        const r = await withStore(io, stringFlag(args, 'data'), (store) =>
+        const r = await withStore(io, args, (store) =>
           store.addUser({
             username: name,
             role: role as Role,
@@ -63,23 +89,23 @@ export const userCommand: CliCommand = {
         return 0;
       }
       case 'passwd': {
-        const args = parseCommandArgs(rest, { password: { type: 'string' }, data: { type: 'string' } }, { min: 1, max: 1, names: 'NAME' });
+        const args = parseCommandArgs(rest, { password: { type: 'string' }, ...COMMON }, { min: 1, max: 1, names: 'NAME' });
         const name = args.positionals[0]!;
-        const r = await withStore(io, stringFlag(args, 'data'), (store) => store.setPassword(name, stringFlag(args, 'password') ?? null));
+        const r = await withStore(io, args, (store) => store.setPassword(name, stringFlag(args, 'password') ?? null));
         io.stdout(`password of ${name} changed; their sessions were ended\n`);
         if (r.generated) io.stdout(`password: ${r.password}\n`);
         return 0;
       }
       case 'remove': {
-        const args = parseCommandArgs(rest, { data: { type: 'string' } }, { min: 1, max: 1, names: 'NAME' });
+        const args = parseCommandArgs(rest, COMMON, { min: 1, max: 1, names: 'NAME' });
         const name = args.positionals[0]!;
-        await withStore(io, stringFlag(args, 'data'), async (store) => store.removeUser(name));
+        await withStore(io, args, async (store) => store.removeUser(name));
         io.stdout(`removed user ${name}\n`);
         return 0;
       }
       case 'list': {
-        const args = parseCommandArgs(rest, { data: { type: 'string' } });
-        const users = await withStore(io, stringFlag(args, 'data'), async (store) => store.listUsers());
+        const args = parseCommandArgs(rest, COMMON);
+        const users = await withStore(io, args, async (store) => store.listUsers());
         io.stdout(
           formatTable(
             ['USER', 'ROLE', 'TEAM', 'HOUSEHOLD'],
