@@ -5,6 +5,7 @@
  * own failures turned into typed errors that main.ts prints as one line.
  */
 import pg from 'pg';
+import { redactUrl } from '../observability/redact-url.ts';
 import { CONFIG_SPEC, HUB_KINDS } from '../config/hub-settings.ts';
 import { PgUnavailableError, isRetryable } from '../cluster/pg-pool.ts';
 import { PG_TYPES } from '../cluster/pg-registry-schema.ts';
@@ -30,16 +31,7 @@ export function configEnv(io: CliIo): Record<string, string | undefined> {
   return rest;
 }
 
-/** The URL without its password, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(bad URL)';
-  }
-}
+export { redactUrl };
 
 /** PostgreSQL's failure as a typed error (one line), or the error itself when it is not one. */
 export function pgFailure(err: unknown, url: string): unknown {

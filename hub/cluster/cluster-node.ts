@@ -16,6 +16,7 @@ import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../observability/logger.ts';
 import { loadOrCreateHubKey } from '../store/credentials.ts';
 import { ERROR_CODES, SmokehubError } from '../protocol/errors.ts';
+import { redactUrl } from '../observability/redact-url.ts';
 import { LeaseKeeper, migrateLeases } from './leases.ts';
 import { PgAlarmJournal } from './pg-journal.ts';
 import { PgPool } from './pg-pool.ts';
@@ -41,17 +42,6 @@ export function clusterNodeId(config: Pick<HubConfig, 'nodeId' | 'dataDir'>): st
   if (config.nodeId) return config.nodeId;
   const digest = createHash('sha256').update(config.dataDir).digest('hex').slice(0, 6);
   return `${hostname().replace(/[^A-Za-z0-9_.-]/g, '-')}-${digest}`;
-}
-
-/** Redacts the password of a postgres:// or redis:// URL for logs. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparsable URL)';
-  }
 }
 
 /** A shared engine that cannot be reached at start is one clear error (the service manager restarts the node). */

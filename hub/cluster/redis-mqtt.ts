@@ -22,6 +22,7 @@ import type { Redis } from 'ioredis';
 import MQEmitterRedis from 'mqemitter-redis';
 import aedesPersistenceRedis, { type RedisPersistence } from 'aedes-persistence-redis';
 import type { SharedMqttBackend } from '../broker/mqtt-broker.ts';
+import { redactUrl } from '../observability/redact-url.ts';
 import type { Logger } from '../observability/logger.ts';
 
 export const DEFAULT_MAX_QUEUED_PER_CLIENT = 100;
@@ -64,15 +65,6 @@ export function redisOptionsFromUrl(url: string): { host: string; port: number; 
 }
 
 /** The URL without its password, for logs. */
-export function redactRedisUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'redis://?';
-  }
-}
 
 // Keeps the newest ARGV[1] entries of each list; returns how many were trimmed from each.
 const TRIM_SCRIPT = `local out = {}
@@ -146,7 +138,7 @@ export class RedisMqtt implements SharedMqttBackend {
     try {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(
-          () => reject(new Error(`Redis ${redactRedisUrl(o.url)} not reachable in ${timeout} ms${r.lastError ? `: ${r.lastError}` : ''}`)),
+          () => reject(new Error(`Redis ${redactUrl(o.url)} not reachable in ${timeout} ms${r.lastError ? `: ${r.lastError}` : ''}`)),
           timeout,
         );
         const off = r.onHealthChange((ok) => {
@@ -165,7 +157,7 @@ export class RedisMqtt implements SharedMqttBackend {
       await r.close();
       throw err;
     }
-    r.log.info({ redis: redactRedisUrl(o.url), nodeId: o.nodeId }, 'MQTT bus and sessions shared through Redis');
+    r.log.info({ redis: redactUrl(o.url), nodeId: o.nodeId }, 'MQTT bus and sessions shared through Redis');
     return r;
   }
 

@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeRecord, encodeRecord, refreshIntervalMs, resolvePresence, type PresenceRecord } from '../../../hub/cluster/presence-records.ts';
-import { redactRedisUrl, redisOptionsFromUrl } from '../../../hub/cluster/redis-mqtt.ts';
+import { redisOptionsFromUrl } from '../../../hub/cluster/redis-mqtt.ts';
+import { redactUrl as redactRedisUrl } from '../../../hub/observability/redact-url.ts';
 
 const online: PresenceRecord = { node: 'node2', run: 'r1', connectedAt: 1000 };
 
