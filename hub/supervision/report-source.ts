@@ -13,8 +13,13 @@ import type { NoticeStore } from './notice-store.ts';
 import type { DeviceHealthStore } from './device-health-store.ts';
 import type { EquipmentStore } from './equipment-store.ts';
 
+/** Where the report reads the alarms raised in [from, to): the node's SQLite journal, or a cluster's (PostgreSQL). */
+export type AlarmSummaries = (from: number, to: number) => ReportAlarmRow[] | Promise<ReportAlarmRow[]>;
+
 export interface ReportSourceDeps {
   db: Db;
+  /** A cluster's journal (default: the SQLite journal in `db`). */
+  alarms?: AlarmSummaries;
   registry: RegistryStore;
   notices: NoticeStore;
   health: DeviceHealthStore;
@@ -30,7 +35,7 @@ export function readAlarms(db: Db, from: number, to: number): ReportAlarmRow[] {
 }
 
 /** The daily report for a local date (`YYYY-MM-DD`) as seen at `now`. */
-export function collectDailyReport(d: ReportSourceDeps, date: string, now: number): DailyReport {
+export async function collectDailyReport(d: ReportSourceDeps, date: string, now: number): Promise<DailyReport> {
   const { start, end } = localDayBounds(date, d.timezone);
   const isToday = localDate(now, d.timezone) === date;
   return buildDailyReport({
@@ -40,7 +45,7 @@ export function collectDailyReport(d: ReportSourceDeps, date: string, now: numbe
     to: end,
     generatedAt: now,
     teams: d.registry.listTeams().map((t) => t.id),
-    alarms: readAlarms(d.db, start, end),
+    alarms: d.alarms ? await d.alarms(start, end) : readAlarms(d.db, start, end),
     troubles: d.notices.troubles(start, end),
     offlineNow: isToday ? d.offlineNow() : [],
     failedSelfTests: d.health.failedSelfTests(start, end),

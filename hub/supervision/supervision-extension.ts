@@ -18,6 +18,7 @@ import { JobRunner } from './job-runner.ts';
 import { SelfTestRunner } from './self-test-runner.ts';
 import { dailyReminders, equipmentReminders, EQUIPMENT_HORIZON_DAYS, type BatteryReading } from './reminders.ts';
 import { collectDailyReport, previousLocalDate } from './report-source.ts';
+import { PgAlarmJournal } from '../cluster/pg-journal.ts';
 import { reportSummaryParams, reportSummaryText, type DailyReport } from './daily-report.ts';
 import { registerSupervisionRoutes } from './supervision-routes.ts';
 import { addDays, localDate } from '../protocol/local-time.ts';
@@ -46,7 +47,7 @@ export interface SupervisionHandle {
   equipment: EquipmentStore;
   /** Runs one sweep now (tests). */
   sweep(): Promise<void>;
-  report(date: string): DailyReport;
+  report(date: string): Promise<DailyReport>;
 }
 
 export { transitionNotice } from './transition-notice.ts';
@@ -129,7 +130,12 @@ export function supervisionExtension(opts: SupervisionExtensionOptions = {}): Hu
 
       const offlineRows = () =>
         tracker.downDevices().map((v) => ({ team: v.team, household: v.household, device: v.device, since: v.since, flapping: v.flapping }));
-      const reportDeps = { db: c.db, registry, notices, health, equipment, timezone: config.timezone, offlineNow: offlineRows };
+      // In a cluster the alarms are in PostgreSQL's journal (this node's SQLite has none).
+      const clusterJournal = c.cluster ? new PgAlarmJournal(c.cluster.pool) : null;
+      const reportDeps = {
+        ...{ db: c.db, registry, notices, health, equipment, timezone: config.timezone, offlineNow: offlineRows },
+        ...(clusterJournal ? { alarms: (from: number, to: number) => clusterJournal.summariesRaised(from, to) } : {}),
+      };
       const report = (date: string, now = clock.now()) => collectDailyReport(reportDeps, date, now);
 
       jobs.add({ name: JOB_SELF_TEST, cron: config.selfTestCron, run: ({ signal }) => selfTests.runRound(signal) });
@@ -182,7 +188,7 @@ export function supervisionExtension(opts: SupervisionExtensionOptions = {}): Hu
         run: async ({ signal }) => {
           const now = clock.now();
           const date = previousLocalDate(now, config.timezone);
-          const r = report(date, now);
+          const r = await report(date, now);
           await publisher.publishAll(
             [
               {

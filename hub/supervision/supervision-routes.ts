@@ -59,7 +59,7 @@ export interface SupervisionRouteDeps {
   jobs: JobRunner;
   health: DeviceHealthStore;
   equipment: EquipmentStore;
-  report(date: string, now: number): DailyReport;
+  report(date: string, now: number): DailyReport | Promise<DailyReport>;
   supervision(device: string): DeviceSupervisionView | undefined;
   offlineDevices(): DeviceSupervisionView[];
   battery(device: string): BatteryReading | undefined;
@@ -165,14 +165,14 @@ export function registerSupervisionRoutes(http: Router, d: SupervisionRouteDeps)
 
   http.get(
     '/api/reports/daily',
-    (req) => {
+    async (req) => {
       const u = user(req);
       const now = d.clock.now();
       const date = req.query.get('date') || localDate(now, d.timezone);
       if (!isIsoDate(date)) throw bad('date must be a calendar date YYYY-MM-DD');
       const team = parseId('team', req.query.get('team'));
       if (team !== undefined && !canSeeTeam(u, team, teamOf)) throw new ForbiddenError(`you may not see team ${team}`);
-      let report = d.report(date, now);
+      let report = await d.report(date, now);
       if (u.role !== 'station') report = reportForTeams(report, (t) => t === u.team);
       if (team !== undefined) report = reportForTeams(report, (t) => t === team);
       return { body: report };

@@ -54,6 +54,10 @@ describe('a cluster of hub nodes on PostgreSQL and Redis', { skip: clusterSkip, 
     const transitions = detail.body.timeline.map((e: { transition: string }) => e.transition);
     assert.equal(transitions.filter((t: string) => t === 'raised').length, 1, transitions.join(','));
     assert.equal(transitions.filter((t: string) => t === 'activated').length, 1, transitions.join(','));
+    // The daily report of any node counts the cluster's alarms (PostgreSQL's journal, not the node's SQLite).
+    const report = await api(n2, await login(n2, STATION.username, STATION.password), 'GET', '/api/reports/daily');
+    assert.equal(report.status, 200);
+    assert.equal(report.body.totals.alarms, 1, JSON.stringify(report.body.totals));
     // The node's health says ok, and the device on node 1 is online on node 3's dashboard.
     const health = await fetch(`${n2.httpUrl}/health`);
     assert.equal(health.status, 200);
