@@ -207,11 +207,6 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
     });
     const connections = budget;
     const allowedOrigins = parseAllowedOrigins(config.allowedOrigins);
-    const journal = new AlarmJournal(db);
-    // Space held back for the journal on a full disk (released on its first failed write).
-    const reserve = new DiskReserve(config.dataDir, opts.reserveBytes ?? DEFAULT_RESERVE_BYTES);
-    if (!reserve.ensure() && (opts.reserveBytes ?? DEFAULT_RESERVE_BYTES) > 0)
-      logger.warn({ path: reserve.path }, 'no room for the data directory reserve file: the alarm journal has no space held back for a full disk');
     const directory = {
       household: (id: string) => registry.getHousehold(id),
       householdsOfTeam: (team: string) => registry.householdsOfTeam(team).map((h) => h.id),
@@ -240,7 +235,6 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
       guard: opts.loginGuard,
     });
     const alarmLog = logger.child({ module: 'alarms' });
-    const writer = new JournalWriter({ journal, durability: durability ?? undefined, reserve, health, clock, logger: alarmLog, metrics });
     // The alarm service publishes through the broker, which is built with it as its inbound port: the
     // broker is bound to this publisher as soon as it exists (before anything can be published).
     const publisher = new LateBoundPublisher();
@@ -252,6 +246,8 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
     let journalReads: AlarmJournalReads;
     let drillResponses: DrillResponses;
     let alarmPort: BrokerAlarmPort & AlarmPort;
+    // Event ids are remembered for a week (de-duplication of redeliveries and replays).
+    let pruneSeenEvents: (now: number) => unknown;
     if (cluster) {
       const c = cluster;
       const ca = new ClusterAlarmService({
@@ -262,8 +258,17 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
       alarmPort = ca;
       actions = ca.actions();
       journalReads = c.journal;
+      // Every node prunes the shared table (one DELETE, harmless twice).
+      pruneSeenEvents = (now) => c.journal.pruneSeenEvents(now);
       drillResponses = (id) => ca.drillResponses(id);
     } else {
+      // The single box's journal is its SQLite; a cluster node's is PostgreSQL (no journal, no reserve file here).
+      const journal = new AlarmJournal(db);
+      // Space held back for the journal on a full disk (released on its first failed write).
+      const reserve = new DiskReserve(config.dataDir, opts.reserveBytes ?? DEFAULT_RESERVE_BYTES);
+      if (!reserve.ensure() && (opts.reserveBytes ?? DEFAULT_RESERVE_BYTES) > 0)
+        logger.warn({ path: reserve.path }, 'no room for the data directory reserve file: the alarm journal has no space held back for a full disk');
+      const writer = new JournalWriter({ journal, durability: durability ?? undefined, reserve, health, clock, logger: alarmLog, metrics });
       const sa = new AlarmService({
         ...{ engine, journal, writer, mqtt: publisher, clock, bus, logger: alarmLog, metrics },
         ...{ devicesOf, allHouseholds },
@@ -273,6 +278,7 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
       actions = sa;
       journalReads = journal;
       drillResponses = (id) => engine.get(id)?.firstResponses ?? journal.record(id)?.firstResponses;
+      pruneSeenEvents = (now) => journal.pruneSeenEvents(now);
     }
     broker = new MqttBroker({
       registry,
@@ -367,11 +373,9 @@ export async function startHub(config: HubConfig, opts: StartHubOptions = {}): P
       started.push(ext);
     }
     await alarms.start();
-    // Event ids are remembered for a week (de-duplication of redeliveries and replays); in a cluster
-    // every node prunes the shared table (one DELETE, harmless twice).
     const prune = async () => {
       try {
-        await (cluster ? cluster.journal.pruneSeenEvents(clock.now()) : journal.pruneSeenEvents(clock.now()));
+        await pruneSeenEvents(clock.now());
       } catch (err) {
         logger.error({ err }, 'pruning seen event ids failed');
       }

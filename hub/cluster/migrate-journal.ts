@@ -20,7 +20,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type pg from 'pg';
 import { recordNextDeadline, type AlarmRecord } from '../core/alarm-record.ts';
 import { isOpenState, type Actor, type AlarmView, type Via } from '../protocol/schema.ts';
-import { UNKNOWN_ACTOR } from '../store/alarm-journal.ts';
+import { UNKNOWN_ACTOR, type TimelineEntry } from '../store/alarm-journal.ts';
 import type { Db } from '../store/database.ts';
 
 /** One alarm row as PostgreSQL holds it (pg-journal.ts saveAlarm). */
@@ -41,15 +41,7 @@ export interface AlarmCopy {
 }
 
 /** One timeline entry (its order within its alarm is its place in the list). */
-export interface TimelineCopy {
-  alarmId: string;
-  at: number;
-  transition: string;
-  state: string;
-  detail: Record<string, unknown>;
-  by: Actor;
-  via: Via;
-}
+export type TimelineCopy = Omit<TimelineEntry, 'seq'> & { alarmId: string };
 
 export interface SeenCopy {
   device: string;
